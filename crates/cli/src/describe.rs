@@ -1,0 +1,96 @@
+//! `rnnc SPEC.toml`: validate a spec and say what it describes.
+
+use std::fmt::Write as _;
+use std::path::Path;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use rnnc::{Model, SpecFile};
+
+pub fn run(path: &Path) -> anyhow::Result<ExitCode> {
+    let file = SpecFile::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    match file.validate() {
+        Ok(model) => {
+            print!("{}", describe(&model));
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(errors) => {
+            eprint!("{}", errors.render());
+            Ok(ExitCode::FAILURE)
+        }
+    }
+}
+
+/// Thousands separators, for counts a reader compares at a glance.
+fn grouped(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+pub fn describe(model: &Model) -> String {
+    let mut out = String::new();
+    let (i, h, d, l) = (
+        model.input_size(),
+        model.hidden_size(),
+        model.num_directions(),
+        model.num_layers(),
+    );
+    let _ = writeln!(out, "{}: {model}", model.name());
+    let (seq_in, seq_out) = if model.batch_first() {
+        (format!("(N, L, {i})"), format!("(N, L, {})", d * h))
+    } else {
+        (format!("(L, N, {i})"), format!("(L, N, {})", d * h))
+    };
+    let _ = writeln!(
+        out,
+        "  input  {seq_in} or unbatched (L, {i})\n  output {seq_out} or unbatched (L, {})\n  h0, h_n ({}, N, {h}) or unbatched ({}, {h})",
+        d * h,
+        d * l,
+        d * l
+    );
+    if model.dropout() != 0.0 {
+        let _ = writeln!(
+            out,
+            "  dropout {} applies in training only; inference ignores it",
+            model.dropout()
+        );
+    }
+    let params = model.params();
+    let width = params.iter().map(|p| p.name().len()).max().unwrap_or(0);
+    let _ = writeln!(out, "\nparameters (torch state_dict names):");
+    for p in &params {
+        let _ = writeln!(out, "  {:<width$}  {:?}", p.name(), p.shape());
+    }
+    let count = model.num_parameters() as u64;
+    let _ = writeln!(
+        out,
+        "\n{} parameters ({} bytes as {})",
+        grouped(count),
+        grouped(count * model.dtype().size() as u64),
+        model.dtype()
+    );
+    let _ = writeln!(
+        out,
+        "{} FLOPs per time step per sequence (2 * H * (in + H) per layer and direction)",
+        grouped(model.flops_per_step())
+    );
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn grouping() {
+        assert_eq!(super::grouped(0), "0");
+        assert_eq!(super::grouped(999), "999");
+        assert_eq!(super::grouped(1000), "1,000");
+        assert_eq!(super::grouped(1234567), "1,234,567");
+    }
+}

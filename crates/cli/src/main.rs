@@ -1,0 +1,58 @@
+//! `rnnc`: the command-line driver.
+//!
+//! - `rnnc SPEC.toml` reads and validates a spec and describes the model it defines;
+//! - `rnnc verify [--engine E] PATH...` runs cases computed by PyTorch through an engine.
+//!
+//! Results go to stdout; problems go to stderr with a non-zero exit status (1 for a bad
+//! input or a failed check, 2 for bad usage).
+
+mod describe;
+mod verify;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(
+    name = "rnnc",
+    version,
+    about = "A compiler for PyTorch's torch.nn.RNN: specs in, specialized CPU kernels out",
+    long_about = "A compiler for PyTorch's torch.nn.RNN.\n\n\
+        `rnnc SPEC.toml` validates a spec and describes the model: torch's parameter names \
+        and shapes, the parameter count and the FLOPs per time step.\n\
+        `rnnc verify PATH...` checks rnnc against cases computed by PyTorch.",
+    args_conflicts_with_subcommands = true,
+    subcommand_negates_reqs = true
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+
+    /// The spec file (TOML) to read, e.g. specs/torch_doc.toml.
+    #[arg(required = true)]
+    spec: Option<PathBuf>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run cases computed by PyTorch and compare (see tests/golden/README.md).
+    Verify(verify::VerifyArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match (cli.command, cli.spec) {
+        (Some(Command::Verify(args)), _) => verify::run(&args),
+        (None, Some(spec)) => describe::run(&spec),
+        (None, None) => unreachable!("clap requires a spec without a subcommand"),
+    };
+    match result {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,337 @@
+//! Checking the arguments of a forward call against a model, with torch's messages.
+//!
+//! Every engine (reference, interpreter, native code) resolves its arguments here first, so
+//! they all accept and reject exactly the same calls. Invariant: a [`CallShape`] exists
+//! only for arguments that fit the model, so code indexing with it stays in bounds.
+
+use crate::model::Model;
+use crate::spec::DType;
+
+/// What is wrong with the arguments of a forward call. Always the caller's fault.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum CallError {
+    /// Input neither `(L, H_in)` nor 3-D.
+    #[error("RNN: Expected input to be 2D or 3D, got {found}D tensor")]
+    InputRank {
+        /// Dims of the input.
+        found: usize,
+    },
+    /// Last input dim differs from `input_size`.
+    #[error("input.size(-1) must be equal to input_size. Expected {expected}, got {found}")]
+    InputSize {
+        /// The model's `input_size`.
+        expected: usize,
+        /// The input's last dim.
+        found: usize,
+    },
+    /// A sequence of length 0.
+    #[error("Expected sequence length to be larger than 0 in RNN")]
+    EmptySequence,
+    /// `h0` of a rank that does not go with the input's.
+    #[error("For {input} input, hx should also be {expected}-D but got {found}-D tensor")]
+    HiddenRank {
+        /// "unbatched 2-D" or "batched 3-D".
+        input: &'static str,
+        /// Dims `h0` must have.
+        expected: usize,
+        /// Dims it has.
+        found: usize,
+    },
+    /// `h0` of the right rank but the wrong shape.
+    #[error("Expected hidden size {}, got {found:?}", tuple(.expected))]
+    HiddenShape {
+        /// `(D * num_layers, N, H)` or `(D * num_layers, H)`.
+        expected: Vec<usize>,
+        /// The shape of `h0`.
+        found: Vec<usize>,
+    },
+    /// One length per batch element is needed.
+    #[error(
+        "Expected `len(lengths)` to be equal to batch_size, but got {found} \
+         (batch_size={expected})"
+    )]
+    LengthsCount {
+        /// The batch size.
+        expected: usize,
+        /// Lengths given.
+        found: usize,
+    },
+    /// A sequence length of zero.
+    #[error(
+        "Length of all samples has to be greater than 0, but found an element in 'lengths' \
+         that is <= 0 (lengths[{index}])"
+    )]
+    ZeroLength {
+        /// Batch element.
+        index: usize,
+    },
+    /// A sequence length past the input's time dimension.
+    #[error("lengths[{index}] = {found} is larger than the input's sequence length {seq_len}")]
+    LengthTooLong {
+        /// Batch element.
+        index: usize,
+        /// Its length.
+        found: usize,
+        /// The input's `L`.
+        seq_len: usize,
+    },
+    /// An argument of the wrong element type.
+    #[error("{what} must have dtype {expected}, got {found}")]
+    Dtype {
+        /// Which argument.
+        what: &'static str,
+        /// The model's dtype.
+        expected: DType,
+        /// The argument's.
+        found: DType,
+    },
+    /// A caller-provided output buffer of the wrong shape.
+    #[error("{what} must have shape {expected:?}, got {found:?}")]
+    OutputShape {
+        /// Which buffer.
+        what: &'static str,
+        /// The shape the call produces.
+        expected: Vec<usize>,
+        /// The buffer's shape.
+        found: Vec<usize>,
+    },
+}
+
+/// torch prints expected sizes as Python tuples: `(2, 3, 20)`.
+fn tuple(dims: &[usize]) -> String {
+    let inner: Vec<String> = dims.iter().map(|d| d.to_string()).collect();
+    format!("({})", inner.join(", "))
+}
+
+/// The resolved shape of a valid forward call.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CallShape {
+    /// `L`: time steps of the input.
+    pub seq_len: usize,
+    /// `N`: sequences (1 for unbatched input).
+    pub batch: usize,
+    /// Input was `(L, H_in)`; output is `(L, D * H)`, `h_n` is `(D * num_layers, H)`.
+    pub unbatched: bool,
+    /// Input and output are `(N, L, *)` (never for unbatched input).
+    pub batch_first: bool,
+    /// `H_in`.
+    pub input_size: usize,
+    /// `H`.
+    pub hidden_size: usize,
+    /// `D * num_layers`: states in `h0` and `h_n`.
+    pub num_states: usize,
+    /// `D`.
+    pub num_directions: usize,
+}
+
+impl CallShape {
+    /// Checks an input shape, an optional `h0` shape and optional lengths against `model`.
+    pub fn check(
+        model: &Model,
+        input: &[usize],
+        h0: Option<&[usize]>,
+        lengths: Option<&[usize]>,
+    ) -> Result<CallShape, CallError> {
+        let (unbatched, seq_len, batch, features) = match *input {
+            [l, f] => (true, l, 1, f),
+            [l, n, f] if !model.batch_first() => (false, l, n, f),
+            [n, l, f] => (false, l, n, f),
+            _ => return Err(CallError::InputRank { found: input.len() }),
+        };
+        if features != model.input_size() {
+            return Err(CallError::InputSize {
+                expected: model.input_size(),
+                found: features,
+            });
+        }
+        if seq_len == 0 {
+            return Err(CallError::EmptySequence);
+        }
+        let shape = CallShape {
+            seq_len,
+            batch,
+            unbatched,
+            batch_first: model.batch_first() && !unbatched,
+            input_size: model.input_size(),
+            hidden_size: model.hidden_size(),
+            num_states: model.num_directions() * model.num_layers(),
+            num_directions: model.num_directions(),
+        };
+        if let Some(h0) = h0 {
+            let expected = shape.h_n_shape();
+            if h0.len() != expected.len() {
+                return Err(CallError::HiddenRank {
+                    input: if unbatched {
+                        "unbatched 2-D"
+                    } else {
+                        "batched 3-D"
+                    },
+                    expected: expected.len(),
+                    found: h0.len(),
+                });
+            }
+            if h0 != expected.as_slice() {
+                return Err(CallError::HiddenShape {
+                    expected,
+                    found: h0.to_vec(),
+                });
+            }
+        }
+        if let Some(lengths) = lengths {
+            if lengths.len() != batch {
+                return Err(CallError::LengthsCount {
+                    expected: batch,
+                    found: lengths.len(),
+                });
+            }
+            for (index, &found) in lengths.iter().enumerate() {
+                if found == 0 {
+                    return Err(CallError::ZeroLength { index });
+                }
+                if found > seq_len {
+                    return Err(CallError::LengthTooLong {
+                        index,
+                        found,
+                        seq_len,
+                    });
+                }
+            }
+        }
+        Ok(shape)
+    }
+
+    /// The dtype check every engine makes for each tensor argument.
+    pub fn check_dtype(model: &Model, what: &'static str, found: DType) -> Result<(), CallError> {
+        if found == model.dtype() {
+            Ok(())
+        } else {
+            Err(CallError::Dtype {
+                what,
+                expected: model.dtype(),
+                found,
+            })
+        }
+    }
+
+    /// `D * H`: features of one output time step.
+    pub fn output_size(&self) -> usize {
+        self.num_directions * self.hidden_size
+    }
+
+    /// Shape of `output`, in the input's layout.
+    pub fn output_shape(&self) -> Vec<usize> {
+        self.sequence_shape(self.output_size())
+    }
+
+    /// Shape of the input (as checked).
+    pub fn input_shape(&self) -> Vec<usize> {
+        self.sequence_shape(self.input_size)
+    }
+
+    fn sequence_shape(&self, features: usize) -> Vec<usize> {
+        if self.unbatched {
+            vec![self.seq_len, features]
+        } else if self.batch_first {
+            vec![self.batch, self.seq_len, features]
+        } else {
+            vec![self.seq_len, self.batch, features]
+        }
+    }
+
+    /// Shape of `h0` and `h_n`: `(D * num_layers, N, H)`, or `(D * num_layers, H)` unbatched.
+    pub fn h_n_shape(&self) -> Vec<usize> {
+        if self.unbatched {
+            vec![self.num_states, self.hidden_size]
+        } else {
+            vec![self.num_states, self.batch, self.hidden_size]
+        }
+    }
+
+    /// Element offset of time step `t` of sequence `b` in a sequence tensor (input or
+    /// output) whose rows have `features` elements.
+    pub fn step_offset(&self, t: usize, b: usize, features: usize) -> usize {
+        let row = if self.batch_first {
+            b * self.seq_len + t
+        } else {
+            t * self.batch + b
+        };
+        row * features
+    }
+
+    /// Element offset of state `layer * D + direction` of sequence `b` in `h0` or `h_n`.
+    pub fn state_offset(&self, state: usize, b: usize) -> usize {
+        (state * self.batch + b) * self.hidden_size
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::RnnSpec;
+
+    fn model(batch_first: bool) -> Model {
+        RnnSpec::builder(10, 20)
+            .num_layers(2)
+            .batch_first(batch_first)
+            .build()
+            .unwrap()
+    }
+
+    #[test]
+    fn layouts_resolve_like_torch() {
+        let m = model(false);
+        let s = CallShape::check(&m, &[5, 3, 10], None, None).unwrap();
+        assert_eq!((s.seq_len, s.batch, s.unbatched), (5, 3, false));
+        assert_eq!(s.output_shape(), [5, 3, 20]);
+        assert_eq!(s.h_n_shape(), [2, 3, 20]);
+        let bf = CallShape::check(&model(true), &[3, 5, 10], None, None).unwrap();
+        assert_eq!((bf.seq_len, bf.batch), (5, 3));
+        assert_eq!(bf.output_shape(), [3, 5, 20]);
+        assert_eq!(bf.step_offset(1, 2, 20), (2 * 5 + 1) * 20);
+        // batch_first never applies to unbatched input.
+        let u = CallShape::check(&model(true), &[5, 10], Some(&[2, 20]), None).unwrap();
+        assert!(u.unbatched && !u.batch_first);
+        assert_eq!(u.output_shape(), [5, 20]);
+    }
+
+    #[test]
+    fn errors_read_like_torch() {
+        let m = model(false);
+        let msg = |r: Result<CallShape, CallError>| r.unwrap_err().to_string();
+        assert_eq!(
+            msg(CallShape::check(&m, &[5, 3, 7], None, None)),
+            "input.size(-1) must be equal to input_size. Expected 10, got 7"
+        );
+        assert_eq!(
+            msg(CallShape::check(&m, &[5, 3, 10], Some(&[2, 3, 19]), None)),
+            "Expected hidden size (2, 3, 20), got [2, 3, 19]"
+        );
+        assert_eq!(
+            msg(CallShape::check(&m, &[5, 10], Some(&[2, 1, 20]), None)),
+            "For unbatched 2-D input, hx should also be 2-D but got 3-D tensor"
+        );
+        assert_eq!(
+            msg(CallShape::check(&m, &[1, 5, 3, 10], None, None)),
+            "RNN: Expected input to be 2D or 3D, got 4D tensor"
+        );
+        assert!(matches!(
+            CallShape::check(&m, &[5, 3, 10], None, Some(&[5, 6, 1])),
+            Err(CallError::LengthTooLong { index: 1, .. })
+        ));
+        assert!(matches!(
+            CallShape::check(&m, &[5, 3, 10], None, Some(&[5, 0, 1])),
+            Err(CallError::ZeroLength { index: 1 })
+        ));
+        assert!(matches!(
+            CallShape::check(&m, &[5, 3, 10], None, Some(&[5])),
+            Err(CallError::LengthsCount {
+                expected: 3,
+                found: 1
+            })
+        ));
+        assert_eq!(
+            CallShape::check(&m, &[0, 3, 10], None, None),
+            Err(CallError::EmptySequence)
+        );
+    }
+}

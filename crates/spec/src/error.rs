@@ -1,0 +1,274 @@
+//! Spec errors: what is wrong, under which key, and where in the file.
+//!
+//! Every problem of a spec is collected, not only the first: a user fixing a file should
+//! see all of it at once. The same [`SpecErrorKind`] values come from files and from the
+//! builder; only files have locations. Rendering produces compiler-style diagnostics with
+//! `path:line:column`, the source line and a label under the offending text.
+
+use std::fmt;
+use std::ops::Range;
+
+use codespan_reporting::diagnostic::{Diagnostic, Label};
+use codespan_reporting::files::SimpleFile;
+use codespan_reporting::term::{self, Chars, Config};
+
+/// What is wrong with a spec. Every variant is the user's fault (a bad spec).
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+pub enum SpecErrorKind {
+    /// The text is not valid TOML.
+    #[error("invalid TOML: {message}")]
+    Syntax {
+        /// The TOML parser's message.
+        message: String,
+    },
+    /// A key that no version of the spec format knows.
+    #[error("unknown key `{key}`")]
+    UnknownKey {
+        /// The key as written (dotted for nested keys).
+        key: String,
+        /// The nearest known key, when one is close.
+        suggestion: Option<&'static str>,
+    },
+    /// A table of spec keys (`[rnn]`): the keys belong at the top level.
+    #[error("spec keys are top-level, but these are in a table `[{key}]`")]
+    NestedTable {
+        /// The table's key.
+        key: String,
+    },
+    /// A key without a default is absent.
+    #[error("missing required key `{key}`")]
+    MissingKey {
+        /// The missing key.
+        key: &'static str,
+    },
+    /// A value of the wrong TOML type.
+    #[error("{key} should be of type {expected}, got: {found}")]
+    WrongType {
+        /// The key.
+        key: &'static str,
+        /// The type the key takes.
+        expected: &'static str,
+        /// The type and value found.
+        found: String,
+    },
+    /// A size or count that is zero or negative (torch's rule).
+    #[error("{key} must be greater than zero, got {found}")]
+    NotPositive {
+        /// The key.
+        key: &'static str,
+        /// The value found.
+        found: i64,
+    },
+    /// A size beyond what rnnc compiles (rnnc's rule, not torch's).
+    #[error("{key} must be at most {max} (rnnc's limit), got {found}")]
+    TooLarge {
+        /// The key.
+        key: &'static str,
+        /// The largest value rnnc accepts.
+        max: i64,
+        /// The value found.
+        found: i64,
+    },
+    /// A dropout outside `[0, 1]` or not a number (torch's rule).
+    #[error(
+        "dropout should be a number in range [0, 1] representing the probability of an \
+         element being zeroed, got {found}"
+    )]
+    DropoutOutOfRange {
+        /// The value found.
+        found: f64,
+    },
+    /// A nonlinearity other than `tanh` or `relu` (torch's message).
+    #[error("Unknown nonlinearity '{found}'. Select from 'tanh' or 'relu'.")]
+    UnknownNonlinearity {
+        /// The value found.
+        found: String,
+    },
+    /// A dtype other than `f32` or `f64`.
+    #[error("Unknown dtype '{found}'. Select from 'f32' or 'f64'.")]
+    UnknownDtype {
+        /// The value found.
+        found: String,
+    },
+    /// A name that cannot prefix C symbols.
+    #[error("name must be a C identifier ({reason}), got `{found}`")]
+    InvalidName {
+        /// The name found.
+        found: String,
+        /// What rule it breaks.
+        reason: &'static str,
+    },
+    /// A model too large for rnnc's 32-bit element offsets.
+    #[error("the model has {found} parameters; rnnc supports at most {max}")]
+    TooManyParameters {
+        /// Parameters of the model.
+        found: u64,
+        /// rnnc's limit.
+        max: u64,
+    },
+}
+
+impl SpecErrorKind {
+    /// The key the problem is about, if any.
+    pub fn key(&self) -> Option<&str> {
+        match self {
+            SpecErrorKind::Syntax { .. } => None,
+            SpecErrorKind::UnknownKey { key, .. } | SpecErrorKind::NestedTable { key } => Some(key),
+            SpecErrorKind::MissingKey { key }
+            | SpecErrorKind::WrongType { key, .. }
+            | SpecErrorKind::NotPositive { key, .. }
+            | SpecErrorKind::TooLarge { key, .. } => Some(key),
+            SpecErrorKind::DropoutOutOfRange { .. } => Some("dropout"),
+            SpecErrorKind::UnknownNonlinearity { .. } => Some("nonlinearity"),
+            SpecErrorKind::UnknownDtype { .. } => Some("dtype"),
+            SpecErrorKind::InvalidName { .. } => Some("name"),
+            SpecErrorKind::TooManyParameters { .. } => None,
+        }
+    }
+
+    /// The short text under the underlined source.
+    fn label(&self) -> String {
+        match self {
+            SpecErrorKind::Syntax { .. } => "here".into(),
+            SpecErrorKind::UnknownKey { .. } => "unknown key".into(),
+            SpecErrorKind::NestedTable { .. } => "a table of spec keys".into(),
+            SpecErrorKind::MissingKey { key } => format!("`{key}` is required in this spec"),
+            SpecErrorKind::WrongType { expected, .. } => format!("expected {expected}"),
+            SpecErrorKind::NotPositive { .. } => "expected an integer > 0".into(),
+            SpecErrorKind::TooLarge { max, .. } => format!("expected at most {max}"),
+            SpecErrorKind::DropoutOutOfRange { .. } => "expected a number in [0, 1]".into(),
+            SpecErrorKind::UnknownNonlinearity { .. } => "expected \"tanh\" or \"relu\"".into(),
+            SpecErrorKind::UnknownDtype { .. } => "expected \"f32\" or \"f64\"".into(),
+            SpecErrorKind::InvalidName { reason, .. } => (*reason).into(),
+            SpecErrorKind::TooManyParameters { .. } => "in this spec".into(),
+        }
+    }
+
+    fn help(&self) -> Option<String> {
+        match self {
+            SpecErrorKind::UnknownKey {
+                suggestion: Some(s),
+                ..
+            } => Some(format!("did you mean `{s}`?")),
+            SpecErrorKind::UnknownKey {
+                suggestion: None, ..
+            } => Some(format!(
+                "known keys: {}",
+                crate::parse::KNOWN_KEYS.join(", ")
+            )),
+            SpecErrorKind::NestedTable { key } => Some(format!(
+                "remove the line `[{key}]` so that its keys are read as the spec"
+            )),
+            SpecErrorKind::InvalidName { .. } => {
+                Some("a name is [A-Za-z_][A-Za-z0-9_]*, at most 64 characters".into())
+            }
+            _ => None,
+        }
+    }
+}
+
+/// One problem of a spec, with its location in the file when it came from one.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SpecError {
+    /// What is wrong.
+    pub kind: SpecErrorKind,
+    /// Byte range in the spec file; `None` for builder specs and file-wide problems.
+    pub span: Option<Range<usize>>,
+}
+
+impl fmt::Display for SpecError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.kind.fmt(f)
+    }
+}
+
+impl std::error::Error for SpecError {}
+
+/// The spec file the errors point into.
+#[derive(Clone, Debug, PartialEq)]
+struct SourceFile {
+    path: String,
+    text: String,
+}
+
+/// Every problem found in one spec. Never empty.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SpecErrors {
+    errors: Vec<SpecError>,
+    file: Option<SourceFile>,
+}
+
+impl SpecErrors {
+    pub(crate) fn new(errors: Vec<SpecError>) -> SpecErrors {
+        debug_assert!(!errors.is_empty());
+        SpecErrors { errors, file: None }
+    }
+
+    /// Attaches the file the spans point into, so that rendering can quote it.
+    pub(crate) fn in_file(mut self, path: &str, text: &str) -> SpecErrors {
+        self.file = Some(SourceFile {
+            path: path.to_string(),
+            text: text.to_string(),
+        });
+        self
+    }
+
+    /// The problems, in file order (then validation order).
+    pub fn errors(&self) -> &[SpecError] {
+        &self.errors
+    }
+
+    /// The kinds alone: what a builder and a file with the same values have in common.
+    pub fn kinds(&self) -> Vec<&SpecErrorKind> {
+        self.errors.iter().map(|e| &e.kind).collect()
+    }
+
+    /// Renders every problem as a compiler diagnostic (plain text, no colour).
+    pub fn render(&self) -> String {
+        let Some(file) = &self.file else {
+            return self
+                .errors
+                .iter()
+                .map(|e| format!("error: {e}\n"))
+                .collect();
+        };
+        let files = SimpleFile::new(file.path.as_str(), file.text.as_str());
+        let config = Config {
+            chars: Chars::ascii(),
+            ..Config::default()
+        };
+        let mut out = String::new();
+        for error in &self.errors {
+            let span = error.span.clone().unwrap_or(0..0);
+            let mut diagnostic = Diagnostic::error()
+                .with_message(error.kind.to_string())
+                .with_labels(vec![
+                    Label::primary((), span).with_message(error.kind.label()),
+                ]);
+            if let Some(help) = error.kind.help() {
+                diagnostic = diagnostic.with_notes(vec![format!("help: {help}")]);
+            }
+            // Spans come from the parser of this very text, so rendering cannot fail; if it
+            // ever did, the one-line form still says what is wrong.
+            match term::emit_into_string(&config, &files, &diagnostic) {
+                Ok(text) => out.push_str(&text),
+                Err(_) => out.push_str(&format!("error: {error}\n")),
+            }
+        }
+        let n = self.errors.len();
+        out.push_str(&format!(
+            "error: {} has {n} problem{}\n",
+            file.path,
+            if n == 1 { "" } else { "s" }
+        ));
+        out
+    }
+}
+
+impl fmt::Display for SpecErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.render().trim_end())
+    }
+}
+
+impl std::error::Error for SpecErrors {}

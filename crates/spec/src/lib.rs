@@ -1,0 +1,35 @@
+//! rnnc's front end: what an RNN is, before any compilation.
+//!
+//! - [`RnnSpec`] is what a user wrote (a spec file via [`SpecFile`], or
+//!   [`RnnSpec::builder`]); [`RnnSpec::validate`] is the only way to a [`Model`], so every
+//!   later stage sees checked sizes and flags.
+//! - [`Weights`] are a model's parameters under torch's `state_dict` names and shapes,
+//!   loaded from or saved to safetensors.
+//! - [`CallShape::check`] resolves the tensors of a forward call against a model with
+//!   torch's rules and messages; every engine calls it before touching data.
+//!
+//! Nothing here panics on user input: malformed TOML, wrong types, unknown keys, bad
+//! safetensors bytes and wrong shapes are all typed errors that say what was expected and
+//! what was found.
+
+#![deny(missing_docs)]
+
+mod call;
+mod error;
+mod model;
+mod parse;
+mod spec;
+mod tensor;
+mod validate;
+mod weights;
+mod weights_file;
+
+pub use call::{CallError, CallShape};
+pub use error::{SpecError, SpecErrorKind, SpecErrors};
+pub use model::{Model, Param, ParamKind, param_name};
+pub use parse::{KNOWN_KEYS, SpecFile, default_name};
+pub use spec::{DEFAULT_NAME, DType, Nonlinearity, RnnSpec, RnnSpecBuilder};
+pub use tensor::{Element, Tensor, TensorData, TensorError, TensorView, TensorViewMut};
+pub use validate::{MAX_LAYERS, MAX_NAME_LEN, MAX_PARAMETERS, MAX_SIZE};
+pub use weights::{TensorProblem, Weights, WeightsError};
+pub use weights_file::LoadOptions;

@@ -1,0 +1,281 @@
+//! `Model`: a validated RNN, and the facts every later stage derives from it.
+//!
+//! Invariant: a `Model` exists only if [`validate`](crate::RnnSpec::validate) accepted its
+//! spec, so sizes and layer counts are positive and within rnnc's limits, and the parameter
+//! count fits in 32 bits. Parameter names, shapes and order are torch's `state_dict`.
+
+use std::fmt;
+
+use crate::spec::{DType, Nonlinearity, RnnSpec};
+
+/// A validated RNN. Build one with [`RnnSpec::validate`], a builder or a spec file.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Model {
+    spec: RnnSpec,
+}
+
+/// Which of the four tensors of a (layer, direction) a parameter is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ParamKind {
+    /// `weight_ih`: `(hidden_size, layer input size)`.
+    WeightIh,
+    /// `weight_hh`: `(hidden_size, hidden_size)`.
+    WeightHh,
+    /// `bias_ih`: `(hidden_size,)`.
+    BiasIh,
+    /// `bias_hh`: `(hidden_size,)`.
+    BiasHh,
+}
+
+impl ParamKind {
+    /// torch's name stem: `weight_ih`, `weight_hh`, `bias_ih`, `bias_hh`.
+    pub fn stem(self) -> &'static str {
+        match self {
+            ParamKind::WeightIh => "weight_ih",
+            ParamKind::WeightHh => "weight_hh",
+            ParamKind::BiasIh => "bias_ih",
+            ParamKind::BiasHh => "bias_hh",
+        }
+    }
+}
+
+/// One parameter tensor of a model, as torch's `state_dict` holds it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Param {
+    /// Layer index, from 0.
+    pub layer: usize,
+    /// 0 forward, 1 reverse.
+    pub direction: usize,
+    /// Which tensor.
+    pub kind: ParamKind,
+    rows: usize,
+    cols: Option<usize>,
+}
+
+impl Param {
+    /// torch's name, e.g. `weight_hh_l1_reverse`.
+    pub fn name(&self) -> String {
+        param_name(self.layer, self.direction, self.kind)
+    }
+
+    /// torch's shape: `[rows, cols]` for weights, `[rows]` for biases.
+    pub fn shape(&self) -> Vec<usize> {
+        std::iter::once(self.rows).chain(self.cols).collect()
+    }
+
+    /// Number of elements.
+    pub fn len(&self) -> usize {
+        self.rows * self.cols.unwrap_or(1)
+    }
+
+    /// Never true for a validated model; present for the `len` convention.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// torch's name of a parameter, e.g. `param_name(1, 1, WeightHh)` = `weight_hh_l1_reverse`.
+pub fn param_name(layer: usize, direction: usize, kind: ParamKind) -> String {
+    let suffix = if direction == 1 { "_reverse" } else { "" };
+    format!("{}_l{layer}{suffix}", kind.stem())
+}
+
+impl Model {
+    pub(crate) fn new_validated(spec: RnnSpec) -> Model {
+        Model { spec }
+    }
+
+    /// The spec this model was validated from.
+    pub fn spec(&self) -> &RnnSpec {
+        &self.spec
+    }
+    /// `H_in`: features per input time step.
+    pub fn input_size(&self) -> usize {
+        self.spec.input_size as usize
+    }
+    /// `H`: features of the hidden state of one direction.
+    pub fn hidden_size(&self) -> usize {
+        self.spec.hidden_size as usize
+    }
+    /// Stacked layers.
+    pub fn num_layers(&self) -> usize {
+        self.spec.num_layers as usize
+    }
+    /// `D`: 2 if bidirectional, else 1.
+    pub fn num_directions(&self) -> usize {
+        if self.spec.bidirectional { 2 } else { 1 }
+    }
+    /// `tanh` or `relu`.
+    pub fn nonlinearity(&self) -> Nonlinearity {
+        self.spec.nonlinearity
+    }
+    /// Whether layers have biases.
+    pub fn bias(&self) -> bool {
+        self.spec.bias
+    }
+    /// Whether input and output are batch-first.
+    pub fn batch_first(&self) -> bool {
+        self.spec.batch_first
+    }
+    /// Whether each layer runs in both directions.
+    pub fn bidirectional(&self) -> bool {
+        self.spec.bidirectional
+    }
+    /// Training dropout; has no effect at inference.
+    pub fn dropout(&self) -> f64 {
+        self.spec.dropout
+    }
+    /// Element type.
+    pub fn dtype(&self) -> DType {
+        self.spec.dtype
+    }
+    /// C identifier of emitted symbols.
+    pub fn name(&self) -> &str {
+        &self.spec.name
+    }
+
+    /// Features each time step of `layer` reads: `input_size` for layer 0, else `D * H`.
+    pub fn layer_input_size(&self, layer: usize) -> usize {
+        if layer == 0 {
+            self.input_size()
+        } else {
+            self.num_directions() * self.hidden_size()
+        }
+    }
+
+    /// Features of one output time step: `D * H`.
+    pub fn output_size(&self) -> usize {
+        self.num_directions() * self.hidden_size()
+    }
+
+    /// Every parameter in torch's `state_dict` order: by layer, then direction, then
+    /// `weight_ih`, `weight_hh`, `bias_ih`, `bias_hh`.
+    pub fn params(&self) -> Vec<Param> {
+        let h = self.hidden_size();
+        let kinds: &[ParamKind] = if self.bias() {
+            &[
+                ParamKind::WeightIh,
+                ParamKind::WeightHh,
+                ParamKind::BiasIh,
+                ParamKind::BiasHh,
+            ]
+        } else {
+            &[ParamKind::WeightIh, ParamKind::WeightHh]
+        };
+        let mut params = Vec::new();
+        for layer in 0..self.num_layers() {
+            for direction in 0..self.num_directions() {
+                for &kind in kinds {
+                    let cols = match kind {
+                        ParamKind::WeightIh => Some(self.layer_input_size(layer)),
+                        ParamKind::WeightHh => Some(h),
+                        ParamKind::BiasIh | ParamKind::BiasHh => None,
+                    };
+                    params.push(Param {
+                        layer,
+                        direction,
+                        kind,
+                        rows: h,
+                        cols,
+                    });
+                }
+            }
+        }
+        params
+    }
+
+    /// Total parameter elements.
+    pub fn num_parameters(&self) -> usize {
+        Self::count_parameters(&self.spec) as usize
+    }
+
+    /// Parameter count of an unchecked spec, in u64 so that huge specs cannot overflow.
+    pub(crate) fn count_parameters(spec: &RnnSpec) -> u64 {
+        let (i, h, l) = (
+            spec.input_size as u64,
+            spec.hidden_size as u64,
+            spec.num_layers as u64,
+        );
+        let d = if spec.bidirectional { 2 } else { 1 };
+        let per_direction = |input: u64| h * input + h * h + if spec.bias { 2 * h } else { 0 };
+        d * (per_direction(i) + (l - 1) * per_direction(d * h))
+    }
+
+    /// Multiply-add FLOPs of one time step of one sequence: the sum over layers and
+    /// directions of `2 * H * (in_l + H)` (bias additions and activations not counted).
+    pub fn flops_per_step(&self) -> u64 {
+        let h = self.hidden_size() as u64;
+        (0..self.num_layers())
+            .map(|l| 2 * h * (self.layer_input_size(l) as u64 + h))
+            .sum::<u64>()
+            * self.num_directions() as u64
+    }
+
+    /// FLOPs of one forward call over `seq_len` steps and `batch` sequences.
+    pub fn flops(&self, seq_len: usize, batch: usize) -> u64 {
+        self.flops_per_step() * seq_len as u64 * batch as u64
+    }
+}
+
+impl fmt::Display for Model {
+    /// torch's repr, e.g. `RNN(10, 20, num_layers=2, bidirectional=True)`, plus dtype.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "RNN({}, {}", self.input_size(), self.hidden_size())?;
+        if self.num_layers() != 1 {
+            write!(f, ", num_layers={}", self.num_layers())?;
+        }
+        if self.nonlinearity() != Nonlinearity::Tanh {
+            write!(f, ", nonlinearity='{}'", self.nonlinearity())?;
+        }
+        if !self.bias() {
+            write!(f, ", bias=False")?;
+        }
+        if self.batch_first() {
+            write!(f, ", batch_first=True")?;
+        }
+        if self.dropout() != 0.0 {
+            write!(f, ", dropout={}", self.dropout())?;
+        }
+        if self.bidirectional() {
+            write!(f, ", bidirectional=True")?;
+        }
+        write!(f, ", dtype={})", self.dtype())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::RnnSpec;
+
+    #[test]
+    fn params_follow_torch_state_dict() {
+        let model = RnnSpec::builder(10, 20)
+            .num_layers(2)
+            .bidirectional(true)
+            .build()
+            .unwrap();
+        let names: Vec<_> = model.params().iter().map(|p| p.name()).collect();
+        assert_eq!(names.len(), 16);
+        assert_eq!(
+            &names[..4],
+            ["weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0"]
+        );
+        assert_eq!(names[4], "weight_ih_l0_reverse");
+        assert_eq!(names[15], "bias_hh_l1_reverse");
+        let w_ih_l1 = model.params()[8];
+        assert_eq!(w_ih_l1.name(), "weight_ih_l1");
+        assert_eq!(w_ih_l1.shape(), [20, 40]);
+        let total: usize = model.params().iter().map(|p| p.len()).sum();
+        assert_eq!(total, model.num_parameters());
+    }
+
+    #[test]
+    fn flops_match_the_bench_formula() {
+        // seed-example in the bench configs: 2 * 5 * 3 * 20 * ((10 + 20) + (20 + 20)).
+        let model = RnnSpec::builder(10, 20).num_layers(2).build().unwrap();
+        assert_eq!(model.flops(5, 3), 2 * 5 * 3 * 20 * (30 + 40));
+        let no_bias = RnnSpec::builder(3, 4).bias(false).build().unwrap();
+        assert_eq!(no_bias.params().len(), 2);
+        assert_eq!(no_bias.num_parameters(), 12 + 16);
+    }
+}

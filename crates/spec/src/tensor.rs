@@ -1,0 +1,276 @@
+//! Dense row-major tensors of f32 or f64: the arrays users pass in and get back.
+//!
+//! Invariant: a tensor's or view's data holds exactly the product of its shape's dims
+//! elements; the constructors check it, so later shape checks can trust `shape()`.
+
+use std::fmt;
+
+use crate::spec::DType;
+
+mod sealed {
+    pub trait Sealed {}
+    impl Sealed for f32 {}
+    impl Sealed for f64 {}
+}
+
+/// An element type rnnc computes with: `f32` or `f64`.
+pub trait Element:
+    sealed::Sealed + Copy + Default + PartialEq + fmt::Debug + fmt::Display + Send + Sync + 'static
+{
+    /// The matching [`DType`].
+    const DTYPE: DType;
+    /// Exact widening.
+    fn to_f64(self) -> f64;
+    /// Rounding to nearest (exact for f64).
+    fn from_f64(value: f64) -> Self;
+    /// Decodes little-endian bytes (`bytes.len() == DTYPE.size()`).
+    fn from_le_slice(bytes: &[u8]) -> Self;
+    /// Appends the little-endian bytes of `self`.
+    fn extend_le(self, out: &mut Vec<u8>);
+    /// Wraps owned data of this type.
+    fn wrap(data: Vec<Self>) -> TensorData;
+    /// The data if it is of this type.
+    fn unwrap(data: &TensorData) -> Option<&[Self]>;
+}
+
+impl Element for f32 {
+    const DTYPE: DType = DType::F32;
+    fn to_f64(self) -> f64 {
+        self as f64
+    }
+    fn from_f64(value: f64) -> Self {
+        value as f32
+    }
+    fn from_le_slice(bytes: &[u8]) -> Self {
+        f32::from_le_bytes(bytes.try_into().expect("4 bytes per f32"))
+    }
+    fn extend_le(self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.to_le_bytes());
+    }
+    fn wrap(data: Vec<Self>) -> TensorData {
+        TensorData::F32(data)
+    }
+    fn unwrap(data: &TensorData) -> Option<&[Self]> {
+        match data {
+            TensorData::F32(v) => Some(v),
+            TensorData::F64(_) => None,
+        }
+    }
+}
+
+impl Element for f64 {
+    const DTYPE: DType = DType::F64;
+    fn to_f64(self) -> f64 {
+        self
+    }
+    fn from_f64(value: f64) -> Self {
+        value
+    }
+    fn from_le_slice(bytes: &[u8]) -> Self {
+        f64::from_le_bytes(bytes.try_into().expect("8 bytes per f64"))
+    }
+    fn extend_le(self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.to_le_bytes());
+    }
+    fn wrap(data: Vec<Self>) -> TensorData {
+        TensorData::F64(data)
+    }
+    fn unwrap(data: &TensorData) -> Option<&[Self]> {
+        match data {
+            TensorData::F64(v) => Some(v),
+            TensorData::F32(_) => None,
+        }
+    }
+}
+
+/// Owned elements of either dtype.
+#[derive(Clone, Debug, PartialEq)]
+pub enum TensorData {
+    /// f32 elements.
+    F32(Vec<f32>),
+    /// f64 elements.
+    F64(Vec<f64>),
+}
+
+impl TensorData {
+    /// The dtype of the elements.
+    pub fn dtype(&self) -> DType {
+        match self {
+            TensorData::F32(_) => DType::F32,
+            TensorData::F64(_) => DType::F64,
+        }
+    }
+    /// Number of elements.
+    pub fn len(&self) -> usize {
+        match self {
+            TensorData::F32(v) => v.len(),
+            TensorData::F64(v) => v.len(),
+        }
+    }
+    /// Whether there are no elements.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Decodes little-endian elements of `dtype`; a trailing partial element is dropped,
+    /// so callers check `bytes.len()` first (safetensors does).
+    pub fn from_le_bytes(dtype: DType, bytes: &[u8]) -> TensorData {
+        fn decode<T: Element>(bytes: &[u8]) -> TensorData {
+            T::wrap(
+                bytes
+                    .chunks_exact(T::DTYPE.size())
+                    .map(T::from_le_slice)
+                    .collect(),
+            )
+        }
+        match dtype {
+            DType::F32 => decode::<f32>(bytes),
+            DType::F64 => decode::<f64>(bytes),
+        }
+    }
+}
+
+/// Data whose length does not match its shape. The caller's fault.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("a tensor of shape {shape:?} holds {expected} elements, but its data has {found}")]
+pub struct TensorError {
+    /// The shape given.
+    pub shape: Vec<usize>,
+    /// Elements the shape implies (saturating at `usize::MAX`).
+    pub expected: usize,
+    /// Elements the data has.
+    pub found: usize,
+}
+
+fn check_len(shape: &[usize], len: usize) -> Result<(), TensorError> {
+    let expected = shape
+        .iter()
+        .try_fold(1usize, |n, &d| n.checked_mul(d))
+        .unwrap_or(usize::MAX);
+    if expected == len {
+        Ok(())
+    } else {
+        Err(TensorError {
+            shape: shape.to_vec(),
+            expected,
+            found: len,
+        })
+    }
+}
+
+/// An owned row-major tensor.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Tensor<T> {
+    shape: Vec<usize>,
+    data: Vec<T>,
+}
+
+impl<T: Element> Tensor<T> {
+    /// A tensor of `shape` holding `data` in row-major order.
+    pub fn new(shape: Vec<usize>, data: Vec<T>) -> Result<Self, TensorError> {
+        check_len(&shape, data.len())?;
+        Ok(Tensor { shape, data })
+    }
+    /// A tensor of zeros.
+    pub fn zeros(shape: Vec<usize>) -> Self {
+        let len = shape.iter().product();
+        Tensor {
+            shape,
+            data: vec![T::default(); len],
+        }
+    }
+    /// The dims.
+    pub fn shape(&self) -> &[usize] {
+        &self.shape
+    }
+    /// The elements, row-major.
+    pub fn data(&self) -> &[T] {
+        &self.data
+    }
+    /// The elements, row-major, mutable.
+    pub fn data_mut(&mut self) -> &mut [T] {
+        &mut self.data
+    }
+    /// Takes the elements.
+    pub fn into_data(self) -> Vec<T> {
+        self.data
+    }
+    /// A borrowed view.
+    pub fn view(&self) -> TensorView<'_, T> {
+        TensorView {
+            shape: &self.shape,
+            data: &self.data,
+        }
+    }
+    /// A mutable borrowed view.
+    pub fn view_mut(&mut self) -> TensorViewMut<'_, T> {
+        TensorViewMut {
+            shape: &self.shape,
+            data: &mut self.data,
+        }
+    }
+}
+
+/// A borrowed row-major tensor: a slice with an explicit shape. Allocates nothing.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct TensorView<'a, T> {
+    shape: &'a [usize],
+    data: &'a [T],
+}
+
+impl<'a, T: Element> TensorView<'a, T> {
+    /// A view of `data` as `shape`, e.g. `TensorView::new(&[5, 3, 10], &x)`.
+    pub fn new(shape: &'a [usize], data: &'a [T]) -> Result<Self, TensorError> {
+        check_len(shape, data.len())?;
+        Ok(TensorView { shape, data })
+    }
+    /// The dims.
+    pub fn shape(&self) -> &'a [usize] {
+        self.shape
+    }
+    /// The elements, row-major.
+    pub fn data(&self) -> &'a [T] {
+        self.data
+    }
+}
+
+/// A mutable borrowed row-major tensor, for outputs the caller provides.
+#[derive(Debug)]
+pub struct TensorViewMut<'a, T> {
+    shape: &'a [usize],
+    data: &'a mut [T],
+}
+
+impl<'a, T: Element> TensorViewMut<'a, T> {
+    /// A mutable view of `data` as `shape`.
+    pub fn new(shape: &'a [usize], data: &'a mut [T]) -> Result<Self, TensorError> {
+        check_len(shape, data.len())?;
+        Ok(TensorViewMut { shape, data })
+    }
+    /// The dims.
+    pub fn shape(&self) -> &[usize] {
+        self.shape
+    }
+    /// The elements, row-major.
+    pub fn data(&self) -> &[T] {
+        self.data
+    }
+    /// The elements, row-major, mutable.
+    pub fn data_mut(&mut self) -> &mut [T] {
+        self.data
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn constructors_check_the_element_count() {
+        assert!(Tensor::new(vec![2, 3], vec![0f32; 6]).is_ok());
+        let err = Tensor::new(vec![2, 3], vec![0f32; 5]).unwrap_err();
+        assert_eq!((err.expected, err.found), (6, 5));
+        assert!(TensorView::new(&[usize::MAX, 2], &[0f64; 4]).is_err());
+        assert!(TensorView::<f64>::new(&[0, 7], &[]).is_ok());
+    }
+}

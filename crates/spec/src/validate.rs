@@ -1,0 +1,124 @@
+//! Validation: the only way from an [`RnnSpec`] to a [`Model`].
+//!
+//! Rules mirror `torch.nn.RNN.__init__` (positive `hidden_size` and `num_layers`, `dropout`
+//! a number in `[0, 1]`, `tanh` or `relu`), and add rnnc's own: a positive `input_size`, a
+//! C identifier as `name`, and sizes small enough that every element offset in a kernel fits
+//! in 32 bits. All rules run; every broken one is reported.
+
+use std::ops::Range;
+
+use crate::error::{SpecError, SpecErrorKind, SpecErrors};
+use crate::model::Model;
+use crate::spec::RnnSpec;
+
+/// Largest `input_size` and `hidden_size` rnnc compiles.
+pub const MAX_SIZE: i64 = 1 << 16;
+/// Largest `num_layers` rnnc compiles.
+pub const MAX_LAYERS: i64 = 1 << 10;
+/// Largest parameter count: element offsets in kernels are 32-bit.
+pub const MAX_PARAMETERS: u64 = i32::MAX as u64;
+/// Longest `name`: it prefixes C symbols and macros.
+pub const MAX_NAME_LEN: usize = 64;
+
+/// Where each key's value was written in a spec file; empty for builder specs.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct SpecSpans {
+    spans: Vec<(&'static str, Range<usize>)>,
+}
+
+impl SpecSpans {
+    pub(crate) fn set(&mut self, key: &'static str, span: Range<usize>) {
+        self.spans.push((key, span));
+    }
+
+    fn get(&self, key: &str) -> Option<Range<usize>> {
+        self.spans
+            .iter()
+            .find(|(k, _)| *k == key)
+            .map(|(_, span)| span.clone())
+    }
+}
+
+pub(crate) fn validate(spec: &RnnSpec, spans: &SpecSpans) -> Result<Model, SpecErrors> {
+    let mut errors = Vec::new();
+    let mut report = |kind: SpecErrorKind| {
+        let span = kind.key().and_then(|key| spans.get(key));
+        errors.push(SpecError { kind, span });
+    };
+    for (key, value, max) in [
+        ("input_size", spec.input_size, MAX_SIZE),
+        ("hidden_size", spec.hidden_size, MAX_SIZE),
+        ("num_layers", spec.num_layers, MAX_LAYERS),
+    ] {
+        if value <= 0 {
+            report(SpecErrorKind::NotPositive { key, found: value });
+        } else if value > max {
+            report(SpecErrorKind::TooLarge {
+                key,
+                max,
+                found: value,
+            });
+        }
+    }
+    // `contains` is false for NaN, which torch rejects too.
+    if !(0.0..=1.0).contains(&spec.dropout) {
+        report(SpecErrorKind::DropoutOutOfRange {
+            found: spec.dropout,
+        });
+    }
+    if let Err(reason) = check_name(&spec.name) {
+        report(SpecErrorKind::InvalidName {
+            found: spec.name.clone(),
+            reason,
+        });
+    }
+    if errors.is_empty() {
+        let parameters = Model::count_parameters(spec);
+        if parameters > MAX_PARAMETERS {
+            errors.push(SpecError {
+                kind: SpecErrorKind::TooManyParameters {
+                    found: parameters,
+                    max: MAX_PARAMETERS,
+                },
+                span: None,
+            });
+        }
+    }
+    if errors.is_empty() {
+        Ok(Model::new_validated(spec.clone()))
+    } else {
+        Err(SpecErrors::new(errors))
+    }
+}
+
+fn check_name(name: &str) -> Result<(), &'static str> {
+    let mut chars = name.chars();
+    match chars.next() {
+        None => Err("it is empty"),
+        Some(c) if !(c.is_ascii_alphabetic() || c == '_') => {
+            Err("it must start with a letter or `_`")
+        }
+        _ if !chars.all(|c| c.is_ascii_alphanumeric() || c == '_') => {
+            Err("it may hold only letters, digits and `_`")
+        }
+        _ if name.len() > MAX_NAME_LEN => Err("it is longer than 64 characters"),
+        _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_follow_c_identifier_rules() {
+        assert!(check_name("kws_2").is_ok());
+        assert!(check_name("_x").is_ok());
+        assert!(check_name("").is_err());
+        assert!(check_name("2x").is_err());
+        assert!(check_name("a-b").is_err());
+        assert!(check_name("é").is_err());
+        assert!(check_name(&"a".repeat(65)).is_err());
+        assert!(check_name(&"a".repeat(64)).is_ok());
+    }
+}

@@ -1,0 +1,386 @@
+//! `Weights`: a model's parameters under torch's `state_dict` names, in torch's layout.
+//!
+//! Invariant: a `Weights` value holds exactly the parameters of the model it was made for
+//! (same names, shapes and order as [`Model::params`]) in the model's dtype. Every
+//! constructor checks this, reporting each missing, extra, mis-shaped or wrong-dtype tensor
+//! by name with what was expected and what was found; [`Weights::check`] lets a consumer
+//! confirm that weights fit the model it compiled.
+
+use std::fmt;
+
+use rand::rngs::ChaCha8Rng;
+use rand::{RngExt, SeedableRng};
+
+use crate::model::{Model, Param};
+use crate::spec::DType;
+use crate::tensor::{Element, Tensor, TensorData};
+
+/// One way in which tensors fail to match a model. Always the user's fault.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TensorProblem {
+    /// A parameter the model needs is absent.
+    Missing {
+        /// torch's name (with the prefix, as it should appear).
+        name: String,
+        /// Its shape.
+        expected: Vec<usize>,
+    },
+    /// A tensor the model has no parameter for.
+    Unexpected {
+        /// The name found.
+        name: String,
+        /// Why it might be there (a flag of the spec that differs), if rnnc can tell.
+        hint: Option<String>,
+    },
+    /// A parameter of the wrong shape.
+    Shape {
+        /// The name.
+        name: String,
+        /// The model's shape.
+        expected: Vec<usize>,
+        /// The tensor's.
+        found: Vec<usize>,
+    },
+    /// A parameter of the wrong element type.
+    Dtype {
+        /// The name.
+        name: String,
+        /// The model's dtype.
+        expected: DType,
+        /// The tensor's, as its source names it (`BF16`, `f64`, ...).
+        found: String,
+    },
+}
+
+impl fmt::Display for TensorProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TensorProblem::Missing { name, expected } => {
+                write!(f, "missing tensor `{name}` (expected shape {expected:?})")
+            }
+            TensorProblem::Unexpected { name, hint } => {
+                write!(
+                    f,
+                    "unexpected tensor `{name}`: the spec has no such parameter"
+                )?;
+                match hint {
+                    Some(hint) => write!(f, " ({hint})"),
+                    None => Ok(()),
+                }
+            }
+            TensorProblem::Shape {
+                name,
+                expected,
+                found,
+            } => write!(
+                f,
+                "tensor `{name}` has shape {found:?}, expected {expected:?}"
+            ),
+            TensorProblem::Dtype {
+                name,
+                expected,
+                found,
+            } => write!(f, "tensor `{name}` has dtype {found}, expected {expected}"),
+        }
+    }
+}
+
+/// Why weights could not be read or do not fit a model.
+#[derive(Debug, thiserror::Error)]
+pub enum WeightsError {
+    /// The tensors do not match the model (user's fault). Never empty.
+    #[error("{}", list(.0))]
+    Mismatch(Vec<TensorProblem>),
+    /// The bytes are not a safetensors file (user's fault).
+    #[error("not a valid safetensors file: {0}")]
+    Format(String),
+    /// The file could not be read or written (environment).
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: String,
+        /// The OS error.
+        source: std::io::Error,
+    },
+}
+
+fn list(problems: &[TensorProblem]) -> String {
+    match problems {
+        [one] => format!("weights do not match the spec: {one}"),
+        many => {
+            let mut text = format!("weights do not match the spec ({} problems):", many.len());
+            for problem in many {
+                text.push_str(&format!("\n  - {problem}"));
+            }
+            text
+        }
+    }
+}
+
+/// A tensor offered as a parameter, before it is checked against the model.
+pub(crate) struct Candidate<'a> {
+    /// Name without the user's prefix.
+    pub name: String,
+    pub shape: Vec<usize>,
+    pub data: CandidateData<'a>,
+}
+
+pub(crate) enum CandidateData<'a> {
+    /// Little-endian bytes of a file, with the file's dtype.
+    Bytes(safetensors::Dtype, &'a [u8]),
+    /// Elements already in memory.
+    Owned(TensorData),
+}
+
+impl CandidateData<'_> {
+    fn dtype_name(&self) -> String {
+        match self {
+            CandidateData::Bytes(dtype, _) => format!("{dtype:?}"),
+            CandidateData::Owned(data) => data.dtype().to_string(),
+        }
+    }
+
+    /// The elements, if they are of `dtype`.
+    fn decode(self, dtype: DType) -> Option<TensorData> {
+        match (self, dtype) {
+            (CandidateData::Bytes(safetensors::Dtype::F32, b), DType::F32)
+            | (CandidateData::Bytes(safetensors::Dtype::F64, b), DType::F64) => {
+                Some(TensorData::from_le_bytes(dtype, b))
+            }
+            (CandidateData::Owned(data), dtype) if data.dtype() == dtype => Some(data),
+            _ => None,
+        }
+    }
+}
+
+/// The parameters of one model.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Weights {
+    dtype: DType,
+    entries: Vec<(Param, TensorData)>,
+}
+
+impl Weights {
+    /// torch's initialization: every parameter uniform in `[-1/sqrt(H), 1/sqrt(H)]`, drawn
+    /// from ChaCha8 seeded with `seed` (the same seed gives the same weights everywhere,
+    /// though not torch's numbers: torch's generator is its own).
+    pub fn init(model: &Model, seed: u64) -> Weights {
+        fn draw<T: Element>(model: &Model, rng: &mut ChaCha8Rng, p: &Param) -> TensorData {
+            let k = 1.0 / (model.hidden_size() as f64).sqrt();
+            T::wrap(
+                (0..p.len())
+                    .map(|_| T::from_f64(rng.random_range(-k..=k)))
+                    .collect(),
+            )
+        }
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let entries = model
+            .params()
+            .into_iter()
+            .map(|p| {
+                let data = match model.dtype() {
+                    DType::F32 => draw::<f32>(model, &mut rng, &p),
+                    DType::F64 => draw::<f64>(model, &mut rng, &p),
+                };
+                (p, data)
+            })
+            .collect();
+        Weights {
+            dtype: model.dtype(),
+            entries,
+        }
+    }
+
+    /// Weights from named tensors in torch's layout, e.g. `("weight_ih_l0", tensor)`.
+    pub fn from_tensors<T: Element>(
+        model: &Model,
+        tensors: impl IntoIterator<Item = (String, Tensor<T>)>,
+    ) -> Result<Weights, WeightsError> {
+        let candidates = tensors.into_iter().map(|(name, tensor)| Candidate {
+            name,
+            shape: tensor.shape().to_vec(),
+            data: CandidateData::Owned(T::wrap(tensor.into_data())),
+        });
+        Weights::assemble(model, "", candidates.collect())
+    }
+
+    /// Matches candidates to the model's parameters, collecting every problem.
+    pub(crate) fn assemble(
+        model: &Model,
+        prefix: &str,
+        mut candidates: Vec<Candidate<'_>>,
+    ) -> Result<Weights, WeightsError> {
+        let mut problems = Vec::new();
+        let mut entries = Vec::new();
+        for param in model.params() {
+            let name = param.name();
+            let Some(i) = candidates.iter().position(|c| c.name == name) else {
+                problems.push(TensorProblem::Missing {
+                    name: format!("{prefix}{name}"),
+                    expected: param.shape(),
+                });
+                continue;
+            };
+            let candidate = candidates.swap_remove(i);
+            if candidate.shape != param.shape() {
+                problems.push(TensorProblem::Shape {
+                    name: format!("{prefix}{name}"),
+                    expected: param.shape(),
+                    found: candidate.shape,
+                });
+                continue;
+            }
+            let found = candidate.data.dtype_name();
+            match candidate.data.decode(model.dtype()) {
+                Some(data) => entries.push((param, data)),
+                None => problems.push(TensorProblem::Dtype {
+                    name: format!("{prefix}{name}"),
+                    expected: model.dtype(),
+                    found,
+                }),
+            }
+        }
+        candidates.sort_by(|a, b| a.name.cmp(&b.name));
+        for extra in candidates {
+            problems.push(TensorProblem::Unexpected {
+                hint: unexpected_hint(model, prefix, &extra.name),
+                name: format!("{prefix}{}", extra.name),
+            });
+        }
+        if problems.is_empty() {
+            Ok(Weights {
+                dtype: model.dtype(),
+                entries,
+            })
+        } else {
+            Err(WeightsError::Mismatch(problems))
+        }
+    }
+
+    /// Confirms that these weights are exactly the parameters of `model`.
+    pub fn check(&self, model: &Model) -> Result<(), WeightsError> {
+        let params = model.params();
+        let mine: Vec<Param> = self.entries.iter().map(|(p, _)| *p).collect();
+        if self.dtype == model.dtype() && mine == params {
+            return Ok(());
+        }
+        // Re-run the matching to say precisely what differs.
+        let candidates = self
+            .entries
+            .iter()
+            .map(|(p, data)| Candidate {
+                name: p.name(),
+                shape: p.shape(),
+                data: CandidateData::Owned(data.clone()),
+            })
+            .collect();
+        Weights::assemble(model, "", candidates).map(|_| ())
+    }
+
+    /// Element type of every tensor.
+    pub fn dtype(&self) -> DType {
+        self.dtype
+    }
+
+    /// Every parameter with its data, in torch's `state_dict` order.
+    pub fn iter(&self) -> impl Iterator<Item = (&Param, &TensorData)> {
+        self.entries.iter().map(|(p, d)| (p, d))
+    }
+
+    /// The data of a parameter by torch's name, if present and of type `T`.
+    pub fn get<T: Element>(&self, name: &str) -> Option<&[T]> {
+        self.entries
+            .iter()
+            .find(|(p, _)| p.name() == name)
+            .and_then(|(_, d)| T::unwrap(d))
+    }
+
+    /// The data of a parameter, if present and of type `T`.
+    pub fn param<T: Element>(&self, param: &Param) -> Option<&[T]> {
+        self.entries
+            .iter()
+            .find(|(p, _)| p == param)
+            .and_then(|(_, d)| T::unwrap(d))
+    }
+}
+
+/// Explains an unexpected tensor by the spec flag that would have produced it.
+fn unexpected_hint(model: &Model, prefix: &str, name: &str) -> Option<String> {
+    let stems = ["weight_ih_l", "weight_hh_l", "bias_ih_l", "bias_hh_l"];
+    let Some(stem) = stems.iter().find(|s| name.starts_with(*s)) else {
+        if prefix.is_empty()
+            && let Some(dot) = name.rfind('.')
+            && stems.iter().any(|s| name[dot + 1..].starts_with(s))
+        {
+            return Some(format!(
+                "it looks like a parameter under the prefix `{}`",
+                &name[..=dot]
+            ));
+        }
+        return None;
+    };
+    let rest = &name[stem.len()..];
+    let (layer, reverse) = match rest.strip_suffix("_reverse") {
+        Some(layer) => (layer, true),
+        None => (rest, false),
+    };
+    let layer: usize = layer.parse().ok()?;
+    if stem.starts_with("bias") && !model.bias() {
+        Some("the spec has bias = false".into())
+    } else if reverse && !model.bidirectional() {
+        Some("the spec has bidirectional = false".into())
+    } else if layer >= model.num_layers() {
+        Some(format!("the spec has num_layers = {}", model.num_layers()))
+    } else {
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::RnnSpec;
+
+    #[test]
+    fn init_is_seeded_and_within_torch_bounds() {
+        let model = RnnSpec::builder(3, 16).num_layers(2).build().unwrap();
+        let a = Weights::init(&model, 7);
+        assert_eq!(a, Weights::init(&model, 7));
+        assert_ne!(a, Weights::init(&model, 8));
+        let all: Vec<f32> = a
+            .iter()
+            .flat_map(|(_, d)| f32::unwrap(d).unwrap().to_vec())
+            .collect();
+        assert_eq!(all.len(), model.num_parameters());
+        assert!(all.iter().all(|v| v.abs() <= 0.25));
+        // Not degenerate: values spread over the range.
+        assert!(all.iter().any(|v| *v > 0.2) && all.iter().any(|v| *v < -0.2));
+    }
+
+    #[test]
+    fn from_tensors_reports_every_problem_with_hints() {
+        let model = RnnSpec::builder(2, 3).bias(false).build().unwrap();
+        let t = |shape: Vec<usize>| {
+            let n = shape.iter().product();
+            Tensor::new(shape, vec![0f32; n]).unwrap()
+        };
+        let err = Weights::from_tensors(
+            &model,
+            [
+                ("weight_ih_l0".to_string(), t(vec![3, 5])),
+                ("bias_ih_l0".to_string(), t(vec![3])),
+                ("weight_hh_l0_reverse".to_string(), t(vec![3, 3])),
+            ],
+        )
+        .unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains("tensor `weight_ih_l0` has shape [3, 5], expected [3, 2]"));
+        assert!(text.contains("missing tensor `weight_hh_l0` (expected shape [3, 3])"));
+        assert!(
+            text.contains(
+                "`bias_ih_l0`: the spec has no such parameter (the spec has bias = false)"
+            )
+        );
+        assert!(text.contains("(the spec has bidirectional = false)"));
+    }
+}

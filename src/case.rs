@@ -1,0 +1,240 @@
+//! Reference cases computed by PyTorch: a JSON configuration beside a safetensors file.
+//!
+//! The format is the one `tests/golden/README.md` describes and `tools/rnnc_cases.py`
+//! writes: torch's constructor arguments and how the call was made in `NAME.json`; the
+//! weights under `state_dict` names plus `input`, `h0` (if any), `output` and `h_n` in
+//! `NAME.safetensors`. A case that cannot be read is an error naming the file and the
+//! problem, never a panic: cases come from users' own models too.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use rnnc_spec::{DType, LoadOptions, Model, Nonlinearity, RnnSpec, TensorData, Weights};
+use serde::Deserialize;
+
+/// Tensors of a case file that are not parameters.
+const CALL_TENSORS: [&str; 4] = ["input", "h0", "output", "h_n"];
+
+/// Why a case could not be read. Always a problem of the case files (the user's).
+#[derive(Debug, thiserror::Error)]
+#[error("{path}: {message}")]
+pub struct CaseError {
+    /// The file at fault.
+    pub path: String,
+    /// What is wrong with it.
+    pub message: String,
+}
+
+/// `NAME.json`: the model's arguments and how torch was called.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CaseConfig {
+    input_size: i64,
+    hidden_size: i64,
+    num_layers: i64,
+    nonlinearity: String,
+    bias: bool,
+    batch_first: bool,
+    bidirectional: bool,
+    dropout: f64,
+    dtype: String,
+    seq_len: usize,
+    batch: usize,
+    unbatched: bool,
+    has_h0: bool,
+    packed: bool,
+    enforce_sorted: bool,
+    lengths: Option<Vec<usize>>,
+    tensors: BTreeMap<String, Vec<usize>>,
+}
+
+/// A tensor of a case, in the case's dtype.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CaseTensor {
+    /// Dims.
+    pub shape: Vec<usize>,
+    /// Elements, row-major.
+    pub data: TensorData,
+}
+
+/// One case: a model, its weights, a call and torch's results.
+#[derive(Debug)]
+pub struct Case {
+    /// The file stem, e.g. `case_007`.
+    pub name: String,
+    /// The model torch ran.
+    pub model: Model,
+    /// Its weights.
+    pub weights: Weights,
+    /// The input torch got (padded, for packed cases).
+    pub input: CaseTensor,
+    /// The initial state, if torch got one.
+    pub h0: Option<CaseTensor>,
+    /// Valid steps per sequence, for packed cases.
+    pub lengths: Option<Vec<usize>>,
+    /// torch's output (zeros at padded steps).
+    pub output: CaseTensor,
+    /// torch's final state, in the original batch order.
+    pub h_n: CaseTensor,
+}
+
+impl Case {
+    /// Reads a case from `NAME.json` (or `NAME.safetensors`, or the path without extension)
+    /// and the file beside it.
+    pub fn load(path: &Path) -> Result<Case, CaseError> {
+        let json_path = path.with_extension("json");
+        let tensors_path = path.with_extension("safetensors");
+        let fail = |p: &Path, message: String| CaseError {
+            path: p.display().to_string(),
+            message,
+        };
+        let json =
+            std::fs::read_to_string(&json_path).map_err(|e| fail(&json_path, e.to_string()))?;
+        let config: CaseConfig = serde_json::from_str(&json)
+            .map_err(|e| fail(&json_path, format!("not a case configuration: {e}")))?;
+        let name = json_path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let model = config
+            .model(&name)
+            .map_err(|message| fail(&json_path, message))?;
+        let bytes = std::fs::read(&tensors_path).map_err(|e| fail(&tensors_path, e.to_string()))?;
+        let file = safetensors::SafeTensors::deserialize(&bytes)
+            .map_err(|e| fail(&tensors_path, format!("not a valid safetensors file: {e}")))?;
+        let options = LoadOptions {
+            prefix: String::new(),
+            ignore: CALL_TENSORS.iter().map(|s| s.to_string()).collect(),
+        };
+        let weights = Weights::from_safetensors(&model, &bytes, &options)
+            .map_err(|e| fail(&tensors_path, e.to_string()))?;
+        let tensor = |name: &str| -> Result<CaseTensor, CaseError> {
+            read_tensor(&file, name, model.dtype(), &config.tensors)
+                .map_err(|message| fail(&tensors_path, message))
+        };
+        let h0 = if config.has_h0 {
+            Some(tensor("h0")?)
+        } else {
+            None
+        };
+        if config.packed != config.lengths.is_some() {
+            return Err(fail(
+                &json_path,
+                "`lengths` must be given exactly when `packed` is true".into(),
+            ));
+        }
+        let case = Case {
+            name,
+            input: tensor("input")?,
+            h0,
+            lengths: config.lengths.clone(),
+            output: tensor("output")?,
+            h_n: tensor("h_n")?,
+            model,
+            weights,
+        };
+        let expected_input = if config.unbatched {
+            vec![config.seq_len, config.input_size as usize]
+        } else if config.batch_first {
+            vec![config.batch, config.seq_len, config.input_size as usize]
+        } else {
+            vec![config.seq_len, config.batch, config.input_size as usize]
+        };
+        if case.input.shape != expected_input {
+            return Err(fail(
+                &tensors_path,
+                format!(
+                    "`input` has shape {:?}, but seq_len, batch and unbatched say {expected_input:?}",
+                    case.input.shape
+                ),
+            ));
+        }
+        let _ = config.enforce_sorted; // torch's sorting is undone in its outputs.
+        Ok(case)
+    }
+}
+
+impl CaseConfig {
+    fn model(&self, name: &str) -> Result<Model, String> {
+        let nonlinearity: Nonlinearity = self
+            .nonlinearity
+            .parse()
+            .map_err(|()| format!("Unknown nonlinearity '{}'", self.nonlinearity))?;
+        let dtype: DType = self.dtype.parse().map_err(|()| {
+            format!(
+                "unknown dtype '{}': expected float32 or float64",
+                self.dtype
+            )
+        })?;
+        RnnSpec::builder(self.input_size, self.hidden_size)
+            .num_layers(self.num_layers)
+            .nonlinearity(nonlinearity)
+            .bias(self.bias)
+            .batch_first(self.batch_first)
+            .dropout(self.dropout)
+            .bidirectional(self.bidirectional)
+            .dtype(dtype)
+            .name(rnnc_spec::default_name(name))
+            .build()
+            .map_err(|e| format!("invalid model: {e}"))
+    }
+}
+
+fn read_tensor(
+    file: &safetensors::SafeTensors<'_>,
+    name: &str,
+    dtype: DType,
+    declared: &BTreeMap<String, Vec<usize>>,
+) -> Result<CaseTensor, String> {
+    let view = file
+        .tensor(name)
+        .map_err(|_| format!("missing tensor `{name}`"))?;
+    let shape = view.shape().to_vec();
+    if let Some(declared) = declared.get(name)
+        && *declared != shape
+    {
+        return Err(format!(
+            "tensor `{name}` has shape {shape:?}, but the case's JSON declares {declared:?}"
+        ));
+    }
+    let data = match (view.dtype(), dtype) {
+        (safetensors::Dtype::F32, DType::F32) | (safetensors::Dtype::F64, DType::F64) => {
+            TensorData::from_le_bytes(dtype, view.data())
+        }
+        (found, _) => {
+            return Err(format!(
+                "tensor `{name}` has dtype {found:?}, expected {dtype}"
+            ));
+        }
+    };
+    Ok(CaseTensor { shape, data })
+}
+
+/// Every case at the given paths: files are cases, directories are searched (not
+/// recursively) for `*.json`; sorted by path. Unreadable directories are errors.
+pub fn collect_case_paths(paths: &[PathBuf]) -> Result<Vec<PathBuf>, CaseError> {
+    let mut cases = Vec::new();
+    for path in paths {
+        if path.is_dir() {
+            let entries = std::fs::read_dir(path).map_err(|e| CaseError {
+                path: path.display().to_string(),
+                message: e.to_string(),
+            })?;
+            let mut found: Vec<PathBuf> = entries
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|e| e == "json"))
+                .collect();
+            if found.is_empty() {
+                return Err(CaseError {
+                    path: path.display().to_string(),
+                    message: "no case (*.json) in this directory".into(),
+                });
+            }
+            found.sort();
+            cases.extend(found);
+        } else {
+            cases.push(path.clone());
+        }
+    }
+    Ok(cases)
+}

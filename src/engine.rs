@@ -1,0 +1,66 @@
+//! The engines that can run a model: what `rnnc verify --engine` chooses between.
+
+use std::fmt;
+use std::str::FromStr;
+
+use rnnc_spec::{Element, Model, Tensor, TensorView, Weights};
+
+/// A way to run a model's forward pass.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Engine {
+    /// The plain f64-accumulating reference semantics (`rnnc-reference`).
+    Reference,
+}
+
+impl Engine {
+    /// Every engine, fastest first.
+    pub const ALL: [Engine; 1] = [Engine::Reference];
+
+    /// The fastest engine this build has: the default of `rnnc verify`.
+    pub fn fastest() -> Engine {
+        Engine::ALL[0]
+    }
+
+    /// Its name on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Engine::Reference => "reference",
+        }
+    }
+
+    /// Runs a forward pass with torch's argument conventions.
+    pub fn forward<T: Element>(
+        self,
+        model: &Model,
+        weights: &Weights,
+        input: TensorView<'_, T>,
+        h0: Option<TensorView<'_, T>>,
+        lengths: Option<&[usize]>,
+    ) -> Result<(Tensor<T>, Tensor<T>), crate::Error> {
+        match self {
+            Engine::Reference => Ok(rnnc_reference::forward(model, weights, input, h0, lengths)?),
+        }
+    }
+}
+
+impl fmt::Display for Engine {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Engine {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Engine, String> {
+        Engine::ALL
+            .into_iter()
+            .find(|e| e.name() == s)
+            .ok_or_else(|| {
+                let names: Vec<_> = Engine::ALL.iter().map(|e| e.name()).collect();
+                format!(
+                    "unknown engine `{s}`; expected one of: {}",
+                    names.join(", ")
+                )
+            })
+    }
+}

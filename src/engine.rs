@@ -8,22 +8,25 @@ use rnnc_spec::{Element, Model, Tensor, TensorView, Weights};
 /// A way to run a model's forward pass.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Engine {
+    /// The kernel IR of the full pass pipeline, run by the interpreter (`rnnc-interp`).
+    Interp,
     /// The plain f64-accumulating reference semantics (`rnnc-reference`).
     Reference,
 }
 
 impl Engine {
     /// Every engine, fastest first.
-    pub const ALL: [Engine; 1] = [Engine::Reference];
+    pub const ALL: [Engine; 2] = [Engine::Interp, Engine::Reference];
 
     /// The fastest engine this build has: the default of `rnnc verify`.
     pub fn fastest() -> Engine {
-        Engine::ALL[0]
+        Engine::Reference
     }
 
     /// Its name on the command line.
     pub fn name(self) -> &'static str {
         match self {
+            Engine::Interp => "interp",
             Engine::Reference => "reference",
         }
     }
@@ -38,6 +41,14 @@ impl Engine {
         lengths: Option<&[usize]>,
     ) -> Result<(Tensor<T>, Tensor<T>), crate::Error> {
         match self {
+            Engine::Interp => crate::interp::run_model(
+                model,
+                &rnnc_ir::PipelineConfig::default(),
+                weights,
+                input,
+                h0,
+                lengths,
+            ),
             Engine::Reference => Ok(rnnc_reference::forward(model, weights, input, h0, lengths)?),
         }
     }

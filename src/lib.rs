@@ -27,9 +27,12 @@
 
 pub mod case;
 mod engine;
+mod interp;
 pub mod verify;
 
 pub use engine::Engine;
+pub use rnnc_interp as interpreter;
+pub use rnnc_ir as ir;
 pub use rnnc_spec::{
     CallError, CallShape, DType, Element, LoadOptions, Model, Nonlinearity, Param, ParamKind,
     RnnSpec, RnnSpecBuilder, SpecError, SpecErrorKind, SpecErrors, SpecFile, Tensor, TensorData,
@@ -48,12 +51,31 @@ pub enum Error {
     /// A case that cannot be read (user's fault).
     #[error(transparent)]
     Case(#[from] case::CaseError),
+    /// A compiler pass produced invalid IR (a bug in rnnc).
+    #[error(transparent)]
+    Pipeline(#[from] rnnc_ir::PipelineError),
+    /// The interpreter stopped on an invalid access (a bug in rnnc).
+    #[error("interpreter: {0}")]
+    Interp(#[from] rnnc_interp::InterpError),
     /// An engine's result of the wrong shape (a bug in rnnc).
     #[error("engine result mismatch: {message}")]
     Mismatch {
         /// What differs.
         message: String,
     },
+}
+
+/// Runs the `interp` engine with a given pipeline configuration: compile, pack, interpret.
+/// For tests and tools that check passes one configuration at a time.
+pub fn interp_forward<T: Element>(
+    model: &Model,
+    config: &ir::PipelineConfig,
+    weights: &Weights,
+    input: TensorView<'_, T>,
+    h0: Option<TensorView<'_, T>>,
+    lengths: Option<&[usize]>,
+) -> Result<(Tensor<T>, Tensor<T>), Error> {
+    interp::run_model(model, config, weights, input, h0, lengths)
 }
 
 impl From<rnnc_reference::Error> for Error {

@@ -42,3 +42,46 @@ fn a_perturbed_case_fails() {
     assert!(!report.passed);
     assert_eq!(report.worst.at, Some(("output", 7)));
 }
+
+/// The interpreter passes every torch case with each optional pass switched off in turn.
+#[test]
+fn interp_passes_every_torch_case_with_each_pass_off() {
+    use rnnc::ir::{PassId, PipelineConfig};
+    use rnnc::verify::{tolerance, worst_error};
+    let cases = cases();
+    for pass in PassId::OPTIONAL {
+        let config = PipelineConfig {
+            disabled: vec![pass],
+            ..PipelineConfig::default()
+        };
+        for case in &cases {
+            let worst = match case.model.dtype() {
+                rnnc::DType::F32 => interp_worst::<f32>(case, &config),
+                rnnc::DType::F64 => interp_worst::<f64>(case, &config),
+            };
+            assert!(
+                worst <= tolerance(case.model.dtype()),
+                "{} without {pass}: worst scaled error {worst:e}",
+                case.name
+            );
+        }
+    }
+
+    fn interp_worst<T: rnnc::Element>(case: &Case, config: &PipelineConfig) -> f64 {
+        fn view<T: rnnc::Element>(t: &rnnc::case::CaseTensor) -> rnnc::TensorView<'_, T> {
+            rnnc::TensorView::new(&t.shape, T::unwrap(&t.data).unwrap()).unwrap()
+        }
+        let (out, h_n) = rnnc::interp_forward(
+            &case.model,
+            config,
+            &case.weights,
+            view(&case.input),
+            case.h0.as_ref().map(view),
+            case.lengths.as_deref(),
+        )
+        .unwrap();
+        let a = worst_error("output", out.data(), view::<T>(&case.output).data()).error;
+        let b = worst_error("h_n", h_n.data(), view::<T>(&case.h_n).data()).error;
+        a.max(b)
+    }
+}

@@ -1,25 +1,8 @@
-//! `rnnc SPEC.toml`: validate a spec and say what it describes.
+//! `rnnc SPEC.toml --emit describe`: what a validated spec describes.
 
 use std::fmt::Write as _;
-use std::path::Path;
-use std::process::ExitCode;
 
-use anyhow::Context;
-use rnnc::{Model, SpecFile};
-
-pub fn run(path: &Path) -> anyhow::Result<ExitCode> {
-    let file = SpecFile::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-    match file.validate() {
-        Ok(model) => {
-            print!("{}", describe(&model));
-            Ok(ExitCode::SUCCESS)
-        }
-        Err(errors) => {
-            eprint!("{}", errors.render());
-            Ok(ExitCode::FAILURE)
-        }
-    }
-}
+use rnnc::Model;
 
 /// Thousands separators, for counts a reader compares at a glance.
 fn grouped(n: u64) -> String {

@@ -7,6 +7,7 @@
 //! input or a failed check, 2 for bad usage).
 
 mod describe;
+mod emit;
 mod verify;
 
 use std::path::PathBuf;
@@ -21,7 +22,8 @@ use clap::{Parser, Subcommand};
     about = "A compiler for PyTorch's torch.nn.RNN: specs in, specialized CPU kernels out",
     long_about = "A compiler for PyTorch's torch.nn.RNN.\n\n\
         `rnnc SPEC.toml` validates a spec and describes the model: torch's parameter names \
-        and shapes, the parameter count and the FLOPs per time step.\n\
+        and shapes, the parameter count and the FLOPs per time step. `--emit ir` prints \
+        the optimized IR instead, `--stop-after PASS` the IR after one pass.\n\
         `rnnc verify PATH...` checks rnnc against cases computed by PyTorch.",
     args_conflicts_with_subcommands = true,
     subcommand_negates_reqs = true
@@ -33,6 +35,9 @@ struct Cli {
     /// The spec file (TOML) to read, e.g. specs/torch_doc.toml.
     #[arg(required = true)]
     spec: Option<PathBuf>,
+
+    #[command(flatten)]
+    emit: emit::EmitArgs,
 }
 
 #[derive(Subcommand)]
@@ -41,11 +46,21 @@ enum Command {
     Verify(verify::VerifyArgs),
 }
 
+/// Writes to stdout; a closed pipe (`rnnc ... | head`) ends the output quietly.
+pub fn print_out(text: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => Ok(other?),
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match (cli.command, cli.spec) {
         (Some(Command::Verify(args)), _) => verify::run(&args),
-        (None, Some(spec)) => describe::run(&spec),
+        (None, Some(spec)) => emit::run(&spec, &cli.emit),
         (None, None) => unreachable!("clap requires a spec without a subcommand"),
     };
     match result {

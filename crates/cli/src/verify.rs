@@ -32,7 +32,7 @@ pub fn run(args: &VerifyArgs) -> anyhow::Result<ExitCode> {
             .and_then(|case| run_case(&case, engine));
         match report {
             Ok(report) => {
-                println!("{report}");
+                crate::print_out(&format!("{report}\n"))?;
                 if report.passed {
                     passed += 1;
                 } else {
@@ -41,12 +41,14 @@ pub fn run(args: &VerifyArgs) -> anyhow::Result<ExitCode> {
             }
             Err(error) => {
                 let name = path.file_stem().unwrap_or_default().to_string_lossy();
-                println!("{name:<12} error: {error}");
+                crate::print_out(&format!("{name:<12} error: {error}\n"))?;
                 failed += 1;
             }
         }
     }
-    println!("{passed} passed, {failed} failed (engine: {engine})");
+    crate::print_out(&format!(
+        "{passed} passed, {failed} failed (engine: {engine})\n"
+    ))?;
     Ok(if failed == 0 {
         ExitCode::SUCCESS
     } else {

@@ -92,3 +92,69 @@ fn verify_fails_on_a_wrong_or_unreadable_case() {
     assert!(stdout.contains("Unknown nonlinearity 'gelu'"), "{stdout}");
     assert!(stdout.contains("0 passed, 2 failed"), "{stdout}");
 }
+
+#[test]
+fn emit_ir_after_every_pass_for_every_example_spec() {
+    use rnnc::ir::PassId;
+    let mut specs: Vec<_> = std::fs::read_dir(root().join("specs"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+        .collect();
+    specs.sort();
+    assert!(specs.len() >= 3);
+    for spec in &specs {
+        let spec = spec.to_str().unwrap();
+        for pass in PassId::ALL {
+            let out = rnnc(&[spec, "--stop-after", pass.name()]);
+            assert!(
+                out.status.success(),
+                "{spec} --stop-after {pass}: {}",
+                text(&out.stderr)
+            );
+            let ir = text(&out.stdout);
+            // Graph stages print the layer graph, later ones the kernel IR, which reads back.
+            if pass < PassId::Lower {
+                assert!(ir.starts_with("graph "), "{spec} after {pass}: {ir}");
+                rnnc::ir::parse_graph(&ir).unwrap_or_else(|e| panic!("{spec} after {pass}: {e}"));
+            } else {
+                let module = rnnc::ir::parse_module(&ir)
+                    .unwrap_or_else(|e| panic!("{spec} after {pass}: {e}"));
+                assert_eq!(
+                    module.to_string(),
+                    ir,
+                    "{spec} after {pass}: printing is stable"
+                );
+            }
+        }
+        // --emit ir is the whole pipeline: machine-width vectors only.
+        let full = text(&rnnc(&[spec, "--emit", "ir"]).stdout);
+        let module = rnnc::ir::parse_module(&full).unwrap();
+        rnnc::ir::verify_module(&module, rnnc::ir::Level::Legal).unwrap();
+    }
+    let bad = rnnc(&["specs/kws.toml", "--stop-after", "fuse"]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(text(&bad.stderr).contains("unknown pass `fuse`; the passes are: build, fold-bias"));
+    let off = rnnc(&[
+        "specs/kws.toml",
+        "--stop-after",
+        "block",
+        "--disable",
+        "pack-weights",
+    ]);
+    assert!(
+        text(&off.stdout).contains("layout=torch"),
+        "{}",
+        text(&off.stdout)
+    );
+    let mandatory = rnnc(&["specs/kws.toml", "--emit", "ir", "--disable", "lower"]);
+    assert_eq!(mandatory.status.code(), Some(1));
+    assert!(text(&mandatory.stderr).contains("pass `lower` cannot be switched off"));
+}
+
+#[test]
+fn verify_runs_the_interpreter() {
+    let out = rnnc(&["verify", "--engine", "interp", "tests/golden/torch-rnn"]);
+    assert!(out.status.success(), "{}", text(&out.stdout));
+    assert!(text(&out.stdout).contains("60 passed, 0 failed (engine: interp)"));
+}

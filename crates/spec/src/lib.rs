@@ -26,7 +26,7 @@ mod weights_file;
 
 pub use call::{CallError, CallShape};
 pub use error::{SpecError, SpecErrorKind, SpecErrors};
-pub use model::{Model, Param, ParamKind, param_name};
+pub use model::{Model, Param, ParamKind, param_name, state_dict_order};
 pub use parse::{KNOWN_KEYS, SpecFile, default_name};
 pub use spec::{DEFAULT_NAME, DType, Nonlinearity, RnnSpec, RnnSpecBuilder};
 pub use tensor::{Element, Tensor, TensorData, TensorError, TensorView, TensorViewMut};

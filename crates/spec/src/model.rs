@@ -80,6 +80,34 @@ pub fn param_name(layer: usize, direction: usize, kind: ParamKind) -> String {
     format!("{}_l{layer}{suffix}", kind.stem())
 }
 
+/// Parameters in torch's `state_dict` order: by layer, then direction, then `weight_ih`,
+/// `weight_hh`, `bias_ih`, `bias_hh` (no biases when `bias` is false).
+pub fn state_dict_order(
+    num_layers: usize,
+    num_directions: usize,
+    bias: bool,
+) -> Vec<(usize, usize, ParamKind)> {
+    let kinds: &[ParamKind] = if bias {
+        &[
+            ParamKind::WeightIh,
+            ParamKind::WeightHh,
+            ParamKind::BiasIh,
+            ParamKind::BiasHh,
+        ]
+    } else {
+        &[ParamKind::WeightIh, ParamKind::WeightHh]
+    };
+    let mut order = Vec::new();
+    for layer in 0..num_layers {
+        for direction in 0..num_directions {
+            for &kind in kinds {
+                order.push((layer, direction, kind));
+            }
+        }
+    }
+    order
+}
+
 impl Model {
     pub(crate) fn new_validated(spec: RnnSpec) -> Model {
         Model { spec }
@@ -148,40 +176,22 @@ impl Model {
         self.num_directions() * self.hidden_size()
     }
 
-    /// Every parameter in torch's `state_dict` order: by layer, then direction, then
-    /// `weight_ih`, `weight_hh`, `bias_ih`, `bias_hh`.
+    /// Every parameter in torch's `state_dict` order (see [`state_dict_order`]).
     pub fn params(&self) -> Vec<Param> {
-        let h = self.hidden_size();
-        let kinds: &[ParamKind] = if self.bias() {
-            &[
-                ParamKind::WeightIh,
-                ParamKind::WeightHh,
-                ParamKind::BiasIh,
-                ParamKind::BiasHh,
-            ]
-        } else {
-            &[ParamKind::WeightIh, ParamKind::WeightHh]
-        };
-        let mut params = Vec::new();
-        for layer in 0..self.num_layers() {
-            for direction in 0..self.num_directions() {
-                for &kind in kinds {
-                    let cols = match kind {
-                        ParamKind::WeightIh => Some(self.layer_input_size(layer)),
-                        ParamKind::WeightHh => Some(h),
-                        ParamKind::BiasIh | ParamKind::BiasHh => None,
-                    };
-                    params.push(Param {
-                        layer,
-                        direction,
-                        kind,
-                        rows: h,
-                        cols,
-                    });
-                }
-            }
-        }
-        params
+        state_dict_order(self.num_layers(), self.num_directions(), self.bias())
+            .into_iter()
+            .map(|(layer, direction, kind)| Param {
+                layer,
+                direction,
+                kind,
+                rows: self.hidden_size(),
+                cols: match kind {
+                    ParamKind::WeightIh => Some(self.layer_input_size(layer)),
+                    ParamKind::WeightHh => Some(self.hidden_size()),
+                    ParamKind::BiasIh | ParamKind::BiasHh => None,
+                },
+            })
+            .collect()
     }
 
     /// Total parameter elements.

@@ -31,6 +31,14 @@ pub trait Element:
     fn wrap(data: Vec<Self>) -> TensorData;
     /// The data if it is of this type.
     fn unwrap(data: &TensorData) -> Option<&[Self]>;
+    /// The slice as `f32`s, if `Self` is `f32`.
+    fn as_f32(s: &[Self]) -> Option<&[f32]>;
+    /// The slice as `f64`s, if `Self` is `f64`.
+    fn as_f64(s: &[Self]) -> Option<&[f64]>;
+    /// The slice as mutable `f32`s, if `Self` is `f32`.
+    fn as_f32_mut(s: &mut [Self]) -> Option<&mut [f32]>;
+    /// The slice as mutable `f64`s, if `Self` is `f64`.
+    fn as_f64_mut(s: &mut [Self]) -> Option<&mut [f64]>;
 }
 
 impl Element for f32 {
@@ -56,6 +64,18 @@ impl Element for f32 {
             TensorData::F64(_) => None,
         }
     }
+    fn as_f32(s: &[Self]) -> Option<&[f32]> {
+        Some(s)
+    }
+    fn as_f64(_: &[Self]) -> Option<&[f64]> {
+        None
+    }
+    fn as_f32_mut(s: &mut [Self]) -> Option<&mut [f32]> {
+        Some(s)
+    }
+    fn as_f64_mut(_: &mut [Self]) -> Option<&mut [f64]> {
+        None
+    }
 }
 
 impl Element for f64 {
@@ -80,6 +100,18 @@ impl Element for f64 {
             TensorData::F64(v) => Some(v),
             TensorData::F32(_) => None,
         }
+    }
+    fn as_f32(_: &[Self]) -> Option<&[f32]> {
+        None
+    }
+    fn as_f64(s: &[Self]) -> Option<&[f64]> {
+        Some(s)
+    }
+    fn as_f32_mut(_: &mut [Self]) -> Option<&mut [f32]> {
+        None
+    }
+    fn as_f64_mut(s: &mut [Self]) -> Option<&mut [f64]> {
+        Some(s)
     }
 }
 

@@ -1,0 +1,1206 @@
+//! `lower`: the layer graph becomes the kernel IR: a `pack` function that lays torch's
+//! weights out as the graph decided, and a `forward` function of counted loops.
+//!
+//! Memory the kernels use (element counts; `Hp` is `H` rounded up to whole vectors):
+//! - packed weights: per node, its matrices in the node's layout and its bias vectors
+//!   (`Hp` per direction, zero-padded; a folded bias is `bias_ih + bias_hh`, summed by
+//!   `pack`);
+//! - workspace: `P` (`LN x (directions x Hp)`, hoisted projections), `Y0`/`Y1` (outputs of
+//!   inner layers, in the input's row order), per direction a double-buffered state
+//!   (`2 x N x Hp`), and `pre` (`N x Hp`) for separate epilogues.
+//!
+//! Rows of sequence buffers (input, `Y`, output, `P`) are `t * N + b` (time-major) or
+//! `b * L + t` (batch-first): one order for all of them, so a projection is one GEMM over
+//! `LN` rows whatever the layout. Lanes past `H` in padded buffers may hold anything: no
+//! loop reads them as inputs (reductions stop at `H`) and no store copies them to a user
+//! buffer.
+//!
+//! Masking for variable lengths: at step `t`, sequence `b` is active iff `t < len_b`
+//! (`len_b = L` without lengths). An inactive sequence keeps its state and outputs zero,
+//! which also starts the reverse direction at its last valid step.
+
+use rnnc_spec::{Nonlinearity, ParamKind, param_name, state_dict_order};
+
+use crate::builder::Builder;
+use crate::graph::{BiasRef, Block, Epilogue, Graph, Layout, Projection, RecInput, Recurrence};
+use crate::kernel::*;
+use crate::size::Size;
+use crate::types::{Scalar, Type};
+
+/// What one region of the packed buffer holds.
+#[derive(Clone, Debug, PartialEq)]
+enum Content {
+    /// A weight matrix of `kind` for the listed directions, rows stacked.
+    Matrix {
+        layer: usize,
+        kind: ParamKind,
+        dirs: Vec<usize>,
+        cols: usize,
+        layout: Layout,
+    },
+    /// One bias term for the listed directions, `Hp` elements each.
+    Bias {
+        layer: usize,
+        dirs: Vec<usize>,
+        term: BiasRef,
+    },
+}
+
+/// Which node a packed region serves.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Key {
+    ProjWeights(usize),
+    ProjBias(usize, usize),
+    RecInput(usize, usize),
+    RecWeights(usize, usize),
+    RecBias(usize, usize, usize),
+}
+
+#[derive(Clone, Debug)]
+struct Region {
+    key: Key,
+    name: String,
+    offset: u64,
+    len: u64,
+    content: Content,
+}
+
+/// The packed buffer's regions and the workspace's.
+struct Plan {
+    regions: Vec<Region>,
+    packed_len: u64,
+    /// Columns of `P` (directions of the widest projection times `Hp`).
+    p_width: usize,
+    work: Vec<(String, Size)>,
+}
+
+fn dirs_suffix(dirs: &[usize]) -> &'static str {
+    match dirs {
+        [0] => "",
+        [1] => "_reverse",
+        _ => "_both",
+    }
+}
+
+impl Plan {
+    fn new(g: &Graph) -> Plan {
+        let hp = g.padded_hidden();
+        let h = g.hidden_size;
+        let mut regions = Vec::new();
+        let mut offset = 0u64;
+        let mut add = |key: Key, name: String, len: usize, content: Content| {
+            regions.push(Region {
+                key,
+                name,
+                offset,
+                len: len as u64,
+                content,
+            });
+            offset += len as u64;
+        };
+        let matrix_len = |layout: Layout, dirs: usize, cols: usize| match layout {
+            Layout::Torch => dirs * h * cols,
+            Layout::Panels { .. } => dirs * hp * cols,
+        };
+        // Suffixes keep region names apart from the torch parameters `pack` reads.
+        let layout_suffix = |layout: Layout| match layout {
+            Layout::Torch => ".rows".to_string(),
+            Layout::Panels { width } => format!(".p{width}"),
+        };
+        let bias_name = |l: usize, dirs: &[usize], term: BiasRef| {
+            let d = dirs.first().copied().unwrap_or(0);
+            let base = match term {
+                BiasRef::Ih => param_name(l, d, ParamKind::BiasIh),
+                BiasRef::Hh => param_name(l, d, ParamKind::BiasHh),
+                BiasRef::Folded => format!(
+                    "{}+{}",
+                    param_name(l, d, ParamKind::BiasIh),
+                    param_name(l, d, ParamKind::BiasHh)
+                ),
+            };
+            if dirs.len() > 1 {
+                format!("{base}_both.padded")
+            } else {
+                format!("{base}.padded")
+            }
+        };
+        let mut p_width = 0;
+        for (l, layer) in g.layers.iter().enumerate() {
+            let input = g.layer_input_size(l);
+            if let Some(p) = &layer.projection {
+                p_width = p_width.max(p.directions.len() * hp);
+                let name = format!(
+                    "{}{}{}",
+                    param_name(l, 0, ParamKind::WeightIh),
+                    dirs_suffix(&p.directions),
+                    layout_suffix(p.layout)
+                );
+                add(
+                    Key::ProjWeights(l),
+                    name,
+                    matrix_len(p.layout, p.directions.len(), input),
+                    Content::Matrix {
+                        layer: l,
+                        kind: ParamKind::WeightIh,
+                        dirs: p.directions.clone(),
+                        cols: input,
+                        layout: p.layout,
+                    },
+                );
+                for (i, &term) in p.bias.iter().enumerate() {
+                    add(
+                        Key::ProjBias(l, i),
+                        bias_name(l, &p.directions, term),
+                        p.directions.len() * hp,
+                        Content::Bias {
+                            layer: l,
+                            dirs: p.directions.clone(),
+                            term,
+                        },
+                    );
+                }
+            }
+            for r in &layer.recurrences {
+                let d = r.direction;
+                let mut matrix = |key: Key, kind: ParamKind, cols: usize| {
+                    add(
+                        key,
+                        format!("{}{}", param_name(l, d, kind), layout_suffix(r.layout)),
+                        matrix_len(r.layout, 1, cols),
+                        Content::Matrix {
+                            layer: l,
+                            kind,
+                            dirs: vec![d],
+                            cols,
+                            layout: r.layout,
+                        },
+                    )
+                };
+                if r.input == RecInput::Fused {
+                    matrix(Key::RecInput(l, d), ParamKind::WeightIh, input);
+                }
+                matrix(Key::RecWeights(l, d), ParamKind::WeightHh, h);
+                for (i, &term) in r.bias.iter().enumerate() {
+                    add(
+                        Key::RecBias(l, d, i),
+                        bias_name(l, &[d], term),
+                        hp,
+                        Content::Bias {
+                            layer: l,
+                            dirs: vec![d],
+                            term,
+                        },
+                    );
+                }
+            }
+        }
+        let out_width = (g.directions * h) as u64;
+        let mut work = Vec::new();
+        if p_width > 0 {
+            work.push((
+                "P".to_string(),
+                Size {
+                    ln: p_width as u64,
+                    n: 0,
+                    c: 0,
+                },
+            ));
+        }
+        for i in 0..(g.layers.len() - 1).min(2) {
+            work.push((
+                format!("Y{i}"),
+                Size {
+                    ln: out_width,
+                    n: 0,
+                    c: 0,
+                },
+            ));
+        }
+        for d in 0..g.directions {
+            let name = if d == 0 { "state" } else { "state_reverse" };
+            work.push((
+                name.to_string(),
+                Size {
+                    ln: 0,
+                    n: 2 * hp as u64,
+                    c: 0,
+                },
+            ));
+        }
+        let separate = g
+            .layers
+            .iter()
+            .flat_map(|l| &l.recurrences)
+            .any(|r| r.epilogue == Epilogue::Separate);
+        if separate {
+            work.push((
+                "pre".to_string(),
+                Size {
+                    ln: 0,
+                    n: hp as u64,
+                    c: 0,
+                },
+            ));
+        }
+        Plan {
+            regions,
+            packed_len: offset,
+            p_width,
+            work,
+        }
+    }
+
+    fn work_size(&self) -> Size {
+        self.work
+            .iter()
+            .fold(Size::default(), |a, (_, s)| a.plus(*s))
+    }
+}
+
+/// Lowers a graph to a module of `pack` and `forward`.
+pub fn lower(g: &Graph) -> Module {
+    let plan = Plan::new(g);
+    Module {
+        name: g.name.clone(),
+        dtype: g.dtype,
+        target: g.target,
+        packed_len: plan.packed_len,
+        work: plan.work_size(),
+        functions: vec![emit_pack(g, &plan), emit_forward(g, &plan)],
+    }
+}
+
+/// Copies `count` consecutive elements in vectors of `lanes`, then one narrower vector for
+/// the rest (legalization splits it into scalars).
+fn copy_elems(
+    b: &mut Builder<'_>,
+    scalar: Scalar,
+    lanes: usize,
+    (src, src_at): (Buf, Option<Reg>),
+    (dst, dst_at): (Buf, Option<Reg>),
+    count: usize,
+) {
+    let chunks = count / lanes;
+    let vty = Builder::vty(scalar, lanes);
+    if chunks > 0 {
+        b.for_loop("c", Operand::Imm(chunks as i64), false, |b, c| {
+            let i = b.imul("i", c, Operand::Imm(lanes as i64));
+            let si = match src_at {
+                Some(s) => b.iadd("si", i, Operand::Reg(s)),
+                None => i,
+            };
+            let di = match dst_at {
+                Some(d) => b.iadd("di", i, Operand::Reg(d)),
+                None => i,
+            };
+            let v = b.load("v", vty, src, Some(si), 0);
+            b.store(dst, Some(di), 0, v);
+        });
+    }
+    let tail = count % lanes;
+    if tail > 0 {
+        let at = (chunks * lanes) as i64;
+        let v = b.load("v", Builder::vty(scalar, tail), src, src_at, at);
+        b.store(dst, dst_at, at, v);
+    }
+}
+
+fn emit_pack(g: &Graph, plan: &Plan) -> Function {
+    let mut func = Function::new("pack");
+    let params = state_dict_order(g.layers.len(), g.directions, g.bias);
+    let mut sources = Vec::new();
+    for &(l, d, k) in &params {
+        let buf = func.new_buf(
+            &param_name(l, d, k),
+            g.dtype,
+            BufKind::Param {
+                readonly: true,
+                nullable: false,
+            },
+        );
+        func.params.push(Param::Buf(buf));
+        sources.push(((l, d, k), buf));
+    }
+    let packed = func.new_buf(
+        "packed",
+        g.dtype,
+        BufKind::Param {
+            readonly: false,
+            nullable: false,
+        },
+    );
+    func.params.push(Param::Buf(packed));
+    let views: Vec<Buf> = plan
+        .regions
+        .iter()
+        .map(|r| {
+            func.new_buf(
+                &r.name,
+                g.dtype,
+                BufKind::View {
+                    base: packed,
+                    offset: Size::fixed(r.offset),
+                    len: Size::fixed(r.len),
+                },
+            )
+        })
+        .collect();
+    let source = |l: usize, d: usize, k: ParamKind| {
+        sources
+            .iter()
+            .find(|(p, _)| *p == (l, d, k))
+            .map(|(_, b)| *b)
+            .expect("the model has every parameter the graph uses")
+    };
+    let (h, hp, lanes) = (g.hidden_size, g.padded_hidden(), g.lanes());
+    let scalar = Type::scalar(g.dtype);
+    let mut b = Builder::new(&mut func);
+    for (region, &view) in plan.regions.iter().zip(&views) {
+        b.comment(format!("@{}: {:?}", region.name, region.content));
+        match &region.content {
+            Content::Matrix {
+                layer,
+                kind,
+                dirs,
+                cols,
+                layout: Layout::Torch,
+            } => {
+                for (i, &d) in dirs.iter().enumerate() {
+                    let at = b.iconst("at", (i * h * cols) as i64);
+                    copy_elems(
+                        &mut b,
+                        g.dtype,
+                        lanes,
+                        (source(*layer, d, *kind), None),
+                        (view, Some(at)),
+                        h * cols,
+                    );
+                }
+            }
+            Content::Matrix {
+                layer,
+                kind,
+                dirs,
+                cols,
+                layout: Layout::Panels { width },
+            } => {
+                // Zero everything (padding rows), then place each real element:
+                // stacked row g = i * Hp + j lives in panel g / width at column k.
+                let zero = b.fconst("zero", scalar, 0.0);
+                b.for_loop("e", Operand::Imm(region.len as i64), false, |b, e| {
+                    b.store(view, Some(e), 0, zero);
+                });
+                let rows = dirs.len() * hp;
+                let full = (rows / width) as i64;
+                let (cols, width) = (*cols as i64, *width as i64);
+                for (i, &d) in dirs.iter().enumerate() {
+                    let src = source(*layer, d, *kind);
+                    b.for_loop("j", Operand::Imm(h as i64), false, |b, j| {
+                        let row = b.iadd("row", j, Operand::Imm((i * hp) as i64));
+                        let panel = b.def(
+                            "panel",
+                            Type::I64,
+                            Op::Int(IntOp::Div, row, Operand::Imm(width)),
+                        );
+                        let first = b.imul("first", panel, Operand::Imm(width));
+                        let r = b.def(
+                            "r",
+                            Type::I64,
+                            Op::Int(IntOp::Sub, row, Operand::Reg(first)),
+                        );
+                        // Panels before the last are full; the last holds the rest.
+                        let full_w = b.iconst("full_w", width);
+                        let tail_w = b.iconst("tail_w", rows as i64 - full * width);
+                        let full_n = b.iconst("full_n", full);
+                        let pw = b.def(
+                            "pw",
+                            Type::I64,
+                            Op::Select(Cmp::Lt, panel, full_n, full_w, tail_w),
+                        );
+                        let base = b.imul("base", first, Operand::Imm(cols));
+                        let base = b.iadd("base", base, Operand::Reg(r));
+                        let src_row = b.imul("src_row", j, Operand::Imm(cols));
+                        b.for_loop("k", Operand::Imm(cols), false, |b, k| {
+                            let si = b.iadd("si", src_row, Operand::Reg(k));
+                            let v = b.load("v", scalar, src, Some(si), 0);
+                            let kk = b.imul("kk", k, Operand::Reg(pw));
+                            let di = b.iadd("di", base, Operand::Reg(kk));
+                            b.store(view, Some(di), 0, v);
+                        });
+                    });
+                }
+            }
+            Content::Bias { layer, dirs, term } => {
+                let zero = b.fconst("zero", scalar, 0.0);
+                b.for_loop("e", Operand::Imm(region.len as i64), false, |b, e| {
+                    b.store(view, Some(e), 0, zero);
+                });
+                for (i, &d) in dirs.iter().enumerate() {
+                    let kinds = term.kinds();
+                    b.for_loop("j", Operand::Imm(h as i64), false, |b, j| {
+                        let v = b.load("v", scalar, source(*layer, d, kinds[0]), Some(j), 0);
+                        for &k in &kinds[1..] {
+                            let w = b.load("w", scalar, source(*layer, d, k), Some(j), 0);
+                            b.set(v, Op::Float(FloatOp::Add, v, w));
+                        }
+                        b.store(view, Some(j), (i * hp) as i64, v);
+                    });
+                }
+            }
+        }
+    }
+    let body = b.finish();
+    func.body = body;
+    canonicalize_regs(&mut func);
+    func
+}
+
+/// Registers and buffers shared by the emitters of `forward`.
+struct Fwd<'p> {
+    plan: &'p Plan,
+    dtype: Scalar,
+    lanes: usize,
+    h: usize,
+    hp: usize,
+    directions: usize,
+    nonlinearity: Nonlinearity,
+    batch_first: bool,
+    weights: Vec<Buf>,
+    input: Buf,
+    h0: Buf,
+    lengths: Buf,
+    output: Buf,
+    h_n: Buf,
+    work: Vec<(String, Buf)>,
+    seq_len: Reg,
+    batch: Reg,
+    ln: Reg,
+    no_h0: Reg,
+    no_lengths: Reg,
+}
+
+impl Fwd<'_> {
+    fn region(&self, key: Key) -> Buf {
+        let i = self
+            .plan
+            .regions
+            .iter()
+            .position(|r| r.key == key)
+            .expect("every node's regions are planned");
+        self.weights[i]
+    }
+    fn work(&self, name: &str) -> Buf {
+        self.work
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, b)| *b)
+            .expect("the workspace region is planned")
+    }
+    fn vty(&self, lanes: usize) -> Type {
+        Builder::vty(self.dtype, lanes)
+    }
+    /// Row of step `t` of sequence `s` in sequence buffers.
+    fn row(&self, b: &mut Builder<'_>, t: Reg, s: Reg) -> Reg {
+        if self.batch_first {
+            let bl = b.imul("row", s, Operand::Reg(self.seq_len));
+            b.iadd("row", bl, Operand::Reg(t))
+        } else {
+            let tn = b.imul("row", t, Operand::Reg(self.batch));
+            b.iadd("row", tn, Operand::Reg(s))
+        }
+    }
+    /// `len_s`: the sequence's length, or `L` without lengths.
+    fn length(&self, b: &mut Builder<'_>, s: Reg) -> Reg {
+        let len = b.def("len", Type::I64, Op::Copy(self.seq_len));
+        let lengths = self.lengths;
+        b.if_else(
+            self.no_lengths,
+            |_| {},
+            |b| {
+                b.set(
+                    len,
+                    Op::Load(
+                        lengths,
+                        Addr {
+                            index: Some(s),
+                            offset: 0,
+                        },
+                    ),
+                )
+            },
+        );
+        len
+    }
+}
+
+/// Where a layer reads and writes.
+struct LayerIo {
+    layer: usize,
+    x: Buf,
+    x_width: usize,
+    out: Buf,
+    out_width: usize,
+}
+
+fn emit_forward(g: &Graph, plan: &Plan) -> Function {
+    let mut func = Function::new("forward");
+    let param = |func: &mut Function, name: &str, elem: Scalar, readonly: bool, nullable: bool| {
+        let buf = func.new_buf(name, elem, BufKind::Param { readonly, nullable });
+        func.params.push(Param::Buf(buf));
+        buf
+    };
+    let weights = param(&mut func, "weights", g.dtype, true, false);
+    let input = param(&mut func, "input", g.dtype, true, false);
+    let h0 = param(&mut func, "h0", g.dtype, true, true);
+    let lengths = param(&mut func, "lengths", Scalar::I64, true, true);
+    let output = param(&mut func, "output", g.dtype, false, false);
+    let h_n = param(&mut func, "h_n", g.dtype, false, false);
+    let work = param(&mut func, "work", g.dtype, false, false);
+    let seq_len = func.new_reg("seq_len", Type::I64);
+    let batch = func.new_reg("batch", Type::I64);
+    func.params.push(Param::Scalar(seq_len));
+    func.params.push(Param::Scalar(batch));
+    let region_views: Vec<Buf> = plan
+        .regions
+        .iter()
+        .map(|r| {
+            func.new_buf(
+                &r.name,
+                g.dtype,
+                BufKind::View {
+                    base: weights,
+                    offset: Size::fixed(r.offset),
+                    len: Size::fixed(r.len),
+                },
+            )
+        })
+        .collect();
+    let mut offset = Size::default();
+    let mut work_views = Vec::new();
+    for (name, size) in &plan.work {
+        let view = func.new_buf(
+            name,
+            g.dtype,
+            BufKind::View {
+                base: work,
+                offset,
+                len: *size,
+            },
+        );
+        work_views.push((name.clone(), view));
+        offset = offset.plus(*size);
+    }
+    let mut b = Builder::new(&mut func);
+    let ln = b.imul("ln", seq_len, Operand::Reg(batch));
+    let no_h0 = b.def("no_h0", Type::I64, Op::IsNull(h0));
+    let no_lengths = b.def("no_lengths", Type::I64, Op::IsNull(lengths));
+    let fwd = Fwd {
+        plan,
+        dtype: g.dtype,
+        lanes: g.lanes(),
+        h: g.hidden_size,
+        hp: g.padded_hidden(),
+        directions: g.directions,
+        nonlinearity: g.nonlinearity,
+        batch_first: g.batch_first,
+        weights: region_views,
+        input,
+        h0,
+        lengths,
+        output,
+        h_n,
+        work: work_views,
+        seq_len,
+        batch,
+        ln,
+        no_h0,
+        no_lengths,
+    };
+    let last = g.layers.len() - 1;
+    for (l, layer) in g.layers.iter().enumerate() {
+        let io = LayerIo {
+            layer: l,
+            x: if l == 0 {
+                fwd.input
+            } else {
+                fwd.work(&format!("Y{}", (l - 1) % 2))
+            },
+            x_width: g.layer_input_size(l),
+            out: if l == last {
+                fwd.output
+            } else {
+                fwd.work(&format!("Y{}", l % 2))
+            },
+            out_width: g.directions * g.hidden_size,
+        };
+        if let Some(p) = &layer.projection {
+            b.comment(format!(
+                "layer {l}: input projection P = X W_ih^T + bias, all steps at once"
+            ));
+            emit_projection(&fwd, &mut b, &io, p);
+        }
+        for r in &layer.recurrences {
+            b.comment(format!(
+                "layer {l}: recurrence {}",
+                param_name(l, r.direction, ParamKind::WeightHh)
+            ));
+            let p_column = layer
+                .projection
+                .as_ref()
+                .and_then(|p| p.directions.iter().position(|&d| d == r.direction))
+                .map(|i| i * fwd.hp);
+            emit_recurrence(&fwd, &mut b, &io, r, p_column);
+        }
+    }
+    let body = b.finish();
+    func.body = body;
+    canonicalize_regs(&mut func);
+    func
+}
+
+/// The panels of a matrix of `rows` (padded) rows: (first panel index, count, width).
+/// The last panel is always separate, so code for it knows its rows statically.
+fn panel_groups(rows: usize, width: usize) -> Vec<(usize, usize, usize)> {
+    let n = rows.div_ceil(width);
+    let last_width = rows - (n - 1) * width;
+    let mut groups = Vec::new();
+    if n > 1 {
+        groups.push((0, n - 1, width));
+    }
+    groups.push((n - 1, 1, last_width));
+    groups
+}
+
+/// Sub-blocks of `rows` rows within a panel of `width`: (offset, rows).
+fn sub_blocks(width: usize, rows: usize) -> Vec<(usize, usize)> {
+    (0..width)
+        .step_by(rows)
+        .map(|s| (s, rows.min(width - s)))
+        .collect()
+}
+
+/// A weight stream for panel kernels: accumulate `sum_k W[k][rows] * src_c[k]`.
+struct Stream {
+    weights: Buf,
+    /// Element index of the sub-block's first weight (column 0).
+    at: Reg,
+    /// Panel width: the stride between consecutive k.
+    panel_width: usize,
+    k: usize,
+    src: Buf,
+    /// Per column: element index of `src_c[0]`.
+    src_at: Vec<Reg>,
+}
+
+fn accumulate(fwd: &Fwd<'_>, b: &mut Builder<'_>, rows: usize, accs: &[Reg], stream: &Stream) {
+    let vty = fwd.vty(rows);
+    let sty = Type::scalar(fwd.dtype);
+    b.for_loop("k", Operand::Imm(stream.k as i64), false, |b, k| {
+        let wk = b.imul("wk", k, Operand::Imm(stream.panel_width as i64));
+        let wk = b.iadd("wk", wk, Operand::Reg(stream.at));
+        let w = b.load("w", vty, stream.weights, Some(wk), 0);
+        for (c, &acc) in accs.iter().enumerate() {
+            let xi = b.iadd("xi", stream.src_at[c], Operand::Reg(k));
+            let x = b.load("x", sty, stream.src, Some(xi), 0);
+            let xs = b.def("xs", vty, Op::Splat(x));
+            b.set(acc, Op::Fma(w, xs, acc));
+        }
+    });
+}
+
+/// `sum_k W[row][k] * src[k]` in torch layout: vectors along k, `reduce_add`, scalar tail.
+fn dot(fwd: &Fwd<'_>, b: &mut Builder<'_>, weights: (Buf, Reg), src: (Buf, Reg), k: usize) -> Reg {
+    let lanes = fwd.lanes;
+    let sty = Type::scalar(fwd.dtype);
+    let vty = fwd.vty(lanes);
+    let chunks = k / lanes;
+    let sum = if chunks > 0 {
+        let acc = b.fconst("dacc", vty, 0.0);
+        b.for_loop("kc", Operand::Imm(chunks as i64), false, |b, kc| {
+            let i = b.imul("i", kc, Operand::Imm(lanes as i64));
+            let wi = b.iadd("wi", weights.1, Operand::Reg(i));
+            let si = b.iadd("si", src.1, Operand::Reg(i));
+            let w = b.load("w", vty, weights.0, Some(wi), 0);
+            let x = b.load("x", vty, src.0, Some(si), 0);
+            b.set(acc, Op::Fma(w, x, acc));
+        });
+        b.def("dot", sty, Op::ReduceAdd(acc))
+    } else {
+        b.fconst("dot", sty, 0.0)
+    };
+    for kk in chunks * lanes..k {
+        let w = b.load("w", sty, weights.0, Some(weights.1), kk as i64);
+        let x = b.load("x", sty, src.0, Some(src.1), kk as i64);
+        b.set(sum, Op::Fma(w, x, sum));
+    }
+    sum
+}
+
+/// Loads and sums bias terms at element `at` of each region, `lanes` wide; zero if none.
+fn bias_init(fwd: &Fwd<'_>, b: &mut Builder<'_>, regions: &[Buf], at: Reg, lanes: usize) -> Reg {
+    let ty = fwd.vty(lanes);
+    match regions.split_first() {
+        None => b.fconst("acc", ty, 0.0),
+        Some((first, rest)) => {
+            let acc = b.load("acc", ty, *first, Some(at), 0);
+            for &r in rest {
+                let v = b.load("bias", ty, r, Some(at), 0);
+                b.set(acc, Op::Float(FloatOp::Add, acc, v));
+            }
+            acc
+        }
+    }
+}
+
+fn emit_projection(fwd: &Fwd<'_>, b: &mut Builder<'_>, io: &LayerIo, p: &Projection) {
+    let l = io.layer;
+    let wbuf = fwd.region(Key::ProjWeights(l));
+    let biases: Vec<Buf> = (0..p.bias.len())
+        .map(|i| fwd.region(Key::ProjBias(l, i)))
+        .collect();
+    let pbuf = fwd.work("P");
+    let pw = fwd.plan.p_width as i64;
+    let k = io.x_width;
+    match p.layout {
+        Layout::Torch => {
+            b.for_loop("r", Operand::Reg(fwd.ln), false, |b, r| {
+                let xrow = b.imul("xrow", r, Operand::Imm(k as i64));
+                let prow = b.imul("prow", r, Operand::Imm(pw));
+                for i in 0..p.directions.len() {
+                    b.for_loop("j", Operand::Imm(fwd.h as i64), false, |b, j| {
+                        let wrow = b.imul("wrow", j, Operand::Imm(k as i64));
+                        let wrow = b.iadd("wrow", wrow, Operand::Imm((i * fwd.h * k) as i64));
+                        let s = dot(fwd, b, (wbuf, wrow), (io.x, xrow), k);
+                        let at = b.iadd("at", j, Operand::Imm((i * fwd.hp) as i64));
+                        if !biases.is_empty() {
+                            let acc = bias_init(fwd, b, &biases, at, 1);
+                            b.set(s, Op::Float(FloatOp::Add, acc, s));
+                        }
+                        let pi = b.iadd("pi", prow, Operand::Reg(at));
+                        b.store(pbuf, Some(pi), 0, s);
+                    });
+                }
+            });
+        }
+        Layout::Panels { width } => {
+            let rows = p.directions.len() * fwd.hp;
+            for (first, count, pwidth) in panel_groups(rows, width) {
+                b.for_range("p", count, |b, pv| {
+                    let panel = b.iadd("panel", pv, Operand::Imm(first as i64));
+                    let row0 = b.imul("row0", panel, Operand::Imm(width as i64));
+                    let woff = b.imul("woff", row0, Operand::Imm(k as i64));
+                    let block = p.block;
+                    let emit = |b: &mut Builder<'_>, cols: &[Reg], rows: usize, sub: usize| {
+                        let at = b.iadd("at", row0, Operand::Imm(sub as i64));
+                        let accs: Vec<Reg> = cols
+                            .iter()
+                            .map(|_| bias_init(fwd, b, &biases, at, rows))
+                            .collect();
+                        let wat = b.iadd("wat", woff, Operand::Imm(sub as i64));
+                        let src_at: Vec<Reg> = cols
+                            .iter()
+                            .map(|&r| b.imul("xrow", r, Operand::Imm(k as i64)))
+                            .collect();
+                        accumulate(
+                            fwd,
+                            b,
+                            rows,
+                            &accs,
+                            &Stream {
+                                weights: wbuf,
+                                at: wat,
+                                panel_width: pwidth,
+                                k,
+                                src: io.x,
+                                src_at,
+                            },
+                        );
+                        for (&r, &acc) in cols.iter().zip(&accs) {
+                            let pi = b.imul("pi", r, Operand::Imm(pw));
+                            let pi = b.iadd("pi", pi, Operand::Reg(at));
+                            b.store(pbuf, Some(pi), 0, acc);
+                        }
+                    };
+                    column_blocks(b, fwd.ln, block, pwidth, emit);
+                });
+            }
+        }
+    }
+}
+
+/// Runs `emit(columns, rows, sub-block offset)` over all `count` columns: blocks of
+/// `block.cols` first, then single columns with `block.rest_rows`.
+fn column_blocks(
+    b: &mut Builder<'_>,
+    count: Reg,
+    block: Block,
+    panel_width: usize,
+    mut emit: impl FnMut(&mut Builder<'_>, &[Reg], usize, usize),
+) {
+    if block.cols == 1 {
+        b.for_loop("col", Operand::Reg(count), false, |b, col| {
+            for (sub, rows) in sub_blocks(panel_width, block.rows) {
+                emit(b, &[col], rows, sub);
+            }
+        });
+        return;
+    }
+    let blocks = b.def(
+        "blocks",
+        Type::I64,
+        Op::Int(IntOp::Div, count, Operand::Imm(block.cols as i64)),
+    );
+    b.for_loop("cb", Operand::Reg(blocks), false, |b, cb| {
+        let c0 = b.imul("c0", cb, Operand::Imm(block.cols as i64));
+        let cols: Vec<Reg> = (0..block.cols)
+            .map(|c| b.iadd("col", c0, Operand::Imm(c as i64)))
+            .collect();
+        for (sub, rows) in sub_blocks(panel_width, block.rows) {
+            emit(b, &cols, rows, sub);
+        }
+    });
+    let done = b.imul("done", blocks, Operand::Imm(block.cols as i64));
+    let rest = b.def(
+        "rest",
+        Type::I64,
+        Op::Int(IntOp::Sub, count, Operand::Reg(done)),
+    );
+    b.for_loop("cr", Operand::Reg(rest), false, |b, cr| {
+        let col = b.iadd("col", cr, Operand::Reg(done));
+        for (sub, rows) in sub_blocks(panel_width, block.rest_rows) {
+            emit(b, &[col], rows, sub);
+        }
+    });
+}
+
+/// State halves of one recurrence: `state[s_in + b * Hp + j]` is `h_(t-1)`.
+struct Halves {
+    state: Buf,
+    s_in: Reg,
+    s_out: Reg,
+}
+
+fn emit_recurrence(
+    fwd: &Fwd<'_>,
+    b: &mut Builder<'_>,
+    io: &LayerIo,
+    r: &Recurrence,
+    p_column: Option<usize>,
+) {
+    let (l, d) = (io.layer, r.direction);
+    let hp = fwd.hp as i64;
+    let state = fwd.work(if d == 0 { "state" } else { "state_reverse" });
+    // Offsets of the two halves; swapped after every step, so registers of their own.
+    let s_in = b.iconst("s_in", 0);
+    let half = b.imul("half", fwd.batch, Operand::Imm(hp));
+    let s_out = b.def("s_out", Type::I64, Op::Copy(half));
+    let halves = Halves { state, s_in, s_out };
+    let state_index = (l * fwd.directions + d) as i64;
+
+    // h_(-1): h0 or zeros (padding lanes zeroed too).
+    b.for_loop("b", Operand::Reg(fwd.batch), false, |b, s| {
+        let base = b.imul("sbase", s, Operand::Imm(hp));
+        let zero = b.fconst("zero", fwd.vty(fwd.lanes), 0.0);
+        b.for_loop("c", Operand::Imm(hp / fwd.lanes as i64), false, |b, c| {
+            let i = b.imul("i", c, Operand::Imm(fwd.lanes as i64));
+            let i = b.iadd("i", i, Operand::Reg(base));
+            b.store(state, Some(i), 0, zero);
+        });
+        let h0 = fwd.h0;
+        b.if_else(
+            fwd.no_h0,
+            |_| {},
+            |b| {
+                let hrow = b.imul("hrow", fwd.batch, Operand::Imm(state_index));
+                let hrow = b.iadd("hrow", hrow, Operand::Reg(s));
+                let hrow = b.imul("hrow", hrow, Operand::Imm(fwd.h as i64));
+                copy_elems(
+                    b,
+                    fwd.dtype,
+                    fwd.lanes,
+                    (h0, Some(hrow)),
+                    (state, Some(base)),
+                    fwd.h,
+                );
+            },
+        );
+    });
+
+    let x_width = io.x_width;
+    b.for_loop("t", Operand::Reg(fwd.seq_len), d == 1, |b, t| {
+        match r.layout {
+            Layout::Torch => {
+                let sty = Type::scalar(fwd.dtype);
+                b.for_loop("b", Operand::Reg(fwd.batch), false, |b, s| {
+                    let len = fwd.length(b, s);
+                    let row = fwd.row(b, t, s);
+                    let hbase = b.imul("hbase", s, Operand::Imm(hp));
+                    let hbase = b.iadd("hbase", hbase, Operand::Reg(halves.s_in));
+                    b.for_loop("j", Operand::Imm(fwd.h as i64), false, |b, j| {
+                        let acc = match p_column {
+                            Some(col) => {
+                                let pi = b.imul("pi", row, Operand::Imm(fwd.plan.p_width as i64));
+                                let pi = b.iadd("pi", pi, Operand::Reg(j));
+                                b.load("acc", sty, fwd.work("P"), Some(pi), col as i64)
+                            }
+                            None => {
+                                let xrow = b.imul("xrow", row, Operand::Imm(x_width as i64));
+                                let wrow = b.imul("wrow", j, Operand::Imm(x_width as i64));
+                                dot(
+                                    fwd,
+                                    b,
+                                    (fwd.region(Key::RecInput(l, d)), wrow),
+                                    (io.x, xrow),
+                                    x_width,
+                                )
+                            }
+                        };
+                        let wrow = b.imul("wrow", j, Operand::Imm(fwd.h as i64));
+                        let s_hh = dot(
+                            fwd,
+                            b,
+                            (fwd.region(Key::RecWeights(l, d)), wrow),
+                            (halves.state, hbase),
+                            fwd.h,
+                        );
+                        b.set(acc, Op::Float(FloatOp::Add, acc, s_hh));
+                        finish_rows(fwd, b, io, r, &halves, (t, s, len), j, (1, 1), acc);
+                    });
+                });
+            }
+            Layout::Panels { width } => {
+                for (first, count, pwidth) in panel_groups(fwd.hp, width) {
+                    let is_last = first + count == fwd.hp.div_ceil(width);
+                    b.for_range("p", count, |b, pv| {
+                        let panel = b.iadd("panel", pv, Operand::Imm(first as i64));
+                        let row0 = b.imul("row0", panel, Operand::Imm(width as i64));
+                        let whh = b.imul("whh", row0, Operand::Imm(fwd.h as i64));
+                        let wih = b.imul("wih", row0, Operand::Imm(x_width as i64));
+                        let emit = |b: &mut Builder<'_>, cols: &[Reg], rows: usize, sub: usize| {
+                            // Rows of this sub-block that are real (not padding): all but
+                            // possibly the last sub-block of the last panel.
+                            let first_row = first * width + sub;
+                            let valid = if is_last {
+                                rows.min(fwd.h.saturating_sub(first_row))
+                            } else {
+                                rows
+                            };
+                            let j0 = b.iadd("j0", row0, Operand::Imm(sub as i64));
+                            let lens: Vec<Reg> = cols.iter().map(|&s| fwd.length(b, s)).collect();
+                            let rows_of: Vec<Reg> =
+                                cols.iter().map(|&s| fwd.row(b, t, s)).collect();
+                            let accs: Vec<Reg> = rows_of
+                                .iter()
+                                .map(|&row| match p_column {
+                                    Some(col) => {
+                                        let pi = b.imul(
+                                            "pi",
+                                            row,
+                                            Operand::Imm(fwd.plan.p_width as i64),
+                                        );
+                                        let pi = b.iadd("pi", pi, Operand::Reg(j0));
+                                        b.load(
+                                            "acc",
+                                            fwd.vty(rows),
+                                            fwd.work("P"),
+                                            Some(pi),
+                                            col as i64,
+                                        )
+                                    }
+                                    None => b.fconst("acc", fwd.vty(rows), 0.0),
+                                })
+                                .collect();
+                            if p_column.is_none() {
+                                let at = b.iadd("wat", wih, Operand::Imm(sub as i64));
+                                let src_at = rows_of
+                                    .iter()
+                                    .map(|&row| b.imul("xrow", row, Operand::Imm(x_width as i64)))
+                                    .collect();
+                                accumulate(
+                                    fwd,
+                                    b,
+                                    rows,
+                                    &accs,
+                                    &Stream {
+                                        weights: fwd.region(Key::RecInput(l, d)),
+                                        at,
+                                        panel_width: pwidth,
+                                        k: x_width,
+                                        src: io.x,
+                                        src_at,
+                                    },
+                                );
+                            }
+                            let at = b.iadd("wat", whh, Operand::Imm(sub as i64));
+                            let src_at = cols
+                                .iter()
+                                .map(|&s| {
+                                    let i = b.imul("hrow", s, Operand::Imm(hp));
+                                    b.iadd("hrow", i, Operand::Reg(halves.s_in))
+                                })
+                                .collect();
+                            accumulate(
+                                fwd,
+                                b,
+                                rows,
+                                &accs,
+                                &Stream {
+                                    weights: fwd.region(Key::RecWeights(l, d)),
+                                    at,
+                                    panel_width: pwidth,
+                                    k: fwd.h,
+                                    src: halves.state,
+                                    src_at,
+                                },
+                            );
+                            for (c, &s) in cols.iter().enumerate() {
+                                finish_rows(
+                                    fwd,
+                                    b,
+                                    io,
+                                    r,
+                                    &halves,
+                                    (t, s, lens[c]),
+                                    j0,
+                                    (rows, valid),
+                                    accs[c],
+                                );
+                            }
+                        };
+                        column_blocks(b, fwd.batch, r.block, pwidth, emit);
+                    });
+                }
+            }
+        }
+        if r.epilogue == Epilogue::Separate {
+            emit_separate_epilogue(fwd, b, io, r, &halves, t);
+        }
+        // The new state becomes the old one.
+        let tmp = b.def("tmp", Type::I64, Op::Copy(halves.s_in));
+        b.set(halves.s_in, Op::Copy(halves.s_out));
+        b.set(halves.s_out, Op::Copy(tmp));
+    });
+
+    // h_n: the state after each sequence's last valid step.
+    b.for_loop("b", Operand::Reg(fwd.batch), false, |b, s| {
+        let base = b.imul("sbase", s, Operand::Imm(hp));
+        let base = b.iadd("sbase", base, Operand::Reg(halves.s_in));
+        let hrow = b.imul("hrow", fwd.batch, Operand::Imm(state_index));
+        let hrow = b.iadd("hrow", hrow, Operand::Reg(s));
+        let hrow = b.imul("hrow", hrow, Operand::Imm(fwd.h as i64));
+        copy_elems(
+            b,
+            fwd.dtype,
+            fwd.lanes,
+            (halves.state, Some(base)),
+            (fwd.h_n, Some(hrow)),
+            fwd.h,
+        );
+    });
+}
+
+/// After accumulation: store pre-activations (separate epilogue) or finish them now.
+#[allow(clippy::too_many_arguments)]
+fn finish_rows(
+    fwd: &Fwd<'_>,
+    b: &mut Builder<'_>,
+    io: &LayerIo,
+    r: &Recurrence,
+    halves: &Halves,
+    (t, s, len): (Reg, Reg, Reg),
+    j0: Reg,
+    (lanes, valid): (usize, usize),
+    acc: Reg,
+) {
+    match r.epilogue {
+        Epilogue::Separate => {
+            let at = b.imul("pre_at", s, Operand::Imm(fwd.hp as i64));
+            let at = b.iadd("pre_at", at, Operand::Reg(j0));
+            b.store(fwd.work("pre"), Some(at), 0, acc);
+        }
+        Epilogue::Fused => epilogue(fwd, b, io, r, halves, (t, s, len), j0, (lanes, valid), acc),
+    }
+}
+
+/// Biases, activation, masking and the stores of output and state for `lanes` rows from
+/// `j0`, of which the first `valid` are real.
+#[allow(clippy::too_many_arguments)]
+fn epilogue(
+    fwd: &Fwd<'_>,
+    b: &mut Builder<'_>,
+    io: &LayerIo,
+    r: &Recurrence,
+    halves: &Halves,
+    (t, s, len): (Reg, Reg, Reg),
+    j0: Reg,
+    (lanes, valid): (usize, usize),
+    v: Reg,
+) {
+    let ty = fwd.vty(lanes);
+    for i in 0..r.bias.len() {
+        let bias = b.load(
+            "bias",
+            ty,
+            fwd.region(Key::RecBias(io.layer, r.direction, i)),
+            Some(j0),
+            0,
+        );
+        b.set(v, Op::Float(FloatOp::Add, v, bias));
+    }
+    let zero = b.fconst("zero", ty, 0.0);
+    match fwd.nonlinearity {
+        Nonlinearity::Tanh => b.set(v, Op::Tanh(v)),
+        // v < 0 ? 0 : v keeps NaN (the comparison is false) as torch's relu does.
+        Nonlinearity::Relu => b.set(v, Op::Select(Cmp::Lt, v, zero, zero, v)),
+    }
+    let sat = b.imul("sat", s, Operand::Imm(fwd.hp as i64));
+    let sat = b.iadd("sat", sat, Operand::Reg(j0));
+    let old_at = b.iadd("old_at", sat, Operand::Reg(halves.s_in));
+    let new_at = b.iadd("new_at", sat, Operand::Reg(halves.s_out));
+    let old = b.load("old", ty, halves.state, Some(old_at), 0);
+    let kept = b.def("kept", ty, Op::Select(Cmp::Lt, t, len, v, old));
+    b.store(halves.state, Some(new_at), 0, kept);
+    if valid == 0 {
+        return;
+    }
+    let out = b.def("out", ty, Op::Select(Cmp::Lt, t, len, v, zero));
+    let out = if valid < lanes {
+        b.def("out", fwd.vty(valid), Op::Slice(out, 0))
+    } else {
+        out
+    };
+    let row = fwd.row(b, t, s);
+    let oat = b.imul("oat", row, Operand::Imm(io.out_width as i64));
+    let oat = b.iadd("oat", oat, Operand::Reg(j0));
+    b.store(io.out, Some(oat), (r.direction * fwd.h) as i64, out);
+}
+
+fn emit_separate_epilogue(
+    fwd: &Fwd<'_>,
+    b: &mut Builder<'_>,
+    io: &LayerIo,
+    r: &Recurrence,
+    halves: &Halves,
+    t: Reg,
+) {
+    let lanes = fwd.lanes;
+    let chunks = fwd.hp / lanes;
+    b.for_loop("b", Operand::Reg(fwd.batch), false, |b, s| {
+        let len = fwd.length(b, s);
+        let base = b.imul("pre_at", s, Operand::Imm(fwd.hp as i64));
+        let chunk = |b: &mut Builder<'_>, j0: Reg, valid: usize| {
+            let at = b.iadd("pre_at", base, Operand::Reg(j0));
+            let v = b.load("pre", fwd.vty(lanes), fwd.work("pre"), Some(at), 0);
+            epilogue(fwd, b, io, r, halves, (t, s, len), j0, (lanes, valid), v);
+        };
+        if chunks > 1 {
+            b.for_loop("jc", Operand::Imm(chunks as i64 - 1), false, |b, jc| {
+                let j0 = b.imul("j0", jc, Operand::Imm(lanes as i64));
+                chunk(b, j0, lanes);
+            });
+        }
+        let last = (chunks - 1) * lanes;
+        let j0 = b.iconst("j0", last as i64);
+        chunk(b, j0, fwd.h - last);
+    });
+}

@@ -1,0 +1,443 @@
+//! The kernel IR verifier, run after every pass.
+//!
+//! A verifier error is always a bug in rnnc (a pass or lowering produced bad IR, or a test
+//! wrote bad IR by hand), never a user's fault. Each error names the function, the loop
+//! nest around the statement and the statement itself in text form.
+
+use crate::kernel::*;
+use crate::types::{Scalar, Target, Type};
+use crate::write::InstDisplay;
+
+/// Problems the verifier found; never empty.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("IR verifier failed (a bug in rnnc):\n  {}", .errors.join("\n  "))]
+pub struct VerifyError {
+    /// One line per problem: where, then what.
+    pub errors: Vec<String>,
+}
+
+/// Which rules apply.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Level {
+    /// Any vector width, `tanh` and `slice` allowed: the interpreter can run it.
+    Any,
+    /// Codegen-ready: machine vector widths only, no `tanh` or `slice`.
+    Legal,
+}
+
+/// Checks every function of a module.
+pub fn verify_module(module: &Module, level: Level) -> Result<(), VerifyError> {
+    let mut errors = Vec::new();
+    for func in &module.functions {
+        verify_function(func, module.target, level, &mut errors);
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(VerifyError { errors })
+    }
+}
+
+/// Checks one function; problems are appended to `errors`.
+pub fn verify_function(func: &Function, target: Target, level: Level, errors: &mut Vec<String>) {
+    let mut v = Verifier {
+        func,
+        target,
+        level,
+        errors,
+        path: Vec::new(),
+    };
+    v.declarations();
+    let mut assigned = vec![false; func.regs.len()];
+    for p in &func.params {
+        if let Param::Scalar(r) = p {
+            assigned[r.0 as usize] = true;
+        }
+    }
+    v.body(&func.body, &mut assigned);
+}
+
+struct Verifier<'a> {
+    func: &'a Function,
+    target: Target,
+    level: Level,
+    errors: &'a mut Vec<String>,
+    /// The loop and if headers around the current statement.
+    path: Vec<String>,
+}
+
+impl Verifier<'_> {
+    fn report(&mut self, at: &str, message: String) {
+        const MAX: usize = 50;
+        if self.errors.len() < MAX {
+            let mut location = format!("func @{}", self.func.name);
+            for p in &self.path {
+                location.push_str(" > ");
+                location.push_str(p);
+            }
+            self.errors.push(format!("{location}: `{at}`: {message}"));
+        }
+    }
+
+    fn name(&self, r: Reg) -> String {
+        format!("%{}", self.func.reg(r).name)
+    }
+
+    fn declarations(&mut self) {
+        let func = self.func;
+        for (i, info) in func.regs.iter().enumerate() {
+            let ty = info.ty;
+            if self.level == Level::Legal && !self.legal_type(ty) {
+                self.report(
+                    &format!("%{}", info.name),
+                    format!(
+                        "type {ty} is not a machine type of a {}-bit target",
+                        self.target.vector_bits
+                    ),
+                );
+            }
+            if func.params.contains(&Param::Scalar(Reg(i as u32))) && ty != Type::I64 {
+                self.report(
+                    &format!("%{}", info.name),
+                    format!("scalar parameters are i64, found {ty}"),
+                );
+            }
+        }
+        let mut names = std::collections::HashSet::new();
+        for info in &func.regs {
+            if !names.insert(&info.name) {
+                self.report(
+                    &format!("%{}", info.name),
+                    "two registers have this name".into(),
+                );
+            }
+        }
+        let mut names = std::collections::HashSet::new();
+        for info in &func.bufs {
+            if !names.insert(&info.name) {
+                self.report(
+                    &format!("@{}", info.name),
+                    "two buffers have this name".into(),
+                );
+            }
+            if let BufKind::View { base, .. } = &info.kind {
+                if base.0 as usize >= func.bufs.len() {
+                    self.report(
+                        &format!("@{}", info.name),
+                        "view of an unknown buffer".into(),
+                    );
+                } else if func.buf(*base).elem != info.elem {
+                    self.report(
+                        &format!("@{}", info.name),
+                        format!(
+                            "view of {} elements over a buffer of {}",
+                            info.elem,
+                            func.buf(*base).elem
+                        ),
+                    );
+                }
+            }
+        }
+    }
+
+    fn legal_type(&self, ty: Type) -> bool {
+        ty.lanes == 1 || ty.lanes == self.target.lanes(ty.scalar)
+    }
+
+    fn body(&mut self, body: &[Stmt], assigned: &mut Vec<bool>) {
+        for stmt in body {
+            match stmt {
+                Stmt::Comment(_) => {}
+                Stmt::Inst(inst) => self.inst(inst, assigned),
+                Stmt::Loop(l) => {
+                    let header = format!(
+                        "for {} in 0..{}{}",
+                        self.name(l.var),
+                        match l.count {
+                            Operand::Reg(r) => self.name(r),
+                            Operand::Imm(n) => n.to_string(),
+                        },
+                        if l.reverse { " rev" } else { "" }
+                    );
+                    if self.func.ty(l.var) != Type::I64 {
+                        self.report(&header, "the induction variable must be i64".into());
+                    }
+                    match l.count {
+                        Operand::Reg(r) => {
+                            if self.func.ty(r) != Type::I64 {
+                                self.report(&header, "the trip count must be i64".into());
+                            }
+                            if !assigned[r.0 as usize] {
+                                self.report(
+                                    &header,
+                                    format!("{} is read before it is assigned", self.name(r)),
+                                );
+                            }
+                        }
+                        Operand::Imm(n) if n < 0 => {
+                            self.report(&header, "negative trip count".into());
+                        }
+                        Operand::Imm(_) => {}
+                    }
+                    let mut writes_var = false;
+                    for_each_stmt(&l.body, &mut |s| {
+                        if let Stmt::Inst(Inst { dst: Some(d), .. }) = s {
+                            writes_var |= *d == l.var;
+                        }
+                    });
+                    if writes_var {
+                        self.report(&header, "the body assigns the induction variable".into());
+                    }
+                    let mut inner = assigned.clone();
+                    inner[l.var.0 as usize] = true;
+                    self.path.push(header);
+                    self.body(&l.body, &mut inner);
+                    self.path.pop();
+                    // What the body assigns is certain afterwards only if it runs.
+                    if matches!(l.count, Operand::Imm(n) if n > 0) {
+                        *assigned = inner;
+                    }
+                }
+                Stmt::If(i) => {
+                    let header = format!("if {}", self.name(i.cond));
+                    if self.func.ty(i.cond) != Type::I64 {
+                        self.report(&header, "the condition must be i64".into());
+                    }
+                    if !assigned[i.cond.0 as usize] {
+                        self.report(
+                            &header,
+                            format!("{} is read before it is assigned", self.name(i.cond)),
+                        );
+                    }
+                    let mut then = assigned.clone();
+                    let mut otherwise = assigned.clone();
+                    self.path.push(header.clone());
+                    self.body(&i.then, &mut then);
+                    self.path.pop();
+                    self.path.push(format!("{header} else"));
+                    self.body(&i.otherwise, &mut otherwise);
+                    self.path.pop();
+                    for (a, (t, o)) in assigned.iter_mut().zip(then.iter().zip(&otherwise)) {
+                        *a = *t && *o;
+                    }
+                }
+            }
+        }
+    }
+
+    fn inst(&mut self, inst: &Inst, assigned: &mut [bool]) {
+        let func = self.func;
+        let text = InstDisplay(func, inst).to_string();
+        for r in inst.op.uses() {
+            if r.0 as usize >= func.regs.len() {
+                self.report(&text, "unknown register".into());
+                return;
+            }
+            if !assigned[r.0 as usize] {
+                self.report(
+                    &text,
+                    format!("{} is read before it is assigned", self.name(r)),
+                );
+            }
+        }
+        if let Some(problem) = self.types(inst) {
+            self.report(&text, problem);
+        }
+        if let Some(d) = inst.dst {
+            assigned[d.0 as usize] = true;
+        }
+    }
+
+    /// The type rule an instruction breaks, if any.
+    fn types(&self, inst: &Inst) -> Option<String> {
+        let f = self.func;
+        let ty = |r: Reg| f.ty(r);
+        let dst = inst.dst.map(ty);
+        let need_dst = || dst.ok_or_else(|| "needs a destination".to_string());
+        let same = |a: Type, b: Type, what: &str| -> Result<(), String> {
+            if a == b {
+                Ok(())
+            } else {
+                Err(format!("{what}: {a} and {b} differ"))
+            }
+        };
+        let check = || -> Result<(), String> {
+            match &inst.op {
+                Op::Iconst(_) => {
+                    if need_dst()?.scalar != Scalar::I64 {
+                        return Err("iconst defines an i64 register".into());
+                    }
+                }
+                Op::Fconst(v) => {
+                    let d = need_dst()?;
+                    if !d.scalar.is_float() {
+                        return Err("fconst defines a float register".into());
+                    }
+                    if d.scalar == Scalar::F32 && !v.is_nan() && (*v as f32) as f64 != *v {
+                        return Err(format!("{v} is not exactly an f32"));
+                    }
+                }
+                Op::Copy(a) => same(need_dst()?, ty(*a), "copy")?,
+                Op::Int(op, a, b) => {
+                    let d = need_dst()?;
+                    same(d, ty(*a), "result and operand")?;
+                    if d.scalar != Scalar::I64 {
+                        return Err("integer operations take i64 lanes".into());
+                    }
+                    if let Operand::Reg(b) = b {
+                        same(d, ty(*b), "operands")?;
+                    }
+                    match op {
+                        IntOp::Mul | IntOp::Div if !d.is_scalar() => {
+                            return Err("imul and udiv take scalars".into());
+                        }
+                        IntOp::Shl if !matches!(b, Operand::Imm(0..=63)) => {
+                            return Err("ishl shifts by an immediate 0 to 63".into());
+                        }
+                        IntOp::Div if matches!(b, Operand::Imm(0)) => {
+                            return Err("division by zero".into());
+                        }
+                        _ => {}
+                    }
+                }
+                Op::Float(_, a, b) => {
+                    let d = need_dst()?;
+                    if !d.scalar.is_float() {
+                        return Err("float operations take float lanes".into());
+                    }
+                    same(d, ty(*a), "result and operand")?;
+                    same(d, ty(*b), "result and operand")?;
+                }
+                Op::Fma(a, b, c) => {
+                    let d = need_dst()?;
+                    if !d.scalar.is_float() {
+                        return Err("fma takes float lanes".into());
+                    }
+                    for r in [a, b, c] {
+                        same(d, ty(*r), "result and operand")?;
+                    }
+                }
+                Op::Bits(_, a, b) => {
+                    let d = need_dst()?;
+                    same(d, ty(*a), "result and operand")?;
+                    same(d, ty(*b), "result and operand")?;
+                }
+                Op::Bitcast(a) => {
+                    if need_dst()?.bits() != ty(*a).bits() {
+                        return Err(format!(
+                            "bitcast between {} and {} bits",
+                            ty(*a).bits(),
+                            need_dst()?.bits()
+                        ));
+                    }
+                }
+                Op::Splat(a) => {
+                    let d = need_dst()?;
+                    if !ty(*a).is_scalar() || ty(*a).scalar != d.scalar {
+                        return Err(format!("splat of {} to {d}", ty(*a)));
+                    }
+                }
+                Op::Extract(a, lane) => {
+                    let d = need_dst()?;
+                    if !d.is_scalar() || d.scalar != ty(*a).scalar || *lane >= ty(*a).lanes {
+                        return Err(format!("extract lane {lane} of {} to {d}", ty(*a)));
+                    }
+                }
+                Op::Slice(a, start) => {
+                    let d = need_dst()?;
+                    if self.level == Level::Legal {
+                        return Err("slice is not legal for codegen".into());
+                    }
+                    if d.scalar != ty(*a).scalar
+                        || *start as u32 + d.lanes as u32 > ty(*a).lanes as u32
+                    {
+                        return Err(format!("slice of {d} at lane {start} of {}", ty(*a)));
+                    }
+                }
+                Op::ReduceAdd(a) => {
+                    let d = need_dst()?;
+                    let a = ty(*a);
+                    if !d.is_scalar() || d.scalar != a.scalar || !a.scalar.is_float() {
+                        return Err(format!("reduce_add of {a} to {d}"));
+                    }
+                    if !a.lanes.is_power_of_two() {
+                        return Err(format!("reduce_add of {a}: lanes must be a power of two"));
+                    }
+                }
+                Op::Select(_, a, b, x, y) => {
+                    let d = need_dst()?;
+                    same(ty(*a), ty(*b), "compared operands")?;
+                    same(d, ty(*x), "result and value")?;
+                    same(d, ty(*y), "result and value")?;
+                    let c = ty(*a);
+                    if !c.is_scalar()
+                        && (c.lanes != d.lanes || c.scalar.bytes() != d.scalar.bytes())
+                    {
+                        return Err(format!("a {c} comparison cannot select {d} lanes"));
+                    }
+                }
+                Op::Tanh(a) => {
+                    let d = need_dst()?;
+                    same(d, ty(*a), "tanh")?;
+                    if !d.scalar.is_float() {
+                        return Err("tanh takes float lanes".into());
+                    }
+                    if self.level == Level::Legal {
+                        return Err("tanh must be expanded before codegen".into());
+                    }
+                }
+                Op::Load(b, addr) => {
+                    let d = need_dst()?;
+                    self.buffer(*b)?;
+                    self.index(addr)?;
+                    if d.scalar != f.buf(*b).elem {
+                        return Err(format!("load of {d} from a buffer of {}", f.buf(*b).elem));
+                    }
+                }
+                Op::Store(b, addr, v) => {
+                    self.buffer(*b)?;
+                    self.index(addr)?;
+                    if ty(*v).scalar != f.buf(*b).elem {
+                        return Err(format!(
+                            "store of {} to a buffer of {}",
+                            ty(*v),
+                            f.buf(*b).elem
+                        ));
+                    }
+                    if f.is_readonly(*b) {
+                        return Err(format!("store to read-only @{}", f.buf(*b).name));
+                    }
+                }
+                Op::IsNull(b) => {
+                    self.buffer(*b)?;
+                    if need_dst()? != Type::I64 {
+                        return Err("is_null defines an i64".into());
+                    }
+                    if !matches!(f.buf(*b).kind, BufKind::Param { nullable: true, .. }) {
+                        return Err(format!("@{} is not a nullable parameter", f.buf(*b).name));
+                    }
+                }
+            }
+            if matches!(inst.op, Op::Store(..)) && inst.dst.is_some() {
+                return Err("store has no destination".into());
+            }
+            Ok(())
+        };
+        check().err()
+    }
+
+    fn buffer(&self, b: Buf) -> Result<(), String> {
+        if (b.0 as usize) < self.func.bufs.len() {
+            Ok(())
+        } else {
+            Err("unknown buffer".into())
+        }
+    }
+
+    fn index(&self, addr: &Addr) -> Result<(), String> {
+        match addr.index {
+            Some(r) if self.func.ty(r) != Type::I64 => Err("an index must be i64".into()),
+            _ => Ok(()),
+        }
+    }
+}

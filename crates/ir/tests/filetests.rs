@@ -1,0 +1,132 @@
+//! Text filetests: each `filetests/*.test` runs one pass on its input and compares the
+//! printed result with its expected output. `RNNC_BLESS=1` rewrites the expectations (read
+//! the diff before committing it).
+//!
+//! ```text
+//! ; pass: fold-bias
+//! ; input:
+//! graph ...
+//! ; output:
+//! graph ...
+//! ```
+//!
+//! `build` takes a spec file as input; graph passes and `lower` a graph; kernel passes a
+//! module. Outputs are verified before they are compared.
+
+use std::path::Path;
+
+use rnnc_ir::passes::{
+    block, expand_tanh, fold_bias, fuse_epilogue, hoist, legalize, lower, pack_weights, unroll,
+};
+use rnnc_ir::{
+    Level, PassId, Target, build_graph, parse_graph, parse_module, verify_graph, verify_module,
+};
+
+fn run(pass: PassId, input: &str) -> Result<String, String> {
+    let graph = || parse_graph(input).map_err(|e| e.to_string());
+    let module = || parse_module(input).map_err(|e| e.to_string());
+    let checked_graph = |g: rnnc_ir::Graph| {
+        verify_graph(&g)
+            .map(|()| g.to_string())
+            .map_err(|e| e.to_string())
+    };
+    let checked_module = |m: rnnc_ir::Module, level| {
+        verify_module(&m, level)
+            .map(|()| m.to_string())
+            .map_err(|e| e.to_string())
+    };
+    match pass {
+        PassId::Build => {
+            let model = rnnc_spec::SpecFile::parse("input.toml", input)
+                .validate()
+                .map_err(|e| e.to_string())?;
+            checked_graph(build_graph(&model, Target::V128))
+        }
+        PassId::FoldBias => checked_graph(fold_bias::fold_bias(graph()?)),
+        PassId::Hoist => checked_graph(hoist::hoist(graph()?)),
+        PassId::FuseEpilogue => checked_graph(fuse_epilogue::fuse_epilogue(graph()?)),
+        PassId::PackWeights => checked_graph(pack_weights::pack_weights(
+            graph()?,
+            pack_weights::PANEL_VECTORS,
+        )),
+        PassId::Block => checked_graph(block::block(graph()?, None)),
+        PassId::Lower => {
+            let g = graph()?;
+            verify_graph(&g).map_err(|e| e.to_string())?;
+            checked_module(lower::lower(&g), Level::Any)
+        }
+        PassId::Unroll => checked_module(
+            unroll::unroll(module()?, unroll::UnrollConfig::default()),
+            Level::Any,
+        ),
+        PassId::ExpandTanh => checked_module(expand_tanh::expand_tanh(module()?), Level::Any),
+        PassId::Legalize => checked_module(
+            legalize::legalize(module()?).map_err(|e| e.to_string())?,
+            Level::Any,
+        ),
+    }
+}
+
+#[test]
+fn filetests() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/filetests");
+    let bless = std::env::var_os("RNNC_BLESS").is_some();
+    let mut paths: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "test"))
+        .collect();
+    paths.sort();
+    let mut passes_covered = std::collections::BTreeSet::new();
+    let mut failures = Vec::new();
+    for path in &paths {
+        let text = std::fs::read_to_string(path).unwrap();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        let pass: PassId = text
+            .lines()
+            .next()
+            .and_then(|l| l.strip_prefix("; pass: "))
+            .unwrap_or_else(|| panic!("{name}: first line must be `; pass: NAME`"))
+            .trim()
+            .parse()
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        passes_covered.insert(pass);
+        let (head, expected) = match text.split_once("\n; output:\n") {
+            Some((head, expected)) => (head, expected),
+            None => (text.as_str(), ""),
+        };
+        let input = head
+            .split_once("\n; input:\n")
+            .unwrap_or_else(|| panic!("{name}: missing `; input:`"))
+            .1;
+        let actual = match run(pass, input) {
+            Ok(out) => out,
+            Err(e) => {
+                failures.push(format!("{name}: {pass} failed: {e}"));
+                continue;
+            }
+        };
+        if bless {
+            std::fs::write(path, format!("{head}\n; output:\n{actual}")).unwrap();
+        } else if actual != expected {
+            let line = actual
+                .lines()
+                .zip(expected.lines())
+                .position(|(a, e)| a != e)
+                .map_or("the end".to_string(), |i| format!("output line {}", i + 1));
+            failures.push(format!(
+                "{name}: output differs from the expectation at {line}"
+            ));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{}\n(RNNC_BLESS=1 rewrites expectations)",
+        failures.join("\n")
+    );
+    let missing: Vec<_> = PassId::ALL
+        .iter()
+        .filter(|p| !passes_covered.contains(p))
+        .collect();
+    assert!(missing.is_empty(), "passes without a filetest: {missing:?}");
+}

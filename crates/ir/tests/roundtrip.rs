@@ -1,0 +1,57 @@
+//! Printing then parsing gives back the same IR, at every stage of the pipeline, for
+//! arbitrary models and pass configurations.
+
+use proptest::prelude::*;
+use rnnc_ir::{PassId, PipelineConfig, Stage, parse_graph, parse_module, run_pipeline};
+use rnnc_spec::{DType, Model, Nonlinearity, RnnSpec};
+
+fn model() -> impl Strategy<Value = Model> {
+    (
+        1i64..40,
+        1i64..40,
+        1i64..4,
+        any::<bool>(),
+        any::<bool>(),
+        any::<bool>(),
+        any::<bool>(),
+        any::<bool>(),
+    )
+        .prop_map(|(i, h, l, relu, bias, bf, bidir, f64)| {
+            RnnSpec::builder(i, h)
+                .num_layers(l)
+                .nonlinearity(if relu {
+                    Nonlinearity::Relu
+                } else {
+                    Nonlinearity::Tanh
+                })
+                .bias(bias)
+                .batch_first(bf)
+                .bidirectional(bidir)
+                .dtype(if f64 { DType::F64 } else { DType::F32 })
+                .build()
+                .expect("valid sizes")
+        })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    #[test]
+    fn print_parse_round_trips(
+        model in model(),
+        stop in 0usize..PassId::ALL.len(),
+        disabled in proptest::sample::subsequence(PassId::OPTIONAL.to_vec(), 0..3),
+    ) {
+        let config = PipelineConfig { disabled, ..PipelineConfig::default() };
+        let stage = run_pipeline(&model, &config, Some(PassId::ALL[stop])).unwrap();
+        let text = stage.to_string();
+        match &stage {
+            Stage::Graph(g) => prop_assert_eq!(&parse_graph(&text).unwrap(), g),
+            Stage::Kernel(m) => {
+                let parsed = parse_module(&text).unwrap_or_else(|e| panic!("{e}"));
+                prop_assert_eq!(&parsed, m);
+                prop_assert_eq!(parsed.to_string(), text);
+            }
+        }
+    }
+}

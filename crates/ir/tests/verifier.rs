@@ -1,0 +1,77 @@
+//! The verifier rejects bad IR and names the function, the loop nest and the statement.
+
+use rnnc_ir::{Level, parse_module, verify_module};
+
+fn errors(body: &str) -> String {
+    let text = format!(
+        "module m f32 vector=128 packed=0 work=0\nfunc @forward(@x: f32 readonly, @y: f32, %n: i64) {{\n{body}\n}}\n"
+    );
+    let module = parse_module(&text).unwrap_or_else(|e| panic!("{e}"));
+    verify_module(&module, Level::Any).unwrap_err().to_string()
+}
+
+#[test]
+fn type_errors_name_the_instruction() {
+    let e =
+        errors("  %a: f32x4 = load.f32x4 @x[0]\n  %b: f32 = load.f32 @x[0]\n  %a = fma %a, %b, %a");
+    assert!(
+        e.contains(
+            "func @forward: `%a = fma %a, %b, %a`: result and operand: f32x4 and f32 differ"
+        ),
+        "{e}"
+    );
+}
+
+#[test]
+fn reads_before_assignment_are_caught_inside_loops() {
+    let e = errors("  for %i in 0..%n {\n    %a: f32 = load.f32 @x[%i]\n  }\n  store @y[0], %a");
+    assert!(
+        e.contains("`store @y[0], %a`: %a is read before it is assigned"),
+        "{e}"
+    );
+    let e = errors(
+        "  regs f32: %c\n  for %i in 0..%n {\n    %b: f32 = fadd %c, %c\n    %c = load.f32 @x[%i]\n  }",
+    );
+    assert!(
+        e.contains("func @forward > for %i in 0..%n: `%b = fadd %c, %c`: %c is read before"),
+        "{e}"
+    );
+}
+
+#[test]
+fn stores_to_read_only_buffers_and_illegal_widths_are_caught() {
+    let e = errors("  %a: f32 = load.f32 @x[0]\n  store @x[1], %a");
+    assert!(e.contains("store to read-only @x"), "{e}");
+    let text = "module m f32 vector=128 packed=0 work=0\nfunc @f(@x: f32 readonly) {\n  %a: f32x8 = load.f32x8 @x[0]\n  %a = tanh %a\n}\n";
+    let e = verify_module(&parse_module(text).unwrap(), Level::Legal)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("type f32x8 is not a machine type of a 128-bit target"),
+        "{e}"
+    );
+    assert!(e.contains("tanh must be expanded before codegen"), "{e}");
+}
+
+#[test]
+fn loops_must_not_assign_their_variable() {
+    let e = errors("  for %i in 0..4 {\n    %i = iconst.i64 3\n  }");
+    assert!(
+        e.contains("for %i in 0..4`: the body assigns the induction variable"),
+        "{e}"
+    );
+}
+
+#[test]
+fn parse_errors_name_the_line() {
+    let e = parse_module("module m f32 vector=128 packed=0 work=0\nfunc @f(@x: f32) {\n  %a: f32 = frobnicate %b\n}\n")
+        .unwrap_err()
+        .to_string();
+    assert_eq!(e, "line 3: unknown operation `frobnicate`");
+    let e = parse_module(
+        "module m f32 vector=128 packed=0 work=0\nfunc @f(@x: f32) {\n  %a = load.f32 @x[0]\n}\n",
+    )
+    .unwrap_err()
+    .to_string();
+    assert_eq!(e, "line 3: undeclared register `%a`");
+}

@@ -1,0 +1,103 @@
+//! The `interp` engine: the model compiled to kernel IR by the full pipeline and run by the
+//! interpreter, with the same calling conventions native code has.
+
+use rnnc_interp::{Arg, run};
+use rnnc_ir::{Module, PipelineConfig, compile_ir};
+use rnnc_spec::{CallShape, Element, Model, Tensor, TensorView, Weights, param_name};
+
+use crate::Error;
+
+/// A read-only interpreter argument over a slice of `T`.
+pub(crate) fn arg<T: Element>(s: &[T]) -> Arg<'_> {
+    match (T::as_f32(s), T::as_f64(s)) {
+        (Some(s), _) => Arg::F32(s),
+        (_, Some(s)) => Arg::F64(s),
+        _ => unreachable!("elements are f32 or f64"),
+    }
+}
+
+/// A writable interpreter argument over a slice of `T`.
+pub(crate) fn arg_mut<T: Element>(s: &mut [T]) -> Arg<'_> {
+    if T::as_f32(s).is_some() {
+        Arg::F32Mut(T::as_f32_mut(s).expect("checked above"))
+    } else {
+        Arg::F64Mut(T::as_f64_mut(s).expect("elements are f32 or f64"))
+    }
+}
+
+/// The weights in the kernel's packed layout, by interpreting `pack`.
+pub(crate) fn pack<T: Element>(
+    module: &Module,
+    model: &Model,
+    weights: &Weights,
+) -> Result<Vec<T>, Error> {
+    weights.check(model)?;
+    let pack = module
+        .function("pack")
+        .expect("modules have a pack function");
+    let mut packed = vec![T::default(); module.packed_len as usize];
+    let sources: Vec<&[T]> = model
+        .params()
+        .iter()
+        .map(|p| {
+            weights
+                .get::<T>(&param_name(p.layer, p.direction, p.kind))
+                .expect("checked weights hold every parameter in the model's dtype")
+        })
+        .collect();
+    let mut args: Vec<Arg<'_>> = sources.iter().map(|s| arg(s)).collect();
+    args.push(arg_mut(&mut packed));
+    run(pack, &mut args)?;
+    Ok(packed)
+}
+
+/// Runs `forward` on checked arguments; returns `(output, h_n)`.
+pub(crate) fn forward<T: Element>(
+    module: &Module,
+    packed: &[T],
+    call: &CallShape,
+    input: TensorView<'_, T>,
+    h0: Option<TensorView<'_, T>>,
+    lengths: Option<&[usize]>,
+) -> Result<(Tensor<T>, Tensor<T>), Error> {
+    let forward = module
+        .function("forward")
+        .expect("modules have a forward function");
+    let mut output = Tensor::<T>::zeros(call.output_shape());
+    let mut h_n = Tensor::<T>::zeros(call.h_n_shape());
+    let work_len = module
+        .work
+        .eval(call.seq_len as u64, call.batch as u64)
+        .expect("checked shapes keep the workspace in range");
+    let mut work = vec![T::default(); work_len as usize];
+    let lengths: Option<Vec<i64>> = lengths.map(|l| l.iter().map(|&n| n as i64).collect());
+    let mut args = vec![
+        arg(packed),
+        arg(input.data()),
+        h0.map_or(Arg::Null, |h| arg(h.data())),
+        lengths.as_deref().map_or(Arg::Null, Arg::I64),
+        arg_mut(output.data_mut()),
+        arg_mut(h_n.data_mut()),
+        arg_mut(&mut work),
+        Arg::Scalar(call.seq_len as i64),
+        Arg::Scalar(call.batch as i64),
+    ];
+    run(forward, &mut args)?;
+    Ok((output, h_n))
+}
+
+/// Compiles, packs and runs: the whole `interp` engine for one call.
+pub(crate) fn run_model<T: Element>(
+    model: &Model,
+    config: &PipelineConfig,
+    weights: &Weights,
+    input: TensorView<'_, T>,
+    h0: Option<TensorView<'_, T>>,
+    lengths: Option<&[usize]>,
+) -> Result<(Tensor<T>, Tensor<T>), Error> {
+    let call = CallShape::check(model, input.shape(), h0.map(|h| h.shape()), lengths)?;
+    CallShape::check_dtype(model, "input", T::DTYPE)?;
+    let module = compile_ir(model, config)?;
+    let packed = pack::<T>(&module, model, weights)?;
+    forward(&module, &packed, &call, input, h0, lengths)
+}

@@ -1,0 +1,68 @@
+//! The interpreter must not share a bug with the code generator: the IR and interpreter
+//! crates build without Cranelift anywhere in their dependency trees.
+
+use std::collections::{BTreeSet, HashMap};
+use std::process::Command;
+
+#[test]
+fn ir_and_interpreter_do_not_depend_on_cranelift() {
+    let out = Command::new(env!("CARGO"))
+        .args(["metadata", "--format-version", "1", "--offline"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("cargo runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let metadata: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let name_of: HashMap<&str, &str> = metadata["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| (p["id"].as_str().unwrap(), p["name"].as_str().unwrap()))
+        .collect();
+    // Normal (non-dev, non-build) dependency edges of the resolved graph.
+    let edges: HashMap<&str, Vec<&str>> = metadata["resolve"]["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| {
+            let deps = n["deps"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|d| {
+                    d["dep_kinds"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .any(|k| k["kind"].is_null())
+                })
+                .map(|d| d["pkg"].as_str().unwrap())
+                .collect();
+            (n["id"].as_str().unwrap(), deps)
+        })
+        .collect();
+    for root in ["rnnc-ir", "rnnc-interp"] {
+        let id = name_of
+            .iter()
+            .find(|(_, n)| **n == root)
+            .map(|(id, _)| *id)
+            .unwrap();
+        let mut seen = BTreeSet::new();
+        let mut stack = vec![id];
+        while let Some(p) = stack.pop() {
+            if seen.insert(name_of[p]) {
+                stack.extend(edges[p].iter().copied());
+            }
+        }
+        assert!(
+            seen.contains("rnnc-spec"),
+            "{root}'s tree was walked: {seen:?}"
+        );
+        let cranelift: Vec<_> = seen.iter().filter(|n| n.starts_with("cranelift")).collect();
+        assert!(cranelift.is_empty(), "{root} depends on {cranelift:?}");
+    }
+}

@@ -8,6 +8,8 @@ use rnnc_spec::{Element, Model, Tensor, TensorView, Weights};
 /// A way to run a model's forward pass.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Engine {
+    /// Native code compiled by Cranelift for this machine (`CompiledRnn`).
+    Jit,
     /// The kernel IR of the full pass pipeline, run by the interpreter (`rnnc-interp`).
     Interp,
     /// The plain f64-accumulating reference semantics (`rnnc-reference`).
@@ -16,16 +18,22 @@ pub enum Engine {
 
 impl Engine {
     /// Every engine, fastest first.
-    pub const ALL: [Engine; 2] = [Engine::Interp, Engine::Reference];
+    pub const ALL: [Engine; 3] = [Engine::Jit, Engine::Interp, Engine::Reference];
 
-    /// The fastest engine this build has: the default of `rnnc verify`.
+    /// The fastest engine this machine runs: the default of `rnnc verify`. Native code
+    /// when the host can run it (x86-64 needs AVX and FMA), else the reference.
     pub fn fastest() -> Engine {
-        Engine::Reference
+        if rnnc_codegen::host_isa(rnnc_codegen::OptLevel::Speed).is_ok() {
+            Engine::Jit
+        } else {
+            Engine::Reference
+        }
     }
 
     /// Its name on the command line.
     pub fn name(self) -> &'static str {
         match self {
+            Engine::Jit => "jit",
             Engine::Interp => "interp",
             Engine::Reference => "reference",
         }
@@ -41,6 +49,11 @@ impl Engine {
         lengths: Option<&[usize]>,
     ) -> Result<(Tensor<T>, Tensor<T>), crate::Error> {
         match self {
+            Engine::Jit => {
+                let rnn = crate::CompiledRnn::new(model)?;
+                let packed = rnn.pack(weights)?;
+                rnn.forward(&packed, input, h0, lengths)
+            }
             Engine::Interp => crate::interp::run_model(
                 model,
                 &rnnc_ir::PipelineConfig::default(),

@@ -3,7 +3,7 @@
 
 use rnnc_interp::{Arg, run};
 use rnnc_ir::{Module, PipelineConfig, compile_ir};
-use rnnc_spec::{CallShape, Element, Model, Tensor, TensorView, Weights, param_name};
+use rnnc_spec::{CallShape, Element, Model, Tensor, TensorView, Weights};
 
 use crate::Error;
 
@@ -36,15 +36,9 @@ pub(crate) fn pack<T: Element>(
         .function("pack")
         .expect("modules have a pack function");
     let mut packed = vec![T::default(); module.packed_len as usize];
-    let sources: Vec<&[T]> = model
-        .params()
-        .iter()
-        .map(|p| {
-            weights
-                .get::<T>(&param_name(p.layer, p.direction, p.kind))
-                .expect("checked weights hold every parameter in the model's dtype")
-        })
-        .collect();
+    let sources = weights
+        .in_order::<T>()
+        .expect("checked weights are in the model's dtype");
     let mut args: Vec<Arg<'_>> = sources.iter().map(|s| arg(s)).collect();
     args.push(arg_mut(&mut packed));
     run(pack, &mut args)?;

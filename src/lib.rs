@@ -1,36 +1,52 @@
-//! rnnc: PyTorch's `torch.nn.RNN`, compiled ahead of time for the CPU.
+//! rnnc: PyTorch's `torch.nn.RNN`, compiled for the CPU.
 //!
-//! This facade is what users depend on. It re-exports the front end (specs, models,
-//! weights, tensors) and adds what crosses stages: the engines that run a model, and
-//! verification against cases computed by PyTorch.
+//! Compile a model once ([`CompiledRnn`]), pack its weights once ([`CompiledRnn::pack`]),
+//! then call [`forward`](CompiledRnn::forward) as often as you like, from as many threads
+//! as you like. Shapes, defaults and error messages are torch's.
 //!
 //! ```
-//! use rnnc::{RnnSpec, Weights, Engine, TensorView};
+//! use rnnc::{CompiledRnn, RnnSpec, TensorView, Weights};
 //!
 //! // nn.RNN(10, 20, 2), the example of torch's documentation.
 //! let model = RnnSpec::builder(10, 20).num_layers(2).build()?;
-//! let weights = Weights::init(&model, 0);
-//! let input = vec![0.5f32; 5 * 3 * 10]; // (L, N, H_in) = (5, 3, 10)
-//! let (output, h_n) = Engine::Reference.forward(
-//!     &model,
-//!     &weights,
-//!     TensorView::new(&[5, 3, 10], &input)?,
-//!     None,
-//!     None,
-//! )?;
+//! let rnn = CompiledRnn::new(&model)?;
+//!
+//! // Weights from PyTorch: Weights::load(&model, path, &LoadOptions::default()) reads
+//! // `safetensors.torch.save_file(rnn.state_dict(), path)`. Here, torch's initialization.
+//! let weights = rnn.pack(&Weights::init(&model, 0))?;
+//!
+//! // input: (L, N, H_in) = (5, 3, 10); no h0 (zeros), no lengths (all 5 steps).
+//! let x = vec![0.5f32; 5 * 3 * 10];
+//! let (output, h_n) = rnn.forward(&weights, TensorView::new(&[5, 3, 10], &x)?, None, None)?;
 //! assert_eq!(output.shape(), [5, 3, 20]);
 //! assert_eq!(h_n.shape(), [2, 3, 20]);
+//!
+//! // Wrong shapes are errors with torch's messages, found before any native code runs.
+//! let bad = vec![0.5f32; 5 * 3 * 7];
+//! let err = rnn.forward(&weights, TensorView::new(&[5, 3, 7], &bad)?, None, None).unwrap_err();
+//! assert_eq!(err.to_string(), "input.size(-1) must be equal to input_size. Expected 10, got 7");
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
+//!
+//! Also here: [`CompiledRnn::forward_into`] (caller-provided outputs, no allocation),
+//! [`CompiledRnn::stream`] (a sequence fed in chunks), the [`Engine`]s `rnnc verify` runs
+//! (native code, the interpreter of rnnc's IR, the reference semantics), and [`case`]s
+//! computed by PyTorch with their [`verify`]ication.
 
 #![deny(missing_docs)]
 
+pub mod bench_config;
 pub mod case;
+mod compiled;
 mod engine;
 mod interp;
+mod native;
+mod stream;
 pub mod verify;
 
+pub use compiled::{CompileOptions, CompiledRnn, ForwardContext, PackedWeights};
 pub use engine::Engine;
+pub use rnnc_codegen as codegen;
 pub use rnnc_interp as interpreter;
 pub use rnnc_ir as ir;
 pub use rnnc_spec::{
@@ -38,6 +54,7 @@ pub use rnnc_spec::{
     RnnSpec, RnnSpecBuilder, SpecError, SpecErrorKind, SpecErrors, SpecFile, Tensor, TensorData,
     TensorError, TensorView, TensorViewMut, Weights, WeightsError,
 };
+pub use stream::Stream;
 
 /// Everything that can go wrong in rnnc's runtime API.
 #[derive(Debug, thiserror::Error)]
@@ -45,6 +62,9 @@ pub enum Error {
     /// Arguments of a forward call that do not fit the model (caller's fault).
     #[error(transparent)]
     Call(#[from] CallError),
+    /// A tensor whose data does not match its shape (caller's fault).
+    #[error(transparent)]
+    Tensor(#[from] TensorError),
     /// Weights that are not the model's (user's fault).
     #[error(transparent)]
     Weights(#[from] WeightsError),
@@ -57,6 +77,28 @@ pub enum Error {
     /// The interpreter stopped on an invalid access (a bug in rnnc).
     #[error("interpreter: {0}")]
     Interp(#[from] rnnc_interp::InterpError),
+    /// Code generation failed: the machine lacks AVX/FMA (environment), or a bug in rnnc.
+    #[error(transparent)]
+    Codegen(#[from] rnnc_codegen::CodegenError),
+    /// Weights packed by another compiled model (caller's fault).
+    #[error("these weights were packed for another compiled model (pack them with this one)")]
+    ForeignWeights,
+    /// A call too large to address (caller's fault).
+    #[error(
+        "a call of {seq_len} steps and {batch} sequences needs more memory than can be addressed"
+    )]
+    TooLarge {
+        /// The call's sequence length.
+        seq_len: usize,
+        /// The call's batch.
+        batch: usize,
+    },
+    /// Compile options that cannot produce native code (caller's fault).
+    #[error("invalid compile options: {0}")]
+    Options(String),
+    /// A size check right before a native call failed (a bug in rnnc's runtime).
+    #[error("{0}")]
+    Native(String),
     /// An engine's result of the wrong shape (a bug in rnnc).
     #[error("engine result mismatch: {message}")]
     Mismatch {

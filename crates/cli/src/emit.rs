@@ -5,7 +5,8 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use rnnc::SpecFile;
-use rnnc::ir::{PassId, PipelineConfig, run_pipeline};
+use rnnc::codegen::{OptLevel, emit_asm, emit_clif, host_isa};
+use rnnc::ir::{PassId, PipelineConfig, compile_ir, run_pipeline};
 
 use crate::describe::describe;
 
@@ -16,6 +17,10 @@ pub enum Emit {
     Describe,
     /// The kernel IR after every pass (or the IR after `--stop-after`).
     Ir,
+    /// Cranelift IR as translated, annotated with the kernel IR each part came from.
+    Clif,
+    /// Machine code for this host, disassembled and annotated with the kernel IR.
+    Asm,
 }
 
 #[derive(clap::Args, Debug)]
@@ -59,7 +64,27 @@ pub fn run(path: &Path, args: &EmitArgs) -> anyhow::Result<ExitCode> {
         disabled: args.disable.clone(),
         ..PipelineConfig::default()
     };
-    let stage = run_pipeline(&model, &config, args.stop_after)?;
-    crate::print_out(&stage.to_string())?;
+    match args.emit {
+        Emit::Clif | Emit::Asm if args.stop_after.is_some() => {
+            anyhow::bail!("--stop-after prints IR; it does not combine with --emit clif or asm")
+        }
+        Emit::Clif | Emit::Asm => {
+            if !config.is_codegen_ready() {
+                anyhow::bail!("code generation needs the expand-tanh and legalize passes");
+            }
+            let ir = compile_ir(&model, &config)?;
+            let isa = host_isa(OptLevel::Speed)?;
+            let text = if args.emit == Emit::Clif {
+                emit_clif(&ir, &*isa)?
+            } else {
+                emit_asm(&ir, &*isa)?
+            };
+            crate::print_out(&text)?;
+        }
+        Emit::Describe | Emit::Ir => {
+            let stage = run_pipeline(&model, &config, args.stop_after)?;
+            crate::print_out(&stage.to_string())?;
+        }
+    }
     Ok(ExitCode::SUCCESS)
 }

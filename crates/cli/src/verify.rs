@@ -9,7 +9,7 @@ use rnnc::verify::run_case;
 
 #[derive(clap::Args)]
 pub struct VerifyArgs {
-    /// Engine to run the cases with [default: the fastest available; one of: reference].
+    /// Engine to run the cases with [default: the fastest available: jit, else reference; one of: jit, interp, reference].
     #[arg(long, value_parser = parse_engine)]
     engine: Option<Engine>,
 

@@ -61,10 +61,14 @@ fn verify_passes_the_torch_cases_and_prints_a_summary() {
     assert!(out.status.success(), "{stdout}");
     assert_eq!(stdout.lines().filter(|l| l.ends_with("pass")).count(), 60);
     assert!(stdout.contains("60 passed, 0 failed"), "{stdout}");
-    // The default engine works on single files as well.
+    // The default engine is native code, and works on single files as well.
     let one = rnnc(&["verify", "tests/golden/torch-rnn/case_011.json"]);
     assert!(one.status.success());
-    assert!(text(&one.stdout).contains("1 passed, 0 failed"));
+    assert!(
+        text(&one.stdout).contains("1 passed, 0 failed (engine: jit)"),
+        "{}",
+        text(&one.stdout)
+    );
 }
 
 #[test]
@@ -157,4 +161,47 @@ fn verify_runs_the_interpreter() {
     let out = rnnc(&["verify", "--engine", "interp", "tests/golden/torch-rnn"]);
     assert!(out.status.success(), "{}", text(&out.stdout));
     assert!(text(&out.stdout).contains("60 passed, 0 failed (engine: interp)"));
+}
+
+#[test]
+fn emit_clif_and_asm_are_annotated_with_the_ir() {
+    let clif = rnnc(&["specs/torch_doc.toml", "--emit", "clif"]);
+    assert!(clif.status.success(), "{}", text(&clif.stderr));
+    let clif = text(&clif.stdout);
+    assert!(clif.contains("; torch_doc_forward: Cranelift IR"), "{clif}");
+    let ir_fma = clif
+        .lines()
+        .any(|l| l.trim_start().starts_with("; ir: %acc") && l.contains(" = fma %w"));
+    assert!(ir_fma, "an IR fma annotates its CLIF");
+    assert!(
+        clif.lines().any(|l| l.contains(" = fma v")),
+        "CLIF has fused multiply-adds"
+    );
+    let asm = rnnc(&["specs/torch_doc.toml", "--emit", "asm"]);
+    assert!(asm.status.success(), "{}", text(&asm.stderr));
+    let asm = text(&asm.stdout);
+    assert!(asm.contains("; torch_doc_forward:"), "{asm}");
+    assert!(asm.contains("; ir: store @output["), "{asm}");
+    // Kernels call nothing, and FMA is an instruction, not a call to fmaf.
+    assert!(!asm.contains(" call "), "kernels must not call out");
+    if cfg!(target_arch = "x86_64") {
+        assert!(asm.contains("vfmadd"), "{asm}");
+    }
+    let mixed = rnnc(&[
+        "specs/torch_doc.toml",
+        "--emit",
+        "asm",
+        "--stop-after",
+        "lower",
+    ]);
+    assert_eq!(mixed.status.code(), Some(1));
+    let no_tanh = rnnc(&[
+        "specs/torch_doc.toml",
+        "--emit",
+        "clif",
+        "--disable",
+        "expand-tanh",
+    ]);
+    assert_eq!(no_tanh.status.code(), Some(1));
+    assert!(text(&no_tanh.stderr).contains("needs the expand-tanh and legalize passes"));
 }

@@ -227,21 +227,20 @@ impl Verifier<'_> {
 
     fn inst(&mut self, inst: &Inst, assigned: &mut [bool]) {
         let func = self.func;
-        let text = InstDisplay(func, inst).to_string();
+        // The instruction's text only when there is something to report.
+        let text = || InstDisplay(func, inst).to_string();
         for r in inst.op.uses() {
             if r.0 as usize >= func.regs.len() {
-                self.report(&text, "unknown register".into());
+                self.report(&text(), "unknown register".into());
                 return;
             }
             if !assigned[r.0 as usize] {
-                self.report(
-                    &text,
-                    format!("{} is read before it is assigned", self.name(r)),
-                );
+                let message = format!("{} is read before it is assigned", self.name(r));
+                self.report(&text(), message);
             }
         }
         if let Some(problem) = self.types(inst) {
-            self.report(&text, problem);
+            self.report(&text(), problem);
         }
         if let Some(d) = inst.dst {
             assigned[d.0 as usize] = true;

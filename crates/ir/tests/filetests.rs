@@ -55,10 +55,14 @@ fn run(pass: PassId, input: &str) -> Result<String, String> {
             verify_graph(&g).map_err(|e| e.to_string())?;
             checked_module(lower::lower(&g), Level::Any)
         }
-        PassId::Unroll => checked_module(
-            unroll::unroll(module()?, unroll::UnrollConfig::default()),
-            Level::Any,
-        ),
+        // Time loops by 2, so that the filetest shows the main and remainder loops.
+        PassId::Unroll => {
+            let config = unroll::UnrollConfig {
+                time_factor: 2,
+                ..Default::default()
+            };
+            checked_module(unroll::unroll(module()?, config), Level::Any)
+        }
         PassId::ExpandTanh => checked_module(expand_tanh::expand_tanh(module()?), Level::Any),
         PassId::Legalize => checked_module(
             legalize::legalize(module()?).map_err(|e| e.to_string())?,

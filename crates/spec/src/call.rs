@@ -103,6 +103,49 @@ fn tuple(dims: &[usize]) -> String {
     format!("({})", inner.join(", "))
 }
 
+/// The dims of a call's tensor (2 or 3 of them), without allocating.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Dims {
+    dims: [usize; 3],
+    len: usize,
+}
+
+impl Dims {
+    fn new(dims: &[usize]) -> Dims {
+        let mut d = Dims {
+            dims: [0; 3],
+            len: dims.len(),
+        };
+        d.dims[..dims.len()].copy_from_slice(dims);
+        d
+    }
+}
+
+impl std::ops::Deref for Dims {
+    type Target = [usize];
+    fn deref(&self) -> &[usize] {
+        &self.dims[..self.len]
+    }
+}
+
+impl From<Dims> for Vec<usize> {
+    fn from(d: Dims) -> Vec<usize> {
+        d.to_vec()
+    }
+}
+
+impl PartialEq<[usize]> for Dims {
+    fn eq(&self, other: &[usize]) -> bool {
+        **self == *other
+    }
+}
+
+impl<const N: usize> PartialEq<[usize; N]> for Dims {
+    fn eq(&self, other: &[usize; N]) -> bool {
+        **self == other[..]
+    }
+}
+
 /// The resolved shape of a valid forward call.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CallShape {
@@ -170,9 +213,9 @@ impl CallShape {
                     found: h0.len(),
                 });
             }
-            if h0 != expected.as_slice() {
+            if *h0 != *expected {
                 return Err(CallError::HiddenShape {
-                    expected,
+                    expected: expected.to_vec(),
                     found: h0.to_vec(),
                 });
             }
@@ -219,31 +262,31 @@ impl CallShape {
     }
 
     /// Shape of `output`, in the input's layout.
-    pub fn output_shape(&self) -> Vec<usize> {
+    pub fn output_shape(&self) -> Dims {
         self.sequence_shape(self.output_size())
     }
 
     /// Shape of the input (as checked).
-    pub fn input_shape(&self) -> Vec<usize> {
+    pub fn input_shape(&self) -> Dims {
         self.sequence_shape(self.input_size)
     }
 
-    fn sequence_shape(&self, features: usize) -> Vec<usize> {
+    fn sequence_shape(&self, features: usize) -> Dims {
         if self.unbatched {
-            vec![self.seq_len, features]
+            Dims::new(&[self.seq_len, features])
         } else if self.batch_first {
-            vec![self.batch, self.seq_len, features]
+            Dims::new(&[self.batch, self.seq_len, features])
         } else {
-            vec![self.seq_len, self.batch, features]
+            Dims::new(&[self.seq_len, self.batch, features])
         }
     }
 
     /// Shape of `h0` and `h_n`: `(D * num_layers, N, H)`, or `(D * num_layers, H)` unbatched.
-    pub fn h_n_shape(&self) -> Vec<usize> {
+    pub fn h_n_shape(&self) -> Dims {
         if self.unbatched {
-            vec![self.num_states, self.hidden_size]
+            Dims::new(&[self.num_states, self.hidden_size])
         } else {
-            vec![self.num_states, self.batch, self.hidden_size]
+            Dims::new(&[self.num_states, self.batch, self.hidden_size])
         }
     }
 

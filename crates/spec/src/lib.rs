@@ -24,7 +24,7 @@ mod validate;
 mod weights;
 mod weights_file;
 
-pub use call::{CallError, CallShape};
+pub use call::{CallError, CallShape, Dims};
 pub use error::{SpecError, SpecErrorKind, SpecErrors};
 pub use model::{Model, Param, ParamKind, param_name, state_dict_order};
 pub use parse::{KNOWN_KEYS, SpecFile, default_name};

@@ -31,6 +31,8 @@ pub trait Element:
     fn wrap(data: Vec<Self>) -> TensorData;
     /// The data if it is of this type.
     fn unwrap(data: &TensorData) -> Option<&[Self]>;
+    /// The data, mutable and growable, if it is of this type.
+    fn unwrap_mut(data: &mut TensorData) -> Option<&mut Vec<Self>>;
     /// The slice as `f32`s, if `Self` is `f32`.
     fn as_f32(s: &[Self]) -> Option<&[f32]>;
     /// The slice as `f64`s, if `Self` is `f64`.
@@ -59,6 +61,12 @@ impl Element for f32 {
         TensorData::F32(data)
     }
     fn unwrap(data: &TensorData) -> Option<&[Self]> {
+        match data {
+            TensorData::F32(v) => Some(v),
+            TensorData::F64(_) => None,
+        }
+    }
+    fn unwrap_mut(data: &mut TensorData) -> Option<&mut Vec<Self>> {
         match data {
             TensorData::F32(v) => Some(v),
             TensorData::F64(_) => None,
@@ -96,6 +104,12 @@ impl Element for f64 {
         TensorData::F64(data)
     }
     fn unwrap(data: &TensorData) -> Option<&[Self]> {
+        match data {
+            TensorData::F64(v) => Some(v),
+            TensorData::F32(_) => None,
+        }
+    }
+    fn unwrap_mut(data: &mut TensorData) -> Option<&mut Vec<Self>> {
         match data {
             TensorData::F64(v) => Some(v),
             TensorData::F32(_) => None,
@@ -204,7 +218,8 @@ impl<T: Element> Tensor<T> {
         Ok(Tensor { shape, data })
     }
     /// A tensor of zeros.
-    pub fn zeros(shape: Vec<usize>) -> Self {
+    pub fn zeros(shape: impl Into<Vec<usize>>) -> Self {
+        let shape = shape.into();
         let len = shape.iter().product();
         Tensor {
             shape,

@@ -287,6 +287,12 @@ impl Weights {
         self.entries.iter().map(|(p, d)| (p, d))
     }
 
+    /// Every parameter's data in torch's `state_dict` order (the order of
+    /// [`Model::params`]), if the weights are of type `T`.
+    pub fn in_order<T: Element>(&self) -> Option<Vec<&[T]>> {
+        self.entries.iter().map(|(_, d)| T::unwrap(d)).collect()
+    }
+
     /// The data of a parameter by torch's name, if present and of type `T`.
     pub fn get<T: Element>(&self, name: &str) -> Option<&[T]> {
         self.entries

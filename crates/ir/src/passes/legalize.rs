@@ -273,12 +273,12 @@ impl Parts {
             | Op::Bits(..)
             | Op::Tanh(_)) => {
                 // Lane-wise: part i of the result from part i of each operand.
-                let uses = op.uses();
-                let operand_parts: HashMap<Reg, Vec<Part>> =
-                    uses.iter().map(|&r| (r, self.of(func, r))).collect();
+                for r in op.uses() {
+                    self.of(func, r);
+                }
                 for (i, d) in dparts.iter().enumerate() {
                     let mut part_op = op.clone();
-                    part_op.map_uses(|r| operand_parts[&r][i].reg);
+                    part_op.map_uses(|r| self.map[&r][i].reg);
                     emit(out, Some(d.reg), part_op);
                 }
             }

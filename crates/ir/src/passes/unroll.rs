@@ -28,14 +28,14 @@ pub struct UnrollConfig {
 impl Default for UnrollConfig {
     fn default() -> Self {
         UnrollConfig {
-            time_factor: 2,
-            full_max: 32,
+            time_factor: 1,
+            full_max: 16,
         }
     }
 }
 
 /// Most statements a completely unrolled loop may expand to.
-pub const FULL_BUDGET: usize = 2048;
+pub const FULL_BUDGET: usize = 512;
 
 /// Unrolls every function of the module.
 pub fn unroll(mut module: Module, config: UnrollConfig) -> Module {

@@ -1,0 +1,148 @@
+//! `--emit clif` and `--emit asm`: the code rnnc generates, each part preceded by the IR
+//! construct it came from (`; ir: %acc = fma %w, %xs, %acc`).
+
+use std::fmt::Write as _;
+
+use capstone::prelude::*;
+use cranelift_codegen::control::ControlPlane;
+use cranelift_codegen::ir::{self as cl, Inst, SourceLoc, UserFuncName, Value};
+use cranelift_codegen::isa::TargetIsa;
+use cranelift_codegen::write::{FuncWriter, PlainWriter, decorate_function};
+use cranelift_codegen::{Context, entity::SecondaryMap};
+use cranelift_frontend::FunctionBuilderContext;
+use target_lexicon::Architecture;
+
+use crate::CodegenError;
+use crate::define::{abi_of, symbol};
+use crate::translate::{signature, translate};
+
+/// Each function of `ir` translated to Cranelift IR, with its symbol and source texts.
+fn translated(
+    ir: &rnnc_ir::Module,
+    isa: &dyn TargetIsa,
+) -> Result<Vec<(String, cl::Function, Vec<String>)>, CodegenError> {
+    let mut fctx = FunctionBuilderContext::new();
+    let mut out = Vec::new();
+    for (i, func) in ir.functions.iter().enumerate() {
+        let abi = abi_of(&func.name);
+        let sig = signature(func, abi, isa.default_call_conv(), isa.pointer_type());
+        let mut cl_func = cl::Function::with_name_signature(UserFuncName::user(0, i as u32), sig);
+        let sources = translate(
+            func,
+            abi,
+            isa.frontend_config(),
+            true,
+            &mut cl_func,
+            &mut fctx,
+        )?;
+        out.push((symbol(&ir.name, &func.name), cl_func, sources));
+    }
+    Ok(out)
+}
+
+/// Prints CLIF with a comment line wherever the IR source changes.
+struct Annotated<'s> {
+    sources: &'s [String],
+    last: Option<SourceLoc>,
+}
+
+impl FuncWriter for Annotated<'_> {
+    fn write_block_header(
+        &mut self,
+        w: &mut dyn std::fmt::Write,
+        func: &cl::Function,
+        block: cl::Block,
+        indent: usize,
+    ) -> std::fmt::Result {
+        PlainWriter.write_block_header(w, func, block, indent)
+    }
+
+    fn write_instruction(
+        &mut self,
+        w: &mut dyn std::fmt::Write,
+        func: &cl::Function,
+        aliases: &SecondaryMap<Value, Vec<Value>>,
+        inst: Inst,
+        indent: usize,
+    ) -> std::fmt::Result {
+        let loc = func.srcloc(inst);
+        if Some(loc) != self.last && !loc.is_default() {
+            if let Some(text) = self.sources.get(loc.bits() as usize) {
+                writeln!(w, "{:indent$}; ir: {text}", "")?;
+            }
+            self.last = Some(loc);
+        }
+        PlainWriter.write_instruction(w, func, aliases, inst, indent)
+    }
+}
+
+/// The Cranelift IR of every function, as translated (before Cranelift optimizes it).
+pub fn emit_clif(ir: &rnnc_ir::Module, isa: &dyn TargetIsa) -> Result<String, CodegenError> {
+    let mut out = String::new();
+    for (symbol, func, sources) in translated(ir, isa)? {
+        let _ = writeln!(
+            out,
+            "; {symbol}: Cranelift IR as translated from rnnc's kernel IR"
+        );
+        let mut writer = Annotated {
+            sources: &sources,
+            last: None,
+        };
+        decorate_function(&mut writer, &mut out, &func)
+            .map_err(|e| CodegenError::Module(e.to_string()))?;
+        out.push('\n');
+    }
+    Ok(out)
+}
+
+/// The machine code of every function, disassembled, with the IR construct behind each run
+/// of instructions.
+pub fn emit_asm(ir: &rnnc_ir::Module, isa: &dyn TargetIsa) -> Result<String, CodegenError> {
+    let cs = match isa.triple().architecture {
+        Architecture::X86_64 => Capstone::new()
+            .x86()
+            .mode(arch::x86::ArchMode::Mode64)
+            .build(),
+        Architecture::Aarch64(_) => Capstone::new()
+            .arm64()
+            .mode(arch::arm64::ArchMode::Arm)
+            .build(),
+        other => return Err(CodegenError::Target(format!("no disassembler for {other}"))),
+    }
+    .map_err(|e| CodegenError::Module(format!("disassembler: {e}")))?;
+    let mut out = String::new();
+    for (symbol, func, sources) in translated(ir, isa)? {
+        let mut ctx = Context::for_function(func);
+        let code = ctx
+            .compile(isa, &mut ControlPlane::default())
+            .map_err(|e| CodegenError::Module(format!("{:?}", e.inner)))?;
+        let bytes = code.code_buffer();
+        let locs = code.buffer.get_srclocs_sorted();
+        let _ = writeln!(out, "; {symbol}: {} bytes of {}", bytes.len(), isa.triple());
+        let insns = cs
+            .disasm_all(bytes, 0)
+            .map_err(|e| CodegenError::Module(format!("disassembler: {e}")))?;
+        let mut last = None;
+        for insn in insns.iter() {
+            let at = insn.address() as u32;
+            let loc = locs
+                .iter()
+                .find(|l| l.start <= at && at < l.end)
+                .map(|l| l.loc);
+            if loc != last {
+                if let Some(text) = loc.and_then(|l| sources.get(l.bits() as usize)) {
+                    let _ = writeln!(out, "                ; ir: {text}");
+                }
+                last = loc;
+            }
+            let _ = writeln!(
+                out,
+                "  {at:6x}:  {} {}",
+                insn.mnemonic().unwrap_or("?"),
+                insn.op_str().unwrap_or("")
+            );
+        }
+        out.push('\n');
+    }
+    Ok(out)
+}

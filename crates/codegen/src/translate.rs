@@ -1,0 +1,584 @@
+//! Kernel IR -> Cranelift IR, one function per IR instruction kind.
+//!
+//! The translation is literal, which is what keeps native code bit-identical to the
+//! interpreter: each IR operation becomes the Cranelift operation with the same IEEE
+//! semantics (`fma` stays fused, `fmul` + `fadd` are never fused by Cranelift), `reduce_add`
+//! adds lanes in the IR's halving order, and selects compare with ordered predicates (false
+//! on NaN) as the interpreter does. IR registers become Cranelift variables; loops become
+//! a header block testing an iteration counter.
+//!
+//! Memory: every access is `notrap` (the runtime proves bounds before calling); loads from
+//! read-only parameters (weights, input, `h0`, lengths) are also `readonly` and `can_move`,
+//! so that Cranelift may schedule them beside their uses; state and workspace never are,
+//! since the same function writes them. No access claims alignment.
+//!
+//! Every Cranelift instruction carries a source location naming the IR instruction it came
+//! from, which `--emit clif` and `--emit asm` print.
+
+use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
+use cranelift_codegen::ir::{
+    self as cl, AbiParam, Endianness, InstBuilder, MemFlagsData, SourceLoc, Value, types,
+};
+use cranelift_codegen::isa::{CallConv, TargetFrontendConfig};
+use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext, Variable};
+use rnnc_ir::{
+    Addr, BitOp, Buf, BufKind, Cmp, FloatOp, Function, Inst, InstDisplay, IntOp, Loop, Op, Operand,
+    Param, Reg, Scalar, Stmt, Type,
+};
+
+use crate::CodegenError;
+
+/// How a function's IR parameters arrive in registers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Abi {
+    /// One native argument per IR parameter, in order (pointers, then `i64`s).
+    Direct,
+    /// Two native arguments: an array of pointers holding every buffer parameter but the
+    /// last, and the last buffer (how `pack` takes any number of torch tensors).
+    PointerArray,
+}
+
+/// The Cranelift signature of an IR function under `abi`.
+pub fn signature(func: &Function, abi: Abi, call_conv: CallConv, ptr: cl::Type) -> cl::Signature {
+    let mut sig = cl::Signature::new(call_conv);
+    match abi {
+        Abi::Direct => {
+            for p in &func.params {
+                sig.params.push(AbiParam::new(match p {
+                    Param::Buf(_) => ptr,
+                    Param::Scalar(_) => types::I64,
+                }));
+            }
+        }
+        Abi::PointerArray => {
+            sig.params.push(AbiParam::new(ptr));
+            sig.params.push(AbiParam::new(ptr));
+        }
+    }
+    sig
+}
+
+/// The Cranelift type of a legal IR type.
+fn cl_type(ty: Type) -> Result<cl::Type, CodegenError> {
+    Ok(match (ty.scalar, ty.lanes) {
+        (Scalar::I64, 1) => types::I64,
+        (Scalar::F32, 1) => types::F32,
+        (Scalar::F64, 1) => types::F64,
+        (Scalar::F32, 4) => types::F32X4,
+        (Scalar::F64, 2) => types::F64X2,
+        (Scalar::I64, 2) => types::I64X2,
+        _ => {
+            return Err(CodegenError::Illegal(format!(
+                "type {ty} has no 128-bit machine form"
+            )));
+        }
+    })
+}
+
+/// The integer type with the same lanes as a float type, for bitwise operations.
+fn int_twin(ty: cl::Type) -> cl::Type {
+    match ty {
+        types::F32 => types::I32,
+        types::F64 => types::I64,
+        types::F32X4 => types::I32X4,
+        types::F64X2 => types::I64X2,
+        other => other,
+    }
+}
+
+/// Fills `cl_func` (already given its signature) with the translation of `func`. Returns
+/// the text of the IR construct behind each source location.
+pub fn translate(
+    func: &Function,
+    abi: Abi,
+    frontend: TargetFrontendConfig,
+    annotate: bool,
+    cl_func: &mut cl::Function,
+    fctx: &mut FunctionBuilderContext,
+) -> Result<Vec<String>, CodegenError> {
+    let ptr = frontend.pointer_type();
+    let mut b = FunctionBuilder::new(cl_func, fctx);
+    let entry = b.create_block();
+    b.append_block_params_for_function_params(entry);
+    b.switch_to_block(entry);
+    let args = b.block_params(entry).to_vec();
+    let mut t = Translator {
+        func,
+        b,
+        ptr,
+        vars: Vec::with_capacity(func.regs.len()),
+        bases: Vec::with_capacity(func.bufs.len()),
+        sources: Vec::new(),
+        annotate,
+    };
+    for info in &func.regs {
+        let ty =
+            cl_type(info.ty).map_err(|e| CodegenError::Illegal(format!("%{}: {e}", info.name)))?;
+        let var = t.b.declare_var(ty);
+        t.vars.push(var);
+    }
+    t.bind_params(abi, &args)?;
+    t.body(&func.body)?;
+    t.b.ins().return_(&[]);
+    t.b.seal_all_blocks();
+    let sources = std::mem::take(&mut t.sources);
+    t.b.finalize(frontend);
+    Ok(sources)
+}
+
+struct Translator<'a, 'b> {
+    func: &'a Function,
+    b: FunctionBuilder<'b>,
+    ptr: cl::Type,
+    vars: Vec<Variable>,
+    /// Address of element 0 of every buffer and view.
+    bases: Vec<Value>,
+    /// IR text per source location.
+    sources: Vec<String>,
+    /// Whether to record source locations (listings) or not (compile time).
+    annotate: bool,
+}
+
+impl Translator<'_, '_> {
+    fn var(&self, r: Reg) -> Variable {
+        self.vars[r.0 as usize]
+    }
+
+    fn get(&mut self, r: Reg) -> Value {
+        let var = self.var(r);
+        self.b.use_var(var)
+    }
+
+    fn set(&mut self, r: Reg, v: Value) {
+        let var = self.var(r);
+        self.b.def_var(var, v);
+    }
+
+    fn ty(&self, r: Reg) -> Result<cl::Type, CodegenError> {
+        cl_type(self.func.ty(r))
+    }
+
+    /// Marks the following instructions as coming from the IR construct `text` describes.
+    fn source(&mut self, text: impl FnOnce() -> String) {
+        if self.annotate {
+            self.b.set_srcloc(SourceLoc::new(self.sources.len() as u32));
+            self.sources.push(text());
+        }
+    }
+
+    fn bind_params(&mut self, abi: Abi, args: &[Value]) -> Result<(), CodegenError> {
+        self.source(|| format!("func @{} entry", self.func.name));
+        let buffer_params: Vec<Buf> = self
+            .func
+            .params
+            .iter()
+            .filter_map(|p| match p {
+                Param::Buf(b) => Some(*b),
+                Param::Scalar(_) => None,
+            })
+            .collect();
+        let mut param_value = vec![None; self.func.bufs.len()];
+        match abi {
+            Abi::Direct => {
+                for (p, &v) in self.func.params.iter().zip(args) {
+                    match p {
+                        Param::Buf(b) => param_value[b.0 as usize] = Some(v),
+                        Param::Scalar(r) => self.set(*r, v),
+                    }
+                }
+            }
+            Abi::PointerArray => {
+                let (last, rest) = buffer_params.split_last().ok_or_else(|| {
+                    CodegenError::Illegal("a pointer-array function needs buffers".into())
+                })?;
+                let flags = MemFlagsData::new().with_notrap().with_readonly();
+                for (i, b) in rest.iter().enumerate() {
+                    let offset = i32::try_from(i * self.ptr.bytes() as usize)
+                        .map_err(|_| CodegenError::Illegal("too many buffers".into()))?;
+                    let v = self.b.ins().load(self.ptr, flags, args[0], offset);
+                    param_value[b.0 as usize] = Some(v);
+                }
+                param_value[last.0 as usize] = Some(args[1]);
+            }
+        }
+        let scalar = |name: &str| {
+            self.func.params.iter().find_map(|p| match p {
+                Param::Scalar(r) if self.func.reg(*r).name == name => Some(*r),
+                _ => None,
+            })
+        };
+        let (seq_len, batch) = (scalar("seq_len"), scalar("batch"));
+        let mut ln = None;
+        for (i, info) in self.func.bufs.iter().enumerate() {
+            let base = match &info.kind {
+                BufKind::Param { .. } => param_value[i].expect("every parameter buffer is bound"),
+                BufKind::View { base, offset, .. } => {
+                    let bytes = info.elem.bytes() as i64;
+                    let parent = self.bases[base.0 as usize];
+                    let fixed = self.b.ins().iadd_imm_s(parent, offset.c as i64 * bytes);
+                    if offset.is_fixed() {
+                        fixed
+                    } else {
+                        let (Some(l), Some(n)) = (seq_len, batch) else {
+                            return Err(CodegenError::Illegal(format!(
+                                "view @{} depends on %seq_len and %batch, which @{} lacks",
+                                info.name, self.func.name
+                            )));
+                        };
+                        let n = self.get(n);
+                        let ln = match ln {
+                            Some(v) => v,
+                            None => {
+                                let l = self.get(l);
+                                let v = self.b.ins().imul(l, n);
+                                ln = Some(v);
+                                v
+                            }
+                        };
+                        let a = self.b.ins().imul_imm_s(ln, offset.ln as i64 * bytes);
+                        let c = self.b.ins().imul_imm_s(n, offset.n as i64 * bytes);
+                        let s = self.b.ins().iadd(a, c);
+                        self.b.ins().iadd(fixed, s)
+                    }
+                }
+            };
+            self.bases.push(base);
+        }
+        Ok(())
+    }
+
+    fn body(&mut self, body: &[Stmt]) -> Result<(), CodegenError> {
+        for stmt in body {
+            match stmt {
+                Stmt::Inst(inst) => {
+                    let func = self.func;
+                    self.source(|| InstDisplay(func, inst).to_string());
+                    self.inst(inst).map_err(|e| match e {
+                        CodegenError::Illegal(m) => CodegenError::Illegal(format!(
+                            "`{}`: {m}",
+                            InstDisplay(self.func, inst)
+                        )),
+                        other => other,
+                    })?;
+                }
+                Stmt::Loop(l) => self.translate_loop(l)?,
+                Stmt::If(i) => {
+                    let func = self.func;
+                    self.source(|| format!("if %{}", func.reg(i.cond).name));
+                    let cond = self.get(i.cond);
+                    let (then, otherwise, merge) = (
+                        self.b.create_block(),
+                        self.b.create_block(),
+                        self.b.create_block(),
+                    );
+                    self.b.ins().brif(cond, then, &[], otherwise, &[]);
+                    self.b.switch_to_block(then);
+                    self.body(&i.then)?;
+                    self.b.ins().jump(merge, &[]);
+                    self.b.switch_to_block(otherwise);
+                    self.body(&i.otherwise)?;
+                    self.b.ins().jump(merge, &[]);
+                    self.b.switch_to_block(merge);
+                }
+                Stmt::Comment(_) => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// `for var in 0..count [rev]`: a counter `n` tested at the top of each iteration.
+    fn translate_loop(&mut self, l: &Loop) -> Result<(), CodegenError> {
+        let func = self.func;
+        self.source(|| {
+            let count = match l.count {
+                Operand::Reg(r) => format!("%{}", func.reg(r).name),
+                Operand::Imm(n) => n.to_string(),
+            };
+            let rev = if l.reverse { " rev" } else { "" };
+            format!("for %{} in 0..{count}{rev}", func.reg(l.var).name)
+        });
+        let count = match l.count {
+            Operand::Reg(r) => self.get(r),
+            Operand::Imm(n) => self.b.ins().iconst(types::I64, n),
+        };
+        let n = self.b.declare_var(types::I64);
+        let zero = self.b.ins().iconst(types::I64, 0);
+        self.b.def_var(n, zero);
+        let (header, body, exit) = (
+            self.b.create_block(),
+            self.b.create_block(),
+            self.b.create_block(),
+        );
+        self.b.ins().jump(header, &[]);
+        self.b.switch_to_block(header);
+        let nv = self.b.use_var(n);
+        let more = self.b.ins().icmp(IntCC::SignedLessThan, nv, count);
+        self.b.ins().brif(more, body, &[], exit, &[]);
+        self.b.switch_to_block(body);
+        let value = if l.reverse {
+            let last = self.b.ins().iadd_imm_s(count, -1);
+            self.b.ins().isub(last, nv)
+        } else {
+            nv
+        };
+        self.set(l.var, value);
+        self.body(&l.body)?;
+        let nv = self.b.use_var(n);
+        let next = self.b.ins().iadd_imm_s(nv, 1);
+        self.b.def_var(n, next);
+        self.b.ins().jump(header, &[]);
+        self.b.switch_to_block(exit);
+        Ok(())
+    }
+
+    fn inst(&mut self, inst: &Inst) -> Result<(), CodegenError> {
+        let Some(dst) = inst.dst else {
+            let Op::Store(buf, addr, value) = &inst.op else {
+                unreachable!("only stores lack a destination");
+            };
+            return self.store(*buf, addr, *value);
+        };
+        let v = match &inst.op {
+            Op::Iconst(v) => self.iconst(dst, *v)?,
+            Op::Fconst(v) => self.fconst(dst, *v)?,
+            Op::Copy(a) => self.get(*a),
+            Op::Int(op, a, b) => self.int(dst, *op, *a, *b)?,
+            Op::Float(op, a, b) => self.float(*op, *a, *b),
+            Op::Fma(a, b, c) => self.fma(*a, *b, *c),
+            Op::Bits(op, a, b) => self.bits(*op, *a, *b)?,
+            Op::Bitcast(a) => self.bitcast(dst, *a)?,
+            Op::Splat(a) => self.splat(dst, *a)?,
+            Op::Extract(a, lane) => self.extract(*a, *lane),
+            Op::ReduceAdd(a) => self.reduce_add(*a)?,
+            Op::Select(cmp, a, b, x, y) => self.select(*cmp, *a, *b, *x, *y)?,
+            Op::Load(buf, addr) => self.load(dst, *buf, addr)?,
+            Op::IsNull(buf) => self.is_null(*buf),
+            Op::Slice(..) | Op::Tanh(_) => {
+                return Err(CodegenError::Illegal(
+                    "not legal for codegen: run expand-tanh and legalize first".into(),
+                ));
+            }
+            Op::Store(..) => unreachable!("stores have no destination"),
+        };
+        self.set(dst, v);
+        Ok(())
+    }
+
+    fn iconst(&mut self, dst: Reg, v: i64) -> Result<Value, CodegenError> {
+        let ty = self.ty(dst)?;
+        let c = self.b.ins().iconst(types::I64, v);
+        Ok(if ty.is_vector() {
+            self.b.ins().splat(ty, c)
+        } else {
+            c
+        })
+    }
+
+    fn fconst(&mut self, dst: Reg, v: f64) -> Result<Value, CodegenError> {
+        let ty = self.ty(dst)?;
+        let c = match ty.lane_type() {
+            types::F32 => self.b.ins().f32const(v as f32),
+            _ => self.b.ins().f64const(v),
+        };
+        Ok(if ty.is_vector() {
+            self.b.ins().splat(ty, c)
+        } else {
+            c
+        })
+    }
+
+    fn int(&mut self, dst: Reg, op: IntOp, a: Reg, b: Operand) -> Result<Value, CodegenError> {
+        let ty = self.ty(dst)?;
+        let a = self.get(a);
+        if let (IntOp::Shl, Operand::Imm(n)) = (op, b) {
+            return Ok(self.b.ins().ishl_imm_s(a, n));
+        }
+        if let (Operand::Imm(n), false) = (b, ty.is_vector()) {
+            return Ok(match op {
+                IntOp::Add => self.b.ins().iadd_imm_s(a, n),
+                IntOp::Sub => self.b.ins().iadd_imm_s(a, n.wrapping_neg()),
+                IntOp::Mul => self.b.ins().imul_imm_s(a, n),
+                IntOp::Div => self.b.ins().udiv_imm_s(a, n),
+                IntOp::Shl => unreachable!("handled above"),
+            });
+        }
+        let b = match b {
+            Operand::Reg(r) => self.get(r),
+            Operand::Imm(n) => {
+                let c = self.b.ins().iconst(types::I64, n);
+                if ty.is_vector() {
+                    self.b.ins().splat(ty, c)
+                } else {
+                    c
+                }
+            }
+        };
+        Ok(match op {
+            IntOp::Add => self.b.ins().iadd(a, b),
+            IntOp::Sub => self.b.ins().isub(a, b),
+            IntOp::Mul => self.b.ins().imul(a, b),
+            IntOp::Div => self.b.ins().udiv(a, b),
+            IntOp::Shl => self.b.ins().ishl(a, b),
+        })
+    }
+
+    fn float(&mut self, op: FloatOp, a: Reg, b: Reg) -> Value {
+        let (a, b) = (self.get(a), self.get(b));
+        match op {
+            FloatOp::Add => self.b.ins().fadd(a, b),
+            FloatOp::Sub => self.b.ins().fsub(a, b),
+            FloatOp::Mul => self.b.ins().fmul(a, b),
+            FloatOp::Div => self.b.ins().fdiv(a, b),
+        }
+    }
+
+    fn fma(&mut self, a: Reg, b: Reg, c: Reg) -> Value {
+        let (a, b, c) = (self.get(a), self.get(b), self.get(c));
+        self.b.ins().fma(a, b, c)
+    }
+
+    /// Vector bitcasts between lane types need an explicit lane order.
+    fn cast(&mut self, to: cl::Type, v: Value) -> Value {
+        let flags = if to.is_vector() {
+            MemFlagsData::new().with_endianness(Endianness::Little)
+        } else {
+            MemFlagsData::new()
+        };
+        self.b.ins().bitcast(to, flags, v)
+    }
+
+    fn bits(&mut self, op: BitOp, a: Reg, b: Reg) -> Result<Value, CodegenError> {
+        let ty = self.ty(a)?;
+        let (mut a, mut b) = (self.get(a), self.get(b));
+        // Bitwise logic on floats goes through the integer view of the same bits.
+        let int = int_twin(ty);
+        if int != ty {
+            a = self.cast(int, a);
+            b = self.cast(int, b);
+        }
+        let r = match op {
+            BitOp::And => self.b.ins().band(a, b),
+            BitOp::Or => self.b.ins().bor(a, b),
+            BitOp::Xor => self.b.ins().bxor(a, b),
+        };
+        Ok(if int != ty { self.cast(ty, r) } else { r })
+    }
+
+    fn bitcast(&mut self, dst: Reg, a: Reg) -> Result<Value, CodegenError> {
+        let to = self.ty(dst)?;
+        let v = self.get(a);
+        Ok(if self.ty(a)? == to {
+            v
+        } else {
+            self.cast(to, v)
+        })
+    }
+
+    fn splat(&mut self, dst: Reg, a: Reg) -> Result<Value, CodegenError> {
+        let ty = self.ty(dst)?;
+        let v = self.get(a);
+        Ok(self.b.ins().splat(ty, v))
+    }
+
+    fn extract(&mut self, a: Reg, lane: u16) -> Value {
+        let v = self.get(a);
+        self.b.ins().extractlane(v, lane as u8)
+    }
+
+    /// The IR's halving order: 4 lanes are `(l0 + l2) + (l1 + l3)`, 2 lanes `l0 + l1`.
+    fn reduce_add(&mut self, a: Reg) -> Result<Value, CodegenError> {
+        let lanes = self.ty(a)?.lane_count() as u8;
+        let v = self.get(a);
+        let lane: Vec<Value> = (0..lanes).map(|i| self.b.ins().extractlane(v, i)).collect();
+        Ok(match lanes {
+            2 => self.b.ins().fadd(lane[0], lane[1]),
+            4 => {
+                let low = self.b.ins().fadd(lane[0], lane[2]);
+                let high = self.b.ins().fadd(lane[1], lane[3]);
+                self.b.ins().fadd(low, high)
+            }
+            n => return Err(CodegenError::Illegal(format!("reduce_add of {n} lanes"))),
+        })
+    }
+
+    fn select(&mut self, cmp: Cmp, a: Reg, b: Reg, x: Reg, y: Reg) -> Result<Value, CodegenError> {
+        let compared = self.func.ty(a);
+        let (av, bv, xv, yv) = (self.get(a), self.get(b), self.get(x), self.get(y));
+        let holds = if compared.scalar.is_float() {
+            // Ordered predicates: false when an operand is NaN, as in the interpreter.
+            let cc = match cmp {
+                Cmp::Lt => FloatCC::LessThan,
+                Cmp::Le => FloatCC::LessThanOrEqual,
+            };
+            self.b.ins().fcmp(cc, av, bv)
+        } else {
+            let cc = match cmp {
+                Cmp::Lt => IntCC::SignedLessThan,
+                Cmp::Le => IntCC::SignedLessThanOrEqual,
+            };
+            self.b.ins().icmp(cc, av, bv)
+        };
+        if compared.is_scalar() {
+            return Ok(self.b.ins().select(holds, xv, yv));
+        }
+        // A lane mask: all ones where the comparison holds.
+        let ty = self.ty(x)?;
+        let mask = if self.b.func.dfg.value_type(holds) == ty {
+            holds
+        } else {
+            self.cast(ty, holds)
+        };
+        Ok(self.b.ins().bitselect(mask, xv, yv))
+    }
+
+    /// Address of `buf[addr]` as a base value and a byte offset.
+    fn address(&mut self, buf: Buf, addr: &Addr) -> Result<(Value, i32), CodegenError> {
+        let bytes = self.func.buf(buf).elem.bytes() as i64;
+        let mut base = self.bases[buf.0 as usize];
+        if let Some(index) = addr.index {
+            let index = self.get(index);
+            let scaled = self
+                .b
+                .ins()
+                .ishl_imm_s(index, bytes.trailing_zeros() as i64);
+            base = self.b.ins().iadd(base, scaled);
+        }
+        let offset = addr.offset * bytes;
+        match i32::try_from(offset) {
+            Ok(o) => Ok((base, o)),
+            Err(_) => Ok((self.b.ins().iadd_imm_s(base, offset), 0)),
+        }
+    }
+
+    fn flags(&self, buf: Buf) -> MemFlagsData {
+        if self.func.is_readonly(buf) {
+            MemFlagsData::new()
+                .with_notrap()
+                .with_readonly()
+                .with_can_move()
+        } else {
+            MemFlagsData::new().with_notrap()
+        }
+    }
+
+    fn load(&mut self, dst: Reg, buf: Buf, addr: &Addr) -> Result<Value, CodegenError> {
+        let ty = self.ty(dst)?;
+        let (base, offset) = self.address(buf, addr)?;
+        let flags = self.flags(buf);
+        Ok(self.b.ins().load(ty, flags, base, offset))
+    }
+
+    fn store(&mut self, buf: Buf, addr: &Addr, value: Reg) -> Result<(), CodegenError> {
+        let v = self.get(value);
+        let (base, offset) = self.address(buf, addr)?;
+        let flags = self.flags(buf);
+        self.b.ins().store(flags, v, base, offset);
+        Ok(())
+    }
+
+    fn is_null(&mut self, buf: Buf) -> Value {
+        let p = self.bases[buf.0 as usize];
+        let zero = self.b.ins().icmp_imm_s(IntCC::Equal, p, 0);
+        self.b.ins().uextend(types::I64, zero)
+    }
+}

@@ -1,0 +1,99 @@
+//! Benchmark configurations (`benches/configs.toml`): a model and the shape of a call,
+//! shared by `rnnc bench`, the criterion benches and the comparison against PyTorch.
+
+use std::path::Path;
+
+use rnnc_spec::{Model, Nonlinearity, RnnSpec};
+use serde::Deserialize;
+
+/// One configuration: torch's constructor arguments plus `seq_len` and `batch`.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct BenchConfig {
+    /// Name in reports.
+    pub name: String,
+    /// `H_in`.
+    pub input_size: i64,
+    /// `H`.
+    pub hidden_size: i64,
+    /// Layers (default 1).
+    #[serde(default = "one")]
+    pub num_layers: i64,
+    /// Two directions (default false).
+    #[serde(default)]
+    pub bidirectional: bool,
+    /// `tanh` (default) or `relu`.
+    #[serde(default = "tanh")]
+    pub nonlinearity: String,
+    /// Time steps of the call.
+    pub seq_len: usize,
+    /// Sequences of the call.
+    pub batch: usize,
+}
+
+fn one() -> i64 {
+    1
+}
+fn tanh() -> String {
+    "tanh".into()
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct File {
+    config: Vec<BenchConfig>,
+}
+
+impl BenchConfig {
+    /// Reads every `[[config]]` of a file.
+    pub fn load(path: &Path) -> Result<Vec<BenchConfig>, String> {
+        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let file: File = toml::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+        for c in &file.config {
+            c.model()
+                .map_err(|e| format!("{}: config `{}`: {e}", path.display(), c.name))?;
+        }
+        Ok(file.config)
+    }
+
+    /// The model (f32, time-major, with biases, as the peers run it).
+    pub fn model(&self) -> Result<Model, String> {
+        let nonlinearity: Nonlinearity = self
+            .nonlinearity
+            .parse()
+            .map_err(|()| format!("Unknown nonlinearity '{}'", self.nonlinearity))?;
+        RnnSpec::builder(self.input_size, self.hidden_size)
+            .num_layers(self.num_layers)
+            .bidirectional(self.bidirectional)
+            .nonlinearity(nonlinearity)
+            .name(rnnc_spec::default_name(&self.name))
+            .build()
+            .map_err(|e| e.to_string())
+    }
+
+    /// FLOPs of one call: the sum over layers and directions of `2 L N H (in_l + H)`.
+    pub fn flops(&self) -> Result<u64, String> {
+        Ok(self.model()?.flops(self.seq_len, self.batch))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_shared_configurations_load_and_count_flops() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/configs.toml");
+        let configs = BenchConfig::load(&path).unwrap();
+        assert_eq!(configs.len(), 11);
+        let seed = &configs[0];
+        assert_eq!(seed.name, "seed-example");
+        // 2 * 5 * 3 * 20 * ((10 + 20) + (20 + 20))
+        assert_eq!(seed.flops().unwrap(), 42_000);
+        let bidir = configs
+            .iter()
+            .find(|c| c.name == "bidir-128x2-b8-relu")
+            .unwrap();
+        assert!(bidir.bidirectional && bidir.nonlinearity == "relu");
+    }
+}

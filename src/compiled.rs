@@ -1,0 +1,308 @@
+//! The runtime API: compile once, pack weights once, run forward many times.
+//!
+//! Every argument is checked before native code runs (shapes, lengths and dtypes here, with
+//! torch's messages; buffer sizes once more right before the call, in `native`), so no
+//! input can make a kernel touch memory it was not given.
+
+use std::hash::{DefaultHasher, Hash, Hasher};
+
+use rnnc_codegen::{OptLevel, compile_jit};
+use rnnc_ir::{PipelineConfig, compile_ir};
+use rnnc_spec::{
+    CallError, CallShape, Element, Model, Tensor, TensorData, TensorView, TensorViewMut, Weights,
+};
+
+use crate::Error;
+use crate::native::{ForwardArgs, KernelShape, NativeKernels};
+
+/// How to compile: the pass pipeline's configuration and Cranelift's optimization level.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct CompileOptions {
+    /// Passes and their parameters.
+    pub pipeline: PipelineConfig,
+    /// Cranelift's optimization level.
+    pub opt_level: OptLevel,
+}
+
+/// A model compiled to native code for this machine.
+///
+/// `Send + Sync`: one `CompiledRnn` serves any number of threads at once, each with its
+/// own outputs (and its own [`ForwardContext`] for [`forward_into`](Self::forward_into)).
+pub struct CompiledRnn {
+    model: Model,
+    ir: rnnc_ir::Module,
+    kernels: NativeKernels,
+    /// Identifies the packed layout, so that weights packed for another one are refused.
+    layout_key: u64,
+}
+
+/// Weights in the packed layout of a [`CompiledRnn`]; made by [`CompiledRnn::pack`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct PackedWeights {
+    layout_key: u64,
+    data: TensorData,
+}
+
+impl PackedWeights {
+    /// The packed elements, in the kernel's layout (see `rnnc SPEC --stop-after lower`).
+    pub fn data(&self) -> &TensorData {
+        &self.data
+    }
+}
+
+/// Reusable scratch memory for [`CompiledRnn::forward_into`]: the kernel's workspace and
+/// the lengths in the kernel's integer type. It grows to the largest call it serves; after
+/// [`reserve`](Self::reserve) for the largest `(seq_len, batch)`, calls up to that size
+/// allocate nothing.
+#[derive(Debug, Default)]
+pub struct ForwardContext {
+    work: Option<TensorData>,
+    lengths: Vec<i64>,
+}
+
+impl ForwardContext {
+    /// An empty context.
+    pub fn new() -> ForwardContext {
+        ForwardContext::default()
+    }
+
+    /// Makes room for calls of `rnn` with up to `seq_len` steps and `batch` sequences.
+    pub fn reserve(
+        &mut self,
+        rnn: &CompiledRnn,
+        seq_len: usize,
+        batch: usize,
+    ) -> Result<(), Error> {
+        let len = rnn.work_len(seq_len, batch)?;
+        match rnn.model.dtype() {
+            rnnc_spec::DType::F32 => drop(workspace::<f32>(&mut self.work, len)),
+            rnnc_spec::DType::F64 => drop(workspace::<f64>(&mut self.work, len)),
+        }
+        self.lengths
+            .reserve(batch.saturating_sub(self.lengths.len()));
+        Ok(())
+    }
+}
+
+/// A workspace of exactly `len` elements of `T` in `slot`, growing it only if needed.
+fn workspace<T: Element>(slot: &mut Option<TensorData>, len: usize) -> &mut [T] {
+    if slot.as_ref().is_none_or(|w| w.dtype() != T::DTYPE) {
+        *slot = Some(T::wrap(Vec::new()));
+    }
+    let work = T::unwrap_mut(slot.as_mut().expect("set above")).expect("dtype checked above");
+    if work.len() < len {
+        work.resize(len, T::default());
+    }
+    &mut work[..len]
+}
+
+impl CompiledRnn {
+    /// Compiles `model` with the default pipeline for this machine.
+    ///
+    /// Fails if this machine cannot run rnnc's kernels (x86-64 without AVX and FMA).
+    pub fn new(model: &Model) -> Result<CompiledRnn, Error> {
+        CompiledRnn::with_options(model, &CompileOptions::default())
+    }
+
+    /// Compiles `model` with the given options (all passes must leave the IR legal:
+    /// `expand-tanh` and `legalize` cannot be off).
+    pub fn with_options(model: &Model, options: &CompileOptions) -> Result<CompiledRnn, Error> {
+        if !options.pipeline.is_codegen_ready() {
+            return Err(Error::Options(
+                "native code needs the `expand-tanh` and `legalize` passes".into(),
+            ));
+        }
+        let ir = compile_ir(model, &options.pipeline)?;
+        let code = compile_jit(&ir, options.opt_level)?;
+        let shape = KernelShape {
+            dtype: model.dtype(),
+            param_lens: model.params().iter().map(|p| p.len()).collect(),
+            packed_len: ir.packed_len as usize,
+            input_size: model.input_size(),
+            hidden_size: model.hidden_size(),
+            output_size: model.output_size(),
+            num_states: model.num_layers() * model.num_directions(),
+            work: ir.work,
+        };
+        let mut hasher = DefaultHasher::new();
+        format!("{:?}{:?}", model.spec(), options.pipeline).hash(&mut hasher);
+        Ok(CompiledRnn {
+            model: model.clone(),
+            layout_key: hasher.finish(),
+            kernels: NativeKernels::new(code, shape),
+            ir,
+        })
+    }
+
+    /// The model compiled.
+    pub fn model(&self) -> &Model {
+        &self.model
+    }
+
+    /// The kernel IR the native code was generated from.
+    pub fn ir(&self) -> &rnnc_ir::Module {
+        &self.ir
+    }
+
+    fn work_len(&self, seq_len: usize, batch: usize) -> Result<usize, Error> {
+        self.ir
+            .work
+            .eval(seq_len as u64, batch as u64)
+            .and_then(|w| usize::try_from(w).ok())
+            .ok_or(Error::TooLarge { seq_len, batch })
+    }
+
+    /// Packs torch-layout weights into this kernel's layout (once; reuse the result).
+    pub fn pack(&self, weights: &Weights) -> Result<PackedWeights, Error> {
+        weights.check(&self.model)?;
+        let data = match self.model.dtype() {
+            rnnc_spec::DType::F32 => T32::pack(self, weights)?,
+            rnnc_spec::DType::F64 => T64::pack(self, weights)?,
+        };
+        Ok(PackedWeights {
+            layout_key: self.layout_key,
+            data,
+        })
+    }
+
+    /// Runs the model: `input` is `(L, N, H_in)` (`(N, L, H_in)` batch-first) or unbatched
+    /// `(L, H_in)`; `h0` is `(D * num_layers, N, H)` (unbatched `(D * num_layers, H)`) or
+    /// zeros; `lengths` gives each sequence's valid steps. Returns `(output, h_n)` in
+    /// torch's shapes.
+    pub fn forward<T: Element>(
+        &self,
+        weights: &PackedWeights,
+        input: TensorView<'_, T>,
+        h0: Option<TensorView<'_, T>>,
+        lengths: Option<&[usize]>,
+    ) -> Result<(Tensor<T>, Tensor<T>), Error> {
+        let call = self.check(weights, &input, h0.as_ref(), lengths)?;
+        let mut output = Tensor::zeros(call.output_shape());
+        let mut h_n = Tensor::zeros(call.h_n_shape());
+        let mut ctx = ForwardContext::new();
+        self.run(
+            weights,
+            &mut ctx,
+            &call,
+            input,
+            h0,
+            lengths,
+            output.data_mut(),
+            h_n.data_mut(),
+        )?;
+        Ok((output, h_n))
+    }
+
+    /// Like [`forward`](Self::forward), writing into caller-provided `output` and `h_n`
+    /// (of exactly the shapes `forward` returns) and using `ctx` for scratch memory:
+    /// nothing is allocated once `ctx` has room for the call.
+    #[allow(clippy::too_many_arguments)]
+    pub fn forward_into<T: Element>(
+        &self,
+        weights: &PackedWeights,
+        ctx: &mut ForwardContext,
+        input: TensorView<'_, T>,
+        h0: Option<TensorView<'_, T>>,
+        lengths: Option<&[usize]>,
+        mut output: TensorViewMut<'_, T>,
+        mut h_n: TensorViewMut<'_, T>,
+    ) -> Result<(), Error> {
+        let call = self.check(weights, &input, h0.as_ref(), lengths)?;
+        for (what, view, expected) in [
+            ("output", &output, call.output_shape()),
+            ("h_n", &h_n, call.h_n_shape()),
+        ] {
+            if view.shape() != &*expected {
+                return Err(CallError::OutputShape {
+                    what,
+                    expected: expected.to_vec(),
+                    found: view.shape().to_vec(),
+                }
+                .into());
+            }
+        }
+        self.run(
+            weights,
+            ctx,
+            &call,
+            input,
+            h0,
+            lengths,
+            output.data_mut(),
+            h_n.data_mut(),
+        )
+    }
+
+    /// Checks a call's arguments against the model and the weights against this kernel.
+    fn check<T: Element>(
+        &self,
+        weights: &PackedWeights,
+        input: &TensorView<'_, T>,
+        h0: Option<&TensorView<'_, T>>,
+        lengths: Option<&[usize]>,
+    ) -> Result<CallShape, Error> {
+        if weights.layout_key != self.layout_key {
+            return Err(Error::ForeignWeights);
+        }
+        CallShape::check_dtype(&self.model, "input", T::DTYPE)?;
+        let call = CallShape::check(&self.model, input.shape(), h0.map(|h| h.shape()), lengths)?;
+        self.work_len(call.seq_len, call.batch)?;
+        Ok(call)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn run<T: Element>(
+        &self,
+        weights: &PackedWeights,
+        ctx: &mut ForwardContext,
+        call: &CallShape,
+        input: TensorView<'_, T>,
+        h0: Option<TensorView<'_, T>>,
+        lengths: Option<&[usize]>,
+        output: &mut [T],
+        h_n: &mut [T],
+    ) -> Result<(), Error> {
+        let packed = T::unwrap(&weights.data).ok_or(Error::ForeignWeights)?;
+        let ForwardContext {
+            work,
+            lengths: kernel_lengths,
+        } = ctx;
+        kernel_lengths.clear();
+        if let Some(lengths) = lengths {
+            kernel_lengths.extend(lengths.iter().map(|&n| n as i64));
+        }
+        let lengths = lengths.map(|_| &kernel_lengths[..]);
+        let work = workspace::<T>(work, self.work_len(call.seq_len, call.batch)?);
+        self.kernels
+            .forward(ForwardArgs {
+                packed,
+                input: input.data(),
+                h0: h0.map(|h| h.data()),
+                lengths,
+                output,
+                h_n,
+                work,
+                seq_len: call.seq_len,
+                batch: call.batch,
+            })
+            .map_err(|e| Error::Native(e.to_string()))
+    }
+}
+
+/// Packing in a dtype, for the `match` on the model's.
+struct Packer<T>(std::marker::PhantomData<T>);
+type T32 = Packer<f32>;
+type T64 = Packer<f64>;
+
+impl<T: Element> Packer<T> {
+    fn pack(rnn: &CompiledRnn, weights: &Weights) -> Result<TensorData, Error> {
+        let params = weights
+            .in_order::<T>()
+            .expect("checked weights are in the model's dtype");
+        let mut packed = vec![T::default(); rnn.ir.packed_len as usize];
+        rnn.kernels
+            .pack(&params, &mut packed)
+            .map_err(|e| Error::Native(e.to_string()))?;
+        Ok(T::wrap(packed))
+    }
+}

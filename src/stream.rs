@@ -1,0 +1,124 @@
+//! Streaming: a unidirectional model fed a sequence in chunks of any length, its state
+//! carried between calls. The results are bit-identical to one call on the whole sequence:
+//! the kernels compute each step from the previous state alone, and the state passes
+//! between chunks exactly (it is `h_n` of one call and `h0` of the next).
+
+use rnnc_spec::{CallShape, Element, Tensor, TensorView, TensorViewMut};
+
+use crate::{CompiledRnn, Error, ForwardContext, PackedWeights};
+
+/// The state of one stream of sequences; made by [`CompiledRnn::stream`].
+pub struct Stream<'a, T: Element> {
+    rnn: &'a CompiledRnn,
+    weights: &'a PackedWeights,
+    ctx: ForwardContext,
+    /// `h` after the chunks so far (or the initial `h0`); `None` means zeros.
+    state: Option<Tensor<T>>,
+    next: Option<Tensor<T>>,
+    /// Batch and unbatchedness of the first chunk, which every chunk must keep.
+    shape: Option<(usize, bool)>,
+}
+
+impl CompiledRnn {
+    /// Starts a stream from `h0` (or zeros). Only unidirectional models stream: a reverse
+    /// direction needs the whole sequence before its first output.
+    ///
+    /// ```
+    /// use rnnc::{CompiledRnn, RnnSpec, TensorView, Weights};
+    ///
+    /// let model = RnnSpec::builder(40, 128).num_layers(2).build()?; // keyword spotting
+    /// let rnn = CompiledRnn::new(&model)?;
+    /// let weights = rnn.pack(&Weights::init(&model, 0))?;
+    /// let mut stream = rnn.stream::<f32>(&weights, None)?;
+    /// for _frame in 0..3 {
+    ///     let features = vec![0.1f32; 40]; // one 10 ms frame, unbatched (L=1, H_in=40)
+    ///     let out = stream.feed(TensorView::new(&[1, 40], &features)?)?;
+    ///     assert_eq!(out.shape(), [1, 128]);
+    /// }
+    /// assert_eq!(stream.state().unwrap().shape(), [2, 128]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn stream<'a, T: Element>(
+        &'a self,
+        weights: &'a PackedWeights,
+        h0: Option<TensorView<'_, T>>,
+    ) -> Result<Stream<'a, T>, Error> {
+        if self.model().bidirectional() {
+            return Err(Error::Options(
+                "streaming needs a unidirectional model: the reverse direction reads the \
+                 whole sequence before its first output"
+                    .into(),
+            ));
+        }
+        let state = match h0 {
+            Some(h) => Some(Tensor::new(h.shape().to_vec(), h.data().to_vec())?),
+            None => None,
+        };
+        Ok(Stream {
+            rnn: self,
+            weights,
+            ctx: ForwardContext::new(),
+            state,
+            next: None,
+            shape: None,
+        })
+    }
+}
+
+impl<T: Element> Stream<'_, T> {
+    /// Runs the next chunk (`(L_chunk, N, H_in)`, batch-first `(N, L_chunk, H_in)`, or
+    /// unbatched `(L_chunk, H_in)`) and returns its output.
+    pub fn feed(&mut self, chunk: TensorView<'_, T>) -> Result<Tensor<T>, Error> {
+        let call = CallShape::check(self.rnn.model(), chunk.shape(), None, None)?;
+        let mut output = Tensor::zeros(call.output_shape());
+        self.feed_into(chunk, output.view_mut())?;
+        Ok(output)
+    }
+
+    /// Runs the next chunk, writing its output into `output`; allocates nothing after the
+    /// first chunk of the largest size.
+    pub fn feed_into(
+        &mut self,
+        chunk: TensorView<'_, T>,
+        output: TensorViewMut<'_, T>,
+    ) -> Result<(), Error> {
+        let call = CallShape::check(self.rnn.model(), chunk.shape(), None, None)?;
+        let shape = (call.batch, call.unbatched);
+        match self.shape {
+            None => self.shape = Some(shape),
+            Some(first) if first != shape => {
+                return Err(Error::Options(format!(
+                    "every chunk of a stream has the first chunk's batch ({} sequences{}), this one has {}{}",
+                    first.0,
+                    if first.1 { ", unbatched" } else { "" },
+                    shape.0,
+                    if shape.1 { ", unbatched" } else { "" },
+                )));
+            }
+            Some(_) => {}
+        }
+        let h_n_shape = call.h_n_shape();
+        let next = self.next.get_or_insert_with(|| Tensor::zeros(h_n_shape));
+        let h0 = self.state.as_ref().map(Tensor::view);
+        self.rnn.forward_into(
+            self.weights,
+            &mut self.ctx,
+            chunk,
+            h0,
+            None,
+            output,
+            next.view_mut(),
+        )?;
+        std::mem::swap(&mut self.state, &mut self.next);
+        if self.next.is_none() {
+            // The first chunk started from zeros: keep a buffer for the next h_n.
+            self.next = Some(Tensor::zeros(call.h_n_shape()));
+        }
+        Ok(())
+    }
+
+    /// The state after the chunks fed so far (`h_n` of the whole sequence), if any.
+    pub fn state(&self) -> Option<TensorView<'_, T>> {
+        self.state.as_ref().map(Tensor::view)
+    }
+}

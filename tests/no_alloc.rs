@@ -1,0 +1,63 @@
+//! `forward_into` allocates nothing once its context has room for the call. Alone in its
+//! test binary, so that no other test allocates while it counts.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use rnnc::{CompiledRnn, ForwardContext, RnnSpec, Tensor, TensorView, Weights};
+
+struct Counting;
+static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::SeqCst);
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+#[test]
+fn forward_into_allocates_nothing_after_reserve() {
+    let model = RnnSpec::builder(8, 24).num_layers(2).build().unwrap();
+    let rnn = CompiledRnn::new(&model).unwrap();
+    let packed = rnn.pack(&Weights::init(&model, 3)).unwrap();
+    let mut ctx = ForwardContext::new();
+    ctx.reserve(&rnn, 10, 4).unwrap();
+    let x = vec![0.25f32; 10 * 4 * 8];
+    let mut out = Tensor::<f32>::zeros(vec![10, 4, 24]);
+    let mut h_n = Tensor::<f32>::zeros(vec![2, 4, 24]);
+    let lengths = [10, 3, 7, 1];
+    let before = ALLOCATIONS.load(Ordering::SeqCst);
+    for _ in 0..10 {
+        rnn.forward_into(
+            &packed,
+            &mut ctx,
+            TensorView::new(&[10, 4, 8], &x).unwrap(),
+            None,
+            Some(&lengths),
+            out.view_mut(),
+            h_n.view_mut(),
+        )
+        .unwrap();
+    }
+    assert_eq!(
+        ALLOCATIONS.load(Ordering::SeqCst),
+        before,
+        "forward_into allocated"
+    );
+    // And the counter does count: an ordinary forward allocates its outputs.
+    rnn.forward(
+        &packed,
+        TensorView::new(&[10, 4, 8], &x).unwrap(),
+        None,
+        None,
+    )
+    .unwrap();
+    assert!(ALLOCATIONS.load(Ordering::SeqCst) > before);
+}

@@ -1,0 +1,332 @@
+//! The runtime API as users meet it: errors before native code, streaming, threads.
+
+mod common;
+
+use common::{first_bit_difference, random_case, seeds};
+use rnnc::{
+    CallError, CompiledRnn, DType, Element, Error, ForwardContext, RnnSpec, Tensor, TensorView,
+    TensorViewMut, Weights,
+};
+
+fn torch_doc() -> (CompiledRnn, rnnc::PackedWeights) {
+    let model = RnnSpec::builder(10, 20).num_layers(2).build().unwrap();
+    let rnn = CompiledRnn::new(&model).unwrap();
+    let packed = rnn.pack(&Weights::init(&model, 1)).unwrap();
+    (rnn, packed)
+}
+
+#[test]
+fn compiled_models_are_send_and_sync() {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<CompiledRnn>();
+    assert_send_sync::<rnnc::PackedWeights>();
+}
+
+#[test]
+fn bad_arguments_are_errors_with_torch_messages() {
+    let (rnn, packed) = torch_doc();
+    let x = vec![0.1f32; 5 * 3 * 7];
+    let err = rnn
+        .forward(
+            &packed,
+            TensorView::new(&[5, 3, 7], &x).unwrap(),
+            None,
+            None,
+        )
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "input.size(-1) must be equal to input_size. Expected 10, got 7"
+    );
+    let x = vec![0.1f32; 5 * 3 * 10];
+    let input = TensorView::new(&[5, 3, 10], &x).unwrap();
+    let h0 = vec![0f32; 2 * 2 * 20];
+    let err = rnn
+        .forward(
+            &packed,
+            input,
+            Some(TensorView::new(&[2, 2, 20], &h0).unwrap()),
+            None,
+        )
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "Expected hidden size (2, 3, 20), got [2, 2, 20]"
+    );
+    let err = rnn
+        .forward(&packed, input, None, Some(&[5, 6, 1]))
+        .unwrap_err();
+    assert!(matches!(
+        err,
+        Error::Call(CallError::LengthTooLong {
+            index: 1,
+            found: 6,
+            seq_len: 5
+        })
+    ));
+    let x64 = vec![0.1f64; 5 * 3 * 10];
+    let err = rnn
+        .forward(
+            &packed,
+            TensorView::new(&[5, 3, 10], &x64).unwrap(),
+            None,
+            None,
+        )
+        .unwrap_err();
+    assert_eq!(err.to_string(), "input must have dtype f32, got f64");
+    let err = rnn
+        .forward(
+            &packed,
+            TensorView::<f32>::new(&[0, 3, 10], &[]).unwrap(),
+            None,
+            None,
+        )
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "Expected sequence length to be larger than 0 in RNN"
+    );
+    // Weights packed by a model of another layout are refused.
+    let other = RnnSpec::builder(10, 20)
+        .num_layers(2)
+        .bias(false)
+        .build()
+        .unwrap();
+    let other_rnn = CompiledRnn::new(&other).unwrap();
+    let foreign = other_rnn.pack(&Weights::init(&other, 1)).unwrap();
+    assert!(rnn.forward(&packed.clone(), input, None, None).is_ok());
+    assert!(matches!(
+        rnn.forward(&foreign, input, None, None),
+        Err(Error::ForeignWeights)
+    ));
+    // Weights of another model cannot be packed.
+    assert!(matches!(
+        rnn.pack(&Weights::init(&other, 1)),
+        Err(Error::Weights(_))
+    ));
+    // Output buffers of the wrong shape.
+    let mut out = vec![0f32; 5 * 3 * 20];
+    let mut h_n = vec![0f32; 2 * 3 * 19];
+    let err = rnn
+        .forward_into(
+            &packed,
+            &mut ForwardContext::new(),
+            input,
+            None,
+            None,
+            TensorViewMut::new(&[5, 3, 20], &mut out).unwrap(),
+            TensorViewMut::new(&[2, 3, 19], &mut h_n).unwrap(),
+        )
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "h_n must have shape [2, 3, 20], got [2, 3, 19]"
+    );
+}
+
+#[test]
+fn forward_into_matches_forward() {
+    let (rnn, packed) = torch_doc();
+    let x: Vec<f32> = (0..5 * 3 * 10).map(|i| (i as f32 * 0.37).sin()).collect();
+    let input = TensorView::new(&[5, 3, 10], &x).unwrap();
+    let (out, h_n) = rnn.forward(&packed, input, None, Some(&[5, 2, 4])).unwrap();
+    let mut ctx = ForwardContext::new();
+    ctx.reserve(&rnn, 5, 3).unwrap();
+    let mut out2 = Tensor::<f32>::zeros(vec![5, 3, 20]);
+    let mut h_n2 = Tensor::<f32>::zeros(vec![2, 3, 20]);
+    rnn.forward_into(
+        &packed,
+        &mut ctx,
+        input,
+        None,
+        Some(&[5, 2, 4]),
+        out2.view_mut(),
+        h_n2.view_mut(),
+    )
+    .unwrap();
+    assert_eq!(out, out2);
+    assert_eq!(h_n, h_n2);
+}
+
+fn stream_matches_one_call<T: Element>(case: &common::RandomCase, chunks: &[usize]) {
+    let rnn = CompiledRnn::new(&case.model).unwrap();
+    let packed = rnn.pack(&case.weights).unwrap();
+    let (whole_out, whole_h_n) = case
+        .with_args::<T, _>(|x, h0, _| rnn.forward(&packed, x, h0, None))
+        .unwrap();
+    let input = case.input::<T>();
+    let h0 = case.h0::<T>();
+    let h0_view = case
+        .h0_shape
+        .as_ref()
+        .map(|s| TensorView::new(s, h0.as_ref().unwrap()).unwrap());
+    let mut stream = rnn.stream(&packed, h0_view).unwrap();
+    let shape = &case.input_shape;
+    let (unbatched, bf) = (shape.len() == 2, case.model.batch_first());
+    let (seq_len, batch, features) = match (unbatched, bf) {
+        (true, _) => (shape[0], 1, shape[1]),
+        (false, false) => (shape[0], shape[1], shape[2]),
+        (false, true) => (shape[1], shape[0], shape[2]),
+    };
+    let out_features = whole_out.shape().last().copied().unwrap();
+    let mut streamed = vec![T::default(); whole_out.data().len()];
+    let mut t0 = 0;
+    for &len in chunks.iter().chain(std::iter::repeat(&1)) {
+        if t0 >= seq_len {
+            break;
+        }
+        let len = len.min(seq_len - t0);
+        // Gather the chunk's rows in the model's layout.
+        let row = |t: usize, b: usize| {
+            if bf && !unbatched {
+                b * seq_len + t
+            } else {
+                t * batch + b
+            }
+        };
+        let mut chunk = Vec::new();
+        for r in 0..len * batch {
+            let (t, b) = if bf && !unbatched {
+                (r % len, r / len)
+            } else {
+                (r / batch, r % batch)
+            };
+            chunk.extend_from_slice(&input[row(t0 + t, b) * features..][..features]);
+        }
+        let chunk_shape = match (unbatched, bf) {
+            (true, _) => vec![len, features],
+            (false, false) => vec![len, batch, features],
+            (false, true) => vec![batch, len, features],
+        };
+        let out = stream
+            .feed(TensorView::new(&chunk_shape, &chunk).unwrap())
+            .unwrap();
+        for r in 0..len * batch {
+            let (t, b) = if bf && !unbatched {
+                (r % len, r / len)
+            } else {
+                (r / batch, r % batch)
+            };
+            streamed[row(t0 + t, b) * out_features..][..out_features]
+                .copy_from_slice(&out.data()[r * out_features..][..out_features]);
+        }
+        t0 += len;
+    }
+    let streamed = Tensor::new(whole_out.shape().to_vec(), streamed).unwrap();
+    let state = stream.state().unwrap();
+    let state = Tensor::new(state.shape().to_vec(), state.data().to_vec()).unwrap();
+    for (what, got, want) in [
+        ("output", &streamed, &whole_out),
+        ("h_n", &state, &whole_h_n),
+    ] {
+        if let Some(diff) = first_bit_difference(got, want) {
+            panic!(
+                "stream in chunks {chunks:?} differs in {what}: {diff}\n{}",
+                case.describe()
+            );
+        }
+    }
+}
+
+#[test]
+fn streams_in_chunks_equal_one_call_bit_for_bit() {
+    for seed in seeds(60_000, 40) {
+        let mut case = random_case(seed, 40);
+        if case.model.bidirectional() {
+            let mut spec = case.spec.clone();
+            spec.bidirectional = false;
+            case.model = spec.validate().unwrap();
+            case.weights = Weights::init(&case.model, seed);
+            let states = case.model.num_layers();
+            if let Some(shape) = &mut case.h0_shape {
+                shape[0] = states;
+                let n: usize = shape.iter().product();
+                case.h0.as_mut().unwrap().truncate(n);
+            }
+        }
+        case.lengths = None;
+        let chunks = [1 + seed as usize % 3, 2, 1 + seed as usize % 4];
+        match case.model.dtype() {
+            DType::F32 => stream_matches_one_call::<f32>(&case, &chunks),
+            DType::F64 => stream_matches_one_call::<f64>(&case, &chunks),
+        }
+    }
+}
+
+#[test]
+fn streams_refuse_bidirectional_models_and_changing_batches() {
+    let model = RnnSpec::builder(4, 6).bidirectional(true).build().unwrap();
+    let rnn = CompiledRnn::new(&model).unwrap();
+    let packed = rnn.pack(&Weights::init(&model, 0)).unwrap();
+    let err = rnn.stream::<f32>(&packed, None).err().unwrap();
+    assert!(
+        err.to_string()
+            .contains("streaming needs a unidirectional model")
+    );
+    let model = RnnSpec::builder(4, 6).build().unwrap();
+    let rnn = CompiledRnn::new(&model).unwrap();
+    let packed = rnn.pack(&Weights::init(&model, 0)).unwrap();
+    let mut stream = rnn.stream::<f32>(&packed, None).unwrap();
+    stream
+        .feed(TensorView::new(&[2, 3, 4], &[0.5; 24]).unwrap())
+        .unwrap();
+    let err = stream
+        .feed(TensorView::new(&[2, 2, 4], &[0.5; 16]).unwrap())
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("first chunk's batch (3 sequences), this one has 2"),
+        "{err}"
+    );
+}
+
+#[test]
+fn threads_sharing_one_compiled_model_get_single_thread_results() {
+    let model = RnnSpec::builder(16, 40)
+        .num_layers(2)
+        .bidirectional(true)
+        .build()
+        .unwrap();
+    let rnn = CompiledRnn::new(&model).unwrap();
+    let packed = rnn.pack(&Weights::init(&model, 9)).unwrap();
+    let inputs: Vec<Vec<f32>> = (0..8)
+        .map(|k| {
+            (0..12 * 2 * 16)
+                .map(|i| ((i * (k + 3)) as f32 * 0.013).cos())
+                .collect()
+        })
+        .collect();
+    let expected: Vec<_> = inputs
+        .iter()
+        .map(|x| {
+            rnn.forward(
+                &packed,
+                TensorView::new(&[12, 2, 16], x).unwrap(),
+                None,
+                None,
+            )
+            .unwrap()
+        })
+        .collect();
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..8)
+            .map(|t| {
+                let (rnn, packed, inputs) = (&rnn, &packed, &inputs);
+                scope.spawn(move || {
+                    let mut results = Vec::new();
+                    for round in 0..25 {
+                        let k = (t + round) % inputs.len();
+                        let x = TensorView::new(&[12, 2, 16], &inputs[k]).unwrap();
+                        results.push((k, rnn.forward(packed, x, None, None).unwrap()));
+                    }
+                    results
+                })
+            })
+            .collect();
+        for handle in handles {
+            for (k, result) in handle.join().unwrap() {
+                assert_eq!(result, expected[k], "input {k}");
+            }
+        }
+    });
+}

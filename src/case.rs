@@ -57,6 +57,14 @@ pub struct CaseTensor {
     pub data: TensorData,
 }
 
+impl CaseTensor {
+    /// A view of the tensor as `T`, if that is its dtype.
+    pub fn view<T: rnnc_spec::Element>(&self) -> Option<rnnc_spec::TensorView<'_, T>> {
+        let data = T::unwrap(&self.data)?;
+        rnnc_spec::TensorView::new(&self.shape, data).ok()
+    }
+}
+
 /// One case: a model, its weights, a call and torch's results.
 #[derive(Debug)]
 pub struct Case {

@@ -35,6 +35,7 @@
 
 #![deny(missing_docs)]
 
+mod aot;
 pub mod bench_config;
 pub mod case;
 mod compiled;
@@ -44,6 +45,7 @@ mod native;
 mod stream;
 pub mod verify;
 
+pub use aot::{AotOutput, compile_aot, header};
 pub use compiled::{CompileOptions, CompiledRnn, ForwardContext, PackedWeights};
 pub use engine::Engine;
 pub use rnnc_codegen as codegen;

@@ -109,8 +109,9 @@ pub fn run_case(case: &Case, engine: Engine) -> Result<CaseReport, crate::Error>
 }
 
 fn view<T: Element>(tensor: &CaseTensor) -> TensorView<'_, T> {
-    let data = T::unwrap(&tensor.data).expect("case tensors are in the case's dtype");
-    TensorView::new(&tensor.shape, data).expect("case tensors match their shapes")
+    tensor
+        .view()
+        .expect("case tensors are in the case's dtype and match their shapes")
 }
 
 fn compare_case<T: Element>(case: &Case, engine: Engine) -> Result<Worst, crate::Error> {

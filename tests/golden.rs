@@ -69,7 +69,7 @@ fn interp_passes_every_torch_case_with_each_pass_off() {
 
     fn interp_worst<T: rnnc::Element>(case: &Case, config: &PipelineConfig) -> f64 {
         fn view<T: rnnc::Element>(t: &rnnc::case::CaseTensor) -> rnnc::TensorView<'_, T> {
-            rnnc::TensorView::new(&t.shape, T::unwrap(&t.data).unwrap()).unwrap()
+            t.view().unwrap()
         }
         let (out, h_n) = rnnc::interp_forward(
             &case.model,

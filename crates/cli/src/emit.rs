@@ -1,37 +1,57 @@
-//! `rnnc SPEC.toml [--emit WHAT] [--stop-after PASS]`: the main command.
+//! `rnnc SPEC.toml [-o DIR] [--target TRIPLE] [--weights FILE] [--emit WHAT]`: the main
+//! command. By default it writes `NAME.o` and `NAME.h` for the host.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use anyhow::Context;
-use rnnc::SpecFile;
-use rnnc::codegen::{OptLevel, emit_asm, emit_clif, host_isa};
+use anyhow::{Context, bail};
+use rnnc::codegen::{OptLevel, emit_asm, emit_clif, host_isa, target_isa};
 use rnnc::ir::{PassId, PipelineConfig, compile_ir, run_pipeline};
+use rnnc::{CompileOptions, LoadOptions, Model, SpecFile, Weights, compile_aot};
 
 use crate::describe::describe;
 
-/// What the main command prints.
+/// What the main command produces.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum Emit {
+    /// NAME.o and NAME.h in the output directory.
+    Obj,
     /// The model: parameter names and shapes, parameter count, FLOPs per step.
     Describe,
     /// The kernel IR after every pass (or the IR after `--stop-after`).
     Ir,
     /// Cranelift IR as translated, annotated with the kernel IR each part came from.
     Clif,
-    /// Machine code for this host, disassembled and annotated with the kernel IR.
+    /// Machine code for the target, disassembled and annotated with the kernel IR.
     Asm,
 }
 
 #[derive(clap::Args, Debug)]
 pub struct EmitArgs {
-    /// What to print.
-    #[arg(long, value_enum, default_value = "describe")]
+    /// What to produce.
+    #[arg(long, value_enum, default_value = "obj")]
     emit: Emit,
 
-    /// Print the IR after this pass instead of the whole pipeline (implies --emit ir). One of:
-    /// build, fold-bias, hoist, fuse-epilogue, pack-weights, block, lower, unroll,
-    /// expand-tanh, legalize.
+    /// Directory for NAME.o and NAME.h (created if missing).
+    #[arg(short = 'o', long = "out-dir", value_name = "DIR", default_value = ".")]
+    out_dir: PathBuf,
+
+    /// Target triple, e.g. x86_64-unknown-linux-gnu or aarch64-unknown-linux-gnu
+    /// [default: this machine's].
+    #[arg(long, value_name = "TRIPLE")]
+    target: Option<String>,
+
+    /// Bake these weights (a safetensors file of the state_dict) into the object: forward
+    /// then takes no weights argument and there is no pack function.
+    #[arg(long, value_name = "FILE.safetensors")]
+    weights: Option<PathBuf>,
+
+    /// Name prefix of the RNN's tensors in the weights file, e.g. encoder.rnn.
+    #[arg(long, value_name = "PREFIX", default_value = "", requires = "weights")]
+    prefix: String,
+
+    /// Print the IR after this pass instead (implies --emit ir). One of: build, fold-bias,
+    /// hoist, fuse-epilogue, pack-weights, block, lower, unroll, expand-tanh, legalize.
     #[arg(long, value_name = "PASS", value_parser = parse_pass)]
     stop_after: Option<PassId>,
 
@@ -54,37 +74,123 @@ pub fn run(path: &Path, args: &EmitArgs) -> anyhow::Result<ExitCode> {
         }
     };
     if let Some(pass) = args.disable.iter().find(|p| !PassId::OPTIONAL.contains(p)) {
-        anyhow::bail!("pass `{pass}` cannot be switched off");
+        bail!("pass `{pass}` cannot be switched off");
     }
-    if args.emit == Emit::Describe && args.stop_after.is_none() {
-        crate::print_out(&describe(&model))?;
-        return Ok(ExitCode::SUCCESS);
-    }
-    let config = PipelineConfig {
+    let pipeline = PipelineConfig {
         disabled: args.disable.clone(),
         ..PipelineConfig::default()
     };
-    match args.emit {
-        Emit::Clif | Emit::Asm if args.stop_after.is_some() => {
-            anyhow::bail!("--stop-after prints IR; it does not combine with --emit clif or asm")
+    let emit = if args.stop_after.is_some() {
+        if !matches!(args.emit, Emit::Obj | Emit::Ir) {
+            bail!(
+                "--stop-after prints IR; it does not combine with --emit {:?}",
+                args.emit
+            );
+        }
+        Emit::Ir
+    } else {
+        args.emit
+    };
+    match emit {
+        Emit::Describe => crate::print_out(&describe(&model))?,
+        Emit::Ir => {
+            crate::print_out(&run_pipeline(&model, &pipeline, args.stop_after)?.to_string())?
         }
         Emit::Clif | Emit::Asm => {
-            if !config.is_codegen_ready() {
-                anyhow::bail!("code generation needs the expand-tanh and legalize passes");
+            if !pipeline.is_codegen_ready() {
+                bail!("code generation needs the expand-tanh and legalize passes");
             }
-            let ir = compile_ir(&model, &config)?;
-            let isa = host_isa(OptLevel::Speed)?;
-            let text = if args.emit == Emit::Clif {
+            let ir = compile_ir(&model, &pipeline)?;
+            let isa = match &args.target {
+                Some(triple) => target_isa(triple, OptLevel::Speed)?,
+                None => host_isa(OptLevel::Speed)?,
+            };
+            let text = if emit == Emit::Clif {
                 emit_clif(&ir, &*isa)?
             } else {
                 emit_asm(&ir, &*isa)?
             };
             crate::print_out(&text)?;
         }
-        Emit::Describe | Emit::Ir => {
-            let stage = run_pipeline(&model, &config, args.stop_after)?;
-            crate::print_out(&stage.to_string())?;
+        Emit::Obj => {
+            let options = CompileOptions {
+                pipeline,
+                ..CompileOptions::default()
+            };
+            write_object(&model, &options, args, path)?;
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn write_object(
+    model: &Model,
+    options: &CompileOptions,
+    args: &EmitArgs,
+    spec: &Path,
+) -> anyhow::Result<()> {
+    let triple = args
+        .target
+        .clone()
+        .unwrap_or_else(rnnc::codegen::host_triple);
+    let weights = match &args.weights {
+        Some(path) => Some(
+            Weights::load(model, path, &LoadOptions::with_prefix(&args.prefix))
+                .with_context(|| format!("{} does not fit {}", path.display(), spec.display()))?,
+        ),
+        None => None,
+    };
+    let out = compile_aot(
+        model,
+        options,
+        &triple,
+        weights.as_ref(),
+        &spec.display().to_string(),
+    )?;
+    std::fs::create_dir_all(&args.out_dir)
+        .with_context(|| format!("cannot create output directory {}", args.out_dir.display()))?;
+    let object = args.out_dir.join(format!("{}.o", model.name()));
+    let header = args.out_dir.join(format!("{}.h", model.name()));
+    write_atomically(&[(&object, &out.object), (&header, out.header.as_bytes())])?;
+    eprintln!(
+        "wrote {} and {} ({triple}{})",
+        object.display(),
+        header.display(),
+        if weights.is_some() {
+            ", weights baked in"
+        } else {
+            ""
+        }
+    );
+    Ok(())
+}
+
+/// Writes every file under a temporary name first and renames them into place only when
+/// all are written: an error leaves no partial output behind.
+fn write_atomically(files: &[(&Path, &[u8])]) -> anyhow::Result<()> {
+    let temp = |p: &Path| {
+        let mut name = p.as_os_str().to_owned();
+        name.push(format!(".rnnc-tmp-{}", std::process::id()));
+        PathBuf::from(name)
+    };
+    let mut written = Vec::new();
+    let result = (|| -> anyhow::Result<()> {
+        for (path, bytes) in files {
+            let t = temp(path);
+            std::fs::write(&t, bytes)
+                .with_context(|| format!("cannot write {}", path.display()))?;
+            written.push(t);
+        }
+        for (path, _) in files {
+            std::fs::rename(temp(path), path)
+                .with_context(|| format!("cannot write {}", path.display()))?;
+        }
+        Ok(())
+    })();
+    if result.is_err() {
+        for t in written {
+            let _ = std::fs::remove_file(t);
+        }
+    }
+    result
 }

@@ -21,9 +21,10 @@ use clap::{Parser, Subcommand};
     version,
     about = "A compiler for PyTorch's torch.nn.RNN: specs in, specialized CPU kernels out",
     long_about = "A compiler for PyTorch's torch.nn.RNN.\n\n\
-        `rnnc SPEC.toml` validates a spec and describes the model: torch's parameter names \
-        and shapes, the parameter count and the FLOPs per time step. `--emit ir` prints \
-        the optimized IR instead, `--stop-after PASS` the IR after one pass.\n\
+        `rnnc SPEC.toml` compiles a spec into NAME.o and NAME.h (a C API) for this machine \
+        or --target; --weights bakes a safetensors state_dict into the object. --emit \
+        describe|ir|clif|asm prints the model, the optimized IR, Cranelift IR or assembly \
+        instead; --stop-after PASS prints the IR after one pass.\n\
         `rnnc verify PATH...` checks rnnc against cases computed by PyTorch.",
     args_conflicts_with_subcommands = true,
     subcommand_negates_reqs = true

@@ -21,7 +21,7 @@ fn text(bytes: &[u8]) -> String {
 
 #[test]
 fn describes_the_torch_documentation_example() {
-    let out = rnnc(&["specs/torch_doc.toml"]);
+    let out = rnnc(&["specs/torch_doc.toml", "--emit", "describe"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let stdout = text(&out.stdout);
     assert!(

@@ -4,7 +4,7 @@
 use cranelift_codegen::Context;
 use cranelift_codegen::ir::UserFuncName;
 use cranelift_frontend::FunctionBuilderContext;
-use cranelift_module::{FuncId, Linkage, Module};
+use cranelift_module::{DataDescription, FuncId, Linkage, Module};
 
 use crate::CodegenError;
 use crate::translate::{Abi, signature, translate};
@@ -12,9 +12,10 @@ use crate::translate::{Abi, signature, translate};
 /// The functions of one model in a module.
 #[derive(Clone, Copy, Debug)]
 pub struct Kernels {
-    /// `NAME_pack(const T *const params[], T *packed)`.
-    pub pack: FuncId,
-    /// `NAME_forward(weights, input, h0, lengths, output, h_n, work, seq_len, batch)`.
+    /// `NAME_pack(const T *const params[], T *packed)`; absent when weights are baked in.
+    pub pack: Option<FuncId>,
+    /// `NAME_forward(weights, input, h0, lengths, output, h_n, work, seq_len, batch)`, or
+    /// without `weights` when they are baked in.
     pub forward: FuncId,
 }
 
@@ -32,20 +33,49 @@ pub fn abi_of(name: &str) -> Abi {
     }
 }
 
-/// Declares and defines `pack` and `forward` of `ir` in `module`, exported under their
-/// symbols.
+/// Declares and defines the kernels of `ir` in `module`, exported under their symbols.
+///
+/// With `baked` (the packed weights' bytes, as `pack` lays them out), the weights become
+/// read-only data of the module (aligned to 64 bytes), `forward` reads them from there and
+/// takes no `weights` argument, and there is no `pack`.
 pub fn define_kernels<M: Module>(
     module: &mut M,
     ir: &rnnc_ir::Module,
+    baked: Option<&[u8]>,
 ) -> Result<Kernels, CodegenError> {
     let mut ctx = module.make_context();
     let mut fctx = FunctionBuilderContext::new();
+    let weights_data = match baked {
+        Some(bytes) => {
+            let id = module
+                .declare_data(&symbol(&ir.name, "weights"), Linkage::Local, false, false)
+                .map_err(|e| CodegenError::Module(e.to_string()))?;
+            let mut data = DataDescription::new();
+            data.define(bytes.to_vec().into_boxed_slice());
+            data.set_align(64);
+            module
+                .define_data(id, &data)
+                .map_err(|e| CodegenError::Module(e.to_string()))?;
+            Some(id)
+        }
+        None => None,
+    };
+    let names: &[&str] = if baked.is_some() {
+        &["forward"]
+    } else {
+        &["pack", "forward"]
+    };
     let mut ids = Vec::new();
-    for name in ["pack", "forward"] {
+    for &name in names {
         let func = ir
             .function(name)
             .ok_or_else(|| CodegenError::Illegal(format!("the module has no function @{name}")))?;
-        let abi = abi_of(name);
+        let abi = match weights_data {
+            Some(data) if name == "forward" => {
+                Abi::Baked(module.declare_data_in_func(data, &mut ctx.func))
+            }
+            _ => abi_of(name),
+        };
         let sig = signature(
             func,
             abi,
@@ -70,8 +100,8 @@ pub fn define_kernels<M: Module>(
         ids.push(id);
     }
     Ok(Kernels {
-        pack: ids[0],
-        forward: ids[1],
+        pack: (ids.len() == 2).then(|| ids[0]),
+        forward: *ids.last().expect("forward is always defined"),
     })
 }
 

@@ -43,8 +43,10 @@ fn shared_flags(opt: OptLevel, pic: bool) -> Result<settings::Flags, CodegenErro
     };
     set("opt_level", opt.name())?;
     set("is_pic", if pic { "true" } else { "false" })?;
-    // Kernels call nothing: no libcalls to colocate.
+    // Kernels call nothing: no libcalls to colocate, and no stack probes (a call to
+    // `__cranelift_probestack` would be an undefined symbol in object files).
     set("use_colocated_libcalls", "false")?;
+    set("enable_probestack", "false")?;
     // rnnc verifies its own IR; Cranelift's verifier costs compile time for no new check
     // in release builds.
     set(
@@ -67,6 +69,11 @@ pub fn host_isa(opt: OptLevel) -> Result<OwnedTargetIsa, CodegenError> {
         .map_err(|e| CodegenError::Isa(e.to_string()))?;
     check_fma(&isa, "this machine")?;
     Ok(isa)
+}
+
+/// This machine's target triple, e.g. `x86_64-unknown-linux-gnu`.
+pub fn host_triple() -> String {
+    target_lexicon::HOST.to_string()
 }
 
 /// The ISA of a target triple such as `x86_64-unknown-linux-gnu` or

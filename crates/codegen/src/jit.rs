@@ -28,12 +28,15 @@ pub fn compile_jit(ir: &rnnc_ir::Module, opt: OptLevel) -> Result<JitCode, Codeg
         .map_err(|e| CodegenError::Illegal(e.to_string()))?;
     let isa = host_isa(opt)?;
     let mut module = JITModule::new(JITBuilder::with_isa(isa, default_libcall_names()));
-    let kernels = define_kernels(&mut module, ir)?;
+    let kernels = define_kernels(&mut module, ir, None)?;
     module
         .finalize_definitions()
         .map_err(|e| CodegenError::Module(e.to_string()))?;
+    let pack = kernels
+        .pack
+        .expect("without baked weights there is a pack function");
     Ok(JitCode {
-        pack: module.get_finalized_function(kernels.pack),
+        pack: module.get_finalized_function(pack),
         forward: module.get_finalized_function(kernels.forward),
         module,
     })

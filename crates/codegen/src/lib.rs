@@ -16,12 +16,14 @@ mod define;
 mod isa;
 mod jit;
 mod listing;
+mod object;
 pub mod translate;
 
 pub use define::{Kernels, define_kernels, symbol};
-pub use isa::{OptLevel, host_isa, target_isa};
+pub use isa::{OptLevel, host_isa, host_triple, target_isa};
 pub use jit::{JitCode, compile_jit};
 pub use listing::{emit_asm, emit_clif};
+pub use object::emit_object;
 
 /// Why code could not be generated.
 #[derive(Debug, thiserror::Error)]

@@ -36,14 +36,18 @@ pub enum Abi {
     /// Two native arguments: an array of pointers holding every buffer parameter but the
     /// last, and the last buffer (how `pack` takes any number of torch tensors).
     PointerArray,
+    /// Like `Direct` without the first parameter, which is read-only data of the object
+    /// itself (packed weights baked in at compile time).
+    Baked(cl::GlobalValue),
 }
 
 /// The Cranelift signature of an IR function under `abi`.
 pub fn signature(func: &Function, abi: Abi, call_conv: CallConv, ptr: cl::Type) -> cl::Signature {
     let mut sig = cl::Signature::new(call_conv);
     match abi {
-        Abi::Direct => {
-            for p in &func.params {
+        Abi::Direct | Abi::Baked(_) => {
+            let skip = usize::from(matches!(abi, Abi::Baked(_)));
+            for p in &func.params[skip..] {
                 sig.params.push(AbiParam::new(match p {
                     Param::Buf(_) => ptr,
                     Param::Scalar(_) => types::I64,
@@ -179,8 +183,18 @@ impl Translator<'_, '_> {
             .collect();
         let mut param_value = vec![None; self.func.bufs.len()];
         match abi {
-            Abi::Direct => {
-                for (p, &v) in self.func.params.iter().zip(args) {
+            Abi::Direct | Abi::Baked(_) => {
+                let mut params = self.func.params.iter();
+                if let Abi::Baked(data) = abi {
+                    let Some(Param::Buf(weights)) = params.next() else {
+                        return Err(CodegenError::Illegal(
+                            "baked weights need a buffer parameter first".into(),
+                        ));
+                    };
+                    param_value[weights.0 as usize] =
+                        Some(self.b.ins().symbol_value(self.ptr, data));
+                }
+                for (p, &v) in params.zip(args) {
                     match p {
                         Param::Buf(b) => param_value[b.0 as usize] = Some(v),
                         Param::Scalar(r) => self.set(*r, v),

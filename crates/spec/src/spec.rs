@@ -148,6 +148,22 @@ impl RnnSpec {
     }
 }
 
+impl fmt::Display for RnnSpec {
+    /// The spec as a spec file holds it (every key written out).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "name = {:?}", self.name)?;
+        writeln!(f, "input_size = {}", self.input_size)?;
+        writeln!(f, "hidden_size = {}", self.hidden_size)?;
+        writeln!(f, "num_layers = {}", self.num_layers)?;
+        writeln!(f, "nonlinearity = \"{}\"", self.nonlinearity)?;
+        writeln!(f, "bias = {}", self.bias)?;
+        writeln!(f, "batch_first = {}", self.batch_first)?;
+        writeln!(f, "dropout = {:?}", self.dropout)?;
+        writeln!(f, "bidirectional = {}", self.bidirectional)?;
+        writeln!(f, "dtype = \"{}\"", self.dtype)
+    }
+}
+
 /// Builds an [`RnnSpec`] in Rust; [`build`](Self::build) validates it like a spec file.
 #[derive(Clone, Debug)]
 pub struct RnnSpecBuilder {

@@ -104,16 +104,16 @@ pub enum WeightsError {
     },
 }
 
+/// One line, every problem: errors are printed as single lines by tools.
 fn list(problems: &[TensorProblem]) -> String {
+    let all: Vec<String> = problems.iter().map(|p| p.to_string()).collect();
     match problems {
-        [one] => format!("weights do not match the spec: {one}"),
-        many => {
-            let mut text = format!("weights do not match the spec ({} problems):", many.len());
-            for problem in many {
-                text.push_str(&format!("\n  - {problem}"));
-            }
-            text
-        }
+        [_] => format!("weights do not match the spec: {}", all[0]),
+        many => format!(
+            "weights do not match the spec ({} problems): {}",
+            many.len(),
+            all.join("; ")
+        ),
     }
 }
 

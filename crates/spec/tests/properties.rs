@@ -161,3 +161,10 @@ proptest! {
         let _ = Weights::from_safetensors(&model, &bytes, &LoadOptions::default());
     }
 }
+
+#[test]
+fn a_printed_spec_reads_back_as_the_same_spec() {
+    let spec = SpecFile::parse("demo.toml", VALID).spec().unwrap().clone();
+    let again = SpecFile::parse("demo.toml", &spec.to_string());
+    assert_eq!(again.spec().unwrap(), &spec);
+}

@@ -1,0 +1,425 @@
+//! Ahead of time, for real: `rnnc` emits an object and a header, the system C compiler
+//! links them with `tests/c/harness.c`, and the program runs the PyTorch cases. On x86-64
+//! natively; on aarch64 with Debian's cross compiler under qemu (installed by `.ci/run`;
+//! `RNNC_SKIP_CROSS=1` skips that part on machines without them).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use rnnc::case::{Case, collect_case_paths};
+use rnnc::verify::{scaled_error, tolerance};
+use rnnc::{CompiledRnn, DType, Element, TensorData};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn cases() -> Vec<Case> {
+    collect_case_paths(&[root().join("tests/golden/torch-rnn")])
+        .unwrap()
+        .iter()
+        .map(|p| Case::load(p).unwrap())
+        .collect()
+}
+
+fn run(cmd: &mut Command) -> String {
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// A C toolchain for one target.
+struct Toolchain {
+    triple: String,
+    cc: &'static str,
+    cc_args: &'static [&'static str],
+    runner: Option<&'static str>,
+}
+
+fn bytes_of(data: &TensorData) -> Vec<u8> {
+    fn le<T: Element>(v: &[T]) -> Vec<u8> {
+        let mut out = Vec::new();
+        v.iter().for_each(|x| x.extend_le(&mut out));
+        out
+    }
+    match data {
+        TensorData::F32(v) => le(v),
+        TensorData::F64(v) => le(v),
+    }
+}
+
+/// What native code on this machine computes for the case, as raw bytes.
+fn jit_bytes(case: &Case) -> (Vec<u8>, Vec<u8>) {
+    fn go<T: Element>(case: &Case) -> (Vec<u8>, Vec<u8>) {
+        let rnn = CompiledRnn::new(&case.model).unwrap();
+        let packed = rnn.pack(&case.weights).unwrap();
+        let input = case.input.view::<T>().unwrap();
+        let h0 = case.h0.as_ref().map(|h| h.view::<T>().unwrap());
+        let (out, h_n) = rnn
+            .forward(&packed, input, h0, case.lengths.as_deref())
+            .unwrap();
+        (
+            bytes_of(&T::wrap(out.into_data())),
+            bytes_of(&T::wrap(h_n.into_data())),
+        )
+    }
+    match case.model.dtype() {
+        DType::F32 => go::<f32>(case),
+        DType::F64 => go::<f64>(case),
+    }
+}
+
+fn decode(bytes: &[u8], dtype: DType) -> Vec<f64> {
+    match dtype {
+        DType::F32 => bytes
+            .chunks_exact(4)
+            .map(|c| f32::from_le_bytes(c.try_into().unwrap()) as f64)
+            .collect(),
+        DType::F64 => bytes
+            .chunks_exact(8)
+            .map(|c| f64::from_le_bytes(c.try_into().unwrap()))
+            .collect(),
+    }
+}
+
+/// Emits, compiles, links and runs one case; returns the program's output and h_n bytes.
+fn run_case(case: &Case, tc: &Toolchain, bake: bool, dir: &Path) -> (Vec<u8>, Vec<u8>) {
+    std::fs::create_dir_all(dir).unwrap();
+    let name = &case.name;
+    let mut spec = case.model.spec().clone();
+    spec.name = name.clone();
+    let spec_path = dir.join(format!("{name}.toml"));
+    std::fs::write(&spec_path, spec.to_string()).unwrap();
+    let mut rnnc = Command::new(env!("CARGO_BIN_EXE_rnnc"));
+    rnnc.arg(&spec_path)
+        .arg("-o")
+        .arg(dir)
+        .arg("--target")
+        .arg(&tc.triple);
+    if bake {
+        let weights = dir.join("weights.safetensors");
+        case.weights.save(&weights).unwrap();
+        rnnc.arg("--weights").arg(weights);
+    } else {
+        let mut params = Vec::new();
+        for (_, data) in case.weights.iter() {
+            params.extend(bytes_of(data));
+        }
+        std::fs::write(dir.join("params.bin"), params).unwrap();
+    }
+    run(&mut rnnc);
+    let object = dir.join(format!("{name}.o"));
+    // The object needs nothing from anywhere: no undefined symbols.
+    let undefined = run(Command::new("nm").arg("-u").arg(&object));
+    assert!(
+        undefined.trim().is_empty(),
+        "{name}: undefined symbols: {undefined}"
+    );
+    std::fs::write(dir.join("input.bin"), bytes_of(&case.input.data)).unwrap();
+    if let Some(h0) = &case.h0 {
+        std::fs::write(dir.join("h0.bin"), bytes_of(&h0.data)).unwrap();
+    }
+    if let Some(lengths) = &case.lengths {
+        let bytes: Vec<u8> = lengths
+            .iter()
+            .flat_map(|&n| (n as i64).to_le_bytes())
+            .collect();
+        std::fs::write(dir.join("lengths.bin"), bytes).unwrap();
+    }
+    let program = dir.join("harness");
+    run(Command::new(tc.cc)
+        .args([
+            "-std=c99",
+            "-pedantic",
+            "-Wall",
+            "-Wextra",
+            "-Werror",
+            "-O1",
+        ])
+        .args(tc.cc_args)
+        .arg(format!("-DRNN_HEADER=\"{name}.h\""))
+        .arg(format!("-DRNN_NAME={name}"))
+        .arg(format!("-DRNN_UPPER={}", name.to_uppercase()))
+        .arg("-I")
+        .arg(dir)
+        .arg(root().join("tests/c/harness.c"))
+        .arg(&object)
+        .arg("-o")
+        .arg(&program));
+    let (seq_len, batch) = match (case.input.shape.len(), case.model.batch_first()) {
+        (2, _) => (case.input.shape[0], 1),
+        (_, false) => (case.input.shape[0], case.input.shape[1]),
+        (_, true) => (case.input.shape[1], case.input.shape[0]),
+    };
+    let mut cmd = match tc.runner {
+        Some(runner) => {
+            let mut c = Command::new(runner);
+            c.arg(&program);
+            c
+        }
+        None => Command::new(&program),
+    };
+    run(cmd.arg(dir).args([
+        seq_len.to_string(),
+        batch.to_string(),
+        u8::from(case.h0.is_some()).to_string(),
+        u8::from(case.lengths.is_some()).to_string(),
+    ]));
+    (
+        std::fs::read(dir.join("output.bin")).unwrap(),
+        std::fs::read(dir.join("h_n.bin")).unwrap(),
+    )
+}
+
+/// Every case, half with the weights baked in: matches PyTorch within the tolerance and
+/// this machine's JIT bit for bit.
+fn check_toolchain(tc: &Toolchain) {
+    let base = std::env::temp_dir().join(format!("rnnc-aot-{}-{}", tc.triple, std::process::id()));
+    let mut checked = 0;
+    for (i, case) in cases().iter().enumerate() {
+        let bake = i % 2 == 1;
+        let (out, h_n) = run_case(case, tc, bake, &base.join(&case.name));
+        let dtype = case.model.dtype();
+        for (what, got, torch) in [("output", &out, &case.output), ("h_n", &h_n, &case.h_n)] {
+            let got = decode(got, dtype);
+            let want = decode(&bytes_of(&torch.data), dtype);
+            assert_eq!(got.len(), want.len(), "{}: {what} length", case.name);
+            let worst = got
+                .iter()
+                .zip(&want)
+                .map(|(g, w)| scaled_error(*g, *w))
+                .fold(0.0, f64::max);
+            assert!(
+                worst <= tolerance(dtype),
+                "{} on {}: {what} off by {worst:e}",
+                case.name,
+                tc.triple
+            );
+        }
+        let (jit_out, jit_h_n) = jit_bytes(case);
+        assert!(
+            out == jit_out && h_n == jit_h_n,
+            "{} on {}: not bit-identical to the JIT",
+            case.name,
+            tc.triple
+        );
+        checked += 1;
+    }
+    assert_eq!(checked, 60);
+    let _ = std::fs::remove_dir_all(base);
+}
+
+#[test]
+fn c_programs_linked_with_host_objects_match_pytorch_and_the_jit() {
+    check_toolchain(&Toolchain {
+        triple: rnnc::codegen::host_triple(),
+        cc: "cc",
+        cc_args: &[],
+        runner: None,
+    });
+}
+
+#[test]
+fn aarch64_objects_under_qemu_match_pytorch_and_the_jit() {
+    let available = |tool: &str| {
+        Command::new(tool)
+            .arg("--version")
+            .output()
+            .is_ok_and(|o| o.status.success())
+    };
+    if !(available("aarch64-linux-gnu-gcc") && available("qemu-aarch64")) {
+        if std::env::var_os("RNNC_SKIP_CROSS").is_some() {
+            eprintln!("skipped: RNNC_SKIP_CROSS is set");
+            return;
+        }
+        panic!(
+            "aarch64-linux-gnu-gcc and qemu-aarch64 are needed (apt-get install gcc-aarch64-linux-gnu qemu-user, as .ci/run does), or set RNNC_SKIP_CROSS=1"
+        );
+    }
+    check_toolchain(&Toolchain {
+        triple: "aarch64-unknown-linux-gnu".into(),
+        cc: "aarch64-linux-gnu-gcc",
+        cc_args: &["-static"],
+        runner: Some("qemu-aarch64"),
+    });
+}
+
+#[test]
+fn headers_compile_as_c_and_cpp() {
+    let dir = std::env::temp_dir().join(format!("rnnc-header-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let weights = dir.join("kws.safetensors");
+    let model = rnnc::SpecFile::read(&root().join("specs/kws.toml"))
+        .unwrap()
+        .validate()
+        .unwrap();
+    rnnc::Weights::init(&model, 1).save(&weights).unwrap();
+    for (spec, extra) in [
+        ("specs/kws.toml", vec![]),
+        ("specs/bidir_relu_f64.toml", vec![]),
+        (
+            "specs/kws.toml",
+            vec!["--weights".to_string(), weights.display().to_string()],
+        ),
+    ] {
+        let out = dir.join(if extra.is_empty() { "plain" } else { "baked" });
+        run(Command::new(env!("CARGO_BIN_EXE_rnnc"))
+            .arg(root().join(spec))
+            .arg("-o")
+            .arg(&out)
+            .args(&extra));
+        let name = Path::new(spec).file_stem().unwrap().to_str().unwrap();
+        let name = if name == "bidir_relu_f64" {
+            "tagger"
+        } else {
+            name
+        };
+        let source = out.join("use.c");
+        std::fs::write(
+            &source,
+            format!("#include \"{name}.h\"\nint main(void) {{ return 0; }}\n"),
+        )
+        .unwrap();
+        for (compiler, std) in [("cc", "-std=c99"), ("c++", "-std=c++11")] {
+            run(Command::new(compiler)
+                .args([
+                    std,
+                    "-pedantic",
+                    "-Wall",
+                    "-Wextra",
+                    "-Werror",
+                    "-fsyntax-only",
+                ])
+                .args(if compiler == "c++" {
+                    vec!["-x", "c++"]
+                } else {
+                    vec![]
+                })
+                .arg(&source));
+        }
+    }
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn bad_targets_directories_and_weights_fail_cleanly() {
+    let dir = std::env::temp_dir().join(format!("rnnc-bad-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let rnnc = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_rnnc"))
+            .current_dir(root())
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let out_dir = dir.join("out");
+    let out = out_dir.to_str().unwrap();
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (
+            vec!["--target", "wasm99-unknown-none"],
+            "is not a target triple",
+        ),
+        (
+            vec!["--target", "riscv64gc-unknown-linux-gnu"],
+            "architecture riscv64",
+        ),
+        (
+            vec!["--weights", "tests/golden/torch-rnn/case_000.safetensors"],
+            "does not fit specs/kws.toml",
+        ),
+        (
+            vec!["--weights", "no/such/file.safetensors"],
+            "no/such/file.safetensors",
+        ),
+    ];
+    for (extra, message) in cases {
+        let mut args = vec!["specs/kws.toml", "-o", out];
+        args.extend(&extra);
+        let result = rnnc(&args);
+        assert_eq!(result.status.code(), Some(1), "{extra:?}");
+        let stderr = String::from_utf8_lossy(&result.stderr);
+        assert!(stderr.contains(message), "{extra:?}: {stderr}");
+        assert_eq!(stderr.trim().lines().count(), 1, "one line: {stderr}");
+        assert!(
+            !out_dir.exists() || std::fs::read_dir(&out_dir).unwrap().next().is_none(),
+            "{extra:?} left files"
+        );
+    }
+    // An output "directory" below a regular file cannot be created.
+    let file = dir.join("file");
+    std::fs::write(&file, "x").unwrap();
+    let below = file.join("out");
+    let result = rnnc(&["specs/kws.toml", "-o", below.to_str().unwrap()]);
+    assert_eq!(result.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&result.stderr);
+    assert!(
+        stderr.contains("cannot create output directory"),
+        "{stderr}"
+    );
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// The README's C walkthrough: tools/c/kws_demo.c against a kws object with baked weights
+/// prints what native code computes for the same input.
+#[test]
+fn the_c_walkthrough_program_prints_what_the_jit_computes() {
+    let dir = std::env::temp_dir().join(format!("rnnc-demo-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let model = rnnc::SpecFile::read(&root().join("specs/kws.toml"))
+        .unwrap()
+        .validate()
+        .unwrap();
+    let weights = rnnc::Weights::init(&model, 11);
+    let weights_path = dir.join("kws.safetensors");
+    weights.save(&weights_path).unwrap();
+    run(Command::new(env!("CARGO_BIN_EXE_rnnc"))
+        .arg(root().join("specs/kws.toml"))
+        .arg("--weights")
+        .arg(&weights_path)
+        .arg("-o")
+        .arg(&dir));
+    let program = dir.join("kws_demo");
+    run(Command::new("cc")
+        .args(["-O2", "-std=c99", "-Wall", "-Wextra", "-Werror"])
+        .arg(root().join("tools/c/kws_demo.c"))
+        .arg(dir.join("kws.o"))
+        .arg("-I")
+        .arg(&dir)
+        .args(["-lm", "-o"])
+        .arg(&program));
+    let printed = run(&mut Command::new(&program));
+    let rnn = CompiledRnn::new(&model).unwrap();
+    let packed = rnn.pack(&weights).unwrap();
+    let x: Vec<f32> = (0..50 * 40)
+        .map(|i| (0.01 * i as f64).sin() as f32)
+        .collect();
+    let (out, h_n) = rnn
+        .forward(
+            &packed,
+            rnnc::TensorView::new(&[50, 40], &x).unwrap(),
+            None,
+            None,
+        )
+        .unwrap();
+    let expected = format!(
+        "output[0][0][:4] = {:.6} {:.6} {:.6} {:.6}\nh_n[1][:4]       = {:.6} {:.6} {:.6} {:.6}\n",
+        out.data()[0],
+        out.data()[1],
+        out.data()[2],
+        out.data()[3],
+        h_n.data()[128],
+        h_n.data()[129],
+        h_n.data()[130],
+        h_n.data()[131]
+    );
+    assert_eq!(printed, expected);
+    let _ = std::fs::remove_dir_all(dir);
+}

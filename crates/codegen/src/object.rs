@@ -1,0 +1,31 @@
+//! Object files: the same kernels as the JIT's, in an `ObjectModule` for any supported
+//! target, ready to link into a C program.
+
+use cranelift_module::default_libcall_names;
+use cranelift_object::{ObjectBuilder, ObjectModule};
+
+use crate::CodegenError;
+use crate::define::define_kernels;
+use crate::isa::{OptLevel, target_isa};
+
+/// The bytes of a relocatable object file for `triple` holding the kernels of `ir`
+/// (legal kernel IR); with `baked` weight bytes, the packed weights are in the object's
+/// read-only data and there is no `pack`.
+pub fn emit_object(
+    ir: &rnnc_ir::Module,
+    triple: &str,
+    opt: OptLevel,
+    baked: Option<&[u8]>,
+) -> Result<Vec<u8>, CodegenError> {
+    rnnc_ir::verify_module(ir, rnnc_ir::Level::Legal)
+        .map_err(|e| CodegenError::Illegal(e.to_string()))?;
+    let isa = target_isa(triple, opt)?;
+    let builder = ObjectBuilder::new(isa, ir.name.as_bytes().to_vec(), default_libcall_names())
+        .map_err(|e| CodegenError::Module(e.to_string()))?;
+    let mut module = ObjectModule::new(builder);
+    define_kernels(&mut module, ir, baked)?;
+    module
+        .finish()
+        .emit()
+        .map_err(|e| CodegenError::Module(e.to_string()))
+}

@@ -1,0 +1,91 @@
+/* One forward pass of an rnnc object file through its C API: the linking test of
+ * crates/cli/tests/aot.rs. Compiled once per model with
+ *   -DRNN_HEADER='"NAME.h"' -DRNN_NAME=NAME -DRNN_UPPER=UPPERCASE_NAME
+ * Usage: harness DIR SEQ_LEN BATCH HAS_H0 HAS_LENGTHS
+ * Reads DIR/params.bin (all parameters, state_dict order; unless the weights are baked
+ * in), DIR/input.bin, DIR/h0.bin and DIR/lengths.bin (int64) as raw little-endian data;
+ * writes DIR/output.bin and DIR/h_n.bin. */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include RNN_HEADER
+
+#define CAT_(a, b) a##b
+#define CAT(a, b) CAT_(a, b)
+#define SIZE(x) CAT(RNN_UPPER, x)
+#define FN(x) CAT(RNN_NAME, x)
+
+typedef FN(_scalar) scalar;
+
+static void *read_file(const char *dir, const char *name, size_t bytes) {
+    char path[4096];
+    FILE *f;
+    void *data = malloc(bytes ? bytes : 1);
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    f = fopen(path, "rb");
+    if (!f || !data || fread(data, 1, bytes, f) != bytes) {
+        fprintf(stderr, "cannot read %zu bytes of %s\n", bytes, path);
+        exit(2);
+    }
+    fclose(f);
+    return data;
+}
+
+static void write_file(const char *dir, const char *name, const void *data, size_t bytes) {
+    char path[4096];
+    FILE *f;
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    f = fopen(path, "wb");
+    if (!f || fwrite(data, 1, bytes, f) != bytes) {
+        fprintf(stderr, "cannot write %s\n", path);
+        exit(2);
+    }
+    fclose(f);
+}
+
+int main(int argc, char **argv) {
+    const char *dir;
+    int64_t seq_len, batch;
+    size_t rows, states;
+    scalar *input, *h0 = NULL, *output, *h_n, *work;
+    int64_t *lengths = NULL;
+#if !SIZE(_WEIGHTS_BAKED)
+    static const size_t sizes[] = SIZE(_PARAM_SIZES);
+    const scalar *params[SIZE(_NUM_PARAMS)];
+    size_t total = 0, k;
+    scalar *all, *packed;
+#endif
+    if (argc != 6) {
+        fprintf(stderr, "usage: harness DIR SEQ_LEN BATCH HAS_H0 HAS_LENGTHS\n");
+        return 2;
+    }
+    dir = argv[1];
+    seq_len = atoll(argv[2]);
+    batch = atoll(argv[3]);
+    rows = (size_t)seq_len * (size_t)batch;
+    states = (size_t)SIZE(_NUM_STATES) * (size_t)batch * SIZE(_HIDDEN_SIZE);
+    input = read_file(dir, "input.bin", rows * SIZE(_INPUT_SIZE) * sizeof(scalar));
+    if (atoi(argv[4])) h0 = read_file(dir, "h0.bin", states * sizeof(scalar));
+    if (atoi(argv[5])) lengths = read_file(dir, "lengths.bin", (size_t)batch * sizeof(int64_t));
+    output = malloc(rows * SIZE(_OUTPUT_SIZE) * sizeof(scalar) + 1);
+    h_n = malloc(states * sizeof(scalar) + 1);
+    work = malloc(SIZE(_WORK_SIZE)(seq_len, batch) * sizeof(scalar) + 1);
+    if (!output || !h_n || !work) return 3;
+#if SIZE(_WEIGHTS_BAKED)
+    FN(_forward)(input, h0, lengths, output, h_n, work, seq_len, batch);
+#else
+    for (k = 0; k < SIZE(_NUM_PARAMS); k++) total += sizes[k];
+    all = read_file(dir, "params.bin", total * sizeof(scalar));
+    for (total = 0, k = 0; k < SIZE(_NUM_PARAMS); k++) {
+        params[k] = all + total;
+        total += sizes[k];
+    }
+    packed = malloc(SIZE(_PACKED_SIZE) * sizeof(scalar));
+    if (!packed) return 3;
+    FN(_pack)(params, packed);
+    FN(_forward)(packed, input, h0, lengths, output, h_n, work, seq_len, batch);
+#endif
+    write_file(dir, "output.bin", output, rows * SIZE(_OUTPUT_SIZE) * sizeof(scalar));
+    write_file(dir, "h_n.bin", h_n, states * sizeof(scalar));
+    return 0;
+}

@@ -15,13 +15,26 @@ use rnnc_spec::{
 use crate::Error;
 use crate::native::{ForwardArgs, KernelShape, NativeKernels};
 
-/// How to compile: the pass pipeline's configuration and Cranelift's optimization level.
-#[derive(Clone, Debug, Default, PartialEq)]
+/// How to compile: the pass pipeline's configuration, Cranelift's optimization level, and
+/// the threads a call may use.
+#[derive(Clone, Debug, PartialEq)]
 pub struct CompileOptions {
     /// Passes and their parameters.
     pub pipeline: PipelineConfig,
     /// Cranelift's optimization level.
     pub opt_level: OptLevel,
+    /// Worker threads per forward call (1: the calling thread alone).
+    pub threads: usize,
+}
+
+impl Default for CompileOptions {
+    fn default() -> Self {
+        CompileOptions {
+            pipeline: PipelineConfig::default(),
+            opt_level: OptLevel::default(),
+            threads: 1,
+        }
+    }
 }
 
 /// A model compiled to native code for this machine.

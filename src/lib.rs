@@ -36,6 +36,7 @@
 #![deny(missing_docs)]
 
 mod aot;
+pub mod bench;
 pub mod bench_config;
 pub mod case;
 mod compiled;

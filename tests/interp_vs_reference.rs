@@ -63,19 +63,23 @@ fn each_pass_off_matches_the_reference() {
 
 #[test]
 fn unroll_factors_and_block_shapes_match_the_reference() {
+    // (time factor, full unroll limit, inner factor, panel vectors, block)
     let configs = [
-        (1, 0, 8, None),
-        (3, 64, 8, None),
-        (4, 8, 2, Some((1, 1))),
-        (2, 32, 4, Some((2, 3))),
-        (2, 16, 8, Some((4, 2))),
-        (8, 32, 1, Some((1, 6))),
+        (1, 0, 1, 8, None),
+        (3, 64, 2, 8, None),
+        (4, 8, 3, 2, Some((1, 1))),
+        (2, 32, 4, 4, Some((2, 3))),
+        (2, 16, 8, 8, Some((4, 2))),
+        (8, 32, 5, 1, Some((1, 6))),
     ];
-    for (i, (time_factor, full_max, panel_vectors, block)) in configs.into_iter().enumerate() {
+    for (i, (time_factor, full_max, inner_factor, panel_vectors, block)) in
+        configs.into_iter().enumerate()
+    {
         let config = PipelineConfig {
             unroll: rnnc::ir::passes::unroll::UnrollConfig {
                 time_factor,
                 full_max,
+                inner_factor,
             },
             panel_vectors,
             block,

@@ -82,14 +82,15 @@ fn jit_equals_interp_with_each_pass_off() {
 
 #[test]
 fn jit_equals_interp_across_unrolling_blocking_and_opt_levels() {
+    // (time factor, full unroll limit, inner factor, panel vectors, block, opt level)
     let configs = [
-        (2, 32, 8, None, rnnc::codegen::OptLevel::Speed),
-        (3, 8, 4, Some((2, 3)), rnnc::codegen::OptLevel::Speed),
-        (4, 0, 2, Some((1, 1)), rnnc::codegen::OptLevel::None),
-        (1, 16, 8, Some((4, 2)), rnnc::codegen::OptLevel::None),
-        (2, 16, 1, Some((1, 6)), rnnc::codegen::OptLevel::Speed),
+        (2, 32, 1, 8, None, rnnc::codegen::OptLevel::Speed),
+        (3, 8, 4, 4, Some((2, 3)), rnnc::codegen::OptLevel::Speed),
+        (4, 0, 3, 2, Some((1, 1)), rnnc::codegen::OptLevel::None),
+        (1, 16, 2, 8, Some((4, 2)), rnnc::codegen::OptLevel::None),
+        (2, 16, 8, 1, Some((1, 6)), rnnc::codegen::OptLevel::Speed),
     ];
-    for (i, (time_factor, full_max, panel_vectors, block, opt_level)) in
+    for (i, (time_factor, full_max, inner_factor, panel_vectors, block, opt_level)) in
         configs.into_iter().enumerate()
     {
         let options = CompileOptions {
@@ -97,12 +98,14 @@ fn jit_equals_interp_across_unrolling_blocking_and_opt_levels() {
                 unroll: UnrollConfig {
                     time_factor,
                     full_max,
+                    inner_factor,
                 },
                 panel_vectors,
                 block,
                 ..PipelineConfig::default()
             },
             opt_level,
+            ..CompileOptions::default()
         };
         for seed in seeds(40_000 + 100 * i as u64, 12) {
             run(&random_case(seed, 70), &options);

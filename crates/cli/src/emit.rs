@@ -58,6 +58,10 @@ pub struct EmitArgs {
     /// Switch a pass off (repeatable), e.g. to see what it changes.
     #[arg(long, value_name = "PASS", value_parser = parse_pass)]
     disable: Vec<PassId>,
+
+    /// Switch on a pass that is off by default (fuse-epilogue).
+    #[arg(long, value_name = "PASS", value_parser = parse_pass)]
+    enable: Vec<PassId>,
 }
 
 fn parse_pass(s: &str) -> Result<PassId, String> {
@@ -76,10 +80,7 @@ pub fn run(path: &Path, args: &EmitArgs) -> anyhow::Result<ExitCode> {
     if let Some(pass) = args.disable.iter().find(|p| !PassId::OPTIONAL.contains(p)) {
         bail!("pass `{pass}` cannot be switched off");
     }
-    let pipeline = PipelineConfig {
-        disabled: args.disable.clone(),
-        ..PipelineConfig::default()
-    };
+    let pipeline = PipelineConfig::with_changes(&args.disable, &args.enable);
     let emit = if args.stop_after.is_some() {
         if !matches!(args.emit, Emit::Obj | Emit::Ir) {
             bail!(

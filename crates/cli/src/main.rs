@@ -6,6 +6,7 @@
 //! Results go to stdout; problems go to stderr with a non-zero exit status (1 for a bad
 //! input or a failed check, 2 for bad usage).
 
+mod bench;
 mod describe;
 mod emit;
 mod verify;
@@ -45,6 +46,8 @@ struct Cli {
 enum Command {
     /// Run cases computed by PyTorch and compare (see tests/golden/README.md).
     Verify(verify::VerifyArgs),
+    /// Time forward calls on benchmark configurations (benches/configs.toml).
+    Bench(bench::BenchArgs),
 }
 
 /// Writes to stdout; a closed pipe (`rnnc ... | head`) ends the output quietly.
@@ -61,6 +64,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match (cli.command, cli.spec) {
         (Some(Command::Verify(args)), _) => verify::run(&args),
+        (Some(Command::Bench(args)), _) => bench::run(&args),
         (None, Some(spec)) => emit::run(&spec, &cli.emit),
         (None, None) => unreachable!("clap requires a spec without a subcommand"),
     };

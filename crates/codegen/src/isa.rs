@@ -16,12 +16,19 @@ use target_lexicon::{Architecture, BinaryFormat, OperatingSystem, Triple};
 use crate::CodegenError;
 
 /// How hard Cranelift optimizes.
+///
+/// The default is `None`: rnnc's IR is already scheduled (loads next to their uses, one
+/// broadcast per input element, unrolled reductions), and keeping that order measured
+/// faster than `Speed`, whose e-graph hoists the activation's constants out of every loop
+/// (more values live across the reductions, hence spills) and regroups the unrolled
+/// multiply-adds by accumulator. In one interleaved run: b1-1024 10.9 ms vs 13.1-13.6 ms,
+/// bidir-256x2-b1 3.9 ms vs 4.8-5.4 ms. `None` also compiles faster.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum OptLevel {
     /// `speed`: the mid-end's e-graph optimizations (GVN, constant folding, LICM).
-    #[default]
     Speed,
-    /// `none`: instructions in source order.
+    /// `none`: instructions in source order, no mid-end.
+    #[default]
     None,
 }
 

@@ -326,8 +326,13 @@ impl Translator<'_, '_> {
         self.b.ins().jump(header, &[]);
         self.b.switch_to_block(header);
         let nv = self.b.use_var(n);
-        let more = self.b.ins().icmp(IntCC::SignedLessThan, nv, count);
-        self.b.ins().brif(more, body, &[], exit, &[]);
+        // Exit first: Cranelift's block order then places the body right after the header,
+        // which keeps the loop's live values in registers across the back-edge.
+        let done = self
+            .b
+            .ins()
+            .icmp(IntCC::SignedGreaterThanOrEqual, nv, count);
+        self.b.ins().brif(done, exit, &[], body, &[]);
         self.b.switch_to_block(body);
         let value = if l.reverse {
             let last = self.b.ins().iadd_imm_s(count, -1);

@@ -128,7 +128,10 @@ impl Default for PipelineConfig {
     fn default() -> Self {
         PipelineConfig {
             target: Target::V128,
-            disabled: Vec::new(),
+            // Off by default: measured slower with Cranelift (see the README's performance
+            // section): the epilogue's constants and temporaries, live around the reduction
+            // loop, make the register allocator spill accumulators.
+            disabled: vec![PassId::FuseEpilogue],
             unroll: UnrollConfig::default(),
             panel_vectors: passes::pack_weights::PANEL_VECTORS,
             block: None,
@@ -137,6 +140,16 @@ impl Default for PipelineConfig {
 }
 
 impl PipelineConfig {
+    /// The default configuration with `disable` switched off and `enable` switched on.
+    pub fn with_changes(disable: &[PassId], enable: &[PassId]) -> PipelineConfig {
+        let mut config = PipelineConfig::default();
+        config.disabled.extend(disable.iter().copied());
+        config.disabled.retain(|p| !enable.contains(p));
+        config.disabled.sort();
+        config.disabled.dedup();
+        config
+    }
+
     /// Whether a pass runs.
     pub fn enabled(&self, pass: PassId) -> bool {
         !self.disabled.contains(&pass)

@@ -5,8 +5,10 @@
 //! `f32x4` and three `f32` (lanes 0-3, 4-7, 8, 9, 10); every instruction on it becomes one
 //! instruction per part, with loads and stores at the parts' element offsets. Lane order is
 //! kept exactly, `reduce_add` included: its halving order adds whole parts first, which is
-//! what halving the wide vector does. After this pass the module verifies at
-//! [`Level::Legal`](crate::verify::Level::Legal) once `tanh` is expanded.
+//! what halving the wide vector does. Loads from read-only buffers then move down to just
+//! before their first use, so that machine code can fold them into the operation. After this
+//! pass the module verifies at [`Level::Legal`](crate::verify::Level::Legal) once `tanh` is
+//! expanded.
 
 use std::collections::HashMap;
 
@@ -32,13 +34,76 @@ pub fn legalize(mut module: Module) -> Result<Module, LegalizeError> {
             map: HashMap::new(),
         };
         let body = std::mem::take(&mut func.body);
-        func.body = parts.body(func, body).map_err(|message| LegalizeError {
+        let body = parts.body(func, body).map_err(|message| LegalizeError {
             function: func.name.clone(),
             message,
         })?;
+        func.body = sink_loads(func, body);
         canonicalize_regs(func);
     }
     Ok(module)
+}
+
+/// Moves each load from a read-only buffer down to just before the first instruction that
+/// uses its register, within its statement list.
+///
+/// Splitting a wide load emits all its parts together, far from their uses; a machine
+/// vector loaded right before its use can be folded into it (`vfmadd231ps xmm, [mem]`) and
+/// holds no register meanwhile. Read-only buffers (weights, inputs) never change during a
+/// call, so reading them later reads the same values: results are unchanged, bit for bit.
+fn sink_loads(func: &Function, body: Vec<Stmt>) -> Vec<Stmt> {
+    let sinkable = |inst: &Inst| match &inst.op {
+        Op::Load(buf, _) => func.is_readonly(*buf),
+        _ => false,
+    };
+    let mut out = Vec::with_capacity(body.len());
+    let mut pending: Vec<Inst> = Vec::new();
+    let flush_if =
+        |pending: &mut Vec<Inst>, out: &mut Vec<Stmt>, needed: &dyn Fn(&Inst) -> bool| {
+            let mut kept = Vec::with_capacity(pending.len());
+            for load in pending.drain(..) {
+                if needed(&load) {
+                    out.push(Stmt::Inst(load));
+                } else {
+                    kept.push(load);
+                }
+            }
+            *pending = kept;
+        };
+    for stmt in body {
+        match stmt {
+            Stmt::Inst(inst) if sinkable(&inst) => pending.push(inst),
+            Stmt::Inst(inst) => {
+                let uses = inst.op.uses();
+                let dst = inst.dst;
+                // A pending load goes out before an instruction that reads its register,
+                // assigns it, or assigns the register its address depends on.
+                flush_if(&mut pending, &mut out, &|load: &Inst| {
+                    let loaded = load.dst.expect("loads assign a register");
+                    let index = match &load.op {
+                        Op::Load(_, addr) => addr.index,
+                        _ => None,
+                    };
+                    uses.contains(&loaded) || dst == Some(loaded) || (dst.is_some() && dst == index)
+                });
+                out.push(Stmt::Inst(inst));
+            }
+            Stmt::Loop(mut l) => {
+                out.extend(pending.drain(..).map(Stmt::Inst));
+                l.body = sink_loads(func, l.body);
+                out.push(Stmt::Loop(l));
+            }
+            Stmt::If(mut i) => {
+                out.extend(pending.drain(..).map(Stmt::Inst));
+                i.then = sink_loads(func, i.then);
+                i.otherwise = sink_loads(func, i.otherwise);
+                out.push(Stmt::If(i));
+            }
+            Stmt::Comment(c) => out.push(Stmt::Comment(c)),
+        }
+    }
+    out.extend(pending.into_iter().map(Stmt::Inst));
+    out
 }
 
 /// One part of a split register: the register and its first lane in the original.
@@ -204,11 +269,17 @@ impl Parts {
                 }
             }
             Op::Splat(a) => {
+                // One broadcast serves every machine-width part: the others copy it, which
+                // costs no register in the code generator.
+                let mut first_vector: Option<Reg> = None;
                 for d in &dparts {
-                    let op = if func.ty(d.reg).lanes == 1 {
-                        Op::Copy(a)
-                    } else {
-                        Op::Splat(a)
+                    let op = match (func.ty(d.reg).lanes, first_vector) {
+                        (1, _) => Op::Copy(a),
+                        (_, Some(v)) => Op::Copy(v),
+                        (_, None) => {
+                            first_vector = Some(d.reg);
+                            Op::Splat(a)
+                        }
                     };
                     emit(out, Some(d.reg), op);
                 }

@@ -7,6 +7,9 @@
 //! - Innermost loops with a constant trip count of at most `full_max` (and a body small
 //!   enough that the copies stay under `FULL_BUDGET` statements) are unrolled completely:
 //!   the reductions over small hidden sizes become straight-line multiply-adds.
+//! - Other innermost loops with a constant trip count (the reductions over `H` and `H_in`)
+//!   are unrolled by `inner_factor`, the remainder completely: fewer loop tests and
+//!   back-edge register moves per multiply-add.
 //!
 //! The induction variable keeps its meaning in every copy (it is assigned the iteration's
 //! value before the copy), so the order of every operation is unchanged and the results
@@ -23,6 +26,9 @@ pub struct UnrollConfig {
     /// Largest constant trip count of an innermost loop that is unrolled completely
     /// (0 unrolls none).
     pub full_max: usize,
+    /// Copies per iteration of the other innermost loops with a constant trip count (the
+    /// reductions over `H` and `H_in`); the remainder is unrolled completely.
+    pub inner_factor: usize,
 }
 
 impl Default for UnrollConfig {
@@ -30,6 +36,7 @@ impl Default for UnrollConfig {
         UnrollConfig {
             time_factor: 1,
             full_max: 16,
+            inner_factor: 4,
         }
     }
 }
@@ -84,6 +91,13 @@ fn unroll_body(
                     Operand::Reg(r) if Some(r) == seq_len && config.time_factor > 1 => {
                         out.extend(unroll_by(func, l, config.time_factor as i64));
                     }
+                    Operand::Imm(n)
+                        if innermost
+                            && config.inner_factor > 1
+                            && n as usize >= 2 * config.inner_factor =>
+                    {
+                        out.extend(unroll_constant_by(func, l, n, config.inner_factor as i64));
+                    }
                     _ => out.push(Stmt::Loop(l)),
                 }
             }
@@ -106,6 +120,52 @@ fn unroll_fully(l: &Loop, n: i64) -> Vec<Stmt> {
             dst: Some(l.var),
             op: Op::Iconst(value),
         }));
+        out.extend(l.body.iter().cloned());
+    }
+    out
+}
+
+/// A loop of constant `count` iterations as a loop of `count / factor` iterations of
+/// `factor` copies, then the `count % factor` remaining iterations unrolled.
+fn unroll_constant_by(func: &mut Function, l: Loop, count: i64, factor: i64) -> Vec<Stmt> {
+    let var_name = func.reg(l.var).name.clone();
+    let outer = func.new_reg(&format!("{var_name}.u"), Type::I64);
+    let n = func.new_reg(&format!("{var_name}.n"), Type::I64);
+    let inst =
+        |out: &mut Vec<Stmt>, dst: Reg, op: Op| out.push(Stmt::Inst(Inst { dst: Some(dst), op }));
+    let mut body = Vec::new();
+    for copy in 0..factor {
+        inst(
+            &mut body,
+            n,
+            Op::Int(IntOp::Mul, outer, Operand::Imm(factor)),
+        );
+        inst(&mut body, n, Op::Int(IntOp::Add, n, Operand::Imm(copy)));
+        if l.reverse {
+            // var = count - 1 - n
+            inst(&mut body, l.var, Op::Iconst(count - 1));
+            inst(
+                &mut body,
+                l.var,
+                Op::Int(IntOp::Sub, l.var, Operand::Reg(n)),
+            );
+        } else {
+            inst(&mut body, l.var, Op::Copy(n));
+        }
+        body.extend(l.body.iter().cloned());
+    }
+    let mut out = vec![
+        Stmt::Comment(format!("%{var_name} unrolled by {factor}")),
+        Stmt::Loop(Loop {
+            var: outer,
+            count: Operand::Imm(count / factor),
+            reverse: false,
+            body,
+        }),
+    ];
+    for i in count / factor * factor..count {
+        let value = if l.reverse { count - 1 - i } else { i };
+        inst(&mut out, l.var, Op::Iconst(value));
         out.extend(l.body.iter().cloned());
     }
     out

@@ -1,0 +1,113 @@
+//! `rnnc bench [CONFIGS.toml]`: time `forward_into` on each benchmark configuration.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use rnnc::CompileOptions;
+use rnnc::bench::{BenchSettings, bench};
+use rnnc::bench_config::BenchConfig;
+
+#[derive(clap::Args)]
+pub struct BenchArgs {
+    /// Configurations (the format of benches/configs.toml) [default: benches/configs.toml].
+    configs: Option<PathBuf>,
+
+    /// Worker threads per call.
+    #[arg(long, default_value_t = 1)]
+    threads: usize,
+
+    /// One JSON object per configuration and line, instead of a table.
+    #[arg(long)]
+    json: bool,
+
+    /// Only configurations whose name contains this text.
+    #[arg(long)]
+    filter: Option<String>,
+
+    /// Only the configuration of exactly this name.
+    #[arg(long, conflicts_with = "filter")]
+    only: Option<String>,
+
+    /// Seconds of measurement per configuration.
+    #[arg(long, default_value_t = 1.0)]
+    seconds: f64,
+
+    /// Cranelift's optimization level.
+    #[arg(long, value_enum, default_value = "speed")]
+    opt_level: OptLevelArg,
+
+    /// Switch a pass off (repeatable), to measure what it brings.
+    #[arg(long, value_name = "PASS", value_parser = |s: &str| s.parse::<rnnc::ir::PassId>())]
+    disable: Vec<rnnc::ir::PassId>,
+
+    /// Switch on a pass that is off by default (fuse-epilogue).
+    #[arg(long, value_name = "PASS", value_parser = |s: &str| s.parse::<rnnc::ir::PassId>())]
+    enable: Vec<rnnc::ir::PassId>,
+}
+
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+enum OptLevelArg {
+    Speed,
+    None,
+}
+
+pub fn run(args: &BenchArgs) -> anyhow::Result<ExitCode> {
+    let path = args.configs.clone().unwrap_or_else(|| {
+        PathBuf::from(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../benches/configs.toml"
+        ))
+    });
+    let configs = BenchConfig::load(&path).map_err(anyhow::Error::msg)?;
+    if !(args.seconds > 0.0 && args.seconds <= 600.0) {
+        anyhow::bail!("--seconds must be in (0, 600], got {}", args.seconds);
+    }
+    if args.threads == 0 {
+        anyhow::bail!("--threads must be at least 1");
+    }
+    let settings = BenchSettings {
+        threads: args.threads,
+        measure: Duration::from_secs_f64(args.seconds),
+        ..BenchSettings::default()
+    };
+    if !args.json {
+        crate::print_out(&format!(
+            "{:<22} {:>12} {:>9} {:>11}   (threads: {})\n",
+            "config", "median us", "GFLOP/s", "compile ms", args.threads
+        ))?;
+    }
+    let selected: Vec<_> = configs
+        .iter()
+        .filter(|c| {
+            args.filter
+                .as_ref()
+                .is_none_or(|f| c.name.contains(f.as_str()))
+        })
+        .filter(|c| args.only.as_ref().is_none_or(|n| c.name == *n))
+        .collect();
+    if selected.is_empty() {
+        anyhow::bail!("no configuration in {} matches", path.display());
+    }
+    for config in selected {
+        let options = CompileOptions {
+            opt_level: match args.opt_level {
+                OptLevelArg::Speed => rnnc::codegen::OptLevel::Speed,
+                OptLevelArg::None => rnnc::codegen::OptLevel::None,
+            },
+            pipeline: rnnc::ir::PipelineConfig::with_changes(&args.disable, &args.enable),
+            ..CompileOptions::default()
+        };
+        let result = bench(config, &options, &settings)?;
+        let line = if args.json {
+            result.to_json()
+        } else {
+            format!(
+                "{:<22} {:>12.2} {:>9.2} {:>11.1}",
+                result.name, result.median_us, result.gflops, result.compile_ms
+            )
+        };
+        crate::print_out(&format!("{line}\n"))?;
+    }
+    Ok(ExitCode::SUCCESS)
+}

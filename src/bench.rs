@@ -2,26 +2,31 @@
 //!
 //! One configuration: compile (the median of three compiles is reported), pack weights drawn
 //! by torch's initialization, draw an input, warm up, then time batches of calls sized to
-//! take about 2 ms each for about `seconds`, and report the median time per call.
+//! take about 10 ms each for about `seconds`, and report the median time per call.
+//!
+//! Several thread counts are measured in one interleaved run: one batch of each in turn,
+//! so that every variant sees the same noise of a shared machine and their ratio means
+//! something even when absolute times drift. Batches are long enough that the first call
+//! of each, which finds the caches filled by the other variant, weighs little.
 
 use std::time::{Duration, Instant};
 
 use rand::rngs::ChaCha8Rng;
 use rand::{RngExt, SeedableRng};
-use rnnc_spec::{Tensor, TensorView, Weights};
+use rnnc_spec::{Tensor, Weights};
 
 use crate::bench_config::BenchConfig;
-use crate::{CompileOptions, CompiledRnn, Error, ForwardContext};
+use crate::{CompileOptions, CompiledRnn, Error, ForwardContext, PackedWeights};
 
 /// How long to measure.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct BenchSettings {
-    /// Time spent warming up.
+    /// Time spent warming up each variant.
     pub warmup: Duration,
-    /// Time spent measuring.
+    /// Time spent measuring (all variants together).
     pub measure: Duration,
-    /// Worker threads per call.
-    pub threads: usize,
+    /// Threads per call of each variant, measured interleaved.
+    pub threads: Vec<usize>,
 }
 
 impl Default for BenchSettings {
@@ -29,13 +34,13 @@ impl Default for BenchSettings {
         BenchSettings {
             warmup: Duration::from_millis(300),
             measure: Duration::from_secs(1),
-            threads: 1,
+            threads: vec![1],
         }
     }
 }
 
 /// The result for one configuration.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct BenchResult {
     /// The configuration's name.
     pub name: String,
@@ -54,18 +59,9 @@ pub struct BenchResult {
 }
 
 impl BenchResult {
-    /// One JSON object on one line.
+    /// One JSON object on one line (the fields by name).
     pub fn to_json(&self) -> String {
-        format!(
-            "{{\"name\": \"{}\", \"median_us\": {:.3}, \"gflops\": {:.3}, \"compile_ms\": {:.3}, \"flops\": {}, \"threads\": {}, \"calls\": {}}}",
-            self.name,
-            self.median_us,
-            self.gflops,
-            self.compile_ms,
-            self.flops,
-            self.threads,
-            self.calls
-        )
+        serde_json::to_string(self).expect("a bench result serializes")
     }
 }
 
@@ -74,77 +70,148 @@ fn median(mut v: Vec<f64>) -> f64 {
     v[v.len() / 2]
 }
 
-/// Compiles, packs and times one configuration.
+/// The length of one timed batch of calls.
+pub const BATCH_SECONDS: f64 = 10e-3;
+
+/// A compiled configuration with its buffers (random weights and input), ready to be
+/// timed: what `rnnc bench` and the criterion benches call.
+pub struct Prepared {
+    rnn: CompiledRnn,
+    packed: PackedWeights,
+    ctx: ForwardContext,
+    input: Tensor<f32>,
+    output: Tensor<f32>,
+    h_n: Tensor<f32>,
+    threads: usize,
+    compile_ms: f64,
+    /// Calls per timed batch (about [`BATCH_SECONDS`]).
+    batch: u32,
+    samples: Vec<f64>,
+}
+
+impl Prepared {
+    /// Compiles (three times, for the median compile time) with `threads`, packs seeded
+    /// random weights and draws a random input of the configuration's shape.
+    pub fn new(
+        config: &BenchConfig,
+        options: &CompileOptions,
+        threads: usize,
+    ) -> Result<Prepared, Error> {
+        let model = config.model().map_err(Error::Options)?;
+        let options = CompileOptions {
+            threads,
+            ..options.clone()
+        };
+        let mut compiles = Vec::new();
+        let mut rnn = None;
+        for _ in 0..3 {
+            let start = Instant::now();
+            rnn = Some(CompiledRnn::with_options(&model, &options)?);
+            compiles.push(start.elapsed().as_secs_f64() * 1e3);
+        }
+        let rnn = rnn.expect("compiled three times");
+        let packed = rnn.pack(&Weights::init(&model, 0))?;
+        let (l, n) = (config.seq_len, config.batch);
+        let mut rng = ChaCha8Rng::seed_from_u64(1);
+        let x: Vec<f32> = (0..l * n * model.input_size())
+            .map(|_| rng.random_range(-1.0..1.0))
+            .collect();
+        let mut ctx = ForwardContext::new();
+        ctx.reserve(&rnn, l, n)?;
+        Ok(Prepared {
+            input: Tensor::new(vec![l, n, model.input_size()], x)?,
+            output: Tensor::zeros(vec![l, n, model.output_size()]),
+            h_n: Tensor::zeros(vec![
+                model.num_layers() * model.num_directions(),
+                n,
+                model.hidden_size(),
+            ]),
+            rnn,
+            packed,
+            ctx,
+            threads,
+            compile_ms: median(compiles),
+            batch: 1,
+            samples: Vec::new(),
+        })
+    }
+
+    /// One `forward_into` call.
+    pub fn call(&mut self) -> Result<(), Error> {
+        self.rnn.forward_into(
+            &self.packed,
+            &mut self.ctx,
+            self.input.view(),
+            None,
+            None,
+            self.output.view_mut(),
+            self.h_n.view_mut(),
+        )
+    }
+
+    /// Warms up and learns how many calls take about [`BATCH_SECONDS`].
+    fn warm_up(&mut self, time: Duration) -> Result<(), Error> {
+        let start = Instant::now();
+        let mut calls = 0u32;
+        while start.elapsed() < time || calls < 3 {
+            self.call()?;
+            calls += 1;
+        }
+        let per_call = start.elapsed().as_secs_f64() / calls as f64;
+        self.batch = ((BATCH_SECONDS / per_call).ceil() as u32).max(1);
+        Ok(())
+    }
+
+    /// Times one batch of calls.
+    fn sample(&mut self) -> Result<(), Error> {
+        let t = Instant::now();
+        for _ in 0..self.batch {
+            self.call()?;
+        }
+        self.samples
+            .push(t.elapsed().as_secs_f64() / self.batch as f64);
+        Ok(())
+    }
+}
+
+/// Compiles, packs and times one configuration, once per thread count of `settings`
+/// (interleaved); one result per thread count, in their order.
 pub fn bench(
     config: &BenchConfig,
     options: &CompileOptions,
     settings: &BenchSettings,
-) -> Result<BenchResult, Error> {
-    let model = config.model().map_err(Error::Options)?;
-    let mut options = options.clone();
-    options.threads = settings.threads;
-    let mut compiles = Vec::new();
-    let mut rnn = None;
-    for _ in 0..3 {
-        let start = Instant::now();
-        rnn = Some(CompiledRnn::with_options(&model, &options)?);
-        compiles.push(start.elapsed().as_secs_f64() * 1e3);
+) -> Result<Vec<BenchResult>, Error> {
+    let mut variants = settings
+        .threads
+        .iter()
+        .map(|&t| Prepared::new(config, options, t))
+        .collect::<Result<Vec<_>, _>>()?;
+    for v in &mut variants {
+        v.warm_up(settings.warmup)?;
     }
-    let rnn = rnn.expect("compiled three times");
-    let packed = rnn.pack(&Weights::init(&model, 0))?;
-    let (l, n) = (config.seq_len, config.batch);
-    let mut rng = ChaCha8Rng::seed_from_u64(1);
-    let x: Vec<f32> = (0..l * n * model.input_size())
-        .map(|_| rng.random_range(-1.0..1.0))
-        .collect();
-    let shape = [l, n, model.input_size()];
-    let input = TensorView::new(&shape, &x)?;
-    let mut output = Tensor::<f32>::zeros(vec![l, n, model.output_size()]);
-    let mut h_n = Tensor::<f32>::zeros(vec![
-        model.num_layers() * model.num_directions(),
-        n,
-        model.hidden_size(),
-    ]);
-    let mut ctx = ForwardContext::new();
-    ctx.reserve(&rnn, l, n)?;
-    let mut call = || {
-        rnn.forward_into(
-            &packed,
-            &mut ctx,
-            input,
-            None,
-            None,
-            output.view_mut(),
-            h_n.view_mut(),
-        )
-    };
-    // Warm up, and learn how many calls take about 2 ms.
     let start = Instant::now();
-    let mut calls = 0u32;
-    while start.elapsed() < settings.warmup || calls < 3 {
-        call()?;
-        calls += 1;
-    }
-    let per_call = start.elapsed().as_secs_f64() / calls as f64;
-    let batch = ((2e-3 / per_call).ceil() as u32).max(1);
-    let mut samples = Vec::new();
-    let start = Instant::now();
-    while start.elapsed() < settings.measure || samples.len() < 11 {
-        let t = Instant::now();
-        for _ in 0..batch {
-            call()?;
+    while start.elapsed() < settings.measure || variants.iter().any(|v| v.samples.len() < 11) {
+        for v in &mut variants {
+            v.sample()?;
         }
-        samples.push(t.elapsed().as_secs_f64() / batch as f64);
     }
-    let median_s = median(samples.clone());
-    let flops = model.flops(l, n);
-    Ok(BenchResult {
-        name: config.name.clone(),
-        median_us: median_s * 1e6,
-        gflops: flops as f64 / median_s / 1e9,
-        compile_ms: median(compiles),
-        flops,
-        threads: settings.threads,
-        calls: samples.len() * batch as usize,
-    })
+    let flops = config
+        .model()
+        .map_err(Error::Options)?
+        .flops(config.seq_len, config.batch);
+    Ok(variants
+        .into_iter()
+        .map(|v| {
+            let median_s = median(v.samples.clone());
+            BenchResult {
+                name: config.name.clone(),
+                median_us: median_s * 1e6,
+                gflops: flops as f64 / median_s / 1e9,
+                compile_ms: v.compile_ms,
+                flops,
+                threads: v.threads,
+                calls: v.samples.len() * v.batch as usize,
+            }
+        })
+        .collect())
 }

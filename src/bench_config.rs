@@ -50,8 +50,14 @@ impl BenchConfig {
         let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
         let file: File = toml::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
         for c in &file.config {
-            c.model()
-                .map_err(|e| format!("{}: config `{}`: {e}", path.display(), c.name))?;
+            let fail = |e: String| format!("{}: config `{}`: {e}", path.display(), c.name);
+            c.model().map_err(fail)?;
+            if c.seq_len == 0 || c.batch == 0 {
+                return Err(fail(format!(
+                    "seq_len and batch must be at least 1, got {} and {}",
+                    c.seq_len, c.batch
+                )));
+            }
         }
         Ok(file.config)
     }
@@ -68,7 +74,10 @@ impl BenchConfig {
             .nonlinearity(nonlinearity)
             .name(rnnc_spec::default_name(&self.name))
             .build()
-            .map_err(|e| e.to_string())
+            .map_err(|e| {
+                let problems: Vec<String> = e.errors().iter().map(|p| p.to_string()).collect();
+                problems.join("; ")
+            })
     }
 
     /// FLOPs of one call: the sum over layers and directions of `2 L N H (in_l + H)`.

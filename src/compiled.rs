@@ -14,6 +14,7 @@ use rnnc_spec::{
 
 use crate::Error;
 use crate::native::{ForwardArgs, KernelShape, NativeKernels};
+use crate::workers::Workers;
 
 /// How to compile: the pass pipeline's configuration, Cranelift's optimization level, and
 /// the threads a call may use.
@@ -23,8 +24,12 @@ pub struct CompileOptions {
     pub pipeline: PipelineConfig,
     /// Cranelift's optimization level.
     pub opt_level: OptLevel,
-    /// Worker threads per forward call (1: the calling thread alone).
+    /// Threads per forward call: 1, the calling thread alone; more, up to that many threads
+    /// share each large enough call (the kernels then also get a schedule of phases).
     pub threads: usize,
+    /// A call gets one thread per this many FLOPs (at least one, at most `threads`); 0
+    /// gives every call all `threads` (tests use it to run small models threaded).
+    pub min_flops_per_thread: u64,
 }
 
 impl Default for CompileOptions {
@@ -33,6 +38,7 @@ impl Default for CompileOptions {
             pipeline: PipelineConfig::default(),
             opt_level: OptLevel::default(),
             threads: 1,
+            min_flops_per_thread: MIN_FLOPS_PER_THREAD,
         }
     }
 }
@@ -47,7 +53,16 @@ pub struct CompiledRnn {
     kernels: NativeKernels,
     /// Identifies the packed layout, so that weights packed for another one are refused.
     layout_key: u64,
+    /// Threads per call, and FLOPs per thread (see [`CompileOptions`]).
+    threads: usize,
+    min_flops_per_thread: u64,
+    /// The workers of multi-threaded calls (`threads > 1`).
+    workers: Option<Workers>,
 }
+
+/// The default of [`CompileOptions::min_flops_per_thread`]: waking a worker costs up to
+/// ~50 µs and each step of a split recurrence a barrier, which smaller shares do not repay.
+pub const MIN_FLOPS_PER_THREAD: u64 = 8_000_000;
 
 /// Weights in the packed layout of a [`CompiledRnn`]; made by [`CompiledRnn::pack`].
 #[derive(Clone, Debug, PartialEq)]
@@ -125,7 +140,14 @@ impl CompiledRnn {
                 "native code needs the `expand-tanh` and `legalize` passes".into(),
             ));
         }
-        let ir = compile_ir(model, &options.pipeline)?;
+        if options.threads == 0 {
+            return Err(Error::Options("threads must be at least 1".into()));
+        }
+        let pipeline = PipelineConfig {
+            parallel: options.threads > 1,
+            ..options.pipeline.clone()
+        };
+        let ir = compile_ir(model, &pipeline)?;
         let code = compile_jit(&ir, options.opt_level)?;
         let shape = KernelShape {
             dtype: model.dtype(),
@@ -142,7 +164,20 @@ impl CompiledRnn {
         Ok(CompiledRnn {
             model: model.clone(),
             layout_key: hasher.finish(),
-            kernels: NativeKernels::new(code, shape),
+            kernels: NativeKernels::new(code, &ir.schedule, shape)
+                .map_err(|e| Error::Native(e.to_string()))?,
+            threads: options.threads,
+            min_flops_per_thread: options.min_flops_per_thread,
+            workers: if options.threads > 1 {
+                Some(Workers::new(options.threads).map_err(|e| {
+                    Error::Options(format!(
+                        "cannot start {} worker threads: {e}",
+                        options.threads - 1
+                    ))
+                })?)
+            } else {
+                None
+            },
             ir,
         })
     }
@@ -286,18 +321,31 @@ impl CompiledRnn {
         }
         let lengths = lengths.map(|_| &kernel_lengths[..]);
         let work = workspace::<T>(work, self.work_len(call.seq_len, call.batch)?);
+        let flops = self.model.flops(call.seq_len, call.batch);
+        let threads = match self.min_flops_per_thread {
+            0 => self.threads,
+            min => (flops / min).clamp(1, self.threads as u64) as usize,
+        };
+        // With the workers busy (another thread's call), this call runs on its own thread.
+        let crew = match &self.workers {
+            Some(workers) if threads > 1 => workers.reserve(threads),
+            _ => None,
+        };
         self.kernels
-            .forward(ForwardArgs {
-                packed,
-                input: input.data(),
-                h0: h0.map(|h| h.data()),
-                lengths,
-                output,
-                h_n,
-                work,
-                seq_len: call.seq_len,
-                batch: call.batch,
-            })
+            .forward(
+                ForwardArgs {
+                    packed,
+                    input: input.data(),
+                    h0: h0.map(|h| h.data()),
+                    lengths,
+                    output,
+                    h_n,
+                    work,
+                    seq_len: call.seq_len,
+                    batch: call.batch,
+                },
+                crew.as_ref(),
+            )
             .map_err(|e| Error::Native(e.to_string()))
     }
 }

@@ -39,9 +39,12 @@ impl Engine {
         }
     }
 
-    /// Runs a forward pass with torch's argument conventions.
+    /// Runs a forward pass with torch's argument conventions, on `threads` threads: the JIT
+    /// splits every call, however small, and the interpreter runs the same schedule part
+    /// by part (checking that parts never race); the reference ignores `threads`.
     pub fn forward<T: Element>(
         self,
+        threads: usize,
         model: &Model,
         weights: &Weights,
         input: TensorView<'_, T>,
@@ -50,13 +53,22 @@ impl Engine {
     ) -> Result<(Tensor<T>, Tensor<T>), crate::Error> {
         match self {
             Engine::Jit => {
-                let rnn = crate::CompiledRnn::new(model)?;
+                let options = crate::CompileOptions {
+                    threads,
+                    min_flops_per_thread: 0,
+                    ..crate::CompileOptions::default()
+                };
+                let rnn = crate::CompiledRnn::with_options(model, &options)?;
                 let packed = rnn.pack(weights)?;
                 rnn.forward(&packed, input, h0, lengths)
             }
             Engine::Interp => crate::interp::run_model(
                 model,
-                &rnnc_ir::PipelineConfig::default(),
+                &rnnc_ir::PipelineConfig {
+                    parallel: threads > 1,
+                    ..rnnc_ir::PipelineConfig::default()
+                },
+                threads,
                 weights,
                 input,
                 h0,

@@ -45,18 +45,19 @@ pub(crate) fn pack<T: Element>(
     Ok(packed)
 }
 
-/// Runs `forward` on checked arguments; returns `(output, h_n)`.
+/// Runs `forward` (or the schedule, as `parts` threads would) on checked arguments;
+/// returns `(output, h_n)`.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn forward<T: Element>(
     module: &Module,
+    parts: usize,
     packed: &[T],
     call: &CallShape,
     input: TensorView<'_, T>,
     h0: Option<TensorView<'_, T>>,
     lengths: Option<&[usize]>,
 ) -> Result<(Tensor<T>, Tensor<T>), Error> {
-    let forward = module
-        .function("forward")
-        .expect("modules have a forward function");
+    let forward = module.function("forward");
     let mut output = Tensor::<T>::zeros(call.output_shape());
     let mut h_n = Tensor::<T>::zeros(call.h_n_shape());
     let work_len = module
@@ -76,14 +77,20 @@ pub(crate) fn forward<T: Element>(
         Arg::Scalar(call.seq_len as i64),
         Arg::Scalar(call.batch as i64),
     ];
-    run(forward, &mut args)?;
+    if module.schedule.is_empty() {
+        run(forward.expect("every module has forward"), &mut args)?;
+    } else {
+        rnnc_interp::run_schedule(module, &mut args, parts)?;
+    }
     Ok((output, h_n))
 }
 
-/// Compiles, packs and runs: the whole `interp` engine for one call.
+/// Compiles, packs and runs: the whole `interp` engine for one call (`parts` threads'
+/// worth of shares when `config.parallel`).
 pub(crate) fn run_model<T: Element>(
     model: &Model,
     config: &PipelineConfig,
+    parts: usize,
     weights: &Weights,
     input: TensorView<'_, T>,
     h0: Option<TensorView<'_, T>>,
@@ -93,5 +100,5 @@ pub(crate) fn run_model<T: Element>(
     CallShape::check_dtype(model, "input", T::DTYPE)?;
     let module = compile_ir(model, config)?;
     let packed = pack::<T>(&module, model, weights)?;
-    forward(&module, &packed, &call, input, h0, lengths)
+    forward(&module, parts, &packed, &call, input, h0, lengths)
 }

@@ -36,6 +36,7 @@
 #![deny(missing_docs)]
 
 mod aot;
+mod barrier;
 pub mod bench;
 pub mod bench_config;
 pub mod case;
@@ -45,9 +46,12 @@ mod interp;
 mod native;
 mod stream;
 pub mod verify;
+mod workers;
 
 pub use aot::{AotOutput, compile_aot, header};
-pub use compiled::{CompileOptions, CompiledRnn, ForwardContext, PackedWeights};
+pub use compiled::{
+    CompileOptions, CompiledRnn, ForwardContext, MIN_FLOPS_PER_THREAD, PackedWeights,
+};
 pub use engine::Engine;
 pub use rnnc_codegen as codegen;
 pub use rnnc_interp as interpreter;
@@ -120,7 +124,21 @@ pub fn interp_forward<T: Element>(
     h0: Option<TensorView<'_, T>>,
     lengths: Option<&[usize]>,
 ) -> Result<(Tensor<T>, Tensor<T>), Error> {
-    interp::run_model(model, config, weights, input, h0, lengths)
+    interp::run_model(model, config, 1, weights, input, h0, lengths)
+}
+
+/// Like [`interp_forward`], with the schedule of a multi-threaded pass run part by part as
+/// `parts` threads would (`config.parallel` must be set).
+pub fn interp_forward_parts<T: Element>(
+    model: &Model,
+    config: &ir::PipelineConfig,
+    parts: usize,
+    weights: &Weights,
+    input: TensorView<'_, T>,
+    h0: Option<TensorView<'_, T>>,
+    lengths: Option<&[usize]>,
+) -> Result<(Tensor<T>, Tensor<T>), Error> {
+    interp::run_model(model, config, parts, weights, input, h0, lengths)
 }
 
 impl From<rnnc_reference::Error> for Error {

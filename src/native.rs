@@ -15,10 +15,20 @@
 //!    `work` and `packed` pointers they are given, so one `NativeKernels` may be called from
 //!    many threads at once (`Sync`), each with its own mutable buffers; Rust's borrows make
 //!    those buffers disjoint.
+//! 4. The threads of one multi-threaded call share that call's buffers. Within a phase of
+//!    the schedule, the parts write disjoint elements and read none that another part
+//!    writes in the same phase (the lowering partitions rows by panels and chunks; the
+//!    interpreter runs the same schedule part by part and must agree bit for bit); a
+//!    `SpinBarrier` separates phases and steps, and its release/acquire atomics order the
+//!    kernels' stores before the next phase's loads. The caller's exclusive borrows of the
+//!    buffers last until every thread has joined.
 
 use rnnc_codegen::JitCode;
-use rnnc_ir::Size;
+use rnnc_ir::{Phase, Size};
 use rnnc_spec::{DType, Element};
+
+use crate::barrier::SpinBarrier;
+use crate::workers::Crew;
 
 /// `NAME_pack(const T *const params[], T *packed)`.
 type PackFn = unsafe extern "C" fn(*const *const u8, *mut u8);
@@ -34,6 +44,76 @@ type ForwardFn = unsafe extern "C" fn(
     i64,
     i64,
 );
+
+/// A phase function: `forward`'s arguments, then the step `n`, `part` and `parts`.
+type PhaseFn = unsafe extern "C" fn(
+    *const u8,
+    *const u8,
+    *const u8,
+    *const i64,
+    *mut u8,
+    *mut u8,
+    *mut u8,
+    i64,
+    i64,
+    i64,
+    i64,
+    i64,
+);
+
+/// A phase of the schedule with its functions resolved.
+#[derive(Clone, Copy)]
+enum PhaseOf<F> {
+    All(F),
+    One(F),
+    /// Per step, and all steps in one call.
+    Steps(F, F),
+    Pair(F, F),
+}
+
+/// The arguments of one call as raw pointers, for the threads that share it (invariant 4).
+#[derive(Clone, Copy)]
+struct RawArgs {
+    packed: *const u8,
+    input: *const u8,
+    h0: *const u8,
+    lengths: *const i64,
+    output: *mut u8,
+    h_n: *mut u8,
+    work: *mut u8,
+    seq_len: i64,
+    batch: i64,
+}
+
+// SAFETY: the pointers are the checked buffers of one call, exclusively borrowed until all
+// threads have joined; the threads' accesses through them are disjoint within a phase and
+// ordered by barriers across phases (invariant 4).
+unsafe impl Send for RawArgs {}
+// SAFETY: as above.
+unsafe impl Sync for RawArgs {}
+
+impl RawArgs {
+    /// SAFETY: the caller upholds invariants 2 and 4 for `f` and this share.
+    unsafe fn phase(&self, f: PhaseFn, n: i64, part: usize, parts: usize) {
+        // SAFETY: delegated to the caller.
+        unsafe {
+            f(
+                self.packed,
+                self.input,
+                self.h0,
+                self.lengths,
+                self.output,
+                self.h_n,
+                self.work,
+                self.seq_len,
+                self.batch,
+                n,
+                part as i64,
+                parts as i64,
+            )
+        }
+    }
+}
 
 /// The sizes the kernels were compiled for: what every call is checked against.
 #[derive(Clone, Debug, PartialEq)]
@@ -69,38 +149,74 @@ pub(crate) struct ForwardArgs<'a, T> {
 #[error("native call refused: {0}")]
 pub(crate) struct Refused(String);
 
-/// Compiled `pack` and `forward` of one model.
+/// Compiled `pack`, `forward` and a schedule's phase functions of one model.
 pub(crate) struct NativeKernels {
     /// Owns the code; `None` only while dropping.
     module: Option<cranelift_jit::JITModule>,
     pack: PackFn,
-    forward: ForwardFn,
+    entry: Entry,
     shape: KernelShape,
+}
+
+/// How a forward pass runs: one function, or a schedule's phases (one thread runs them all
+/// one after the other).
+enum Entry {
+    Forward(ForwardFn),
+    Schedule(Vec<PhaseOf<PhaseFn>>),
 }
 
 // SAFETY: the code is immutable once finalized and kernels keep no state (invariant 3);
 // the JIT module is touched again only by `drop`, which has `&mut self`.
 unsafe impl Send for NativeKernels {}
-// SAFETY: as above; `&self` methods only read `pack`, `forward` and `shape`.
+// SAFETY: as above; `&self` methods only read `pack`, `entry` and `shape`.
 unsafe impl Sync for NativeKernels {}
 
 impl NativeKernels {
-    pub fn new(code: JitCode, shape: KernelShape) -> NativeKernels {
-        // SAFETY: the pointers are the finalized entry points of functions declared with
-        // exactly these signatures (invariant 1), and `module`, which owns them, moves
-        // into the same value.
-        let (pack, forward) = unsafe {
-            (
-                std::mem::transmute::<*const u8, PackFn>(code.pack),
-                std::mem::transmute::<*const u8, ForwardFn>(code.forward),
-            )
+    /// Takes ownership of the code; `schedule` is the module's (empty: it has `forward`).
+    pub fn new(
+        code: JitCode,
+        schedule: &[Phase],
+        shape: KernelShape,
+    ) -> Result<NativeKernels, Refused> {
+        let pointer = |name: &str| {
+            code.entries
+                .iter()
+                .find(|(n, _)| n == name)
+                .map(|(_, p)| *p)
+                .ok_or_else(|| Refused(format!("no compiled function @{name}")))
         };
-        NativeKernels {
+        // SAFETY (all transmutes): the pointers are finalized entry points of functions
+        // declared with exactly these signatures (invariant 1: `pack` takes a pointer
+        // array, `forward` the forward arguments, phase functions those and three i64),
+        // and `module`, which owns them, moves into the same value.
+        let phase = |name: &str| -> Result<PhaseFn, Refused> {
+            Ok(unsafe { std::mem::transmute::<*const u8, PhaseFn>(pointer(name)?) })
+        };
+        let entry = if schedule.is_empty() {
+            Entry::Forward(unsafe {
+                std::mem::transmute::<*const u8, ForwardFn>(pointer("forward")?)
+            })
+        } else {
+            let phases = schedule
+                .iter()
+                .map(|p| {
+                    Ok(match p {
+                        Phase::All(f) => PhaseOf::All(phase(f)?),
+                        Phase::One(f) => PhaseOf::One(phase(f)?),
+                        Phase::Steps(f, g) => PhaseOf::Steps(phase(f)?, phase(g)?),
+                        Phase::Pair(f, g) => PhaseOf::Pair(phase(f)?, phase(g)?),
+                    })
+                })
+                .collect::<Result<Vec<_>, Refused>>()?;
+            Entry::Schedule(phases)
+        };
+        let pack = unsafe { std::mem::transmute::<*const u8, PackFn>(code.pack) };
+        Ok(NativeKernels {
             module: Some(code.module),
             pack,
-            forward,
+            entry,
             shape,
-        }
+        })
     }
 
     fn check_dtype<T: Element>(&self) -> Result<(), Refused> {
@@ -135,8 +251,14 @@ impl NativeKernels {
         Ok(())
     }
 
-    /// Runs the forward pass.
-    pub fn forward<T: Element>(&self, a: ForwardArgs<'_, T>) -> Result<(), Refused> {
+    /// Runs the forward pass: with a `crew` of several threads, they run the schedule's
+    /// phases (the module must have a schedule); otherwise the caller's thread runs
+    /// `forward` or every phase.
+    pub fn forward<T: Element>(
+        &self,
+        a: ForwardArgs<'_, T>,
+        crew: Option<&Crew<'_>>,
+    ) -> Result<(), Refused> {
         self.check_dtype::<T>()?;
         let s = &self.shape;
         let (l, n) = (a.seq_len, a.batch);
@@ -180,25 +302,98 @@ impl NativeKernels {
                 a.work.len()
             )));
         }
-        let null = std::ptr::null::<u8>();
-        // SAFETY: every buffer has the length the kernel reads or writes for this
-        // `seq_len` and `batch` (checked above, invariant 2); `output`, `h_n` and `work`
-        // are exclusive borrows, so no other code touches them during the call.
-        unsafe {
-            (self.forward)(
-                a.packed.as_ptr().cast(),
-                a.input.as_ptr().cast(),
-                a.h0.map_or(null, |h| h.as_ptr().cast()),
-                a.lengths.map_or(std::ptr::null(), |l| l.as_ptr()),
-                a.output.as_mut_ptr().cast(),
-                a.h_n.as_mut_ptr().cast(),
-                a.work.as_mut_ptr().cast(),
-                l as i64,
-                n as i64,
-            )
+        let raw = RawArgs {
+            packed: a.packed.as_ptr().cast(),
+            input: a.input.as_ptr().cast(),
+            h0: a.h0.map_or(std::ptr::null(), |h| h.as_ptr().cast()),
+            lengths: a.lengths.map_or(std::ptr::null(), |l| l.as_ptr()),
+            output: a.output.as_mut_ptr().cast(),
+            h_n: a.h_n.as_mut_ptr().cast(),
+            work: a.work.as_mut_ptr().cast(),
+            seq_len: l as i64,
+            batch: n as i64,
         };
+        // SAFETY (both calls): every buffer has the length the kernel reads or writes for
+        // this `seq_len` and `batch` (checked above, invariant 2); `output`, `h_n` and
+        // `work` are exclusive borrows, so no other code touches them during the call.
+        match (&self.entry, crew.filter(|c| c.threads() > 1)) {
+            (Entry::Forward(_), Some(_)) => {
+                return Err(Refused(
+                    "threads for kernels compiled without a schedule".into(),
+                ));
+            }
+            (Entry::Forward(f), None) => unsafe {
+                f(
+                    raw.packed,
+                    raw.input,
+                    raw.h0,
+                    raw.lengths,
+                    raw.output,
+                    raw.h_n,
+                    raw.work,
+                    raw.seq_len,
+                    raw.batch,
+                )
+            },
+            (Entry::Schedule(phases), Some(crew)) => run_phases(phases, raw, crew),
+            (Entry::Schedule(phases), None) => unsafe { run_alone(phases, raw) },
+        }
         Ok(())
     }
+}
+
+/// Runs a schedule on the caller's thread, as its only part.
+///
+/// # Safety
+/// The buffers of `raw` must have been checked for the call (invariant 2).
+unsafe fn run_alone(phases: &[PhaseOf<PhaseFn>], raw: RawArgs) {
+    for phase in phases {
+        // SAFETY: checked buffers (the caller's contract), and no other thread runs.
+        unsafe {
+            match *phase {
+                PhaseOf::All(f) | PhaseOf::One(f) | PhaseOf::Steps(_, f) => raw.phase(f, 0, 0, 1),
+                PhaseOf::Pair(f, g) => {
+                    raw.phase(f, 0, 0, 1);
+                    raw.phase(g, 0, 0, 1);
+                }
+            }
+        }
+    }
+}
+
+/// Runs a schedule on a crew's threads (at least two: a `pair` needs them): each runs its
+/// share of every phase, and all meet at a barrier after each phase and each step.
+fn run_phases(phases: &[PhaseOf<PhaseFn>], raw: RawArgs, crew: &Crew<'_>) {
+    let threads = crew.threads();
+    let barrier = SpinBarrier::new(threads);
+    // SAFETY (every `raw.phase` call below): the buffers were checked (invariant 2); shares
+    // of one phase touch disjoint elements and phases are separated (invariant 4).
+    let member = |part: usize| {
+        for phase in phases {
+            match *phase {
+                PhaseOf::All(f) => unsafe { raw.phase(f, 0, part, threads) },
+                PhaseOf::One(f) => {
+                    if part == 0 {
+                        unsafe { raw.phase(f, 0, 0, 1) }
+                    }
+                }
+                PhaseOf::Steps(f, _) => {
+                    for n in 0..raw.seq_len {
+                        unsafe { raw.phase(f, n, part, threads) };
+                        barrier.wait();
+                    }
+                    continue;
+                }
+                PhaseOf::Pair(f, g) => match part {
+                    0 => unsafe { raw.phase(f, 0, 0, 1) },
+                    1 => unsafe { raw.phase(g, 0, 0, 1) },
+                    _ => {}
+                },
+            }
+            barrier.wait();
+        }
+    };
+    crew.run(member);
 }
 
 impl Drop for NativeKernels {

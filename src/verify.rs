@@ -93,11 +93,12 @@ impl fmt::Display for CaseReport {
     }
 }
 
-/// Runs a case through an engine and compares with torch's results.
-pub fn run_case(case: &Case, engine: Engine) -> Result<CaseReport, crate::Error> {
+/// Runs a case through an engine on `threads` threads (see [`Engine::forward`]) and
+/// compares with torch's results.
+pub fn run_case(case: &Case, engine: Engine, threads: usize) -> Result<CaseReport, crate::Error> {
     let worst = match case.model.dtype() {
-        DType::F32 => compare_case::<f32>(case, engine)?,
-        DType::F64 => compare_case::<f64>(case, engine)?,
+        DType::F32 => compare_case::<f32>(case, engine, threads)?,
+        DType::F64 => compare_case::<f64>(case, engine, threads)?,
     };
     let tol = tolerance(case.model.dtype());
     Ok(CaseReport {
@@ -114,8 +115,13 @@ fn view<T: Element>(tensor: &CaseTensor) -> TensorView<'_, T> {
         .expect("case tensors are in the case's dtype and match their shapes")
 }
 
-fn compare_case<T: Element>(case: &Case, engine: Engine) -> Result<Worst, crate::Error> {
+fn compare_case<T: Element>(
+    case: &Case,
+    engine: Engine,
+    threads: usize,
+) -> Result<Worst, crate::Error> {
     let (output, h_n): (Tensor<T>, Tensor<T>) = engine.forward(
+        threads,
         &case.model,
         &case.weights,
         view(&case.input),

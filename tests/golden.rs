@@ -20,14 +20,32 @@ fn cases() -> Vec<Case> {
 fn every_engine_passes_every_torch_case() {
     let cases = cases();
     for engine in Engine::ALL {
-        let failures: Vec<String> = cases
-            .iter()
-            .map(|case| run_case(case, engine).unwrap_or_else(|e| panic!("{}: {e}", case.name)))
-            .filter(|report| !report.passed)
-            .map(|report| format!("{engine}: {report}"))
-            .collect();
-        assert!(failures.is_empty(), "{}", failures.join("\n"));
+        assert_all_pass(&cases, engine, 1);
     }
+}
+
+/// Threads split work, never a reduction: the JIT with every call split between 2 and 3
+/// threads, and the interpreter's run of the same schedule (race-checked), pass too.
+#[test]
+fn every_torch_case_passes_on_several_threads() {
+    let cases = cases();
+    for threads in [2, 3] {
+        for engine in [Engine::Jit, Engine::Interp] {
+            assert_all_pass(&cases, engine, threads);
+        }
+    }
+}
+
+fn assert_all_pass(cases: &[Case], engine: Engine, threads: usize) {
+    let failures: Vec<String> = cases
+        .iter()
+        .map(|case| {
+            run_case(case, engine, threads).unwrap_or_else(|e| panic!("{}: {e}", case.name))
+        })
+        .filter(|report| !report.passed)
+        .map(|report| format!("{engine} on {threads} threads: {report}"))
+        .collect();
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
 /// The comparison can fail: a perturbed torch output is caught at the perturbed element.
@@ -38,7 +56,7 @@ fn a_perturbed_case_fails() {
         panic!("case_003 is f32");
     };
     output[7] += 1e-3;
-    let report = run_case(&case, Engine::Reference).unwrap();
+    let report = run_case(&case, Engine::Reference, 1).unwrap();
     assert!(!report.passed);
     assert_eq!(report.worst.at, Some(("output", 7)));
 }

@@ -12,7 +12,7 @@ fn check<T: Element>(case: &common::RandomCase, config: &PipelineConfig, what: &
     let tol = tolerance(case.model.dtype());
     let (ref_out, ref_hn) = case
         .with_args::<T, _>(|x, h0, lengths| {
-            Engine::Reference.forward(&case.model, &case.weights, x, h0, lengths)
+            Engine::Reference.forward(1, &case.model, &case.weights, x, h0, lengths)
         })
         .unwrap_or_else(|e| panic!("reference failed: {e}\n{}", case.describe()));
     let (out, hn) = case
@@ -87,6 +87,69 @@ fn unroll_factors_and_block_shapes_match_the_reference() {
         };
         for seed in seeds(5000 + 100 * i as u64, 8) {
             run(&random_case(seed, 70), &config, &format!("{config:?}"));
+        }
+    }
+}
+
+/// The multi-threaded schedule, run part by part for 1 to 5 parts, computes exactly what
+/// the sequential forward computes, bit for bit, and its parts never race (the interpreter
+/// checks every access of a phase against the other parts').
+#[test]
+fn parallel_schedules_equal_the_sequential_forward() {
+    fn check<T: Element>(case: &common::RandomCase, config: &PipelineConfig) {
+        let sequential = case
+            .with_args::<T, _>(|x, h0, lengths| {
+                rnnc::interp_forward(&case.model, config, &case.weights, x, h0, lengths)
+            })
+            .unwrap();
+        let parallel = PipelineConfig {
+            parallel: true,
+            ..config.clone()
+        };
+        for parts in 1..=5 {
+            let got = case
+                .with_args::<T, _>(|x, h0, lengths| {
+                    rnnc::interp_forward_parts(
+                        &case.model,
+                        &parallel,
+                        parts,
+                        &case.weights,
+                        x,
+                        h0,
+                        lengths,
+                    )
+                })
+                .unwrap_or_else(|e| panic!("{e}\n{}", case.describe()));
+            for (what, a, b) in [
+                ("output", &got.0, &sequential.0),
+                ("h_n", &got.1, &sequential.1),
+            ] {
+                if let Some(diff) = common::first_bit_difference(a, b) {
+                    panic!(
+                        "{parts} parts differ in {what}: {diff}\n{}",
+                        case.describe()
+                    );
+                }
+            }
+        }
+    }
+    let configs = [
+        PipelineConfig::default(),
+        // Torch-layout kernels with the epilogue fused into the recurrence.
+        PipelineConfig::with_changes(&[PassId::PackWeights], &[PassId::FuseEpilogue]),
+        PipelineConfig::with_changes(&[], &[PassId::FuseEpilogue]),
+        PipelineConfig {
+            panel_vectors: 1,
+            block: Some((2, 3)),
+            ..PipelineConfig::default()
+        },
+    ];
+    for (i, seed) in seeds(9000, 48).into_iter().enumerate() {
+        let config = &configs[i % configs.len()];
+        let case = random_case(seed, 70);
+        match case.model.dtype() {
+            DType::F32 => check::<f32>(&case, config),
+            DType::F64 => check::<f64>(&case, config),
         }
     }
 }

@@ -126,3 +126,22 @@ fn jit_equals_interp_on_special_values() {
         run(&case, &CompileOptions::default());
     }
 }
+
+/// Threads split work, never the order of a reduction: every call split between 2 to 4
+/// threads (however small) gives the interpreter's sequential result, call after call.
+#[test]
+fn jit_on_several_threads_equals_interp() {
+    for threads in 2..=4 {
+        let options = CompileOptions {
+            threads,
+            min_flops_per_thread: 0,
+            ..CompileOptions::default()
+        };
+        for seed in seeds(60_000 + 100 * threads as u64, 16) {
+            let case = random_case(seed, 70);
+            for _ in 0..3 {
+                run(&case, &options);
+            }
+        }
+    }
+}

@@ -4,8 +4,8 @@ mod common;
 
 use common::{first_bit_difference, random_case, seeds};
 use rnnc::{
-    CallError, CompiledRnn, DType, Element, Error, ForwardContext, RnnSpec, Tensor, TensorView,
-    TensorViewMut, Weights,
+    CallError, CompileOptions, CompiledRnn, DType, Element, Error, ForwardContext, RnnSpec, Tensor,
+    TensorView, TensorViewMut, Weights,
 };
 
 fn torch_doc() -> (CompiledRnn, rnnc::PackedWeights) {
@@ -329,4 +329,77 @@ fn threads_sharing_one_compiled_model_get_single_thread_results() {
             }
         }
     });
+}
+
+/// A model compiled for 2 threads, called by several threads at once: each call either
+/// gets the workers or runs on its caller alone, and all results are the single-thread
+/// model's, bit for bit.
+#[test]
+fn callers_sharing_a_multithreaded_model_get_single_thread_results() {
+    let model = RnnSpec::builder(24, 72).num_layers(2).build().unwrap();
+    let weights = Weights::init(&model, 4);
+    let single = CompiledRnn::new(&model).unwrap();
+    let options = CompileOptions {
+        threads: 2,
+        min_flops_per_thread: 0,
+        ..CompileOptions::default()
+    };
+    let threaded = CompiledRnn::with_options(&model, &options).unwrap();
+    let (single_packed, packed) = (
+        single.pack(&weights).unwrap(),
+        threaded.pack(&weights).unwrap(),
+    );
+    let shape = [20, 3, 24];
+    let inputs: Vec<Vec<f32>> = (0..4)
+        .map(|k| {
+            (0..20 * 3 * 24)
+                .map(|i| ((i * (k + 2)) as f32 * 0.011).sin())
+                .collect()
+        })
+        .collect();
+    let expected: Vec<_> = inputs
+        .iter()
+        .map(|x| {
+            single
+                .forward(
+                    &single_packed,
+                    TensorView::new(&shape, x).unwrap(),
+                    None,
+                    None,
+                )
+                .unwrap()
+        })
+        .collect();
+    std::thread::scope(|scope| {
+        for t in 0..4 {
+            let (threaded, packed, inputs, expected) = (&threaded, &packed, &inputs, &expected);
+            scope.spawn(move || {
+                for round in 0..40 {
+                    let k = (t + round) % inputs.len();
+                    let x = TensorView::new(&shape, &inputs[k]).unwrap();
+                    assert_eq!(
+                        threaded.forward(packed, x, None, None).unwrap(),
+                        expected[k],
+                        "input {k}"
+                    );
+                }
+            });
+        }
+    });
+}
+
+#[test]
+fn zero_threads_is_an_error() {
+    let model = RnnSpec::builder(4, 4).build().unwrap();
+    let options = CompileOptions {
+        threads: 0,
+        ..CompileOptions::default()
+    };
+    let err = CompiledRnn::with_options(&model, &options)
+        .err()
+        .expect("0 threads fails");
+    assert!(
+        err.to_string().contains("threads must be at least 1"),
+        "{err}"
+    );
 }

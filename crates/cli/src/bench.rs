@@ -13,9 +13,10 @@ pub struct BenchArgs {
     /// Configurations (the format of benches/configs.toml) [default: benches/configs.toml].
     configs: Option<PathBuf>,
 
-    /// Worker threads per call.
-    #[arg(long, default_value_t = 1)]
-    threads: usize,
+    /// Threads per call; several (`--threads 1,2`) are measured interleaved, each line
+    /// then also gives its speed relative to the first count's.
+    #[arg(long, value_delimiter = ',', default_value = "1")]
+    threads: Vec<usize>,
 
     /// One JSON object per configuration and line, instead of a table.
     #[arg(long)]
@@ -34,7 +35,7 @@ pub struct BenchArgs {
     seconds: f64,
 
     /// Cranelift's optimization level.
-    #[arg(long, value_enum, default_value = "speed")]
+    #[arg(long, value_enum, default_value = "none")]
     opt_level: OptLevelArg,
 
     /// Switch a pass off (repeatable), to measure what it brings.
@@ -63,19 +64,24 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<ExitCode> {
     if !(args.seconds > 0.0 && args.seconds <= 600.0) {
         anyhow::bail!("--seconds must be in (0, 600], got {}", args.seconds);
     }
-    if args.threads == 0 {
+    if args.threads.contains(&0) {
         anyhow::bail!("--threads must be at least 1");
     }
     let settings = BenchSettings {
-        threads: args.threads,
+        threads: args.threads.clone(),
         measure: Duration::from_secs_f64(args.seconds),
         ..BenchSettings::default()
     };
+    let relative = args.threads.len() > 1;
     if !args.json {
-        crate::print_out(&format!(
-            "{:<22} {:>12} {:>9} {:>11}   (threads: {})\n",
-            "config", "median us", "GFLOP/s", "compile ms", args.threads
-        ))?;
+        let mut header = format!(
+            "{:<22} {:>7} {:>12} {:>9} {:>11}",
+            "config", "threads", "median us", "GFLOP/s", "compile ms"
+        );
+        if relative {
+            header += &format!(" {:>9}", format!("vs {}", args.threads[0]));
+        }
+        crate::print_out(&format!("{header}\n"))?;
     }
     let selected: Vec<_> = configs
         .iter()
@@ -98,16 +104,21 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<ExitCode> {
             pipeline: rnnc::ir::PipelineConfig::with_changes(&args.disable, &args.enable),
             ..CompileOptions::default()
         };
-        let result = bench(config, &options, &settings)?;
-        let line = if args.json {
-            result.to_json()
-        } else {
-            format!(
-                "{:<22} {:>12.2} {:>9.2} {:>11.1}",
-                result.name, result.median_us, result.gflops, result.compile_ms
-            )
-        };
-        crate::print_out(&format!("{line}\n"))?;
+        let results = bench(config, &options, &settings)?;
+        for result in &results {
+            let mut line = if args.json {
+                result.to_json()
+            } else {
+                format!(
+                    "{:<22} {:>7} {:>12.2} {:>9.2} {:>11.1}",
+                    result.name, result.threads, result.median_us, result.gflops, result.compile_ms
+                )
+            };
+            if relative && !args.json {
+                line += &format!(" {:>8.2}x", results[0].median_us / result.median_us);
+            }
+            crate::print_out(&format!("{line}\n"))?;
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

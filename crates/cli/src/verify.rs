@@ -13,6 +13,11 @@ pub struct VerifyArgs {
     #[arg(long, value_parser = parse_engine)]
     engine: Option<Engine>,
 
+    /// Threads per call: the jit engine splits every call between them, the interp engine
+    /// runs the same schedule part by part and checks that the parts never race.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=64))]
+    threads: u16,
+
     /// Case files (NAME.json beside NAME.safetensors) or directories of cases.
     #[arg(required = true)]
     paths: Vec<PathBuf>,
@@ -29,7 +34,7 @@ pub fn run(args: &VerifyArgs) -> anyhow::Result<ExitCode> {
     for path in &paths {
         let report = Case::load(path)
             .map_err(rnnc::Error::from)
-            .and_then(|case| run_case(&case, engine));
+            .and_then(|case| run_case(&case, engine, args.threads.into()));
         match report {
             Ok(report) => {
                 crate::print_out(&format!("{report}\n"))?;
@@ -47,7 +52,8 @@ pub fn run(args: &VerifyArgs) -> anyhow::Result<ExitCode> {
         }
     }
     crate::print_out(&format!(
-        "{passed} passed, {failed} failed (engine: {engine})\n"
+        "{passed} passed, {failed} failed (engine: {engine}, threads: {})\n",
+        args.threads
     ))?;
     Ok(if failed == 0 {
         ExitCode::SUCCESS

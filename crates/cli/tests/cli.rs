@@ -65,7 +65,7 @@ fn verify_passes_the_torch_cases_and_prints_a_summary() {
     let one = rnnc(&["verify", "tests/golden/torch-rnn/case_011.json"]);
     assert!(one.status.success());
     assert!(
-        text(&one.stdout).contains("1 passed, 0 failed (engine: jit)"),
+        text(&one.stdout).contains("1 passed, 0 failed (engine: jit, threads: 1)"),
         "{}",
         text(&one.stdout)
     );
@@ -160,7 +160,21 @@ fn emit_ir_after_every_pass_for_every_example_spec() {
 fn verify_runs_the_interpreter() {
     let out = rnnc(&["verify", "--engine", "interp", "tests/golden/torch-rnn"]);
     assert!(out.status.success(), "{}", text(&out.stdout));
-    assert!(text(&out.stdout).contains("60 passed, 0 failed (engine: interp)"));
+    assert!(text(&out.stdout).contains("60 passed, 0 failed (engine: interp, threads: 1)"));
+}
+
+#[test]
+fn verify_splits_calls_between_threads() {
+    let out = rnnc(&["verify", "--threads", "2", "tests/golden/torch-rnn"]);
+    assert!(out.status.success(), "{}", text(&out.stdout));
+    assert!(text(&out.stdout).contains("60 passed, 0 failed (engine: jit, threads: 2)"));
+    let zero = rnnc(&["verify", "--threads", "0", "tests/golden/torch-rnn"]);
+    assert!(!zero.status.success());
+    assert!(
+        text(&zero.stderr).contains("--threads"),
+        "{}",
+        text(&zero.stderr)
+    );
 }
 
 #[test]
@@ -204,4 +218,75 @@ fn emit_clif_and_asm_are_annotated_with_the_ir() {
     ]);
     assert_eq!(no_tanh.status.code(), Some(1));
     assert!(text(&no_tanh.stderr).contains("needs the expand-tanh and legalize passes"));
+}
+
+#[test]
+fn bench_prints_json_lines_for_each_thread_count() {
+    let out = rnnc(&[
+        "bench",
+        "--json",
+        "--only",
+        "seed-example",
+        "--seconds",
+        "0.05",
+        "--threads",
+        "1,2",
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let lines: Vec<serde_json::Value> = text(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    for (line, threads) in lines.iter().zip([1, 2]) {
+        assert_eq!(line["name"], "seed-example");
+        assert_eq!(line["threads"], threads);
+        // seed-example: 2 layers, L=5, N=3, H=20, inputs 10 then 20.
+        assert_eq!(
+            line["flops"],
+            2 * 5 * 3 * 20 * (10 + 20) + 2 * 5 * 3 * 20 * (20 + 20)
+        );
+        let median = line["median_us"].as_f64().unwrap();
+        let gflops = line["gflops"].as_f64().unwrap();
+        assert!(
+            median > 0.0 && line["compile_ms"].as_f64().unwrap() > 0.0,
+            "{line}"
+        );
+        let implied = line["flops"].as_f64().unwrap() / median / 1e3;
+        assert!((gflops - implied).abs() <= 1e-3 * implied, "{line}");
+    }
+}
+
+#[test]
+fn bench_rejects_bad_arguments() {
+    let missing = rnnc(&["bench", "--only", "no-such-config"]);
+    assert!(!missing.status.success());
+    assert!(
+        text(&missing.stderr).contains("no configuration"),
+        "{}",
+        text(&missing.stderr)
+    );
+    let zero = rnnc(&["bench", "--threads", "0"]);
+    assert!(!zero.status.success());
+    assert!(
+        text(&zero.stderr).contains("--threads must be at least 1"),
+        "{}",
+        text(&zero.stderr)
+    );
+    let dir = std::env::temp_dir().join(format!("rnnc-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let bad = dir.join("configs.toml");
+    std::fs::write(
+        &bad,
+        "[[config]]\nname = \"x\"\ninput_size = 0\nhidden_size = 4\nseq_len = 1\nbatch = 1\n",
+    )
+    .unwrap();
+    let out = rnnc(&["bench", bad.to_str().unwrap()]);
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("input_size"),
+        "{}",
+        text(&out.stderr)
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
 }

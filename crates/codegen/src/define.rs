@@ -10,13 +10,14 @@ use crate::CodegenError;
 use crate::translate::{Abi, signature, translate};
 
 /// The functions of one model in a module.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct Kernels {
     /// `NAME_pack(const T *const params[], T *packed)`; absent when weights are baked in.
     pub pack: Option<FuncId>,
-    /// `NAME_forward(weights, input, h0, lengths, output, h_n, work, seq_len, batch)`, or
-    /// without `weights` when they are baked in.
-    pub forward: FuncId,
+    /// Every other function by IR name: `forward(weights, input, h0, lengths, output, h_n,
+    /// work, seq_len, batch)` (without `weights` when they are baked in), or the phase
+    /// functions of a multi-threaded schedule (the same, then `n`, `part`, `parts`).
+    pub entries: Vec<(String, FuncId)>,
 }
 
 /// The symbol of an IR function: `NAME_pack`, `NAME_forward`.
@@ -60,16 +61,20 @@ pub fn define_kernels<M: Module>(
         }
         None => None,
     };
-    let names: &[&str] = if baked.is_some() {
-        &["forward"]
-    } else {
-        &["pack", "forward"]
+    if baked.is_some() && ir.function("forward").is_none() {
+        return Err(CodegenError::Illegal(
+            "baked weights need a module with @forward".into(),
+        ));
+    }
+    let mut kernels = Kernels {
+        pack: None,
+        entries: Vec::new(),
     };
-    let mut ids = Vec::new();
-    for &name in names {
-        let func = ir
-            .function(name)
-            .ok_or_else(|| CodegenError::Illegal(format!("the module has no function @{name}")))?;
+    for func in &ir.functions {
+        let name = func.name.as_str();
+        if baked.is_some() && name == "pack" {
+            continue;
+        }
         let abi = match weights_data {
             Some(data) if name == "forward" => {
                 Abi::Baked(module.declare_data_in_func(data, &mut ctx.func))
@@ -97,12 +102,13 @@ pub fn define_kernels<M: Module>(
         )?;
         define(module, id, &mut ctx)?;
         module.clear_context(&mut ctx);
-        ids.push(id);
+        if name == "pack" {
+            kernels.pack = Some(id);
+        } else {
+            kernels.entries.push((name.to_string(), id));
+        }
     }
-    Ok(Kernels {
-        pack: (ids.len() == 2).then(|| ids[0]),
-        forward: *ids.last().expect("forward is always defined"),
-    })
+    Ok(kernels)
 }
 
 fn define<M: Module>(module: &mut M, id: FuncId, ctx: &mut Context) -> Result<(), CodegenError> {

@@ -18,8 +18,8 @@ pub struct JitCode {
     pub module: JITModule,
     /// `pack(const T *const params[], T *packed)`.
     pub pack: *const u8,
-    /// `forward(weights, input, h0, lengths, output, h_n, work, seq_len, batch)`.
-    pub forward: *const u8,
+    /// Every other function by IR name: `forward`, or the phase functions of a schedule.
+    pub entries: Vec<(String, *const u8)>,
 }
 
 /// Compiles `ir` (legal kernel IR) for this machine.
@@ -34,10 +34,14 @@ pub fn compile_jit(ir: &rnnc_ir::Module, opt: OptLevel) -> Result<JitCode, Codeg
         .map_err(|e| CodegenError::Module(e.to_string()))?;
     let pack = kernels
         .pack
-        .expect("without baked weights there is a pack function");
+        .ok_or_else(|| CodegenError::Illegal("the module has no function @pack".into()))?;
     Ok(JitCode {
         pack: module.get_finalized_function(pack),
-        forward: module.get_finalized_function(kernels.forward),
+        entries: kernels
+            .entries
+            .iter()
+            .map(|(name, id)| (name.clone(), module.get_finalized_function(*id)))
+            .collect(),
         module,
     })
 }

@@ -9,12 +9,18 @@
 //! outside, a null buffer read, or a bad argument list is an [`InterpError`] naming the
 //! instruction, never undefined behaviour. Such an error is a bug in rnnc (lowering) or in
 //! the caller (arguments), never in user data.
+//!
+//! [`run_schedule`] also checks the premise of multi-threaded execution: between two
+//! barriers, no element that one part writes is read or written by another part. It
+//! records, per element, which parts read and wrote it since the last barrier, so a
+//! lowering that lets threads race is an [`InterpError::Race`], although the interpreter
+//! itself runs the parts one after another.
 
 #![deny(missing_docs)]
 
 use rnnc_ir::{
-    Addr, BitOp, BufKind, Cmp, FloatOp, Function, Inst, InstDisplay, IntOp, Op, Operand, Param,
-    Reg, Scalar, Stmt,
+    Addr, BitOp, BufKind, Cmp, FloatOp, Function, Inst, InstDisplay, IntOp, Module, Op, Operand,
+    Param, Phase, Reg, Scalar, Stmt,
 };
 
 /// An argument of an interpreted function, in parameter order.
@@ -65,6 +71,31 @@ pub enum InterpError {
         /// The buffer's length.
         len: u64,
     },
+    /// Two parts of one phase touch the same element and one of them writes it: threads
+    /// running the schedule would race.
+    #[error(
+        "func @{function}: `{inst}`: part {part} {} element {element} of @{buffer}, which part {other} {} in the same phase",
+        .access.present(),
+        .other_access.past()
+    )]
+    Race {
+        /// The function.
+        function: String,
+        /// The instruction.
+        inst: String,
+        /// The buffer or view.
+        buffer: String,
+        /// The element, counted in the argument the buffer is a view of.
+        element: u64,
+        /// The part making this access.
+        part: usize,
+        /// What this part does.
+        access: Access,
+        /// The part that touched the element before.
+        other: usize,
+        /// What the other part did.
+        other_access: Access,
+    },
     /// Any other fault of an instruction (null access, division by zero, negative count).
     #[error("func @{function}: `{inst}`: {message}")]
     Fault {
@@ -77,6 +108,31 @@ pub enum InterpError {
     },
 }
 
+/// A memory access, in a race report.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Access {
+    /// A load.
+    Read,
+    /// A store.
+    Write,
+}
+
+impl Access {
+    fn present(self) -> &'static str {
+        match self {
+            Access::Read => "reads",
+            Access::Write => "writes",
+        }
+    }
+
+    fn past(self) -> &'static str {
+        match self {
+            Access::Read => "read",
+            Access::Write => "wrote",
+        }
+    }
+}
+
 /// Where a buffer's elements are: an argument and a window of it.
 #[derive(Clone, Copy, Debug)]
 struct Window {
@@ -85,7 +141,7 @@ struct Window {
     len: u64,
 }
 
-struct Machine<'f, 'a, 'b> {
+struct Machine<'f, 'a, 'b, 't> {
     func: &'f Function,
     args: &'b mut [Arg<'a>],
     windows: Vec<Window>,
@@ -93,10 +149,88 @@ struct Machine<'f, 'a, 'b> {
     lanes: Vec<u64>,
     slots: Vec<usize>,
     scratch: Vec<u64>,
+    /// The race tracker and the part this call runs as, within a schedule.
+    tracker: Option<(&'t mut Tracker, usize)>,
+}
+
+/// Who touched an element since the last barrier.
+#[derive(Clone, Copy, Default)]
+struct Touch {
+    /// The phase (barrier interval) the rest describes; older phases do not count.
+    epoch: u32,
+    /// The part that wrote the element, plus one (0: none).
+    writer: u32,
+    /// The parts that read it, one bit each.
+    readers: u64,
+}
+
+/// Per argument and element, the last phase's touches (see the module docs).
+struct Tracker {
+    epoch: u32,
+    touches: Vec<Vec<Touch>>,
+}
+
+impl Tracker {
+    /// At most this many parts: one bit each in `Touch::readers`.
+    const MAX_PARTS: usize = 64;
+
+    fn new(args: &[Arg<'_>]) -> Tracker {
+        Tracker {
+            epoch: 1,
+            touches: args
+                .iter()
+                .map(|a| vec![Touch::default(); arg_len(a) as usize])
+                .collect(),
+        }
+    }
+
+    /// A barrier: what came before no longer races with what comes after.
+    fn barrier(&mut self) {
+        self.epoch += 1;
+    }
+
+    /// Records an access by `part`; on a race, the other part and what it did.
+    fn touch(
+        &mut self,
+        arg: usize,
+        element: usize,
+        part: usize,
+        write: bool,
+    ) -> Option<(usize, Access)> {
+        let t = &mut self.touches[arg][element];
+        if t.epoch != self.epoch {
+            *t = Touch {
+                epoch: self.epoch,
+                ..Touch::default()
+            };
+        }
+        if t.writer != 0 && t.writer as usize != part + 1 {
+            return Some((t.writer as usize - 1, Access::Write));
+        }
+        let others = t.readers & !(1 << part);
+        if write && others != 0 {
+            return Some((others.trailing_zeros() as usize, Access::Read));
+        }
+        if write {
+            t.writer = part as u32 + 1;
+        } else {
+            t.readers |= 1 << part;
+        }
+        None
+    }
 }
 
 /// Runs `func` with `args` (one per parameter, in order).
 pub fn run(func: &Function, args: &mut [Arg<'_>]) -> Result<(), InterpError> {
+    run_as(func, args, None)
+}
+
+/// `run`, recording accesses as `part` in `tracker` when given.
+fn run_as(
+    func: &Function,
+    args: &mut [Arg<'_>],
+    tracker: Option<(&mut Tracker, usize)>,
+) -> Result<(), InterpError> {
     let fail = |message: String| InterpError::Arguments {
         function: func.name.clone(),
         message,
@@ -208,8 +342,83 @@ pub fn run(func: &Function, args: &mut [Arg<'_>]) -> Result<(), InterpError> {
         lanes,
         slots,
         scratch: vec![0; rnnc_ir::MAX_LANES as usize],
+        tracker,
     };
     machine.body(&func.body)
+}
+
+/// Runs a module's schedule as `parts` threads would, one part after another: `args` are
+/// `forward`'s (ending with `seq_len` and `batch`); each phase function also gets the step,
+/// the part and the number of parts. Phases order every access the way barriers order
+/// them, so the result is what the threads compute. With more than one part, every access
+/// is also checked for races (see the module docs); a `pair` phase counts as two parts.
+pub fn run_schedule(
+    module: &Module,
+    args: &mut Vec<Arg<'_>>,
+    parts: usize,
+) -> Result<(), InterpError> {
+    let seq_len = match args.get(args.len().wrapping_sub(2)) {
+        Some(Arg::Scalar(l)) => *l,
+        _ => {
+            return Err(InterpError::Arguments {
+                function: "schedule".into(),
+                message: "the arguments end with seq_len and batch".into(),
+            });
+        }
+    };
+    if parts == 0 || parts > Tracker::MAX_PARTS {
+        return Err(InterpError::Arguments {
+            function: "schedule".into(),
+            message: format!("{parts} parts; 1 to {} are supported", Tracker::MAX_PARTS),
+        });
+    }
+    let mut tracker = (parts > 1).then(|| Tracker::new(args));
+    // Runs `name` as part `part` of `parts`, tracked as part `as_part`.
+    let mut call = |tracker: &mut Option<Tracker>,
+                    name: &str,
+                    n: i64,
+                    (part, parts): (usize, usize),
+                    as_part: usize| {
+        let func = module
+            .function(name)
+            .ok_or_else(|| InterpError::Arguments {
+                function: name.to_string(),
+                message: "the schedule names a function the module lacks".into(),
+            })?;
+        args.extend([
+            Arg::Scalar(n),
+            Arg::Scalar(part as i64),
+            Arg::Scalar(parts as i64),
+        ]);
+        let result = run_as(func, args, tracker.as_mut().map(|t| (t, as_part)));
+        args.truncate(args.len() - 3);
+        result
+    };
+    let barrier = |tracker: &mut Option<Tracker>| {
+        if let Some(t) = tracker {
+            t.barrier();
+        }
+    };
+    let t = &mut tracker;
+    for phase in &module.schedule {
+        match phase {
+            Phase::All(f) => (0..parts).try_for_each(|part| call(t, f, 0, (part, parts), part))?,
+            Phase::One(f) => call(t, f, 0, (0, 1), 0)?,
+            Phase::Steps(_, all) if parts == 1 => call(t, all, 0, (0, 1), 0)?,
+            Phase::Steps(f, _) => {
+                for n in 0..seq_len {
+                    (0..parts).try_for_each(|part| call(t, f, n, (part, parts), part))?;
+                    barrier(t);
+                }
+            }
+            Phase::Pair(f, g) => {
+                call(t, f, 0, (0, 1), 0)?;
+                call(t, g, 0, (0, 1), 1)?;
+            }
+        }
+        barrier(t);
+    }
+    Ok(())
 }
 
 fn kind(arg: &Arg<'_>) -> &'static str {
@@ -242,7 +451,7 @@ fn f64_of(bits: u64) -> f64 {
     f64::from_bits(bits)
 }
 
-impl Machine<'_, '_, '_> {
+impl Machine<'_, '_, '_, '_> {
     fn fault(&self, inst: &Inst, message: String) -> InterpError {
         InterpError::Fault {
             function: self.func.name.clone(),
@@ -331,6 +540,7 @@ impl Machine<'_, '_, '_> {
             };
             let (slot, n, _) = self.slot(*v);
             let (arg, at) = self.range(inst, *buf, addr, n)?;
+            self.track(inst, *buf, (arg, at, n), true)?;
             let src = &self.lanes[slot..slot + n];
             match &mut self.args[arg] {
                 Arg::F32Mut(m) => {
@@ -359,6 +569,34 @@ impl Machine<'_, '_, '_> {
         }
         self.scratch = out;
         result
+    }
+
+    /// Records `n` elements from `at` of argument `arg` as read or written by this part.
+    fn track(
+        &mut self,
+        inst: &Inst,
+        buf: rnnc_ir::Buf,
+        (arg, at, n): (usize, usize, usize),
+        write: bool,
+    ) -> Result<(), InterpError> {
+        let Some((tracker, part)) = self.tracker.as_mut() else {
+            return Ok(());
+        };
+        for element in at..at + n {
+            if let Some((other, other_access)) = tracker.touch(arg, element, *part, write) {
+                return Err(InterpError::Race {
+                    function: self.func.name.clone(),
+                    inst: InstDisplay(self.func, inst).to_string(),
+                    buffer: self.func.buf(buf).name.clone(),
+                    element: element as u64,
+                    part: *part,
+                    access: if write { Access::Write } else { Access::Read },
+                    other,
+                    other_access,
+                });
+            }
+        }
+        Ok(())
     }
 
     fn lane(&self, r: Reg, i: usize) -> u64 {
@@ -514,6 +752,7 @@ impl Machine<'_, '_, '_> {
             }
             Op::Load(buf, addr) => {
                 let (arg, at) = self.range(inst, *buf, addr, n)?;
+                self.track(inst, *buf, (arg, at, n), false)?;
                 match &self.args[arg] {
                     Arg::F32(m) => fill(out, &m[at..at + n], |v| v.to_bits() as u64),
                     Arg::F32Mut(m) => fill(out, &m[at..at + n], |v| v.to_bits() as u64),

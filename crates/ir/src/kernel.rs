@@ -342,6 +342,25 @@ impl Function {
     }
 }
 
+/// One phase of a multi-threaded forward pass. Phase functions take the parameters of
+/// `forward` plus `%n` (the time step), `%part` and `%parts` (the caller's share); a phase
+/// ends when every part has finished it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Phase {
+    /// Every part runs the function once.
+    All(String),
+    /// Part 0 runs it.
+    One(String),
+    /// The time steps of a recurrence. With several parts, every part runs the first
+    /// function for each step `n` in `0..seq_len`, and all parts finish step `n` before any
+    /// starts `n + 1`; with one part, the second function runs every step in one call (the
+    /// same operations in the same order, without a call per step).
+    Steps(String, String),
+    /// Part 0 runs the first and part 1 the second at once (one part: one after the
+    /// other).
+    Pair(String, String),
+}
+
 /// A compiled model's IR: the function that packs torch-layout weights and the forward pass.
 ///
 /// Calling conventions (the runtime and the C header rely on them):
@@ -363,8 +382,12 @@ pub struct Module {
     pub packed_len: u64,
     /// Elements of the workspace a call needs.
     pub work: Size,
-    /// `pack` then `forward`.
+    /// `pack` then `forward` (or the phase functions of `schedule`).
     pub functions: Vec<Function>,
+    /// For multi-threaded execution: the phases that replace `forward`, in order (run with
+    /// one part, they are the single-threaded forward pass); empty for a module with
+    /// `forward`.
+    pub schedule: Vec<Phase>,
 }
 
 impl Module {

@@ -37,6 +37,38 @@ pub fn parse_module(text: &str) -> Result<Module> {
     })?;
     let module = parse_header(line, header)?;
     let mut module = module;
+    while let Some((line, text)) = cursor.peek() {
+        let Some(rest) = text.strip_prefix("phase ") else {
+            break;
+        };
+        cursor.next();
+        let words: Vec<&str> = rest.split_whitespace().collect();
+        let name = |i: usize| -> Result<String> {
+            words
+                .get(i)
+                .and_then(|w| w.strip_prefix('@'))
+                .map(str::to_string)
+                .ok_or_else(|| ParseError {
+                    line,
+                    message: format!("expected a function `@name` in `{text}`"),
+                })
+        };
+        let phase = match (words.first().copied(), words.len()) {
+            (Some("all"), 2) => Phase::All(name(1)?),
+            (Some("one"), 2) => Phase::One(name(1)?),
+            (Some("steps"), 3) => Phase::Steps(name(1)?, name(2)?),
+            (Some("pair"), 3) => Phase::Pair(name(1)?, name(2)?),
+            _ => {
+                return err(
+                    line,
+                    format!(
+                        "expected `phase all|one @f` or `phase steps|pair @f @g`, found `{text}`"
+                    ),
+                );
+            }
+        };
+        module.schedule.push(phase);
+    }
     while let Some((line, text)) = cursor.next() {
         module
             .functions
@@ -114,6 +146,7 @@ fn parse_header(line: usize, text: &str) -> Result<Module> {
             .parse::<Size>()
             .map_err(|m| ParseError { line, message: m })?,
         functions: Vec::new(),
+        schedule: Vec::new(),
     })
 }
 

@@ -122,6 +122,8 @@ pub struct PipelineConfig {
     pub panel_vectors: usize,
     /// A register block (`rows` in vectors, `cols`) to use instead of `block`'s rule.
     pub block: Option<(usize, usize)>,
+    /// Lower to phase functions for multi-threaded execution instead of `forward`.
+    pub parallel: bool,
 }
 
 impl Default for PipelineConfig {
@@ -135,6 +137,7 @@ impl Default for PipelineConfig {
             unroll: UnrollConfig::default(),
             panel_vectors: passes::pack_weights::PANEL_VECTORS,
             block: None,
+            parallel: false,
         }
     }
 }
@@ -242,7 +245,11 @@ pub fn run_pipeline(
         verify_module(&m, level).map_err(|error| PipelineError::Kernel { pass, error })?;
         Ok(m)
     };
-    let mut module = check(PassId::Lower, passes::lower::lower(&graph), Level::Any)?;
+    let mut module = check(
+        PassId::Lower,
+        passes::lower::lower(&graph, config.parallel),
+        Level::Any,
+    )?;
     if done(PassId::Lower) {
         return Ok(Stage::Kernel(module));
     }

@@ -31,6 +31,33 @@ pub fn verify_module(module: &Module, level: Level) -> Result<(), VerifyError> {
     for func in &module.functions {
         verify_function(func, module.target, level, &mut errors);
     }
+    if module.schedule.is_empty() && module.function("forward").is_none() {
+        errors.push("a module without a schedule needs @forward".into());
+    }
+    for phase in &module.schedule {
+        let names = match phase {
+            Phase::All(f) | Phase::One(f) => vec![f],
+            Phase::Steps(f, g) | Phase::Pair(f, g) => vec![f, g],
+        };
+        for name in names {
+            match module.function(name) {
+                None => errors.push(format!("schedule: no function @{name}")),
+                Some(f) => {
+                    let scalars: Vec<&str> = f
+                        .params
+                        .iter()
+                        .filter_map(|p| match p {
+                            Param::Scalar(r) => Some(f.reg(*r).name.as_str()),
+                            Param::Buf(_) => None,
+                        })
+                        .collect();
+                    if scalars != ["seq_len", "batch", "n", "part", "parts"] {
+                        errors.push(format!("schedule: @{name} takes {scalars:?}, phases take seq_len, batch, n, part, parts"));
+                    }
+                }
+            }
+        }
+    }
     if errors.is_empty() {
         Ok(())
     } else {

@@ -29,6 +29,14 @@ impl fmt::Display for Module {
             "module {} {} vector={} packed={} work={}",
             self.name, self.dtype, self.target.vector_bits, self.packed_len, self.work
         )?;
+        for phase in &self.schedule {
+            match phase {
+                Phase::All(f1) => writeln!(f, "phase all @{f1}")?,
+                Phase::One(f1) => writeln!(f, "phase one @{f1}")?,
+                Phase::Steps(f1, f2) => writeln!(f, "phase steps @{f1} @{f2}")?,
+                Phase::Pair(f1, f2) => writeln!(f, "phase pair @{f1} @{f2}")?,
+            }
+        }
         for func in &self.functions {
             writeln!(f)?;
             write!(f, "{func}")?;

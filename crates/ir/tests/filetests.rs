@@ -53,7 +53,7 @@ fn run(pass: PassId, input: &str) -> Result<String, String> {
         PassId::Lower => {
             let g = graph()?;
             verify_graph(&g).map_err(|e| e.to_string())?;
-            checked_module(lower::lower(&g), Level::Any)
+            checked_module(lower::lower(&g, false), Level::Any)
         }
         // Time loops by 2, so that the filetest shows the main and remainder loops.
         PassId::Unroll => {

@@ -74,6 +74,11 @@ struct Plan {
     work: Vec<(String, Size)>,
 }
 
+/// The workspace of a direction's pre-activations (separate epilogue).
+fn pre_name(direction: usize) -> &'static str {
+    if direction == 0 { "pre" } else { "pre_reverse" }
+}
+
 fn dirs_suffix(dirs: &[usize]) -> &'static str {
     match dirs {
         [0] => "",
@@ -233,14 +238,17 @@ impl Plan {
             .flat_map(|l| &l.recurrences)
             .any(|r| r.epilogue == Epilogue::Separate);
         if separate {
-            work.push((
-                "pre".to_string(),
-                Size {
-                    ln: 0,
-                    n: hp as u64,
-                    c: 0,
-                },
-            ));
+            // One per direction: the two directions of a layer may run at once.
+            for d in 0..g.directions {
+                work.push((
+                    pre_name(d).to_string(),
+                    Size {
+                        ln: 0,
+                        n: hp as u64,
+                        c: 0,
+                    },
+                ));
+            }
         }
         Plan {
             regions,
@@ -257,16 +265,29 @@ impl Plan {
     }
 }
 
-/// Lowers a graph to a module of `pack` and `forward`.
-pub fn lower(g: &Graph) -> Module {
+/// Lowers a graph to a module of `pack` and `forward`, or for multi-threaded execution
+/// (`parallel`) of `pack` and the phase functions of a schedule (see `emit_phases`), which
+/// run with one part serve single-threaded calls too: one copy of the code instead of two
+/// halves the compile time.
+pub fn lower(g: &Graph, parallel: bool) -> Module {
     let plan = Plan::new(g);
+    let mut functions = vec![emit_pack(g, &plan)];
+    let mut schedule = Vec::new();
+    if parallel {
+        let (phases, phase_schedule) = emit_phases(g, &plan);
+        functions.extend(phases);
+        schedule = phase_schedule;
+    } else {
+        functions.push(emit_forward(g, &plan));
+    }
     Module {
         name: g.name.clone(),
         dtype: g.dtype,
         target: g.target,
         packed_len: plan.packed_len,
         work: plan.work_size(),
-        functions: vec![emit_pack(g, &plan), emit_forward(g, &plan)],
+        functions,
+        schedule,
     }
 }
 
@@ -542,8 +563,21 @@ struct LayerIo {
     out_width: usize,
 }
 
-fn emit_forward(g: &Graph, plan: &Plan) -> Function {
-    let mut func = Function::new("forward");
+/// The parameters of `forward` and of every phase function.
+const SCALARS: [&str; 2] = ["seq_len", "batch"];
+/// The extra parameters of phase functions: the step and the share.
+const PHASE_SCALARS: [&str; 3] = ["n", "part", "parts"];
+
+/// Creates a kernel function with the forward calling convention (and `extra` scalar
+/// parameters), its views, and the prologue every kernel shares.
+fn new_kernel<'p>(
+    g: &Graph,
+    plan: &'p Plan,
+    name: &str,
+    extra: &[&str],
+    emit: impl FnOnce(&Fwd<'p>, &mut Builder<'_>, &[Reg]),
+) -> Function {
+    let mut func = Function::new(name);
     let param = |func: &mut Function, name: &str, elem: Scalar, readonly: bool, nullable: bool| {
         let buf = func.new_buf(name, elem, BufKind::Param { readonly, nullable });
         func.params.push(Param::Buf(buf));
@@ -556,10 +590,15 @@ fn emit_forward(g: &Graph, plan: &Plan) -> Function {
     let output = param(&mut func, "output", g.dtype, false, false);
     let h_n = param(&mut func, "h_n", g.dtype, false, false);
     let work = param(&mut func, "work", g.dtype, false, false);
-    let seq_len = func.new_reg("seq_len", Type::I64);
-    let batch = func.new_reg("batch", Type::I64);
-    func.params.push(Param::Scalar(seq_len));
-    func.params.push(Param::Scalar(batch));
+    let scalars: Vec<Reg> = SCALARS
+        .iter()
+        .chain(extra)
+        .map(|n| {
+            let r = func.new_reg(n, Type::I64);
+            func.params.push(Param::Scalar(r));
+            r
+        })
+        .collect();
     let region_views: Vec<Buf> = plan
         .regions
         .iter()
@@ -591,6 +630,7 @@ fn emit_forward(g: &Graph, plan: &Plan) -> Function {
         offset = offset.plus(*size);
     }
     let mut b = Builder::new(&mut func);
+    let (seq_len, batch) = (scalars[0], scalars[1]);
     let ln = b.imul("ln", seq_len, Operand::Reg(batch));
     let no_h0 = b.def("no_h0", Type::I64, Op::IsNull(h0));
     let no_lengths = b.def("no_lengths", Type::I64, Op::IsNull(lengths));
@@ -616,59 +656,274 @@ fn emit_forward(g: &Graph, plan: &Plan) -> Function {
         no_h0,
         no_lengths,
     };
-    let last = g.layers.len() - 1;
-    for (l, layer) in g.layers.iter().enumerate() {
-        let io = LayerIo {
-            layer: l,
-            x: if l == 0 {
-                fwd.input
-            } else {
-                fwd.work(&format!("Y{}", (l - 1) % 2))
-            },
-            x_width: g.layer_input_size(l),
-            out: if l == last {
-                fwd.output
-            } else {
-                fwd.work(&format!("Y{}", l % 2))
-            },
-            out_width: g.directions * g.hidden_size,
-        };
-        if let Some(p) = &layer.projection {
-            b.comment(format!(
-                "layer {l}: input projection P = X W_ih^T + bias, all steps at once"
-            ));
-            emit_projection(&fwd, &mut b, &io, p);
-        }
-        for r in &layer.recurrences {
-            b.comment(format!(
-                "layer {l}: recurrence {}",
-                param_name(l, r.direction, ParamKind::WeightHh)
-            ));
-            let p_column = layer
-                .projection
-                .as_ref()
-                .and_then(|p| p.directions.iter().position(|&d| d == r.direction))
-                .map(|i| i * fwd.hp);
-            emit_recurrence(&fwd, &mut b, &io, r, p_column);
-        }
-    }
+    emit(&fwd, &mut b, &scalars[2..]);
     let body = b.finish();
     func.body = body;
     canonicalize_regs(&mut func);
     func
 }
 
-/// The panels of a matrix of `rows` (padded) rows: (first panel index, count, width).
-/// The last panel is always separate, so code for it knows its rows statically.
-fn panel_groups(rows: usize, width: usize) -> Vec<(usize, usize, usize)> {
+fn layer_io(g: &Graph, fwd: &Fwd<'_>, l: usize) -> LayerIo {
+    LayerIo {
+        layer: l,
+        x: if l == 0 {
+            fwd.input
+        } else {
+            fwd.work(&format!("Y{}", (l - 1) % 2))
+        },
+        x_width: g.layer_input_size(l),
+        out: if l + 1 == g.layers.len() {
+            fwd.output
+        } else {
+            fwd.work(&format!("Y{}", l % 2))
+        },
+        out_width: g.directions * g.hidden_size,
+    }
+}
+
+/// The column of `P` where a recurrence's projected input starts, if hoisted.
+fn p_column(g: &Graph, l: usize, direction: usize) -> Option<usize> {
+    g.layers[l]
+        .projection
+        .as_ref()
+        .and_then(|p| p.directions.iter().position(|&d| d == direction))
+        .map(|i| i * g.padded_hidden())
+}
+
+fn emit_forward(g: &Graph, plan: &Plan) -> Function {
+    new_kernel(g, plan, "forward", &[], |fwd, b, _| {
+        for (l, layer) in g.layers.iter().enumerate() {
+            let io = layer_io(g, fwd, l);
+            if let Some(p) = &layer.projection {
+                b.comment(format!(
+                    "layer {l}: input projection P = X W_ih^T + bias, all steps at once"
+                ));
+                emit_projection(fwd, b, &io, p, None);
+            }
+            for r in &layer.recurrences {
+                b.comment(format!(
+                    "layer {l}: recurrence {}",
+                    param_name(l, r.direction, ParamKind::WeightHh)
+                ));
+                emit_recurrence(fwd, b, &io, r, p_column(g, l, r.direction));
+            }
+        }
+    })
+}
+
+/// The phase functions of a multi-threaded forward pass and their schedule.
+///
+/// Per layer: the projection split by panels between parts; then a bidirectional layer
+/// runs its two directions whole, one per part (no synchronization until the layer ends);
+/// a unidirectional layer initializes its state on one part, runs each time step split by
+/// panels of `W_hh` (each part computes, activates and stores its rows; all parts finish a
+/// step before any starts the next; with one part, one call runs every step), and copies
+/// `h_n` on one part. Every element is computed by exactly the operations of the
+/// sequential `forward`, in the same order, whatever the parts.
+fn emit_phases(g: &Graph, plan: &Plan) -> (Vec<Function>, Vec<Phase>) {
+    let mut functions = Vec::new();
+    let mut schedule = Vec::new();
+    for (l, layer) in g.layers.iter().enumerate() {
+        if let Some(p) = &layer.projection {
+            let name = format!("proj_l{l}");
+            functions.push(new_kernel(g, plan, &name, &PHASE_SCALARS, |fwd, b, s| {
+                let io = layer_io(g, fwd, l);
+                emit_projection(
+                    fwd,
+                    b,
+                    &io,
+                    p,
+                    Some(Share {
+                        part: s[1],
+                        parts: s[2],
+                    }),
+                );
+            }));
+            schedule.push(Phase::All(name));
+        }
+        if layer.recurrences.len() == 2 {
+            let mut names = Vec::new();
+            for r in &layer.recurrences {
+                let name = format!("rec_l{l}{}", if r.direction == 1 { "_reverse" } else { "" });
+                functions.push(new_kernel(g, plan, &name, &PHASE_SCALARS, |fwd, b, _| {
+                    let io = layer_io(g, fwd, l);
+                    emit_recurrence(fwd, b, &io, r, p_column(g, l, r.direction));
+                }));
+                names.push(name);
+            }
+            schedule.push(Phase::Pair(names[0].clone(), names[1].clone()));
+            continue;
+        }
+        let r = &layer.recurrences[0];
+        let init = format!("init_l{l}");
+        functions.push(new_kernel(g, plan, &init, &PHASE_SCALARS, |fwd, b, _| {
+            let halves = Halves::new(fwd, b, r.direction, None);
+            emit_state_init(fwd, b, l, r.direction, &halves);
+        }));
+        let step = format!("step_l{l}");
+        functions.push(new_kernel(g, plan, &step, &PHASE_SCALARS, |fwd, b, s| {
+            let io = layer_io(g, fwd, l);
+            let halves = Halves::new(fwd, b, r.direction, Some(s[0]));
+            let t = if r.direction == 1 {
+                let last = b.def(
+                    "last",
+                    Type::I64,
+                    Op::Int(IntOp::Sub, fwd.seq_len, Operand::Imm(1)),
+                );
+                b.def(
+                    "t",
+                    Type::I64,
+                    Op::Int(IntOp::Sub, last, Operand::Reg(s[0])),
+                )
+            } else {
+                s[0]
+            };
+            emit_step(
+                fwd,
+                b,
+                &io,
+                r,
+                p_column(g, l, r.direction),
+                t,
+                &halves,
+                Some(Share {
+                    part: s[1],
+                    parts: s[2],
+                }),
+            );
+        }));
+        // With one part, all steps in one call: a call per step would cost small models
+        // more than the step itself.
+        let steps = format!("steps_l{l}");
+        functions.push(new_kernel(g, plan, &steps, &PHASE_SCALARS, |fwd, b, _| {
+            let io = layer_io(g, fwd, l);
+            let halves = Halves::new(fwd, b, r.direction, None);
+            emit_steps(fwd, b, &io, r, p_column(g, l, r.direction), &halves);
+        }));
+        let hn = format!("hn_l{l}");
+        functions.push(new_kernel(g, plan, &hn, &PHASE_SCALARS, |fwd, b, _| {
+            // After L steps the state is in the half step L would read.
+            let halves = Halves::new(fwd, b, r.direction, Some(fwd.seq_len));
+            emit_h_n(fwd, b, l, r.direction, &halves);
+        }));
+        schedule.extend([Phase::One(init), Phase::Steps(step, steps), Phase::One(hn)]);
+    }
+    (functions, schedule)
+}
+
+/// Which share of the work a phase function computes: part `part` of `parts`, a
+/// contiguous range of panels (or of vector-wide row chunks, or of rows of `P`).
+#[derive(Clone, Copy)]
+struct Share {
+    part: Reg,
+    parts: Reg,
+}
+
+/// The units `[u0, u1)` of `n` that a share owns: `part * n / parts` up to
+/// `(part + 1) * n / parts`, so that the parts cover every unit exactly once.
+fn share_range(b: &mut Builder<'_>, n: Operand, share: Share) -> (Reg, Reg) {
+    let n = match n {
+        Operand::Reg(r) => r,
+        Operand::Imm(v) => b.iconst("units", v),
+    };
+    let a = b.imul("u0", share.part, Operand::Reg(n));
+    let u0 = b.def(
+        "u0",
+        Type::I64,
+        Op::Int(IntOp::Div, a, Operand::Reg(share.parts)),
+    );
+    let next = b.iadd("u1", share.part, Operand::Imm(1));
+    let c = b.imul("u1", next, Operand::Reg(n));
+    let u1 = b.def(
+        "u1",
+        Type::I64,
+        Op::Int(IntOp::Div, c, Operand::Reg(share.parts)),
+    );
+    (u0, u1)
+}
+
+/// `min(a, b)` on `i64`.
+fn min(b: &mut Builder<'_>, name: &str, x: Reg, y: Reg) -> Reg {
+    b.def(name, Type::I64, Op::Select(Cmp::Lt, x, y, x, y))
+}
+
+/// `max(x, 0)` on `i64`.
+fn at_least_zero(b: &mut Builder<'_>, name: &str, x: Reg) -> Reg {
+    let zero = b.iconst("zero", 0);
+    b.def(name, Type::I64, Op::Select(Cmp::Lt, x, zero, zero, x))
+}
+
+/// Runs `body(panel, panel width, first row if it is the last panel)` for the panels of a
+/// matrix of `rows` padded rows that the share owns (all without a share). The last panel
+/// is emitted on its own, so that its rows are known statically.
+fn for_panels(
+    b: &mut Builder<'_>,
+    rows: usize,
+    width: usize,
+    share: Option<Share>,
+    mut body: impl FnMut(&mut Builder<'_>, Reg, usize, Option<usize>),
+) {
     let n = rows.div_ceil(width);
     let last_width = rows - (n - 1) * width;
-    let mut groups = Vec::new();
-    if n > 1 {
-        groups.push((0, n - 1, width));
+    let last_row = (n - 1) * width;
+    let range = share.map(|share| share_range(b, Operand::Imm(n as i64), share));
+    for_units(b, n, range, "panel", |b, p, is_last| {
+        if is_last {
+            body(b, p, last_width, Some(last_row));
+        } else {
+            body(b, p, width, None);
+        }
+    });
+}
+
+/// Runs `unit(u, false)` for the units `u < n - 1` that `range` (`[u0, u1)`, every unit
+/// without one) owns, then `unit(n - 1, true)` if it owns the last unit, which is emitted on
+/// its own so that its size is known statically.
+fn for_units(
+    b: &mut Builder<'_>,
+    n: usize,
+    range: Option<(Reg, Reg)>,
+    name: &str,
+    mut unit: impl FnMut(&mut Builder<'_>, Reg, bool),
+) {
+    let last = |b: &mut Builder<'_>, unit: &mut dyn FnMut(&mut Builder<'_>, Reg, bool)| {
+        let u = b.iconst(name, n as i64 - 1);
+        unit(b, u, true);
+    };
+    match range {
+        None => {
+            if n > 1 {
+                b.for_range(name, n - 1, |b, u| unit(b, u, false));
+            }
+            last(b, &mut unit);
+        }
+        Some((u0, u1)) => {
+            if n > 1 {
+                let full = b.iconst("full", n as i64 - 1);
+                let hi = min(b, "hi", u1, full);
+                let count = b.def(
+                    "count",
+                    Type::I64,
+                    Op::Int(IntOp::Sub, hi, Operand::Reg(u0)),
+                );
+                let count = at_least_zero(b, "count", count);
+                b.for_loop("q", Operand::Reg(count), false, |b, q| {
+                    let u = b.iadd(name, q, Operand::Reg(u0));
+                    unit(b, u, false);
+                });
+            }
+            // The part whose range ends at n owns the last unit.
+            let all = b.iconst("units", n as i64);
+            let owner = owner_of_last(b, u1, all);
+            b.if_else(owner, |b| last(b, &mut unit), |_| {});
+        }
     }
-    groups.push((n - 1, 1, last_width));
-    groups
+}
+
+/// 1 if a share's range ends at `n` (it owns the last unit), else 0.
+fn owner_of_last(b: &mut Builder<'_>, u1: Reg, n: Reg) -> Reg {
+    let (zero, one) = (b.iconst("no", 0), b.iconst("yes", 1));
+    b.def("owner", Type::I64, Op::Select(Cmp::Lt, u1, n, zero, one))
 }
 
 /// Sub-blocks of `rows` rows within a panel of `width`: (offset, rows).
@@ -752,7 +1007,13 @@ fn bias_init(fwd: &Fwd<'_>, b: &mut Builder<'_>, regions: &[Buf], at: Reg, lanes
     }
 }
 
-fn emit_projection(fwd: &Fwd<'_>, b: &mut Builder<'_>, io: &LayerIo, p: &Projection) {
+fn emit_projection(
+    fwd: &Fwd<'_>,
+    b: &mut Builder<'_>,
+    io: &LayerIo,
+    p: &Projection,
+    share: Option<Share>,
+) {
     let l = io.layer;
     let wbuf = fwd.region(Key::ProjWeights(l));
     let biases: Vec<Buf> = (0..p.bias.len())
@@ -763,7 +1024,24 @@ fn emit_projection(fwd: &Fwd<'_>, b: &mut Builder<'_>, io: &LayerIo, p: &Project
     let k = io.x_width;
     match p.layout {
         Layout::Torch => {
-            b.for_loop("r", Operand::Reg(fwd.ln), false, |b, r| {
+            // Shares split the rows of X (time steps and sequences).
+            let (first, count) = match share {
+                None => (None, fwd.ln),
+                Some(share) => {
+                    let (u0, u1) = share_range(b, Operand::Reg(fwd.ln), share);
+                    let count = b.def(
+                        "count",
+                        Type::I64,
+                        Op::Int(IntOp::Sub, u1, Operand::Reg(u0)),
+                    );
+                    (Some(u0), count)
+                }
+            };
+            b.for_loop("r", Operand::Reg(count), false, |b, r| {
+                let r = match first {
+                    Some(u0) => b.iadd("r", r, Operand::Reg(u0)),
+                    None => r,
+                };
                 let xrow = b.imul("xrow", r, Operand::Imm(k as i64));
                 let prow = b.imul("prow", r, Operand::Imm(pw));
                 for i in 0..p.directions.len() {
@@ -784,46 +1062,43 @@ fn emit_projection(fwd: &Fwd<'_>, b: &mut Builder<'_>, io: &LayerIo, p: &Project
         }
         Layout::Panels { width } => {
             let rows = p.directions.len() * fwd.hp;
-            for (first, count, pwidth) in panel_groups(rows, width) {
-                b.for_range("p", count, |b, pv| {
-                    let panel = b.iadd("panel", pv, Operand::Imm(first as i64));
-                    let row0 = b.imul("row0", panel, Operand::Imm(width as i64));
-                    let woff = b.imul("woff", row0, Operand::Imm(k as i64));
-                    let block = p.block;
-                    let emit = |b: &mut Builder<'_>, cols: &[Reg], rows: usize, sub: usize| {
-                        let at = b.iadd("at", row0, Operand::Imm(sub as i64));
-                        let accs: Vec<Reg> = cols
-                            .iter()
-                            .map(|_| bias_init(fwd, b, &biases, at, rows))
-                            .collect();
-                        let wat = b.iadd("wat", woff, Operand::Imm(sub as i64));
-                        let src_at: Vec<Reg> = cols
-                            .iter()
-                            .map(|&r| b.imul("xrow", r, Operand::Imm(k as i64)))
-                            .collect();
-                        accumulate(
-                            fwd,
-                            b,
-                            rows,
-                            &accs,
-                            &Stream {
-                                weights: wbuf,
-                                at: wat,
-                                panel_width: pwidth,
-                                k,
-                                src: io.x,
-                                src_at,
-                            },
-                        );
-                        for (&r, &acc) in cols.iter().zip(&accs) {
-                            let pi = b.imul("pi", r, Operand::Imm(pw));
-                            let pi = b.iadd("pi", pi, Operand::Reg(at));
-                            b.store(pbuf, Some(pi), 0, acc);
-                        }
-                    };
-                    column_blocks(b, fwd.ln, block, pwidth, emit);
-                });
-            }
+            let block = p.block;
+            for_panels(b, rows, width, share, |b, panel, pwidth, _| {
+                let row0 = b.imul("row0", panel, Operand::Imm(width as i64));
+                let woff = b.imul("woff", row0, Operand::Imm(k as i64));
+                let emit = |b: &mut Builder<'_>, cols: &[Reg], rows: usize, sub: usize| {
+                    let at = b.iadd("at", row0, Operand::Imm(sub as i64));
+                    let accs: Vec<Reg> = cols
+                        .iter()
+                        .map(|_| bias_init(fwd, b, &biases, at, rows))
+                        .collect();
+                    let wat = b.iadd("wat", woff, Operand::Imm(sub as i64));
+                    let src_at: Vec<Reg> = cols
+                        .iter()
+                        .map(|&r| b.imul("xrow", r, Operand::Imm(k as i64)))
+                        .collect();
+                    accumulate(
+                        fwd,
+                        b,
+                        rows,
+                        &accs,
+                        &Stream {
+                            weights: wbuf,
+                            at: wat,
+                            panel_width: pwidth,
+                            k,
+                            src: io.x,
+                            src_at,
+                        },
+                    );
+                    for (&r, &acc) in cols.iter().zip(&accs) {
+                        let pi = b.imul("pi", r, Operand::Imm(pw));
+                        let pi = b.iadd("pi", pi, Operand::Reg(at));
+                        b.store(pbuf, Some(pi), 0, acc);
+                    }
+                };
+                column_blocks(b, fwd.ln, block, pwidth, emit);
+            });
         }
     }
 }
@@ -873,33 +1148,54 @@ fn column_blocks(
     });
 }
 
-/// State halves of one recurrence: `state[s_in + b * Hp + j]` is `h_(t-1)`.
+/// State halves of one recurrence: `state[s_in + b * Hp + j]` is `h_(t-1)`, and step `t`
+/// writes `h_t` at `s_out`.
 struct Halves {
     state: Buf,
     s_in: Reg,
     s_out: Reg,
 }
 
-fn emit_recurrence(
-    fwd: &Fwd<'_>,
-    b: &mut Builder<'_>,
-    io: &LayerIo,
-    r: &Recurrence,
-    p_column: Option<usize>,
-) {
-    let (l, d) = (io.layer, r.direction);
-    let hp = fwd.hp as i64;
-    let state = fwd.work(if d == 0 { "state" } else { "state_reverse" });
-    // Offsets of the two halves; swapped after every step, so registers of their own.
-    let s_in = b.iconst("s_in", 0);
-    let half = b.imul("half", fwd.batch, Operand::Imm(hp));
-    let s_out = b.def("s_out", Type::I64, Op::Copy(half));
-    let halves = Halves { state, s_in, s_out };
-    let state_index = (l * fwd.directions + d) as i64;
+impl Halves {
+    /// The halves of direction `d` before step number `n` (`n & 1` selects them), or before
+    /// the first step when `n` is `None`.
+    fn new(fwd: &Fwd<'_>, b: &mut Builder<'_>, d: usize, n: Option<Reg>) -> Halves {
+        let state = fwd.work(if d == 0 { "state" } else { "state_reverse" });
+        let half = b.imul("half", fwd.batch, Operand::Imm(fwd.hp as i64));
+        // Registers of their own: the sequential forward swaps them after every step.
+        let (s_in, s_out) = match n {
+            None => (
+                b.iconst("s_in", 0),
+                b.def("s_out", Type::I64, Op::Copy(half)),
+            ),
+            Some(n) => {
+                let one = b.iconst("one", 1);
+                let odd = b.def("odd", Type::I64, Op::Bits(BitOp::And, n, one));
+                let s_in = b.def(
+                    "s_in",
+                    Type::I64,
+                    Op::Int(IntOp::Mul, odd, Operand::Reg(half)),
+                );
+                let s_out = b.def(
+                    "s_out",
+                    Type::I64,
+                    Op::Int(IntOp::Sub, half, Operand::Reg(s_in)),
+                );
+                (s_in, s_out)
+            }
+        };
+        Halves { state, s_in, s_out }
+    }
+}
 
-    // h_(-1): h0 or zeros (padding lanes zeroed too).
+/// `h_(-1)`: `h0` or zeros (padding lanes zeroed too), in the `s_in` half.
+fn emit_state_init(fwd: &Fwd<'_>, b: &mut Builder<'_>, l: usize, d: usize, halves: &Halves) {
+    let hp = fwd.hp as i64;
+    let state = halves.state;
+    let state_index = (l * fwd.directions + d) as i64;
     b.for_loop("b", Operand::Reg(fwd.batch), false, |b, s| {
         let base = b.imul("sbase", s, Operand::Imm(hp));
+        let base = b.iadd("sbase", base, Operand::Reg(halves.s_in));
         let zero = b.fconst("zero", fwd.vty(fwd.lanes), 0.0);
         b.for_loop("c", Operand::Imm(hp / fwd.lanes as i64), false, |b, c| {
             let i = b.imul("i", c, Operand::Imm(fwd.lanes as i64));
@@ -925,163 +1221,12 @@ fn emit_recurrence(
             },
         );
     });
+}
 
-    let x_width = io.x_width;
-    b.for_loop("t", Operand::Reg(fwd.seq_len), d == 1, |b, t| {
-        match r.layout {
-            Layout::Torch => {
-                let sty = Type::scalar(fwd.dtype);
-                b.for_loop("b", Operand::Reg(fwd.batch), false, |b, s| {
-                    let len = fwd.length(b, s);
-                    let row = fwd.row(b, t, s);
-                    let hbase = b.imul("hbase", s, Operand::Imm(hp));
-                    let hbase = b.iadd("hbase", hbase, Operand::Reg(halves.s_in));
-                    b.for_loop("j", Operand::Imm(fwd.h as i64), false, |b, j| {
-                        let acc = match p_column {
-                            Some(col) => {
-                                let pi = b.imul("pi", row, Operand::Imm(fwd.plan.p_width as i64));
-                                let pi = b.iadd("pi", pi, Operand::Reg(j));
-                                b.load("acc", sty, fwd.work("P"), Some(pi), col as i64)
-                            }
-                            None => {
-                                let xrow = b.imul("xrow", row, Operand::Imm(x_width as i64));
-                                let wrow = b.imul("wrow", j, Operand::Imm(x_width as i64));
-                                dot(
-                                    fwd,
-                                    b,
-                                    (fwd.region(Key::RecInput(l, d)), wrow),
-                                    (io.x, xrow),
-                                    x_width,
-                                )
-                            }
-                        };
-                        let wrow = b.imul("wrow", j, Operand::Imm(fwd.h as i64));
-                        let s_hh = dot(
-                            fwd,
-                            b,
-                            (fwd.region(Key::RecWeights(l, d)), wrow),
-                            (halves.state, hbase),
-                            fwd.h,
-                        );
-                        b.set(acc, Op::Float(FloatOp::Add, acc, s_hh));
-                        finish_rows(fwd, b, io, r, &halves, (t, s, len), j, (1, 1), acc);
-                    });
-                });
-            }
-            Layout::Panels { width } => {
-                for (first, count, pwidth) in panel_groups(fwd.hp, width) {
-                    let is_last = first + count == fwd.hp.div_ceil(width);
-                    b.for_range("p", count, |b, pv| {
-                        let panel = b.iadd("panel", pv, Operand::Imm(first as i64));
-                        let row0 = b.imul("row0", panel, Operand::Imm(width as i64));
-                        let whh = b.imul("whh", row0, Operand::Imm(fwd.h as i64));
-                        let wih = b.imul("wih", row0, Operand::Imm(x_width as i64));
-                        let emit = |b: &mut Builder<'_>, cols: &[Reg], rows: usize, sub: usize| {
-                            // Rows of this sub-block that are real (not padding): all but
-                            // possibly the last sub-block of the last panel.
-                            let first_row = first * width + sub;
-                            let valid = if is_last {
-                                rows.min(fwd.h.saturating_sub(first_row))
-                            } else {
-                                rows
-                            };
-                            let j0 = b.iadd("j0", row0, Operand::Imm(sub as i64));
-                            let lens: Vec<Reg> = cols.iter().map(|&s| fwd.length(b, s)).collect();
-                            let rows_of: Vec<Reg> =
-                                cols.iter().map(|&s| fwd.row(b, t, s)).collect();
-                            let accs: Vec<Reg> = rows_of
-                                .iter()
-                                .map(|&row| match p_column {
-                                    Some(col) => {
-                                        let pi = b.imul(
-                                            "pi",
-                                            row,
-                                            Operand::Imm(fwd.plan.p_width as i64),
-                                        );
-                                        let pi = b.iadd("pi", pi, Operand::Reg(j0));
-                                        b.load(
-                                            "acc",
-                                            fwd.vty(rows),
-                                            fwd.work("P"),
-                                            Some(pi),
-                                            col as i64,
-                                        )
-                                    }
-                                    None => b.fconst("acc", fwd.vty(rows), 0.0),
-                                })
-                                .collect();
-                            if p_column.is_none() {
-                                let at = b.iadd("wat", wih, Operand::Imm(sub as i64));
-                                let src_at = rows_of
-                                    .iter()
-                                    .map(|&row| b.imul("xrow", row, Operand::Imm(x_width as i64)))
-                                    .collect();
-                                accumulate(
-                                    fwd,
-                                    b,
-                                    rows,
-                                    &accs,
-                                    &Stream {
-                                        weights: fwd.region(Key::RecInput(l, d)),
-                                        at,
-                                        panel_width: pwidth,
-                                        k: x_width,
-                                        src: io.x,
-                                        src_at,
-                                    },
-                                );
-                            }
-                            let at = b.iadd("wat", whh, Operand::Imm(sub as i64));
-                            let src_at = cols
-                                .iter()
-                                .map(|&s| {
-                                    let i = b.imul("hrow", s, Operand::Imm(hp));
-                                    b.iadd("hrow", i, Operand::Reg(halves.s_in))
-                                })
-                                .collect();
-                            accumulate(
-                                fwd,
-                                b,
-                                rows,
-                                &accs,
-                                &Stream {
-                                    weights: fwd.region(Key::RecWeights(l, d)),
-                                    at,
-                                    panel_width: pwidth,
-                                    k: fwd.h,
-                                    src: halves.state,
-                                    src_at,
-                                },
-                            );
-                            for (c, &s) in cols.iter().enumerate() {
-                                finish_rows(
-                                    fwd,
-                                    b,
-                                    io,
-                                    r,
-                                    &halves,
-                                    (t, s, lens[c]),
-                                    j0,
-                                    (rows, valid),
-                                    accs[c],
-                                );
-                            }
-                        };
-                        column_blocks(b, fwd.batch, r.block, pwidth, emit);
-                    });
-                }
-            }
-        }
-        if r.epilogue == Epilogue::Separate {
-            emit_separate_epilogue(fwd, b, io, r, &halves, t);
-        }
-        // The new state becomes the old one.
-        let tmp = b.def("tmp", Type::I64, Op::Copy(halves.s_in));
-        b.set(halves.s_in, Op::Copy(halves.s_out));
-        b.set(halves.s_out, Op::Copy(tmp));
-    });
-
-    // h_n: the state after each sequence's last valid step.
+/// `h_n`: the state in the `s_in` half (after each sequence's last valid step).
+fn emit_h_n(fwd: &Fwd<'_>, b: &mut Builder<'_>, l: usize, d: usize, halves: &Halves) {
+    let hp = fwd.hp as i64;
+    let state_index = (l * fwd.directions + d) as i64;
     b.for_loop("b", Operand::Reg(fwd.batch), false, |b, s| {
         let base = b.imul("sbase", s, Operand::Imm(hp));
         let base = b.iadd("sbase", base, Operand::Reg(halves.s_in));
@@ -1097,6 +1242,216 @@ fn emit_recurrence(
             fwd.h,
         );
     });
+}
+
+/// One direction of one layer: state from `h0`, every step, `h_n`.
+fn emit_recurrence(
+    fwd: &Fwd<'_>,
+    b: &mut Builder<'_>,
+    io: &LayerIo,
+    r: &Recurrence,
+    p_column: Option<usize>,
+) {
+    let (l, d) = (io.layer, r.direction);
+    let halves = Halves::new(fwd, b, d, None);
+    emit_state_init(fwd, b, l, d, &halves);
+    emit_steps(fwd, b, io, r, p_column, &halves);
+    emit_h_n(fwd, b, l, d, &halves);
+}
+
+/// Every step of a recurrence in order (backwards in time for the reverse direction),
+/// from the state in `halves.s_in`.
+fn emit_steps(
+    fwd: &Fwd<'_>,
+    b: &mut Builder<'_>,
+    io: &LayerIo,
+    r: &Recurrence,
+    p_column: Option<usize>,
+    halves: &Halves,
+) {
+    b.for_loop("t", Operand::Reg(fwd.seq_len), r.direction == 1, |b, t| {
+        emit_step(fwd, b, io, r, p_column, t, halves, None);
+        // The new state becomes the old one.
+        let tmp = b.def("tmp", Type::I64, Op::Copy(halves.s_in));
+        b.set(halves.s_in, Op::Copy(halves.s_out));
+        b.set(halves.s_out, Op::Copy(tmp));
+    });
+}
+
+/// Step `t` of a recurrence: `h_t` from `h_(t-1)` for the rows the share owns (all
+/// without one): accumulation, then the epilogue, fused or separate.
+#[allow(clippy::too_many_arguments)]
+fn emit_step(
+    fwd: &Fwd<'_>,
+    b: &mut Builder<'_>,
+    io: &LayerIo,
+    r: &Recurrence,
+    p_column: Option<usize>,
+    t: Reg,
+    halves: &Halves,
+    share: Option<Share>,
+) {
+    let (l, d) = (io.layer, r.direction);
+    let hp = fwd.hp as i64;
+    let x_width = io.x_width;
+    let lanes = fwd.lanes;
+    let chunks = fwd.hp / lanes;
+    // The vector-wide row chunks the share owns, for the separate epilogue: whole panels'
+    // worth, or (torch layout) chunks directly. `None`: all of them.
+    let mut chunk_range: Option<(Reg, Reg)> = None;
+    match r.layout {
+        Layout::Torch => {
+            let sty = Type::scalar(fwd.dtype);
+            // Rows in whole chunks, so that the separate epilogue's chunks are the share's.
+            let (j_first, j_count) = match share {
+                None => (None, Operand::Imm(fwd.h as i64)),
+                Some(share) => {
+                    let (u0, u1) = share_range(b, Operand::Imm(chunks as i64), share);
+                    chunk_range = Some((u0, u1));
+                    let j0 = b.imul("j_first", u0, Operand::Imm(lanes as i64));
+                    let j1 = b.imul("j_end", u1, Operand::Imm(lanes as i64));
+                    let h = b.iconst("h", fwd.h as i64);
+                    let j1 = min(b, "j_end", j1, h);
+                    let count = b.def(
+                        "count",
+                        Type::I64,
+                        Op::Int(IntOp::Sub, j1, Operand::Reg(j0)),
+                    );
+                    (Some(j0), Operand::Reg(at_least_zero(b, "count", count)))
+                }
+            };
+            b.for_loop("b", Operand::Reg(fwd.batch), false, |b, s| {
+                let len = fwd.length(b, s);
+                let row = fwd.row(b, t, s);
+                let hbase = b.imul("hbase", s, Operand::Imm(hp));
+                let hbase = b.iadd("hbase", hbase, Operand::Reg(halves.s_in));
+                b.for_loop("j", j_count, false, |b, j| {
+                    let j = match j_first {
+                        Some(j0) => b.iadd("j", j, Operand::Reg(j0)),
+                        None => j,
+                    };
+                    let acc = match p_column {
+                        Some(col) => {
+                            let pi = b.imul("pi", row, Operand::Imm(fwd.plan.p_width as i64));
+                            let pi = b.iadd("pi", pi, Operand::Reg(j));
+                            b.load("acc", sty, fwd.work("P"), Some(pi), col as i64)
+                        }
+                        None => {
+                            let xrow = b.imul("xrow", row, Operand::Imm(x_width as i64));
+                            let wrow = b.imul("wrow", j, Operand::Imm(x_width as i64));
+                            dot(
+                                fwd,
+                                b,
+                                (fwd.region(Key::RecInput(l, d)), wrow),
+                                (io.x, xrow),
+                                x_width,
+                            )
+                        }
+                    };
+                    let wrow = b.imul("wrow", j, Operand::Imm(fwd.h as i64));
+                    let s_hh = dot(
+                        fwd,
+                        b,
+                        (fwd.region(Key::RecWeights(l, d)), wrow),
+                        (halves.state, hbase),
+                        fwd.h,
+                    );
+                    b.set(acc, Op::Float(FloatOp::Add, acc, s_hh));
+                    finish_rows(fwd, b, io, r, halves, (t, s, len), j, (1, 1), acc);
+                });
+            });
+        }
+        Layout::Panels { width } => {
+            if let Some(share) = share {
+                let n = fwd.hp.div_ceil(width);
+                let (u0, u1) = share_range(b, Operand::Imm(n as i64), share);
+                let per_panel = (width / lanes) as i64;
+                let c0 = b.imul("c0", u0, Operand::Imm(per_panel));
+                let c1 = b.imul("c1", u1, Operand::Imm(per_panel));
+                let all = b.iconst("chunks", chunks as i64);
+                chunk_range = Some((c0, min(b, "c1", c1, all)));
+            }
+            for_panels(b, fwd.hp, width, share, |b, panel, pwidth, last_row| {
+                let row0 = b.imul("row0", panel, Operand::Imm(width as i64));
+                let whh = b.imul("whh", row0, Operand::Imm(fwd.h as i64));
+                let wih = b.imul("wih", row0, Operand::Imm(x_width as i64));
+                let emit = |b: &mut Builder<'_>, cols: &[Reg], rows: usize, sub: usize| {
+                    // Rows of this sub-block that are real (not padding): all but
+                    // possibly the last sub-block of the last panel.
+                    let valid = match last_row {
+                        Some(first) => rows.min(fwd.h.saturating_sub(first + sub)),
+                        None => rows,
+                    };
+                    let j0 = b.iadd("j0", row0, Operand::Imm(sub as i64));
+                    let lens: Vec<Reg> = cols.iter().map(|&s| fwd.length(b, s)).collect();
+                    let rows_of: Vec<Reg> = cols.iter().map(|&s| fwd.row(b, t, s)).collect();
+                    let accs: Vec<Reg> = rows_of
+                        .iter()
+                        .map(|&row| match p_column {
+                            Some(col) => {
+                                let pi = b.imul("pi", row, Operand::Imm(fwd.plan.p_width as i64));
+                                let pi = b.iadd("pi", pi, Operand::Reg(j0));
+                                b.load("acc", fwd.vty(rows), fwd.work("P"), Some(pi), col as i64)
+                            }
+                            None => b.fconst("acc", fwd.vty(rows), 0.0),
+                        })
+                        .collect();
+                    if p_column.is_none() {
+                        let at = b.iadd("wat", wih, Operand::Imm(sub as i64));
+                        let src_at = rows_of
+                            .iter()
+                            .map(|&row| b.imul("xrow", row, Operand::Imm(x_width as i64)))
+                            .collect();
+                        let weights = fwd.region(Key::RecInput(l, d));
+                        let stream = Stream {
+                            weights,
+                            at,
+                            panel_width: pwidth,
+                            k: x_width,
+                            src: io.x,
+                            src_at,
+                        };
+                        accumulate(fwd, b, rows, &accs, &stream);
+                    }
+                    let at = b.iadd("wat", whh, Operand::Imm(sub as i64));
+                    let src_at = cols
+                        .iter()
+                        .map(|&s| {
+                            let i = b.imul("hrow", s, Operand::Imm(hp));
+                            b.iadd("hrow", i, Operand::Reg(halves.s_in))
+                        })
+                        .collect();
+                    let weights = fwd.region(Key::RecWeights(l, d));
+                    let stream = Stream {
+                        weights,
+                        at,
+                        panel_width: pwidth,
+                        k: fwd.h,
+                        src: halves.state,
+                        src_at,
+                    };
+                    accumulate(fwd, b, rows, &accs, &stream);
+                    for (c, &s) in cols.iter().enumerate() {
+                        finish_rows(
+                            fwd,
+                            b,
+                            io,
+                            r,
+                            halves,
+                            (t, s, lens[c]),
+                            j0,
+                            (rows, valid),
+                            accs[c],
+                        );
+                    }
+                };
+                column_blocks(b, fwd.batch, r.block, pwidth, emit);
+            });
+        }
+    }
+    if r.epilogue == Epilogue::Separate {
+        emit_separate_epilogue(fwd, b, io, r, halves, t, chunk_range);
+    }
 }
 
 /// After accumulation: store pre-activations (separate epilogue) or finish them now.
@@ -1116,7 +1471,7 @@ fn finish_rows(
         Epilogue::Separate => {
             let at = b.imul("pre_at", s, Operand::Imm(fwd.hp as i64));
             let at = b.iadd("pre_at", at, Operand::Reg(j0));
-            b.store(fwd.work("pre"), Some(at), 0, acc);
+            b.store(fwd.work(pre_name(r.direction)), Some(at), 0, acc);
         }
         Epilogue::Fused => epilogue(fwd, b, io, r, halves, (t, s, len), j0, (lanes, valid), acc),
     }
@@ -1175,6 +1530,8 @@ fn epilogue(
     b.store(io.out, Some(oat), (r.direction * fwd.h) as i64, out);
 }
 
+/// Biases, activation and stores for the `pre` rows of every sequence: all chunks, or
+/// the chunks `[c0, c1)` of a share.
 fn emit_separate_epilogue(
     fwd: &Fwd<'_>,
     b: &mut Builder<'_>,
@@ -1182,25 +1539,33 @@ fn emit_separate_epilogue(
     r: &Recurrence,
     halves: &Halves,
     t: Reg,
+    chunk_range: Option<(Reg, Reg)>,
 ) {
     let lanes = fwd.lanes;
     let chunks = fwd.hp / lanes;
+    let last = (chunks - 1) * lanes;
     b.for_loop("b", Operand::Reg(fwd.batch), false, |b, s| {
         let len = fwd.length(b, s);
         let base = b.imul("pre_at", s, Operand::Imm(fwd.hp as i64));
         let chunk = |b: &mut Builder<'_>, j0: Reg, valid: usize| {
             let at = b.iadd("pre_at", base, Operand::Reg(j0));
-            let v = b.load("pre", fwd.vty(lanes), fwd.work("pre"), Some(at), 0);
+            let v = b.load(
+                "pre",
+                fwd.vty(lanes),
+                fwd.work(pre_name(r.direction)),
+                Some(at),
+                0,
+            );
             epilogue(fwd, b, io, r, halves, (t, s, len), j0, (lanes, valid), v);
         };
-        if chunks > 1 {
-            b.for_loop("jc", Operand::Imm(chunks as i64 - 1), false, |b, jc| {
+        for_units(b, chunks, chunk_range, "jc", |b, jc, is_last| {
+            if is_last {
+                let j0 = b.iconst("j0", last as i64);
+                chunk(b, j0, fwd.h - last);
+            } else {
                 let j0 = b.imul("j0", jc, Operand::Imm(lanes as i64));
                 chunk(b, j0, lanes);
-            });
-        }
-        let last = (chunks - 1) * lanes;
-        let j0 = b.iconst("j0", last as i64);
-        chunk(b, j0, fwd.h - last);
+            }
+        });
     });
 }

@@ -1,0 +1,32 @@
+//! Forward calls on every benchmark configuration (`benches/configs.toml`), on one and on two
+//! threads: the same compiled kernels, weights and inputs as `rnnc bench`, timed by
+//! criterion. Throughput is in FLOPs (the file's formula): criterion's "elem/s" are FLOP/s.
+//!
+//! `cargo bench --bench forward` (all), `cargo bench --bench forward -- b1-256` (a filter).
+
+use std::path::Path;
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use rnnc::CompileOptions;
+use rnnc::bench::Prepared;
+use rnnc::bench_config::BenchConfig;
+
+fn forward(c: &mut Criterion) {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let configs = BenchConfig::load(&root.join("benches/configs.toml")).unwrap();
+    let mut group = c.benchmark_group("forward");
+    group.sample_size(10);
+    for config in &configs {
+        group.throughput(Throughput::Elements(config.flops().unwrap()));
+        for threads in [1, 2] {
+            let mut prepared = Prepared::new(config, &CompileOptions::default(), threads).unwrap();
+            group.bench_function(format!("{}/threads={threads}", config.name), |b| {
+                b.iter(|| prepared.call().unwrap())
+            });
+        }
+    }
+    group.finish();
+}
+
+criterion_group!(benches, forward);
+criterion_main!(benches);

@@ -18,7 +18,8 @@
 //! 4. The threads of one multi-threaded call share that call's buffers. Within a phase of
 //!    the schedule, the parts write disjoint elements and read none that another part
 //!    writes in the same phase (the lowering partitions rows by panels and chunks; the
-//!    interpreter runs the same schedule part by part and must agree bit for bit); a
+//!    interpreter runs the same schedule part by part, reports any element that two parts
+//!    touch in one phase when one of them writes it, and must agree bit for bit); a
 //!    `SpinBarrier` separates phases and steps, and its release/acquire atomics order the
 //!    kernels' stores before the next phase's loads. The caller's exclusive borrows of the
 //!    buffers last until every thread has joined.

@@ -62,6 +62,11 @@ pub struct EmitArgs {
     /// Switch on a pass that is off by default (fuse-epilogue).
     #[arg(long, value_name = "PASS", value_parser = parse_pass)]
     enable: Vec<PassId>,
+
+    /// Lower to the multi-threaded schedule's phase functions instead of `forward` (what a
+    /// model compiled for several threads runs); for --emit ir, clif and asm.
+    #[arg(long)]
+    threaded: bool,
 }
 
 fn parse_pass(s: &str) -> Result<PassId, String> {
@@ -80,7 +85,10 @@ pub fn run(path: &Path, args: &EmitArgs) -> anyhow::Result<ExitCode> {
     if let Some(pass) = args.disable.iter().find(|p| !PassId::OPTIONAL.contains(p)) {
         bail!("pass `{pass}` cannot be switched off");
     }
-    let pipeline = PipelineConfig::with_changes(&args.disable, &args.enable);
+    let pipeline = PipelineConfig {
+        parallel: args.threaded,
+        ..PipelineConfig::with_changes(&args.disable, &args.enable)
+    };
     let emit = if args.stop_after.is_some() {
         if !matches!(args.emit, Emit::Obj | Emit::Ir) {
             bail!(
@@ -92,6 +100,11 @@ pub fn run(path: &Path, args: &EmitArgs) -> anyhow::Result<ExitCode> {
     } else {
         args.emit
     };
+    if args.threaded && matches!(emit, Emit::Obj | Emit::Describe) {
+        bail!(
+            "--threaded applies to --emit ir, clif and asm; object files hold the single-threaded forward"
+        );
+    }
     match emit {
         Emit::Describe => crate::print_out(&describe(&model))?,
         Emit::Ir => {
@@ -102,9 +115,12 @@ pub fn run(path: &Path, args: &EmitArgs) -> anyhow::Result<ExitCode> {
                 bail!("code generation needs the expand-tanh and legalize passes");
             }
             let ir = compile_ir(&model, &pipeline)?;
+            // The optimization level the runtime and object files use, so that the listing
+            // shows the code that runs.
+            let opt_level = OptLevel::default();
             let isa = match &args.target {
-                Some(triple) => target_isa(triple, OptLevel::Speed)?,
-                None => host_isa(OptLevel::Speed)?,
+                Some(triple) => target_isa(triple, opt_level)?,
+                None => host_isa(opt_level)?,
             };
             let text = if emit == Emit::Clif {
                 emit_clif(&ir, &*isa)?

@@ -178,6 +178,28 @@ fn verify_splits_calls_between_threads() {
 }
 
 #[test]
+fn emit_threaded_shows_the_schedule_and_its_phase_functions() {
+    let out = rnnc(&["specs/kws.toml", "--emit", "ir", "--threaded"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let ir = text(&out.stdout);
+    for line in [
+        "phase all @proj_l0",
+        "phase steps @step_l1 @steps_l1",
+        "func @step_l0(",
+    ] {
+        assert!(ir.contains(line), "no `{line}` in:\n{ir}");
+    }
+    assert!(!ir.contains("func @forward("), "{ir}");
+    let asm = rnnc(&["specs/kws.toml", "--emit", "asm", "--threaded"]);
+    assert!(asm.status.success(), "{}", text(&asm.stderr));
+    assert!(text(&asm.stdout).contains("steps_l0"));
+    // Object files hold the single-threaded forward.
+    let obj = rnnc(&["specs/kws.toml", "--threaded", "-o", "/nonexistent"]);
+    assert!(!obj.status.success());
+    assert!(text(&obj.stderr).contains("--threaded applies to --emit ir, clif and asm"));
+}
+
+#[test]
 fn emit_clif_and_asm_are_annotated_with_the_ir() {
     let clif = rnnc(&["specs/torch_doc.toml", "--emit", "clif"]);
     assert!(clif.status.success(), "{}", text(&clif.stderr));

@@ -11,7 +11,7 @@
 //! ```
 //!
 //! `build` takes a spec file as input; graph passes and `lower` a graph; kernel passes a
-//! module. Outputs are verified before they are compared.
+//! module. `; pass: lower threaded` lowers to a multi-threaded schedule. Outputs are verified before they are compared.
 
 use std::path::Path;
 
@@ -22,7 +22,7 @@ use rnnc_ir::{
     Level, PassId, Target, build_graph, parse_graph, parse_module, verify_graph, verify_module,
 };
 
-fn run(pass: PassId, input: &str) -> Result<String, String> {
+fn run(pass: PassId, threaded: bool, input: &str) -> Result<String, String> {
     let graph = || parse_graph(input).map_err(|e| e.to_string());
     let module = || parse_module(input).map_err(|e| e.to_string());
     let checked_graph = |g: rnnc_ir::Graph| {
@@ -53,7 +53,7 @@ fn run(pass: PassId, input: &str) -> Result<String, String> {
         PassId::Lower => {
             let g = graph()?;
             verify_graph(&g).map_err(|e| e.to_string())?;
-            checked_module(lower::lower(&g, false), Level::Any)
+            checked_module(lower::lower(&g, threaded), Level::Any)
         }
         // Time loops by 2, so that the filetest shows the main and remainder loops.
         PassId::Unroll => {
@@ -86,14 +86,23 @@ fn filetests() {
     for path in &paths {
         let text = std::fs::read_to_string(path).unwrap();
         let name = path.file_name().unwrap().to_string_lossy().into_owned();
-        let pass: PassId = text
+        let words: Vec<&str> = text
             .lines()
             .next()
             .and_then(|l| l.strip_prefix("; pass: "))
-            .unwrap_or_else(|| panic!("{name}: first line must be `; pass: NAME`"))
-            .trim()
+            .unwrap_or_else(|| panic!("{name}: first line must be `; pass: NAME [threaded]`"))
+            .split_whitespace()
+            .collect();
+        let pass: PassId = words
+            .first()
+            .unwrap_or_else(|| panic!("{name}: no pass named"))
             .parse()
             .unwrap_or_else(|e| panic!("{name}: {e}"));
+        let threaded = match words[1..] {
+            [] => false,
+            ["threaded"] if pass == PassId::Lower => true,
+            _ => panic!("{name}: only `; pass: lower threaded` takes an option"),
+        };
         passes_covered.insert(pass);
         let (head, expected) = match text.split_once("\n; output:\n") {
             Some((head, expected)) => (head, expected),
@@ -103,7 +112,7 @@ fn filetests() {
             .split_once("\n; input:\n")
             .unwrap_or_else(|| panic!("{name}: missing `; input:`"))
             .1;
-        let actual = match run(pass, input) {
+        let actual = match run(pass, threaded, input) {
             Ok(out) => out,
             Err(e) => {
                 failures.push(format!("{name}: {pass} failed: {e}"));

@@ -75,3 +75,27 @@ fn parse_errors_name_the_line() {
     .to_string();
     assert_eq!(e, "line 3: undeclared register `%a`");
 }
+
+#[test]
+fn modules_need_forward_or_a_schedule_of_phase_functions() {
+    let check = |text: &str| {
+        let module = parse_module(text).unwrap_or_else(|e| panic!("{e}"));
+        verify_module(&module, Level::Any).map_err(|e| e.to_string())
+    };
+    let phase =
+        "func @f(@y: f32, %seq_len: i64, %batch: i64, %n: i64, %part: i64, %parts: i64) {\n}\n";
+    let head = "module m f32 vector=128 packed=0 work=0\n";
+    check(&format!("{head}phase steps @f @f\n{phase}")).unwrap();
+    let e = check(&format!("{head}{phase}")).unwrap_err();
+    assert!(
+        e.contains("a module without a schedule needs @forward"),
+        "{e}"
+    );
+    let e = check(&format!("{head}phase pair @f @g\n{phase}")).unwrap_err();
+    assert!(e.contains("schedule: no function @g"), "{e}");
+    let e = check(&format!(
+        "{head}phase all @f\nfunc @f(@y: f32, %seq_len: i64, %batch: i64) {{\n}}\n"
+    ))
+    .unwrap_err();
+    assert!(e.contains("schedule: @f takes"), "{e}");
+}

@@ -854,19 +854,18 @@ fn at_least_zero(b: &mut Builder<'_>, name: &str, x: Reg) -> Reg {
 }
 
 /// Runs `body(panel, panel width, first row if it is the last panel)` for the panels of a
-/// matrix of `rows` padded rows that the share owns (all without a share). The last panel
-/// is emitted on its own, so that its rows are known statically.
+/// matrix of `rows` padded rows in `range` (a share's, from `panel_range`; all without
+/// one). The last panel is emitted on its own, so that its rows are known statically.
 fn for_panels(
     b: &mut Builder<'_>,
     rows: usize,
     width: usize,
-    share: Option<Share>,
+    range: Option<(Reg, Reg)>,
     mut body: impl FnMut(&mut Builder<'_>, Reg, usize, Option<usize>),
 ) {
     let n = rows.div_ceil(width);
     let last_width = rows - (n - 1) * width;
     let last_row = (n - 1) * width;
-    let range = share.map(|share| share_range(b, Operand::Imm(n as i64), share));
     for_units(b, n, range, "panel", |b, p, is_last| {
         if is_last {
             body(b, p, last_width, Some(last_row));
@@ -874,6 +873,11 @@ fn for_panels(
             body(b, p, width, None);
         }
     });
+}
+
+/// The panels `[u0, u1)` of a matrix of `rows` padded rows that a share owns.
+fn panel_range(b: &mut Builder<'_>, rows: usize, width: usize, share: Share) -> (Reg, Reg) {
+    share_range(b, Operand::Imm(rows.div_ceil(width) as i64), share)
 }
 
 /// Runs `unit(u, false)` for the units `u < n - 1` that `range` (`[u0, u1)`, every unit
@@ -1063,7 +1067,8 @@ fn emit_projection(
         Layout::Panels { width } => {
             let rows = p.directions.len() * fwd.hp;
             let block = p.block;
-            for_panels(b, rows, width, share, |b, panel, pwidth, _| {
+            let range = share.map(|share| panel_range(b, rows, width, share));
+            for_panels(b, rows, width, range, |b, panel, pwidth, _| {
                 let row0 = b.imul("row0", panel, Operand::Imm(width as i64));
                 let woff = b.imul("woff", row0, Operand::Imm(k as i64));
                 let emit = |b: &mut Builder<'_>, cols: &[Reg], rows: usize, sub: usize| {
@@ -1362,16 +1367,15 @@ fn emit_step(
             });
         }
         Layout::Panels { width } => {
-            if let Some(share) = share {
-                let n = fwd.hp.div_ceil(width);
-                let (u0, u1) = share_range(b, Operand::Imm(n as i64), share);
+            let range = share.map(|share| panel_range(b, fwd.hp, width, share));
+            if let Some((u0, u1)) = range {
                 let per_panel = (width / lanes) as i64;
                 let c0 = b.imul("c0", u0, Operand::Imm(per_panel));
                 let c1 = b.imul("c1", u1, Operand::Imm(per_panel));
                 let all = b.iconst("chunks", chunks as i64);
                 chunk_range = Some((c0, min(b, "c1", c1, all)));
             }
-            for_panels(b, fwd.hp, width, share, |b, panel, pwidth, last_row| {
+            for_panels(b, fwd.hp, width, range, |b, panel, pwidth, last_row| {
                 let row0 = b.imul("row0", panel, Operand::Imm(width as i64));
                 let whh = b.imul("whh", row0, Operand::Imm(fwd.h as i64));
                 let wih = b.imul("wih", row0, Operand::Imm(x_width as i64));

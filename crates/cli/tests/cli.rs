@@ -312,3 +312,62 @@ fn bench_rejects_bad_arguments() {
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// Runs `rnnc bench` on seed-example (with `RNNC_PERF_MAP` set or not) and returns the
+/// perf map the process left, if any.
+fn perf_map_of_bench(with_map: bool) -> Option<String> {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_rnnc"));
+    cmd.args(["bench", "--only", "seed-example", "--seconds", "0.05"])
+        .current_dir(root())
+        .env_remove("RNNC_PERF_MAP")
+        .stdout(std::process::Stdio::null());
+    if with_map {
+        cmd.env("RNNC_PERF_MAP", "1");
+    }
+    let child = cmd.spawn().expect("rnnc runs");
+    let path = format!("/tmp/perf-{}.map", child.id());
+    let out = child.wait_with_output().expect("rnnc finishes");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let map = std::fs::read_to_string(&path).ok();
+    let _ = std::fs::remove_file(&path);
+    map
+}
+
+#[test]
+fn perf_map_names_generated_code_with_the_sizes_the_listing_shows() {
+    assert_eq!(perf_map_of_bench(false), None, "no map unless asked for");
+    let map = perf_map_of_bench(true).expect("RNNC_PERF_MAP writes /tmp/perf-PID.map");
+    let mut sizes = std::collections::HashMap::new();
+    for line in map.lines() {
+        let fields: Vec<&str> = line.split(' ').collect();
+        assert_eq!(fields.len(), 3, "START SIZE SYMBOL: {line}");
+        let start = u64::from_str_radix(fields[0], 16).unwrap();
+        let size = u64::from_str_radix(fields[1], 16).unwrap();
+        assert!(start > 0 && size > 0, "{line}");
+        sizes.insert(fields[2].to_string(), size);
+    }
+    // tools/profile.py places samples in `--emit asm` of the same model: the two must be
+    // the same code.
+    let dir = std::env::temp_dir().join(format!("rnnc-perfmap-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let spec = dir.join("seed.toml");
+    std::fs::write(
+        &spec,
+        "name = \"seed_example\"\ninput_size = 10\nhidden_size = 20\nnum_layers = 2\n",
+    )
+    .unwrap();
+    let out = rnnc(&[spec.to_str().unwrap(), "--emit", "asm"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let listing = text(&out.stdout);
+    for symbol in ["seed_example_pack", "seed_example_forward"] {
+        let header = format!("; {symbol}: ");
+        let bytes: u64 = listing
+            .lines()
+            .find_map(|l| l.strip_prefix(&header))
+            .and_then(|rest| rest.split(' ').next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("{symbol} in the listing"));
+        assert_eq!(sizes.get(symbol), Some(&bytes), "{symbol}: {map}");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}

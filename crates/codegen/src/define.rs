@@ -18,6 +18,8 @@ pub struct Kernels {
     /// work, seq_len, batch)` (without `weights` when they are baked in), or the phase
     /// functions of a multi-threaded schedule (the same, then `n`, `part`, `parts`).
     pub entries: Vec<(String, FuncId)>,
+    /// The size in bytes of each function's machine code, by IR name, in definition order.
+    pub code_sizes: Vec<(String, u32)>,
 }
 
 /// The symbol of an IR function: `NAME_pack`, `NAME_forward`.
@@ -69,6 +71,7 @@ pub fn define_kernels<M: Module>(
     let mut kernels = Kernels {
         pack: None,
         entries: Vec::new(),
+        code_sizes: Vec::new(),
     };
     for func in &ir.functions {
         let name = func.name.as_str();
@@ -101,6 +104,10 @@ pub fn define_kernels<M: Module>(
             &mut fctx,
         )?;
         define(module, id, &mut ctx)?;
+        let size = ctx
+            .compiled_code()
+            .map_or(0, |code| code.code_info().total_size);
+        kernels.code_sizes.push((name.to_string(), size));
         module.clear_context(&mut ctx);
         if name == "pack" {
             kernels.pack = Some(id);

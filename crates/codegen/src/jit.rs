@@ -22,7 +22,15 @@ pub struct JitCode {
     pub entries: Vec<(String, *const u8)>,
 }
 
+/// The environment variable that makes [`compile_jit`] append its functions to
+/// `/tmp/perf-PID.map`, so that `perf report` names samples in generated code
+/// (`NAME_forward`) instead of showing bare addresses; `tools/profile.py` reads it too.
+pub const PERF_MAP_ENV: &str = "RNNC_PERF_MAP";
+
 /// Compiles `ir` (legal kernel IR) for this machine.
+///
+/// With [`PERF_MAP_ENV`] set (to anything), each function is also listed in the process's
+/// perf map, one line `START SIZE SYMBOL` (hexadecimal), the format `perf` reads for JIT code.
 pub fn compile_jit(ir: &rnnc_ir::Module, opt: OptLevel) -> Result<JitCode, CodegenError> {
     rnnc_ir::verify_module(ir, rnnc_ir::Level::Legal)
         .map_err(|e| CodegenError::Illegal(e.to_string()))?;
@@ -35,7 +43,7 @@ pub fn compile_jit(ir: &rnnc_ir::Module, opt: OptLevel) -> Result<JitCode, Codeg
     let pack = kernels
         .pack
         .ok_or_else(|| CodegenError::Illegal("the module has no function @pack".into()))?;
-    Ok(JitCode {
+    let code = JitCode {
         pack: module.get_finalized_function(pack),
         entries: kernels
             .entries
@@ -43,5 +51,45 @@ pub fn compile_jit(ir: &rnnc_ir::Module, opt: OptLevel) -> Result<JitCode, Codeg
             .map(|(name, id)| (name.clone(), module.get_finalized_function(*id)))
             .collect(),
         module,
-    })
+    };
+    if std::env::var_os(PERF_MAP_ENV).is_some() {
+        write_perf_map(&ir.name, &code, &kernels.code_sizes)?;
+    }
+    Ok(code)
+}
+
+/// Appends the functions of `code` to `/tmp/perf-PID.map`.
+fn write_perf_map(
+    model: &str,
+    code: &JitCode,
+    sizes: &[(String, u32)],
+) -> Result<(), CodegenError> {
+    use std::io::Write;
+    let path = format!("/tmp/perf-{}.map", std::process::id());
+    let start = |name: &str| {
+        if name == "pack" {
+            Some(code.pack)
+        } else {
+            code.entries
+                .iter()
+                .find(|(n, _)| n == name)
+                .map(|(_, p)| *p)
+        }
+    };
+    let mut lines = String::new();
+    for (name, size) in sizes {
+        if let Some(ptr) = start(name) {
+            lines += &format!(
+                "{:x} {size:x} {}\n",
+                ptr as usize,
+                crate::define::symbol(model, name)
+            );
+        }
+    }
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)
+        .and_then(|mut f| f.write_all(lines.as_bytes()))
+        .map_err(|e| CodegenError::Isa(format!("{PERF_MAP_ENV}: cannot write {path}: {e}")))
 }

@@ -12,7 +12,7 @@ attributed to:
   - the innermost kernel-IR loop whose code it falls in (the `; ir: for ...` marker before
     it in the listing; code right after an inner loop, such as its accumulator stores, is
     counted with that loop), labelled with the phase comment of the kernel IR
-    (`; layer 0: input projection ...`) and the loop's first multiply-add or call;
+    (`; layer 0: input projection ...`) and the loop's first multiply-add, tanh or select;
   - the IR instruction it came from.
 FLOP rates per loop are not printed: the tool counts time, the loop nest counts work.
 
@@ -23,6 +23,8 @@ import argparse
 import collections
 import os
 import re
+import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -78,8 +80,8 @@ def parse_listing(text):
 
 
 def loop_labels(ir_text):
-    """{(function, 'for ...' line): label}: the phase comment above each loop and the
-    first fma or call inside it, from the kernel IR's indentation."""
+    """{(function, 'for ...' line): (phase, first)}: the phase comment above each loop and
+    the first fma, tanh or select inside it, from the kernel IR's indentation."""
     labels = {}
     function = None
     phase = ""
@@ -141,6 +143,8 @@ def ir_function(symbol, functions):
 
 
 def main():
+    # Quietly stop when the reader does (`| head`), as command-line tools do.
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("config")
     p.add_argument("--configs", default=os.path.join(ROOT, "benches", "configs.toml"))
@@ -155,6 +159,8 @@ def main():
     if args.config not in configs:
         sys.exit(f"no configuration {args.config!r} in {args.configs}; "
                  f"expected one of {', '.join(configs)}")
+    if shutil.which("perf") is None:
+        sys.exit("perf not found: install Linux perf (Debian: apt-get install linux-perf)")
     if not os.path.exists(args.rnnc):
         sys.exit(f"{args.rnnc} not found: run `cargo build --release` first")
 

@@ -131,11 +131,41 @@ fn unroll_fully(l: &Loop, n: i64) -> Vec<Stmt> {
 /// A loop of constant `count` iterations as a loop of `count / factor` iterations of
 /// `factor` copies, then the `count % factor` remaining iterations unrolled.
 fn unroll_constant_by(func: &mut Function, l: Loop, count: i64, factor: i64) -> Vec<Stmt> {
+    let (_, main) = copies_loop(func, &l, factor, Operand::Imm(count / factor), |body, n| {
+        if l.reverse {
+            // var = count - 1 - n
+            inst(body, l.var, Op::Iconst(count - 1));
+            inst(body, l.var, Op::Int(IntOp::Sub, l.var, Operand::Reg(n)));
+        } else {
+            inst(body, l.var, Op::Copy(n));
+        }
+    });
+    let mut out = Vec::from(main);
+    for i in count / factor * factor..count {
+        let value = if l.reverse { count - 1 - i } else { i };
+        inst(&mut out, l.var, Op::Iconst(value));
+        out.extend(l.body.iter().cloned());
+    }
+    out
+}
+
+fn inst(out: &mut Vec<Stmt>, dst: Reg, op: Op) {
+    out.push(Stmt::Inst(Inst { dst: Some(dst), op }));
+}
+
+/// The main loop of an unrolled loop, with its comment: `count` iterations of `factor`
+/// copies of the body, where copy `c` of iteration `u` runs the original iteration
+/// `n = u * factor + c` after `assign(body, n)` has set the loop variable; and `n`.
+fn copies_loop(
+    func: &mut Function,
+    l: &Loop,
+    factor: i64,
+    count: Operand,
+    assign: impl Fn(&mut Vec<Stmt>, Reg),
+) -> (Reg, [Stmt; 2]) {
     let var_name = func.reg(l.var).name.clone();
     let outer = func.new_reg(&format!("{var_name}.u"), Type::I64);
     let n = func.new_reg(&format!("{var_name}.n"), Type::I64);
-    let inst =
-        |out: &mut Vec<Stmt>, dst: Reg, op: Op| out.push(Stmt::Inst(Inst { dst: Some(dst), op }));
     let mut body = Vec::new();
     for copy in 0..factor {
         inst(
@@ -144,34 +174,19 @@ fn unroll_constant_by(func: &mut Function, l: Loop, count: i64, factor: i64) -> 
             Op::Int(IntOp::Mul, outer, Operand::Imm(factor)),
         );
         inst(&mut body, n, Op::Int(IntOp::Add, n, Operand::Imm(copy)));
-        if l.reverse {
-            // var = count - 1 - n
-            inst(&mut body, l.var, Op::Iconst(count - 1));
-            inst(
-                &mut body,
-                l.var,
-                Op::Int(IntOp::Sub, l.var, Operand::Reg(n)),
-            );
-        } else {
-            inst(&mut body, l.var, Op::Copy(n));
-        }
+        assign(&mut body, n);
         body.extend(l.body.iter().cloned());
     }
-    let mut out = vec![
+    let main = [
         Stmt::Comment(format!("%{var_name} unrolled by {factor}")),
         Stmt::Loop(Loop {
             var: outer,
-            count: Operand::Imm(count / factor),
+            count,
             reverse: false,
             body,
         }),
     ];
-    for i in count / factor * factor..count {
-        let value = if l.reverse { count - 1 - i } else { i };
-        inst(&mut out, l.var, Op::Iconst(value));
-        out.extend(l.body.iter().cloned());
-    }
-    out
+    (n, main)
 }
 
 /// `var = reverse ? count - 1 - n : n`, where `n` is the iteration number.
@@ -193,8 +208,6 @@ fn unroll_by(func: &mut Function, l: Loop, factor: i64) -> Vec<Stmt> {
         Operand::Imm(_) => unreachable!("only loops over %seq_len are unrolled by a factor"),
     };
     let mut out = Vec::new();
-    let inst =
-        |out: &mut Vec<Stmt>, dst: Reg, op: Op| out.push(Stmt::Inst(Inst { dst: Some(dst), op }));
     let last = if l.reverse {
         let last = func.new_reg(&format!("{var_name}.last"), Type::I64);
         inst(&mut out, last, Op::Int(IntOp::Sub, count, Operand::Imm(1)));
@@ -208,26 +221,10 @@ fn unroll_by(func: &mut Function, l: Loop, factor: i64) -> Vec<Stmt> {
         main,
         Op::Int(IntOp::Div, count, Operand::Imm(factor)),
     );
-    let n = func.new_reg(&format!("{var_name}.n"), Type::I64);
-    let outer = func.new_reg(&format!("{var_name}.u"), Type::I64);
-    let mut body = Vec::new();
-    for copy in 0..factor {
-        inst(
-            &mut body,
-            n,
-            Op::Int(IntOp::Mul, outer, Operand::Imm(factor)),
-        );
-        inst(&mut body, n, Op::Int(IntOp::Add, n, Operand::Imm(copy)));
-        assign_var(&mut body, &l, n, last);
-        body.extend(l.body.iter().cloned());
-    }
-    out.push(Stmt::Comment(format!("%{var_name} unrolled by {factor}")));
-    out.push(Stmt::Loop(Loop {
-        var: outer,
-        count: Operand::Reg(main),
-        reverse: false,
-        body,
-    }));
+    let (n, main_loop) = copies_loop(func, &l, factor, Operand::Reg(main), |body, n| {
+        assign_var(body, &l, n, last)
+    });
+    out.extend(main_loop);
     let done = func.new_reg(&format!("{var_name}.done"), Type::I64);
     inst(
         &mut out,

@@ -25,9 +25,14 @@ pub struct CaseError {
     pub message: String,
 }
 
-/// `NAME.json`: the model's arguments and how torch was called.
+/// Keys a case may carry for information only (`tests/golden/README.md`): `scale`, the
+/// factor a generator multiplied inputs, states and weights by (the tensors include it).
+pub const INFORMATIONAL_KEYS: [&str; 1] = ["scale"];
+
+/// `NAME.json`: the model's arguments and how torch was called. Keys that are neither
+/// fields nor [`INFORMATIONAL_KEYS`] are kept to be reported as warnings: a case written by
+/// a newer tool still runs, and a misspelt key does not pass unnoticed.
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
 struct CaseConfig {
     input_size: i64,
     hidden_size: i64,
@@ -46,6 +51,8 @@ struct CaseConfig {
     enforce_sorted: bool,
     lengths: Option<Vec<usize>>,
     tensors: BTreeMap<String, Vec<usize>>,
+    #[serde(flatten)]
+    other: BTreeMap<String, serde_json::Value>,
 }
 
 /// A tensor of a case, in the case's dtype.
@@ -84,6 +91,8 @@ pub struct Case {
     pub output: CaseTensor,
     /// torch's final state, in the original batch order.
     pub h_n: CaseTensor,
+    /// Problems that do not stop the case from running, e.g. a key rnnc does not know.
+    pub warnings: Vec<String>,
 }
 
 impl Case {
@@ -131,7 +140,14 @@ impl Case {
                 "`lengths` must be given exactly when `packed` is true".into(),
             ));
         }
+        let warnings = config
+            .other
+            .keys()
+            .filter(|key| !INFORMATIONAL_KEYS.contains(&key.as_str()))
+            .map(|key| format!("{}: unknown key `{key}` (ignored)", json_path.display()))
+            .collect();
         let case = Case {
+            warnings,
             name,
             input: tensor("input")?,
             h0,
@@ -184,7 +200,7 @@ impl CaseConfig {
             .dtype(dtype)
             .name(rnnc_spec::default_name(name))
             .build()
-            .map_err(|e| format!("invalid model: {e}"))
+            .map_err(|e| e.to_string())
     }
 }
 

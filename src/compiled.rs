@@ -20,9 +20,11 @@ use crate::workers::Workers;
 /// the threads a call may use.
 #[derive(Clone, Debug, PartialEq)]
 pub struct CompileOptions {
-    /// Passes and their parameters.
+    /// Passes and their parameters ([`PipelineConfig`]: which optional passes run, unroll
+    /// factors, panel width, register block).
     pub pipeline: PipelineConfig,
-    /// Cranelift's optimization level.
+    /// Cranelift's optimization level ([`OptLevel`]; `None` by default, measured faster
+    /// for these kernels).
     pub opt_level: OptLevel,
     /// Threads per forward call: 1, the calling thread alone; more, up to that many threads
     /// share each large enough call (the kernels then also get a schedule of phases).
@@ -103,25 +105,26 @@ impl ForwardContext {
     ) -> Result<(), Error> {
         let len = rnn.work_len(seq_len, batch)?;
         match rnn.model.dtype() {
-            rnnc_spec::DType::F32 => drop(workspace::<f32>(&mut self.work, len)),
-            rnnc_spec::DType::F64 => drop(workspace::<f64>(&mut self.work, len)),
+            rnnc_spec::DType::F32 => drop(workspace::<f32>(&mut self.work, len)?),
+            rnnc_spec::DType::F64 => drop(workspace::<f64>(&mut self.work, len)?),
         }
+        // Far smaller than the workspace just reserved (which holds two states per
+        // sequence), so it cannot fail where that did not.
         self.lengths
             .reserve(batch.saturating_sub(self.lengths.len()));
         Ok(())
     }
 }
 
-/// A workspace of exactly `len` elements of `T` in `slot`, growing it only if needed.
-fn workspace<T: Element>(slot: &mut Option<TensorData>, len: usize) -> &mut [T] {
+/// A workspace of exactly `len` elements of `T` in `slot`, growing it only if needed (an
+/// allocation failure is an error, not an abort: the call asked for it).
+fn workspace<T: Element>(slot: &mut Option<TensorData>, len: usize) -> Result<&mut [T], Error> {
     if slot.as_ref().is_none_or(|w| w.dtype() != T::DTYPE) {
         *slot = Some(T::wrap(Vec::new()));
     }
     let work = T::unwrap_mut(slot.as_mut().expect("set above")).expect("dtype checked above");
-    if work.len() < len {
-        work.resize(len, T::default());
-    }
-    &mut work[..len]
+    rnnc_spec::try_resize(work, "the workspace", len)?;
+    Ok(&mut work[..len])
 }
 
 impl CompiledRnn {
@@ -225,8 +228,8 @@ impl CompiledRnn {
         lengths: Option<&[usize]>,
     ) -> Result<(Tensor<T>, Tensor<T>), Error> {
         let call = self.check(weights, &input, h0.as_ref(), lengths)?;
-        let mut output = Tensor::zeros(call.output_shape());
-        let mut h_n = Tensor::zeros(call.h_n_shape());
+        let mut output = Tensor::try_zeros(call.output_shape(), "the output")?;
+        let mut h_n = Tensor::try_zeros(call.h_n_shape(), "h_n")?;
         let mut ctx = ForwardContext::new();
         self.run(
             weights,
@@ -294,6 +297,13 @@ impl CompiledRnn {
         }
         CallShape::check_dtype(&self.model, "input", T::DTYPE)?;
         let call = CallShape::check(&self.model, input.shape(), h0.map(|h| h.shape()), lengths)?;
+        // Kernels index in i64; an empty batch can carry any sequence length.
+        if i64::try_from(call.seq_len).is_err() || i64::try_from(call.batch).is_err() {
+            return Err(Error::TooLarge {
+                seq_len: call.seq_len,
+                batch: call.batch,
+            });
+        }
         self.work_len(call.seq_len, call.batch)?;
         Ok(call)
     }
@@ -311,6 +321,10 @@ impl CompiledRnn {
         h_n: &mut [T],
     ) -> Result<(), Error> {
         let packed = T::unwrap(&weights.data).ok_or(Error::ForeignWeights)?;
+        if call.batch == 0 {
+            // torch returns empty results at once; the kernels would loop over every step.
+            return Ok(());
+        }
         let ForwardContext {
             work,
             lengths: kernel_lengths,
@@ -320,7 +334,7 @@ impl CompiledRnn {
             kernel_lengths.extend(lengths.iter().map(|&n| n as i64));
         }
         let lengths = lengths.map(|_| &kernel_lengths[..]);
-        let work = workspace::<T>(work, self.work_len(call.seq_len, call.batch)?);
+        let work = workspace::<T>(work, self.work_len(call.seq_len, call.batch)?)?;
         let flops = self.model.flops(call.seq_len, call.batch);
         let threads = match self.min_flops_per_thread {
             0 => self.threads,
@@ -360,7 +374,7 @@ impl<T: Element> Packer<T> {
         let params = weights
             .in_order::<T>()
             .expect("checked weights are in the model's dtype");
-        let mut packed = vec![T::default(); rnn.ir.packed_len as usize];
+        let mut packed = rnnc_spec::try_zeroed("the packed weights", rnn.ir.packed_len as usize)?;
         rnn.kernels
             .pack(&params, &mut packed)
             .map_err(|e| Error::Native(e.to_string()))?;

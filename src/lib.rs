@@ -53,15 +53,24 @@ pub use compiled::{
     CompileOptions, CompiledRnn, ForwardContext, MIN_FLOPS_PER_THREAD, PackedWeights,
 };
 pub use engine::Engine;
+/// Code generation (`rnnc-codegen`): kernel IR to Cranelift, the JIT, object files,
+/// listings, and the ISAs of this machine and of other targets.
+#[doc(inline)]
 pub use rnnc_codegen as codegen;
+/// The interpreter of kernel IR (`rnnc-interp`): the oracle native code matches bit for
+/// bit.
+#[doc(inline)]
 pub use rnnc_interp as interpreter;
+/// The IR and its passes (`rnnc-ir`): the layer graph, the kernel IR, the pipeline and its
+/// configuration ([`ir::PipelineConfig`], used by [`CompileOptions`]).
+#[doc(inline)]
 pub use rnnc_ir as ir;
 pub use rnnc_spec::{
-    CallError, CallShape, DType, Element, LoadOptions, Model, Nonlinearity, Param, ParamKind,
-    RnnSpec, RnnSpecBuilder, SpecError, SpecErrorKind, SpecErrors, SpecFile, Tensor, TensorData,
-    TensorError, TensorView, TensorViewMut, Weights, WeightsError,
+    AllocError, CallError, CallShape, DType, Element, LoadOptions, Model, Nonlinearity, Param,
+    ParamKind, RnnSpec, RnnSpecBuilder, SpecError, SpecErrorKind, SpecErrors, SpecFile, Tensor,
+    TensorData, TensorError, TensorView, TensorViewMut, Weights, WeightsError,
 };
-pub use stream::Stream;
+pub use stream::{Stream, StreamError};
 
 /// Everything that can go wrong in rnnc's runtime API.
 #[derive(Debug, thiserror::Error)]
@@ -92,7 +101,7 @@ pub enum Error {
     ForeignWeights,
     /// A call too large to address (caller's fault).
     #[error(
-        "a call of {seq_len} steps and {batch} sequences needs more memory than can be addressed"
+        "a call of {seq_len} steps and {batch} sequences is too large: its buffers cannot be addressed"
     )]
     TooLarge {
         /// The call's sequence length.
@@ -100,6 +109,13 @@ pub enum Error {
         /// The call's batch.
         batch: usize,
     },
+    /// Memory for an output or a workspace could not be allocated: the environment's
+    /// limit, reached by the size of the call the caller made.
+    #[error(transparent)]
+    OutOfMemory(#[from] rnnc_spec::AllocError),
+    /// A stream that cannot start or take a chunk (caller's fault).
+    #[error(transparent)]
+    Stream(#[from] StreamError),
     /// Compile options that cannot produce native code (caller's fault).
     #[error("invalid compile options: {0}")]
     Options(String),

@@ -7,6 +7,38 @@ use rnnc_spec::{CallShape, Element, Tensor, TensorView, TensorViewMut};
 
 use crate::{CompiledRnn, Error, ForwardContext, PackedWeights};
 
+/// Why a stream refused a chunk or could not start. Always the caller's fault.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum StreamError {
+    /// Only unidirectional models stream.
+    #[error(
+        "streaming needs a unidirectional model: the reverse direction reads the whole \
+         sequence before its first output"
+    )]
+    Bidirectional,
+    /// A chunk whose batch differs from the first chunk's: the state holds one row per
+    /// sequence of the first chunk.
+    #[error(
+        "every chunk of a stream has the first chunk's batch ({}), this one has {}",
+        batch_text(*.first),
+        batch_text(*.found)
+    )]
+    BatchChanged {
+        /// Sequences of the first chunk, and whether it was unbatched.
+        first: (usize, bool),
+        /// The same for this chunk.
+        found: (usize, bool),
+    },
+}
+
+fn batch_text((batch, unbatched): (usize, bool)) -> String {
+    if unbatched {
+        "an unbatched sequence".to_string()
+    } else {
+        format!("{batch} sequence{}", if batch == 1 { "" } else { "s" })
+    }
+}
+
 /// The state of one stream of sequences; made by [`CompiledRnn::stream`].
 pub struct Stream<'a, T: Element> {
     rnn: &'a CompiledRnn,
@@ -44,11 +76,7 @@ impl CompiledRnn {
         h0: Option<TensorView<'_, T>>,
     ) -> Result<Stream<'a, T>, Error> {
         if self.model().bidirectional() {
-            return Err(Error::Options(
-                "streaming needs a unidirectional model: the reverse direction reads the \
-                 whole sequence before its first output"
-                    .into(),
-            ));
+            return Err(StreamError::Bidirectional.into());
         }
         let state = match h0 {
             Some(h) => Some(Tensor::new(h.shape().to_vec(), h.data().to_vec())?),
@@ -70,7 +98,7 @@ impl<T: Element> Stream<'_, T> {
     /// unbatched `(L_chunk, H_in)`) and returns its output.
     pub fn feed(&mut self, chunk: TensorView<'_, T>) -> Result<Tensor<T>, Error> {
         let call = CallShape::check(self.rnn.model(), chunk.shape(), None, None)?;
-        let mut output = Tensor::zeros(call.output_shape());
+        let mut output = Tensor::try_zeros(call.output_shape(), "the output")?;
         self.feed_into(chunk, output.view_mut())?;
         Ok(output)
     }
@@ -87,18 +115,18 @@ impl<T: Element> Stream<'_, T> {
         match self.shape {
             None => self.shape = Some(shape),
             Some(first) if first != shape => {
-                return Err(Error::Options(format!(
-                    "every chunk of a stream has the first chunk's batch ({} sequences{}), this one has {}{}",
-                    first.0,
-                    if first.1 { ", unbatched" } else { "" },
-                    shape.0,
-                    if shape.1 { ", unbatched" } else { "" },
-                )));
+                return Err(StreamError::BatchChanged {
+                    first,
+                    found: shape,
+                }
+                .into());
             }
             Some(_) => {}
         }
-        let h_n_shape = call.h_n_shape();
-        let next = self.next.get_or_insert_with(|| Tensor::zeros(h_n_shape));
+        if self.next.is_none() {
+            self.next = Some(Tensor::try_zeros(call.h_n_shape(), "h_n")?);
+        }
+        let next = self.next.as_mut().expect("set above");
         let h0 = self.state.as_ref().map(Tensor::view);
         self.rnn.forward_into(
             self.weights,
@@ -112,7 +140,7 @@ impl<T: Element> Stream<'_, T> {
         std::mem::swap(&mut self.state, &mut self.next);
         if self.next.is_none() {
             // The first chunk started from zeros: keep a buffer for the next h_n.
-            self.next = Some(Tensor::zeros(call.h_n_shape()));
+            self.next = Some(Tensor::try_zeros(call.h_n_shape(), "h_n")?);
         }
         Ok(())
     }

@@ -1,5 +1,10 @@
 //! The interpreter must not share a bug with the code generator: the IR and interpreter
 //! crates build without Cranelift anywhere in their dependency trees.
+//!
+//! `cargo metadata` resolves the graph for this host only (`--filter-platform`): a build
+//! downloads only the host's crates, so the manifests of other platforms' dependencies
+//! (`anstyle-wincon` on Windows) are not in a fresh machine's cargo cache, and `--offline`
+//! must not need them.
 
 use std::collections::{BTreeSet, HashMap};
 use std::process::Command;
@@ -7,7 +12,14 @@ use std::process::Command;
 #[test]
 fn ir_and_interpreter_do_not_depend_on_cranelift() {
     let out = Command::new(env!("CARGO"))
-        .args(["metadata", "--format-version", "1", "--offline"])
+        .args([
+            "metadata",
+            "--format-version",
+            "1",
+            "--offline",
+            "--filter-platform",
+        ])
+        .arg(rnnc::codegen::host_triple())
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .output()
         .expect("cargo runs");

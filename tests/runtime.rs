@@ -260,6 +260,10 @@ fn streams_refuse_bidirectional_models_and_changing_batches() {
     let packed = rnn.pack(&Weights::init(&model, 0)).unwrap();
     let err = rnn.stream::<f32>(&packed, None).err().unwrap();
     assert!(
+        matches!(err, Error::Stream(rnnc::StreamError::Bidirectional)),
+        "{err:?}"
+    );
+    assert!(
         err.to_string()
             .contains("streaming needs a unidirectional model")
     );
@@ -273,11 +277,13 @@ fn streams_refuse_bidirectional_models_and_changing_batches() {
     let err = stream
         .feed(TensorView::new(&[2, 2, 4], &[0.5; 16]).unwrap())
         .unwrap_err();
+    assert!(matches!(err, Error::Stream(_)), "{err:?}");
     assert!(
         err.to_string()
-            .contains("first chunk's batch (3 sequences), this one has 2"),
+            .contains("first chunk's batch (3 sequences), this one has 2 sequences"),
         "{err}"
     );
+    assert!(!err.to_string().contains("compile options"), "{err}");
 }
 
 #[test]
@@ -401,5 +407,88 @@ fn zero_threads_is_an_error() {
     assert!(
         err.to_string().contains("threads must be at least 1"),
         "{err}"
+    );
+}
+
+/// Memory a call asks for and cannot get is an error that says how much, not an abort.
+#[test]
+fn allocation_failures_are_errors() {
+    let (rnn, packed) = torch_doc();
+    let err = ForwardContext::new()
+        .reserve(&rnn, 1_000_000, 1_000_000)
+        .unwrap_err();
+    assert!(matches!(err, Error::OutOfMemory(_)), "{err:?}");
+    assert!(err.to_string().contains("bytes"), "{err}");
+    assert!(err.to_string().contains("the workspace"), "{err}");
+    // An output of 128 GiB: 16 Mi rows of 2 * 1024 features.
+    let model = RnnSpec::builder(1, 1024)
+        .bidirectional(true)
+        .build()
+        .unwrap();
+    let wide = CompiledRnn::new(&model).unwrap();
+    let wide_packed = wide.pack(&Weights::init(&model, 0)).unwrap();
+    let x = vec![0.5f32; 1 << 24];
+    let err = wide
+        .forward(
+            &wide_packed,
+            TensorView::new(&[1 << 12, 1 << 12, 1], &x).unwrap(),
+            None,
+            None,
+        )
+        .unwrap_err();
+    assert!(matches!(err, Error::OutOfMemory(_)), "{err:?}");
+    assert!(
+        err.to_string()
+            .starts_with("cannot allocate 137438953472 bytes (128.0 GiB) for the output"),
+        "{err}"
+    );
+    let _ = packed;
+}
+
+/// An empty batch returns at once, whatever the sequence length (as torch returns empty
+/// results); a sequence length no kernel can index is the caller's `TooLarge`.
+#[test]
+fn degenerate_calls_return_at_once_or_are_refused() {
+    let (rnn, packed) = torch_doc();
+    let (done, wait) = std::sync::mpsc::channel();
+    let worker = std::thread::spawn(move || {
+        let result = rnn.forward(
+            &packed,
+            TensorView::<f32>::new(&[1 << 40, 0, 10], &[]).unwrap(),
+            None,
+            None,
+        );
+        let tooo_long = rnn
+            .forward(
+                &packed,
+                TensorView::<f32>::new(&[usize::MAX, 0, 10], &[]).unwrap(),
+                None,
+                None,
+            )
+            .unwrap_err();
+        done.send((result, tooo_long)).unwrap();
+    });
+    let (result, too_long) = wait
+        .recv_timeout(std::time::Duration::from_secs(20))
+        .expect("a call with batch 0 returns at once");
+    worker.join().unwrap();
+    let (out, h_n) = result.unwrap();
+    assert_eq!(out.shape(), [1 << 40, 0, 20]);
+    assert_eq!(h_n.shape(), [2, 0, 20]);
+    assert!(matches!(too_long, Error::TooLarge { .. }), "{too_long:?}");
+    // Lengths with an unbatched input: torch cannot pack it, rnnc refuses it.
+    let (rnn, packed) = torch_doc();
+    let x = vec![0.1f32; 5 * 10];
+    let err = rnn
+        .forward(
+            &packed,
+            TensorView::new(&[5, 10], &x).unwrap(),
+            None,
+            Some(&[3]),
+        )
+        .unwrap_err();
+    assert!(
+        matches!(err, Error::Call(CallError::UnbatchedLengths)),
+        "{err:?}"
     );
 }

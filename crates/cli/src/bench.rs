@@ -1,6 +1,6 @@
 //! `rnnc bench [CONFIGS.toml]`: time `forward_into` on each benchmark configuration.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -10,8 +10,10 @@ use rnnc::bench_config::BenchConfig;
 
 #[derive(clap::Args)]
 pub struct BenchArgs {
-    /// Configurations (the format of benches/configs.toml) [default: benches/configs.toml].
-    configs: Option<PathBuf>,
+    /// Configurations (the format of benches/configs.toml); the default is the file of the
+    /// checkout rnnc was built from.
+    #[arg(default_value_os_t = default_configs())]
+    configs: PathBuf,
 
     /// Threads per call; several (`--threads 1,2`) are measured interleaved, each line
     /// then also gives its speed relative to the first count's.
@@ -53,13 +55,15 @@ enum OptLevelArg {
     None,
 }
 
+/// The benchmark configurations of the checkout this binary was built from: an absolute
+/// path, so that `rnnc bench` finds them from any directory.
+fn default_configs() -> PathBuf {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../benches/configs.toml");
+    path.canonicalize().unwrap_or(path)
+}
+
 pub fn run(args: &BenchArgs) -> anyhow::Result<ExitCode> {
-    let path = args.configs.clone().unwrap_or_else(|| {
-        PathBuf::from(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../benches/configs.toml"
-        ))
-    });
+    let path = args.configs.clone();
     let configs = BenchConfig::load(&path).map_err(anyhow::Error::msg)?;
     if !(args.seconds > 0.0 && args.seconds <= 600.0) {
         anyhow::bail!("--seconds must be in (0, 600], got {}", args.seconds);

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use anyhow::{Context, bail};
 use rnnc::codegen::{OptLevel, emit_asm, emit_clif, host_isa, target_isa};
 use rnnc::ir::{PassId, PipelineConfig, compile_ir, run_pipeline};
-use rnnc::{CompileOptions, LoadOptions, Model, SpecFile, Weights, compile_aot};
+use rnnc::{CompileOptions, LoadOptions, Model, SpecFile, Weights, WeightsError, compile_aot};
 
 use crate::describe::describe;
 
@@ -18,7 +18,7 @@ pub enum Emit {
     Obj,
     /// The model: parameter names and shapes, parameter count, FLOPs per step.
     Describe,
-    /// The kernel IR after every pass (or the IR after `--stop-after`).
+    /// The optimized kernel IR, after the last pass (`--stop-after PASS`: after PASS).
     Ir,
     /// Cranelift IR as translated, annotated with the kernel IR each part came from.
     Clif,
@@ -42,7 +42,8 @@ pub struct EmitArgs {
     target: Option<String>,
 
     /// Bake these weights (a safetensors file of the state_dict) into the object: forward
-    /// then takes no weights argument and there is no pack function.
+    /// then takes no weights argument and there is no pack function. Checked against the
+    /// spec whatever is emitted (--emit describe says whether they fit).
     #[arg(long, value_name = "FILE.safetensors")]
     weights: Option<PathBuf>,
 
@@ -105,8 +106,28 @@ pub fn run(path: &Path, args: &EmitArgs) -> anyhow::Result<ExitCode> {
             "--threaded applies to --emit ir, clif and asm; object files hold the single-threaded forward"
         );
     }
+    // Weights that do not fit are an error whatever is emitted, never silently ignored.
+    let weights = match &args.weights {
+        Some(weights) => Some(load_weights(&model, weights, &args.prefix, path)?),
+        None => None,
+    };
     match emit {
-        Emit::Describe => crate::print_out(&describe(&model))?,
+        Emit::Describe => {
+            let mut text = describe(&model);
+            if let (Some(file), Some(w)) = (&args.weights, &weights) {
+                text += &format!(
+                    "\nweights: {} fits this spec ({} tensors{})\n",
+                    file.display(),
+                    w.iter().count(),
+                    if args.prefix.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" under the prefix `{}`", args.prefix)
+                    }
+                );
+            }
+            crate::print_out(&text)?
+        }
         Emit::Ir => {
             crate::print_out(&run_pipeline(&model, &pipeline, args.stop_after)?.to_string())?
         }
@@ -134,34 +155,42 @@ pub fn run(path: &Path, args: &EmitArgs) -> anyhow::Result<ExitCode> {
                 pipeline,
                 ..CompileOptions::default()
             };
-            write_object(&model, &options, args, path)?;
+            write_object(&model, &options, args, weights.as_ref(), path)?;
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Reads weights for `model`: a file that does not fit the spec says so, and lists every
+/// problem one per line; a file that cannot be read or is not safetensors says that.
+fn load_weights(model: &Model, file: &Path, prefix: &str, spec: &Path) -> anyhow::Result<Weights> {
+    Weights::load(model, file, &LoadOptions::with_prefix(prefix)).map_err(|e| match e {
+        WeightsError::Mismatch(_) => anyhow::Error::new(e).context(format!(
+            "{} does not fit {}",
+            file.display(),
+            spec.display()
+        )),
+        WeightsError::Format(_) => anyhow::Error::new(e).context(format!("{}", file.display())),
+        WeightsError::Io { .. } => anyhow::Error::new(e),
+    })
 }
 
 fn write_object(
     model: &Model,
     options: &CompileOptions,
     args: &EmitArgs,
+    weights: Option<&Weights>,
     spec: &Path,
 ) -> anyhow::Result<()> {
     let triple = args
         .target
         .clone()
         .unwrap_or_else(rnnc::codegen::host_triple);
-    let weights = match &args.weights {
-        Some(path) => Some(
-            Weights::load(model, path, &LoadOptions::with_prefix(&args.prefix))
-                .with_context(|| format!("{} does not fit {}", path.display(), spec.display()))?,
-        ),
-        None => None,
-    };
     let out = compile_aot(
         model,
         options,
         &triple,
-        weights.as_ref(),
+        weights,
         &spec.display().to_string(),
     )?;
     std::fs::create_dir_all(&args.out_dir)

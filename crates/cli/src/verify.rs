@@ -34,7 +34,12 @@ pub fn run(args: &VerifyArgs) -> anyhow::Result<ExitCode> {
     for path in &paths {
         let report = Case::load(path)
             .map_err(rnnc::Error::from)
-            .and_then(|case| run_case(&case, engine, args.threads.into()));
+            .and_then(|case| {
+                for warning in &case.warnings {
+                    eprintln!("warning: {warning}");
+                }
+                run_case(&case, engine, args.threads.into())
+            });
         match report {
             Ok(report) => {
                 crate::print_out(&format!("{report}\n"))?;

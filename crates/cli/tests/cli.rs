@@ -371,3 +371,159 @@ fn perf_map_names_generated_code_with_the_sizes_the_listing_shows() {
     }
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// Case files from other tools: an informational key (`scale`, documented in
+/// tests/golden/README.md) is accepted silently; an unknown key runs the case and warns,
+/// naming the key.
+#[test]
+fn verify_accepts_informational_keys_and_warns_about_unknown_ones() {
+    let dir = std::env::temp_dir().join(format!("rnnc-keys-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let golden = root().join("tests/golden/torch-rnn");
+    let json = std::fs::read_to_string(golden.join("case_004.json")).unwrap();
+    let with = |key: &str| json.replacen('{', &format!("{{\n \"{key}\": 2.5,"), 1);
+    for (name, key) in [("scaled", "scale"), ("odd", "temperature")] {
+        std::fs::write(dir.join(format!("{name}.json")), with(key)).unwrap();
+        std::fs::copy(
+            golden.join("case_004.safetensors"),
+            dir.join(format!("{name}.safetensors")),
+        )
+        .unwrap();
+    }
+    let scaled = rnnc(&["verify", dir.join("scaled.json").to_str().unwrap()]);
+    assert!(scaled.status.success(), "{}", text(&scaled.stdout));
+    assert!(text(&scaled.stderr).is_empty(), "{}", text(&scaled.stderr));
+    let odd = rnnc(&["verify", dir.join("odd.json").to_str().unwrap()]);
+    assert!(odd.status.success(), "{}", text(&odd.stdout));
+    let stderr = text(&odd.stderr);
+    assert!(
+        stderr.contains("warning:") && stderr.contains("unknown key `temperature`"),
+        "{stderr}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Weights problems as a user reads them: one per line, one hint for a forgotten prefix,
+/// a missing file said once, a torch checkpoint named as such, and `--emit describe`
+/// checks the weights it is given.
+#[test]
+fn weight_errors_are_readable() {
+    let dir = std::env::temp_dir().join(format!("rnnc-weights-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let model = rnnc::SpecFile::read(&root().join("specs/torch_doc.toml"))
+        .unwrap()
+        .validate()
+        .unwrap();
+    let plain = rnnc::Weights::init(&model, 1).to_safetensors();
+    // The same tensors under `encoder.rnn.`, as a larger model's state_dict holds them.
+    let file = safetensors::SafeTensors::deserialize(&plain).unwrap();
+    let renamed: Vec<(String, safetensors::tensor::TensorView<'_>)> = file
+        .iter()
+        .map(|(name, view)| (format!("encoder.rnn.{name}"), view))
+        .collect();
+    let nested = dir.join("nested.safetensors");
+    std::fs::write(&nested, safetensors::serialize(renamed, None).unwrap()).unwrap();
+    let nested = nested.to_str().unwrap();
+    let out = rnnc(&[
+        "specs/torch_doc.toml",
+        "--weights",
+        nested,
+        "-o",
+        dir.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("(16 problems):\n  missing tensor `weight_ih_l0`"),
+        "{stderr}"
+    );
+    assert_eq!(stderr.matches("hint:").count(), 1, "{stderr}");
+    assert!(stderr.contains("--prefix encoder.rnn."), "{stderr}");
+    // With the prefix nearly right, the same suggestion.
+    let near = rnnc(&[
+        "specs/torch_doc.toml",
+        "--emit",
+        "describe",
+        "--weights",
+        nested,
+        "--prefix",
+        "encoder.rn",
+    ]);
+    assert_eq!(near.status.code(), Some(1));
+    assert!(
+        text(&near.stderr).contains("prefix `encoder.rnn.`"),
+        "{}",
+        text(&near.stderr)
+    );
+    let good = rnnc(&[
+        "specs/torch_doc.toml",
+        "--emit",
+        "describe",
+        "--weights",
+        nested,
+        "--prefix",
+        "encoder.rnn.",
+    ]);
+    assert!(good.status.success(), "{}", text(&good.stderr));
+    assert!(
+        text(&good.stdout).contains("fits this spec (8 tensors"),
+        "{}",
+        text(&good.stdout)
+    );
+    // A missing file: said once.
+    let missing = rnnc(&[
+        "specs/torch_doc.toml",
+        "--emit",
+        "describe",
+        "--weights",
+        "nope.safetensors",
+    ]);
+    assert_eq!(missing.status.code(), Some(1));
+    let stderr = text(&missing.stderr);
+    assert_eq!(stderr.matches("No such file").count(), 1, "{stderr}");
+    assert!(
+        stderr.starts_with("error: cannot read nope.safetensors"),
+        "{stderr}"
+    );
+    // A torch.save checkpoint (a zip archive).
+    let pt = dir.join("model.pt");
+    std::fs::write(&pt, b"PK\x03\x04\x14\x00\x00\x00\x00\x00archive/data.pkl").unwrap();
+    let out = rnnc(&[
+        "specs/torch_doc.toml",
+        "--weights",
+        pt.to_str().unwrap(),
+        "-o",
+        dir.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("torch.save") && stderr.contains("tools/export_weights.py"),
+        "{stderr}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// The README's synopsis of the main command names every option `rnnc --help` has.
+#[test]
+fn the_readme_synopsis_lists_every_option() {
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    let start = readme
+        .find("rnnc SPEC.toml [")
+        .expect("the README has a synopsis");
+    let synopsis = &readme[start..start + readme[start..].find("```").unwrap()];
+    let help = text(&rnnc(&["--help"]).stdout);
+    let options: Vec<&str> = help
+        .split_whitespace()
+        .filter(|w| w.starts_with("--") && w.len() > 2)
+        .map(|w| w.trim_end_matches(|c: char| !c.is_ascii_alphanumeric()))
+        .filter(|w| !matches!(*w, "--help" | "--version"))
+        .collect();
+    assert!(options.len() >= 8, "{options:?}");
+    for option in options {
+        assert!(
+            synopsis.contains(option),
+            "{option} is not in the README's synopsis:\n{synopsis}"
+        );
+    }
+}

@@ -21,7 +21,7 @@ pub mod translate;
 
 pub use define::{Kernels, define_kernels, symbol};
 pub use isa::{OptLevel, host_isa, host_triple, target_isa};
-pub use jit::{JitCode, compile_jit};
+pub use jit::{JitCode, PERF_MAP_ENV, compile_jit};
 pub use listing::{emit_asm, emit_clif};
 pub use object::emit_object;
 

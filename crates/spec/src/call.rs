@@ -11,7 +11,7 @@ use crate::spec::DType;
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum CallError {
     /// Input neither `(L, H_in)` nor 3-D.
-    #[error("RNN: Expected input to be 2D or 3D, got {found}D tensor")]
+    #[error("RNN: Expected input to be 2D or 3D, got {found}D tensor instead")]
     InputRank {
         /// Dims of the input.
         found: usize,
@@ -56,6 +56,14 @@ pub enum CallError {
         /// Lengths given.
         found: usize,
     },
+    /// Lengths with an unbatched input. torch cannot pack an unbatched `(L, H_in)` input
+    /// (`pack_padded_sequence` reads dim 1 as the batch, and the RNN then rejects the
+    /// packed data), so rnnc does not guess what was meant.
+    #[error(
+        "lengths need a batched input: an unbatched (L, H_in) input cannot be packed; \
+         pass it as (L, 1, H_in) (batch_first: (1, L, H_in)) with one length"
+    )]
+    UnbatchedLengths,
     /// A sequence length of zero.
     #[error(
         "Length of all samples has to be greater than 0, but found an element in 'lengths' \
@@ -221,6 +229,9 @@ impl CallShape {
             }
         }
         if let Some(lengths) = lengths {
+            if unbatched {
+                return Err(CallError::UnbatchedLengths);
+            }
             if lengths.len() != batch {
                 return Err(CallError::LengthsCount {
                     expected: batch,
@@ -355,7 +366,11 @@ mod tests {
         );
         assert_eq!(
             msg(CallShape::check(&m, &[1, 5, 3, 10], None, None)),
-            "RNN: Expected input to be 2D or 3D, got 4D tensor"
+            "RNN: Expected input to be 2D or 3D, got 4D tensor instead"
+        );
+        assert_eq!(
+            CallShape::check(&m, &[5, 10], None, Some(&[5])),
+            Err(CallError::UnbatchedLengths)
         );
         assert!(matches!(
             CallShape::check(&m, &[5, 3, 10], None, Some(&[5, 6, 1])),

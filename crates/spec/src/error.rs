@@ -192,7 +192,12 @@ struct SourceFile {
 }
 
 /// Every problem found in one spec. Never empty.
-#[derive(Clone, Debug, PartialEq)]
+///
+/// `Display` (and `Debug`, so that `main` returning `Box<dyn Error>` prints something a
+/// person can read) starts with a summary line, not with `error: `, so that callers can
+/// add their own prefix; for a spec file, the compiler-style diagnostics follow.
+/// [`render`](Self::render) is the form `rnnc` prints.
+#[derive(Clone, PartialEq)]
 pub struct SpecErrors {
     errors: Vec<SpecError>,
     file: Option<SourceFile>,
@@ -267,7 +272,36 @@ impl SpecErrors {
 
 impl fmt::Display for SpecErrors {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.render().trim_end())
+        let n = self.errors.len();
+        let problems = format!("{n} problem{}", if n == 1 { "" } else { "s" });
+        match &self.file {
+            Some(file) => {
+                writeln!(f, "{} has {problems}", file.path)?;
+                // The rendered diagnostics without the summary line that ends them.
+                let rendered = self.render();
+                let body = rendered
+                    .trim_end()
+                    .rsplit_once('\n')
+                    .map_or("", |(body, _)| body);
+                f.write_str(body)
+            }
+            None => match self.errors.as_slice() {
+                [one] => write!(f, "invalid spec: {one}"),
+                many => {
+                    write!(f, "invalid spec ({problems}):")?;
+                    for e in many {
+                        write!(f, "\n  {e}")?;
+                    }
+                    Ok(())
+                }
+            },
+        }
+    }
+}
+
+impl fmt::Debug for SpecErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
     }
 }
 

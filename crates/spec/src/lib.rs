@@ -29,7 +29,10 @@ pub use error::{SpecError, SpecErrorKind, SpecErrors};
 pub use model::{Model, Param, ParamKind, param_name, state_dict_order};
 pub use parse::{KNOWN_KEYS, SpecFile, default_name};
 pub use spec::{DEFAULT_NAME, DType, Nonlinearity, RnnSpec, RnnSpecBuilder};
-pub use tensor::{Element, Tensor, TensorData, TensorError, TensorView, TensorViewMut};
+pub use tensor::{
+    AllocError, Element, Tensor, TensorData, TensorError, TensorView, TensorViewMut, try_resize,
+    try_zeroed,
+};
 pub use validate::{MAX_LAYERS, MAX_NAME_LEN, MAX_PARAMETERS, MAX_SIZE};
 pub use weights::{TensorProblem, Weights, WeightsError};
 pub use weights_file::LoadOptions;

@@ -204,6 +204,68 @@ fn check_len(shape: &[usize], len: usize) -> Result<(), TensorError> {
     }
 }
 
+/// Memory that could not be allocated: the environment's limit, reached by a request the
+/// caller made (a huge output, a workspace for a huge call).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("cannot allocate {} for {what} ({elements} elements of {dtype})", bytes_text(*.elements, .dtype.size()))]
+pub struct AllocError {
+    /// What the memory was for (`output`, `workspace`, ...).
+    pub what: &'static str,
+    /// Elements asked for.
+    pub elements: u128,
+    /// Their type.
+    pub dtype: DType,
+}
+
+impl AllocError {
+    /// Bytes asked for.
+    pub fn bytes(&self) -> u128 {
+        self.elements * self.dtype.size() as u128
+    }
+}
+
+/// `137438953472 bytes (128.0 GiB)`: exact, and readable at a glance.
+fn bytes_text(elements: u128, size: usize) -> String {
+    let bytes = elements.saturating_mul(size as u128);
+    let gib = bytes as f64 / (1u64 << 30) as f64;
+    if gib >= 0.1 {
+        format!("{bytes} bytes ({gib:.1} GiB)")
+    } else {
+        format!("{bytes} bytes")
+    }
+}
+
+/// A vector of `len` default elements, or an error instead of aborting the process when
+/// the memory cannot be had.
+pub fn try_zeroed<T: Element>(what: &'static str, len: usize) -> Result<Vec<T>, AllocError> {
+    let mut v = Vec::new();
+    try_resize(&mut v, what, len)?;
+    Ok(v)
+}
+
+/// Grows `v` to `len` default elements (never shrinks it), fallibly: see [`try_zeroed`].
+pub fn try_resize<T: Element>(
+    v: &mut Vec<T>,
+    what: &'static str,
+    len: usize,
+) -> Result<(), AllocError> {
+    if v.len() < len {
+        let fail = || AllocError {
+            what,
+            elements: len as u128,
+            dtype: T::DTYPE,
+        };
+        // Byte counts past isize::MAX are refused by `try_reserve` as well; the check
+        // keeps `len * size` from being computed in a type that could wrap.
+        len.checked_mul(T::DTYPE.size())
+            .filter(|&b| b <= isize::MAX as usize)
+            .ok_or_else(fail)?;
+        v.try_reserve_exact(len - v.len()).map_err(|_| fail())?;
+        v.resize(len, T::default());
+    }
+    Ok(())
+}
+
 /// An owned row-major tensor.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Tensor<T> {
@@ -225,6 +287,23 @@ impl<T: Element> Tensor<T> {
             shape,
             data: vec![T::default(); len],
         }
+    }
+    /// A tensor of zeros, or an error if its memory cannot be allocated (instead of the
+    /// abort of [`zeros`](Self::zeros)); `what` names it in the error.
+    pub fn try_zeros(shape: impl Into<Vec<usize>>, what: &'static str) -> Result<Self, AllocError> {
+        let shape = shape.into();
+        let len = shape.iter().try_fold(1usize, |n, &d| n.checked_mul(d));
+        let Some(len) = len else {
+            return Err(AllocError {
+                what,
+                elements: shape.iter().map(|&d| d as u128).product(),
+                dtype: T::DTYPE,
+            });
+        };
+        Ok(Tensor {
+            data: try_zeroed(what, len)?,
+            shape,
+        })
     }
     /// The dims.
     pub fn shape(&self) -> &[usize] {
@@ -311,6 +390,24 @@ impl<'a, T: Element> TensorViewMut<'a, T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn allocation_failures_are_errors_that_say_how_much() {
+        let err = Tensor::<f32>::try_zeros(vec![1 << 40, 1 << 10], "output").unwrap_err();
+        assert_eq!(err.bytes(), 1 << 52);
+        assert_eq!(
+            err.to_string(),
+            "cannot allocate 4503599627370496 bytes (4194304.0 GiB) for output \
+             (1125899906842624 elements of f32)"
+        );
+        // A product that overflows usize is refused the same way.
+        let err = Tensor::<f64>::try_zeros(vec![usize::MAX, 3], "h_n").unwrap_err();
+        assert_eq!(err.elements, usize::MAX as u128 * 3);
+        assert_eq!(
+            Tensor::<f64>::try_zeros(vec![2, 3], "x").unwrap().data(),
+            [0.0; 6]
+        );
+    }
 
     #[test]
     fn constructors_check_the_element_count() {

@@ -88,32 +88,89 @@ impl fmt::Display for TensorProblem {
 /// Why weights could not be read or do not fit a model.
 #[derive(Debug, thiserror::Error)]
 pub enum WeightsError {
-    /// The tensors do not match the model (user's fault). Never empty.
-    #[error("{}", list(.0))]
-    Mismatch(Vec<TensorProblem>),
-    /// The bytes are not a safetensors file (user's fault).
-    #[error("not a valid safetensors file: {0}")]
+    /// The tensors do not match the model (user's fault).
+    #[error(transparent)]
+    Mismatch(#[from] Mismatch),
+    /// The bytes are not a safetensors file (user's fault). The message says what they
+    /// look like when rnnc can tell (a `torch.save` checkpoint, say) and how to convert it.
+    #[error("not a safetensors file: {0}")]
     Format(String),
     /// The file could not be read or written (environment).
-    #[error("{path}: {source}")]
+    #[error("cannot {action} {path}")]
     Io {
+        /// `read` or `write`.
+        action: &'static str,
         /// The file.
         path: String,
         /// The OS error.
+        #[source]
         source: std::io::Error,
     },
 }
 
-/// One line, every problem: errors are printed as single lines by tools.
-fn list(problems: &[TensorProblem]) -> String {
-    let all: Vec<String> = problems.iter().map(|p| p.to_string()).collect();
-    match problems {
-        [_] => format!("weights do not match the spec: {}", all[0]),
-        many => format!(
-            "weights do not match the spec ({} problems): {}",
-            many.len(),
-            all.join("; ")
-        ),
+/// Every way in which a set of tensors fails to match a model. Never empty.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub struct Mismatch {
+    /// One entry per missing, unexpected, mis-shaped or wrong-dtype tensor.
+    pub problems: Vec<TensorProblem>,
+    /// The prefix under which the file holds the model's parameters, when it is not the
+    /// prefix they were looked for under (a model inside a larger one's `state_dict`).
+    pub suggested_prefix: Option<String>,
+}
+
+/// One problem per line, after a count; unexpected tensors that one spec flag explains
+/// share a line; then one hint, however many tensors it explains.
+impl std::fmt::Display for Mismatch {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut lines: Vec<String> = Vec::new();
+        let mut explained: Vec<(&str, Vec<&str>)> = Vec::new();
+        for p in &self.problems {
+            match p {
+                TensorProblem::Unexpected {
+                    name,
+                    hint: Some(hint),
+                } => match explained.iter_mut().find(|(h, _)| h == hint) {
+                    Some((_, names)) => names.push(name),
+                    None => explained.push((hint, vec![name])),
+                },
+                other => lines.push(other.to_string()),
+            }
+        }
+        for (hint, names) in explained {
+            lines.push(match names.as_slice() {
+                [one] => {
+                    format!("unexpected tensor `{one}`: the spec has no such parameter ({hint})")
+                }
+                many => format!(
+                    "unexpected tensors {}: the spec has no such parameters ({hint})",
+                    many.iter()
+                        .map(|n| format!("`{n}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            });
+        }
+        match lines.as_slice() {
+            [one] => write!(f, "weights do not match the spec: {one}")?,
+            many => {
+                write!(
+                    f,
+                    "weights do not match the spec ({} problems):",
+                    self.problems.len()
+                )?;
+                for line in many {
+                    write!(f, "\n  {line}")?;
+                }
+            }
+        }
+        if let Some(prefix) = &self.suggested_prefix {
+            write!(
+                f,
+                "\nhint: the file holds this model's tensors under the prefix `{prefix}`: \
+                 load them with that prefix (rnnc: --prefix {prefix})"
+            )?;
+        }
+        Ok(())
     }
 }
 
@@ -243,7 +300,7 @@ impl Weights {
         candidates.sort_by(|a, b| a.name.cmp(&b.name));
         for extra in candidates {
             problems.push(TensorProblem::Unexpected {
-                hint: unexpected_hint(model, prefix, &extra.name),
+                hint: unexpected_hint(model, &extra.name),
                 name: format!("{prefix}{}", extra.name),
             });
         }
@@ -253,7 +310,10 @@ impl Weights {
                 entries,
             })
         } else {
-            Err(WeightsError::Mismatch(problems))
+            Err(WeightsError::Mismatch(Mismatch {
+                problems,
+                suggested_prefix: None,
+            }))
         }
     }
 
@@ -311,20 +371,9 @@ impl Weights {
 }
 
 /// Explains an unexpected tensor by the spec flag that would have produced it.
-fn unexpected_hint(model: &Model, prefix: &str, name: &str) -> Option<String> {
+fn unexpected_hint(model: &Model, name: &str) -> Option<String> {
     let stems = ["weight_ih_l", "weight_hh_l", "bias_ih_l", "bias_hh_l"];
-    let Some(stem) = stems.iter().find(|s| name.starts_with(*s)) else {
-        if prefix.is_empty()
-            && let Some(dot) = name.rfind('.')
-            && stems.iter().any(|s| name[dot + 1..].starts_with(s))
-        {
-            return Some(format!(
-                "it looks like a parameter under the prefix `{}`",
-                &name[..=dot]
-            ));
-        }
-        return None;
-    };
+    let stem = stems.iter().find(|s| name.starts_with(*s))?;
     let rest = &name[stem.len()..];
     let (layer, reverse) = match rest.strip_suffix("_reverse") {
         Some(layer) => (layer, true),
@@ -388,5 +437,7 @@ mod tests {
             )
         );
         assert!(text.contains("(the spec has bidirectional = false)"));
+        // One problem per line.
+        assert_eq!(text.lines().count(), 5, "{text}");
     }
 }

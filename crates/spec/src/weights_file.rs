@@ -48,6 +48,7 @@ impl Weights {
         options: &LoadOptions,
     ) -> Result<Weights, WeightsError> {
         let bytes = std::fs::read(path).map_err(|source| WeightsError::Io {
+            action: "read",
             path: path.display().to_string(),
             source,
         })?;
@@ -61,11 +62,14 @@ impl Weights {
         options: &LoadOptions,
     ) -> Result<Weights, WeightsError> {
         let file = safetensors::SafeTensors::deserialize(bytes)
-            .map_err(|e| WeightsError::Format(e.to_string()))?;
+            .map_err(|e| WeightsError::Format(format_problem(bytes, &e.to_string())))?;
         let prefix = options.normalized_prefix();
-        let candidates = file
+        let tensors: Vec<_> = file
             .iter()
             .filter(|(name, _)| !options.ignore.iter().any(|i| i == name))
+            .collect();
+        let candidates = tensors
+            .iter()
             .filter_map(|(name, view)| {
                 Some(Candidate {
                     name: name.strip_prefix(prefix.as_str())?.to_string(),
@@ -74,7 +78,14 @@ impl Weights {
                 })
             })
             .collect();
-        Weights::assemble(model, &prefix, candidates)
+        Weights::assemble(model, &prefix, candidates).map_err(|e| match e {
+            WeightsError::Mismatch(mut mismatch) => {
+                let names: Vec<&str> = tensors.iter().map(|(n, _)| &n[..]).collect();
+                mismatch.suggested_prefix = suggest_prefix(model, &names, &prefix);
+                WeightsError::Mismatch(mismatch)
+            }
+            other => other,
+        })
     }
 
     /// The bytes of a safetensors file holding these weights under torch's names, with
@@ -112,9 +123,36 @@ impl Weights {
     /// Writes these weights as a safetensors file.
     pub fn save(&self, path: &Path) -> Result<(), WeightsError> {
         std::fs::write(path, self.to_safetensors()).map_err(|source| WeightsError::Io {
+            action: "write",
             path: path.display().to_string(),
             source,
         })
+    }
+}
+
+/// The prefix under which `names` hold the model's first parameter, if it is not `given`;
+/// the nearest to `given` when there are several (a model with two RNNs).
+fn suggest_prefix(model: &Model, names: &[&str], given: &str) -> Option<String> {
+    let first = model.params().first()?.name();
+    names
+        .iter()
+        .filter_map(|n| n.strip_suffix(first.as_str()))
+        .filter(|p| *p != given && (p.is_empty() || p.ends_with('.')))
+        .min_by_key(|p| strsim::levenshtein(p, given))
+        .map(str::to_string)
+}
+
+/// What bytes that are not a safetensors file look like, and what to do with them.
+fn format_problem(bytes: &[u8], parser: &str) -> String {
+    let convert = "rnnc reads safetensors: convert it with `python tools/export_weights.py \
+                   FILE --out NAME`, or save the state_dict with \
+                   safetensors.torch.save_file(model.state_dict(), path)";
+    if bytes.starts_with(b"PK\x03\x04") {
+        format!("this is a zip archive, the format torch.save writes (.pt, .pth files); {convert}")
+    } else if bytes.first() == Some(&0x80) && bytes.get(1).is_some_and(|p| (2..=5).contains(p)) {
+        format!("this is a Python pickle, as older torch.save wrote it; {convert}")
+    } else {
+        format!("{parser} (expected an 8-byte header length, a JSON header, then the data)")
     }
 }
 
@@ -171,11 +209,22 @@ mod tests {
             Weights::from_safetensors(&model, &bytes, &LoadOptions::with_prefix("encoder.rnn"))
                 .unwrap();
         assert_eq!(loaded, weights);
-        // Without the prefix nothing matches, and the hint names the prefix.
+        // Without the prefix nothing matches, and one hint names the prefix.
         let err = Weights::from_safetensors(&model, &bytes, &LoadOptions::default())
             .unwrap_err()
             .to_string();
-        assert!(err.contains("missing tensor `weight_ih_l0`"), "{err}");
+        assert!(err.contains("\n  missing tensor `weight_ih_l0`"), "{err}");
+        assert_eq!(
+            err.matches("prefix `encoder.rnn.`").count(),
+            1,
+            "one hint: {err}"
+        );
+        assert!(err.contains("--prefix encoder.rnn."), "{err}");
+        // A near miss gets the same suggestion.
+        let err =
+            Weights::from_safetensors(&model, &bytes, &LoadOptions::with_prefix("encoder.rn"))
+                .unwrap_err()
+                .to_string();
         assert!(err.contains("under the prefix `encoder.rnn.`"), "{err}");
         // An f64 model does not take f32 tensors.
         let f64_model = RnnSpec::builder(2, 3)
@@ -196,9 +245,33 @@ mod tests {
     }
 
     #[test]
-    fn garbage_is_a_format_error() {
+    fn garbage_is_a_format_error_and_checkpoints_are_recognized() {
         let model = RnnSpec::builder(2, 3).build().unwrap();
         let err = Weights::from_safetensors(&model, b"not a file", &LoadOptions::default());
         assert!(matches!(err, Err(WeightsError::Format(_))));
+        let zip = b"PK\x03\x04\x00\x00\x08\x08\x00\x00archive/data.pkl";
+        let err = Weights::from_safetensors(&model, zip, &LoadOptions::default())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("the format torch.save writes"), "{err}");
+        assert!(err.contains("tools/export_weights.py"), "{err}");
+        let err = Weights::from_safetensors(&model, b"\x80\x02}q\x00", &LoadOptions::default())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("Python pickle"), "{err}");
+    }
+
+    #[test]
+    fn a_missing_file_says_so_once() {
+        let model = RnnSpec::builder(2, 3).build().unwrap();
+        let err = Weights::load(
+            &model,
+            Path::new("no/such.safetensors"),
+            &LoadOptions::default(),
+        )
+        .unwrap_err();
+        assert_eq!(err.to_string(), "cannot read no/such.safetensors");
+        let source = std::error::Error::source(&err).unwrap().to_string();
+        assert!(source.contains("No such file"), "{source}");
     }
 }

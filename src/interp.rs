@@ -1,7 +1,7 @@
 //! The `interp` engine: the model compiled to kernel IR by the full pipeline and run by the
 //! interpreter, with the same calling conventions native code has.
 
-use rnnc_interp::{Arg, run};
+use rnnc_interp::{Arg, run_function};
 use rnnc_ir::{Module, PipelineConfig, compile_ir};
 use rnnc_spec::{CallShape, Element, Model, Tensor, TensorView, Weights};
 
@@ -32,16 +32,13 @@ pub(crate) fn pack<T: Element>(
     weights: &Weights,
 ) -> Result<Vec<T>, Error> {
     weights.check(model)?;
-    let pack = module
-        .function("pack")
-        .expect("modules have a pack function");
     let mut packed = vec![T::default(); module.packed_len as usize];
     let sources = weights
         .in_order::<T>()
         .expect("checked weights are in the model's dtype");
     let mut args: Vec<Arg<'_>> = sources.iter().map(|s| arg(s)).collect();
     args.push(arg_mut(&mut packed));
-    run(pack, &mut args)?;
+    run_function(module, "pack", &mut args)?;
     Ok(packed)
 }
 
@@ -57,7 +54,6 @@ pub(crate) fn forward<T: Element>(
     h0: Option<TensorView<'_, T>>,
     lengths: Option<&[usize]>,
 ) -> Result<(Tensor<T>, Tensor<T>), Error> {
-    let forward = module.function("forward");
     let mut output = Tensor::<T>::zeros(call.output_shape());
     let mut h_n = Tensor::<T>::zeros(call.h_n_shape());
     let work_len = module
@@ -78,7 +74,7 @@ pub(crate) fn forward<T: Element>(
         Arg::Scalar(call.batch as i64),
     ];
     if module.schedule.is_empty() {
-        run(forward.expect("every module has forward"), &mut args)?;
+        run_function(module, "forward", &mut args)?;
     } else {
         rnnc_interp::run_schedule(module, &mut args, parts)?;
     }

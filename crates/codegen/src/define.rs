@@ -1,13 +1,15 @@
 //! Declaring and defining a model's kernels in any `cranelift_module::Module`: the JIT and
 //! object files share every line of this.
 
+use std::collections::HashSet;
+
 use cranelift_codegen::Context;
 use cranelift_codegen::ir::UserFuncName;
 use cranelift_frontend::FunctionBuilderContext;
 use cranelift_module::{DataDescription, FuncId, Linkage, Module};
 
 use crate::CodegenError;
-use crate::translate::{Abi, signature, translate};
+use crate::translate::{Abi, Links, import_function, signature, translate};
 
 /// The functions of one model in a module.
 #[derive(Clone, Debug)]
@@ -27,38 +29,53 @@ pub fn symbol(model: &str, function: &str) -> String {
     format!("{model}_{function}")
 }
 
-/// How the IR function `name` is called natively.
-pub fn abi_of(name: &str) -> Abi {
-    if name == "pack" {
-        Abi::PointerArray
-    } else {
-        Abi::Direct
+/// How the IR function `name` is called natively: `pack` through a pointer array, every
+/// other function with one argument per parameter (without the weights when they are
+/// baked into the object).
+pub fn abi_of(name: &str, baked: bool) -> Abi {
+    match (name, baked) {
+        ("pack", _) => Abi::PointerArray,
+        (_, true) => Abi::Baked,
+        (_, false) => Abi::Direct,
     }
 }
 
-/// Declares and defines the kernels of `ir` in `module`, exported under their symbols.
+/// The functions some `call` statement of `ir` names.
+pub fn callees(ir: &rnnc_ir::Module) -> HashSet<String> {
+    let mut called = HashSet::new();
+    for func in &ir.functions {
+        rnnc_ir::for_each_stmt(&func.body, &mut |s| {
+            if let rnnc_ir::Stmt::Call(callee) = s {
+                called.insert(callee.clone());
+            }
+        });
+    }
+    called
+}
+
+/// Declares and defines the kernels of `ir` in `module`, exported under their symbols
+/// (functions that only other functions call are local to the module).
 ///
 /// With `baked` (the packed weights' bytes, as `pack` lays them out), the weights become
-/// read-only data of the module (aligned to 64 bytes), `forward` reads them from there and
-/// takes no `weights` argument, and there is no `pack`.
+/// read-only data of the module (aligned to 64 bytes), the kernels read them from there and
+/// take no `weights` argument, and there is no `pack`.
 pub fn define_kernels<M: Module>(
     module: &mut M,
     ir: &rnnc_ir::Module,
     baked: Option<&[u8]>,
 ) -> Result<Kernels, CodegenError> {
+    let err = |e: cranelift_module::ModuleError| CodegenError::Module(e.to_string());
     let mut ctx = module.make_context();
     let mut fctx = FunctionBuilderContext::new();
     let weights_data = match baked {
         Some(bytes) => {
             let id = module
                 .declare_data(&symbol(&ir.name, "weights"), Linkage::Local, false, false)
-                .map_err(|e| CodegenError::Module(e.to_string()))?;
+                .map_err(err)?;
             let mut data = DataDescription::new();
             data.define(bytes.to_vec().into_boxed_slice());
             data.set_align(64);
-            module
-                .define_data(id, &data)
-                .map_err(|e| CodegenError::Module(e.to_string()))?;
+            module.define_data(id, &data).map_err(err)?;
             Some(id)
         }
         None => None,
@@ -68,51 +85,77 @@ pub fn define_kernels<M: Module>(
             "baked weights need a module with @forward".into(),
         ));
     }
-    let mut kernels = Kernels {
-        pack: None,
-        entries: Vec::new(),
-        code_sizes: Vec::new(),
-    };
+    let called = callees(ir);
+    let call_conv = module.isa().default_call_conv();
+    let ptr = module.target_config().pointer_type();
+    // Every function is declared first, so that calls can name any of them.
+    let mut declared = Vec::new();
     for func in &ir.functions {
         let name = func.name.as_str();
         if baked.is_some() && name == "pack" {
             continue;
         }
-        let abi = match weights_data {
-            Some(data) if name == "forward" => {
-                Abi::Baked(module.declare_data_in_func(data, &mut ctx.func))
-            }
-            _ => abi_of(name),
+        let abi = abi_of(name, baked.is_some());
+        let sig = signature(func, abi, call_conv, ptr);
+        let linkage = if called.contains(name) {
+            Linkage::Local
+        } else {
+            Linkage::Export
         };
-        let sig = signature(
-            func,
-            abi,
-            module.isa().default_call_conv(),
-            module.target_config().pointer_type(),
-        );
         let id = module
-            .declare_function(&symbol(&ir.name, name), Linkage::Export, &sig)
-            .map_err(|e| CodegenError::Module(e.to_string()))?;
-        ctx.func.signature = sig;
+            .declare_function(&symbol(&ir.name, name), linkage, &sig)
+            .map_err(err)?;
+        declared.push((func, abi, sig, id));
+    }
+    // Objects are position-independent and their functions sit together: near calls. JIT
+    // code may be spread over memory: calls through absolute addresses.
+    let near = module.isa().flags().is_pic();
+    let mut kernels = Kernels {
+        pack: None,
+        entries: Vec::new(),
+        code_sizes: Vec::new(),
+    };
+    for (func, abi, sig, id) in &declared {
+        let name = func.name.as_str();
+        ctx.func.signature = sig.clone();
         ctx.func.name = UserFuncName::user(0, id.as_u32());
+        let mut links = Links {
+            weights: weights_data.map(|data| module.declare_data_in_func(data, &mut ctx.func)),
+            callees: Vec::new(),
+        };
+        let mut wanted = HashSet::new();
+        rnnc_ir::for_each_stmt(&func.body, &mut |s| {
+            if let rnnc_ir::Stmt::Call(callee) = s {
+                wanted.insert(callee.clone());
+            }
+        });
+        for callee in wanted {
+            let (_, _, callee_sig, callee_id) = declared
+                .iter()
+                .find(|(f, ..)| f.name == callee)
+                .ok_or_else(|| CodegenError::Illegal(format!("`call @{callee}`: no such function")))?;
+            let fref = import_function(&mut ctx.func, callee_id.as_u32(), callee_sig.clone(), near);
+            links.callees.push((callee, fref));
+        }
         translate(
             func,
-            abi,
+            *abi,
             module.target_config(),
             false,
+            &links,
             &mut ctx.func,
             &mut fctx,
         )?;
-        define(module, id, &mut ctx)?;
+        define(module, *id, &mut ctx)?;
         let size = ctx
             .compiled_code()
             .map_or(0, |code| code.code_info().total_size);
         kernels.code_sizes.push((name.to_string(), size));
         module.clear_context(&mut ctx);
         if name == "pack" {
-            kernels.pack = Some(id);
+            kernels.pack = Some(*id);
         } else {
-            kernels.entries.push((name.to_string(), id));
+            kernels.entries.push((name.to_string(), *id));
         }
     }
     Ok(kernels)

@@ -14,7 +14,7 @@ use target_lexicon::Architecture;
 
 use crate::CodegenError;
 use crate::define::{abi_of, symbol};
-use crate::translate::{signature, translate};
+use crate::translate::{Links, import_function, signature, translate};
 
 /// Each function of `ir` translated to Cranelift IR, with its symbol and source texts.
 fn translated(
@@ -23,21 +23,48 @@ fn translated(
 ) -> Result<Vec<(String, cl::Function, Vec<String>)>, CodegenError> {
     let mut fctx = FunctionBuilderContext::new();
     let mut out = Vec::new();
+    let sig_of = |func| signature(func, abi_of(&func.name, false), isa.default_call_conv(), isa.pointer_type());
     for (i, func) in ir.functions.iter().enumerate() {
-        let abi = abi_of(&func.name);
-        let sig = signature(func, abi, isa.default_call_conv(), isa.pointer_type());
-        let mut cl_func = cl::Function::with_name_signature(UserFuncName::user(0, i as u32), sig);
+        let abi = abi_of(&func.name, false);
+        let mut cl_func =
+            cl::Function::with_name_signature(UserFuncName::user(0, i as u32), sig_of(func));
+        let mut links = Links::default();
+        for callee in callees_of(func) {
+            let (j, target) = ir
+                .functions
+                .iter()
+                .enumerate()
+                .find(|(_, f)| f.name == callee)
+                .ok_or_else(|| CodegenError::Illegal(format!("`call @{callee}`: no such function")))?;
+            let near = isa.flags().is_pic();
+            let fref = import_function(&mut cl_func, j as u32, sig_of(target), near);
+            links.callees.push((callee, fref));
+        }
         let sources = translate(
             func,
             abi,
             isa.frontend_config(),
             true,
+            &links,
             &mut cl_func,
             &mut fctx,
         )?;
         out.push((symbol(&ir.name, &func.name), cl_func, sources));
     }
     Ok(out)
+}
+
+/// The functions a function's `call` statements name, each once, in order.
+fn callees_of(func: &rnnc_ir::Function) -> Vec<String> {
+    let mut names: Vec<String> = Vec::new();
+    rnnc_ir::for_each_stmt(&func.body, &mut |s| {
+        if let rnnc_ir::Stmt::Call(callee) = s
+            && !names.contains(callee)
+        {
+            names.push(callee.clone());
+        }
+    });
+    names
 }
 
 /// Prints CLIF with a comment line wherever the IR source changes.

@@ -37,16 +37,50 @@ pub enum Abi {
     /// last, and the last buffer (how `pack` takes any number of torch tensors).
     PointerArray,
     /// Like `Direct` without the first parameter, which is read-only data of the object
-    /// itself (packed weights baked in at compile time).
-    Baked(cl::GlobalValue),
+    /// itself (packed weights baked in at compile time: [`Links::weights`]).
+    Baked,
+}
+
+/// What a function refers to outside itself, imported into its Cranelift function before
+/// translation.
+#[derive(Clone, Debug, Default)]
+pub struct Links {
+    /// The baked weights' data object (with [`Abi::Baked`]).
+    pub weights: Option<cl::GlobalValue>,
+    /// The functions its `call` statements name.
+    pub callees: Vec<(String, cl::FuncRef)>,
+}
+
+/// Imports the function at `index` of the module (`UserFuncName::user(0, index)`, how
+/// `cranelift_module` names functions) with `signature` into `func`. `near` calls are
+/// PC-relative (objects, where the linker places functions together); others load the
+/// callee's absolute address (the JIT, whose functions may be further apart than a 32-bit
+/// offset reaches).
+pub fn import_function(
+    func: &mut cl::Function,
+    index: u32,
+    signature: cl::Signature,
+    near: bool,
+) -> cl::FuncRef {
+    let signature = func.import_signature(signature);
+    let name = func.declare_imported_user_function(cl::UserExternalName {
+        namespace: 0,
+        index,
+    });
+    func.import_function(cl::ExtFuncData {
+        name: cl::ExternalName::user(name),
+        signature,
+        colocated: near,
+        patchable: false,
+    })
 }
 
 /// The Cranelift signature of an IR function under `abi`.
 pub fn signature(func: &Function, abi: Abi, call_conv: CallConv, ptr: cl::Type) -> cl::Signature {
     let mut sig = cl::Signature::new(call_conv);
     match abi {
-        Abi::Direct | Abi::Baked(_) => {
-            let skip = usize::from(matches!(abi, Abi::Baked(_)));
+        Abi::Direct | Abi::Baked => {
+            let skip = usize::from(abi == Abi::Baked);
             for p in &func.params[skip..] {
                 sig.params.push(AbiParam::new(match p {
                     Param::Buf(_) => ptr,
@@ -97,6 +131,7 @@ pub fn translate(
     abi: Abi,
     frontend: TargetFrontendConfig,
     annotate: bool,
+    links: &Links,
     cl_func: &mut cl::Function,
     fctx: &mut FunctionBuilderContext,
 ) -> Result<Vec<String>, CodegenError> {
@@ -114,6 +149,8 @@ pub fn translate(
         bases: Vec::with_capacity(func.bufs.len()),
         sources: Vec::new(),
         annotate,
+        links,
+        args: args.clone(),
     };
     for info in &func.regs {
         let ty =
@@ -141,6 +178,9 @@ struct Translator<'a, 'b> {
     sources: Vec<String>,
     /// Whether to record source locations (listings) or not (compile time).
     annotate: bool,
+    links: &'a Links,
+    /// The function's native arguments, which calls pass on.
+    args: Vec<Value>,
 }
 
 impl Translator<'_, '_> {
@@ -183,9 +223,12 @@ impl Translator<'_, '_> {
             .collect();
         let mut param_value = vec![None; self.func.bufs.len()];
         match abi {
-            Abi::Direct | Abi::Baked(_) => {
+            Abi::Direct | Abi::Baked => {
                 let mut params = self.func.params.iter();
-                if let Abi::Baked(data) = abi {
+                if abi == Abi::Baked {
+                    let data = self.links.weights.ok_or_else(|| {
+                        CodegenError::Illegal("baked weights without their data object".into())
+                    })?;
                     let Some(Param::Buf(weights)) = params.next() else {
                         return Err(CodegenError::Illegal(
                             "baked weights need a buffer parameter first".into(),
@@ -293,6 +336,20 @@ impl Translator<'_, '_> {
                     self.body(&i.otherwise)?;
                     self.b.ins().jump(merge, &[]);
                     self.b.switch_to_block(merge);
+                }
+                Stmt::Call(callee) => {
+                    self.source(|| format!("call @{callee}"));
+                    let callee_ref = self
+                        .links
+                        .callees
+                        .iter()
+                        .find(|(name, _)| name == callee)
+                        .map(|(_, r)| *r)
+                        .ok_or_else(|| {
+                            CodegenError::Illegal(format!("`call @{callee}`: not linked"))
+                        })?;
+                    let args = self.args.clone();
+                    self.b.ins().call(callee_ref, &args);
                 }
                 Stmt::Comment(_) => {}
             }

@@ -143,6 +143,8 @@ struct Window {
 
 struct Machine<'f, 'a, 'b, 't> {
     func: &'f Function,
+    /// The module whose functions `call` statements name (none: calls are faults).
+    module: Option<&'f Module>,
     args: &'b mut [Arg<'a>],
     windows: Vec<Window>,
     /// Lane values as raw bits (f32 in the low 32 bits), per register at `slots[r]`.
@@ -220,13 +222,25 @@ impl Tracker {
     }
 }
 
-/// Runs `func` with `args` (one per parameter, in order).
+/// Runs `func` with `args` (one per parameter, in order). `func` must not `call` other
+/// functions: [`run_function`] runs functions of a module.
 pub fn run(func: &Function, args: &mut [Arg<'_>]) -> Result<(), InterpError> {
-    run_as(func, args, None)
+    run_as(None, func, args, None)
+}
+
+/// Runs the function `name` of `module` with `args` (one per parameter, in order); its
+/// `call`s run the module's functions they name.
+pub fn run_function(module: &Module, name: &str, args: &mut [Arg<'_>]) -> Result<(), InterpError> {
+    let func = module.function(name).ok_or_else(|| InterpError::Arguments {
+        function: name.to_string(),
+        message: "the module has no such function".into(),
+    })?;
+    run_as(Some(module), func, args, None)
 }
 
 /// `run`, recording accesses as `part` in `tracker` when given.
 fn run_as(
+    module: Option<&Module>,
     func: &Function,
     args: &mut [Arg<'_>],
     tracker: Option<(&mut Tracker, usize)>,
@@ -337,6 +351,7 @@ fn run_as(
     }
     let mut machine = Machine {
         func,
+        module,
         args,
         windows,
         lanes,
@@ -390,7 +405,7 @@ pub fn run_schedule(
             Arg::Scalar(part as i64),
             Arg::Scalar(parts as i64),
         ]);
-        let result = run_as(func, args, tracker.as_mut().map(|t| (t, as_part)));
+        let result = run_as(Some(module), func, args, tracker.as_mut().map(|t| (t, as_part)));
         args.truncate(args.len() - 3);
         result
     };
@@ -474,6 +489,7 @@ impl Machine<'_, '_, '_, '_> {
             match stmt {
                 Stmt::Inst(inst) => self.inst(inst)?,
                 Stmt::Comment(_) => {}
+                Stmt::Call(callee) => self.call(callee)?,
                 Stmt::Loop(l) => {
                     let count = match l.count {
                         Operand::Imm(n) => n,
@@ -502,6 +518,24 @@ impl Machine<'_, '_, '_, '_> {
             }
         }
         Ok(())
+    }
+
+    /// Runs `callee` with this function's arguments (the verifier has checked that it takes
+    /// the same parameters), as the same part of a schedule.
+    fn call(&mut self, callee: &str) -> Result<(), InterpError> {
+        let fault = |message: String| InterpError::Fault {
+            function: self.func.name.clone(),
+            inst: format!("call @{callee}"),
+            message,
+        };
+        let module = self
+            .module
+            .ok_or_else(|| fault("calls need the module: run it with run_function".into()))?;
+        let target = module
+            .function(callee)
+            .ok_or_else(|| fault("the module has no such function".into()))?;
+        let tracker = self.tracker.as_mut().map(|(t, part)| (&mut **t, *part));
+        run_as(Some(module), target, self.args, tracker)
     }
 
     /// Element range of an access, checked against the buffer's window.

@@ -224,6 +224,11 @@ pub enum Stmt {
     Loop(Loop),
     /// A branch.
     If(If),
+    /// `call @f`: runs function `f` of the same module with this function's arguments
+    /// (the callee takes exactly the caller's parameters) and continues here. Lowering
+    /// splits a deep model into one function per layer this way, so that code generation
+    /// works on functions of bounded size.
+    Call(String),
     /// A note for readers (`; ...`), kept by printing and parsing.
     Comment(String),
 }
@@ -434,7 +439,7 @@ pub fn first_appearances(func: &Function) -> (Vec<Reg>, Vec<Reg>) {
             meet(l.var, true, &mut seen);
         }
         Stmt::If(i) => meet(i.cond, false, &mut seen),
-        Stmt::Comment(_) => {}
+        Stmt::Call(_) | Stmt::Comment(_) => {}
     });
     (read_first, defined)
 }
@@ -476,7 +481,7 @@ pub fn canonicalize_regs(func: &mut Function) {
             }
         }
         Stmt::If(i) => i.cond = map(i.cond),
-        Stmt::Comment(_) => {}
+        Stmt::Call(_) | Stmt::Comment(_) => {}
     });
 }
 
@@ -490,7 +495,7 @@ pub fn for_each_stmt_mut(body: &mut [Stmt], f: &mut impl FnMut(&mut Stmt)) {
                 for_each_stmt_mut(&mut i.then, f);
                 for_each_stmt_mut(&mut i.otherwise, f);
             }
-            Stmt::Inst(_) | Stmt::Comment(_) => {}
+            Stmt::Inst(_) | Stmt::Call(_) | Stmt::Comment(_) => {}
         }
     }
 }
@@ -505,7 +510,7 @@ pub fn for_each_stmt(body: &[Stmt], f: &mut impl FnMut(&Stmt)) {
                 for_each_stmt(&i.then, f);
                 for_each_stmt(&i.otherwise, f);
             }
-            Stmt::Inst(_) | Stmt::Comment(_) => {}
+            Stmt::Inst(_) | Stmt::Call(_) | Stmt::Comment(_) => {}
         }
     }
 }

@@ -344,6 +344,11 @@ fn parse_body(
         }
         if let Some(comment) = text.strip_prefix(';') {
             body.push(Stmt::Comment(comment.trim().to_string()));
+        } else if let Some(callee) = text.strip_prefix("call ") {
+            let Some(callee) = callee.trim().strip_prefix('@') else {
+                return err(line, format!("expected `call @function`, found `{text}`"));
+            };
+            body.push(Stmt::Call(callee.to_string()));
         } else if let Some(rest) = text.strip_prefix("for ") {
             let Some(rest) = rest.strip_suffix('{') else {
                 return err(line, "expected `{` at the end of `for`");

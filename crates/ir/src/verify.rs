@@ -31,6 +31,7 @@ pub fn verify_module(module: &Module, level: Level) -> Result<(), VerifyError> {
     for func in &module.functions {
         verify_function(func, module.target, level, &mut errors);
     }
+    verify_calls(module, &mut errors);
     if module.schedule.is_empty() && module.function("forward").is_none() {
         errors.push("a module without a schedule needs @forward".into());
     }
@@ -62,6 +63,53 @@ pub fn verify_module(module: &Module, level: Level) -> Result<(), VerifyError> {
         Ok(())
     } else {
         Err(VerifyError { errors })
+    }
+}
+
+/// A parameter as a call sees it: calls pass the caller's arguments on unchanged.
+fn param_signature(func: &Function, p: &Param) -> String {
+    match p {
+        Param::Buf(b) => {
+            let info = func.buf(*b);
+            format!("@{}: {} {:?}", info.name, info.elem, info.kind)
+        }
+        Param::Scalar(r) => format!("%{}: {}", func.reg(*r).name, func.ty(*r)),
+    }
+}
+
+/// Every `call` names a function defined earlier in the module (so calls cannot recurse)
+/// that takes exactly the caller's parameters.
+fn verify_calls(module: &Module, errors: &mut Vec<String>) {
+    for (i, func) in module.functions.iter().enumerate() {
+        let mut callees = Vec::new();
+        for_each_stmt(&func.body, &mut |s| {
+            if let Stmt::Call(callee) = s {
+                callees.push(callee.clone());
+            }
+        });
+        for callee in callees {
+            let at = format!("func @{}: `call @{callee}`", func.name);
+            let Some(j) = module.functions.iter().position(|f| f.name == callee) else {
+                errors.push(format!("{at}: no such function"));
+                continue;
+            };
+            if j >= i {
+                errors.push(format!(
+                    "{at}: the callee must be defined before its caller (no recursion)"
+                ));
+            }
+            let target = &module.functions[j];
+            let mine: Vec<String> = func.params.iter().map(|p| param_signature(func, p)).collect();
+            let theirs: Vec<String> =
+                target.params.iter().map(|p| param_signature(target, p)).collect();
+            if mine != theirs {
+                errors.push(format!(
+                    "{at}: the callee takes ({}), the caller has ({})",
+                    theirs.join(", "),
+                    mine.join(", ")
+                ));
+            }
+        }
     }
 }
 
@@ -174,7 +222,7 @@ impl Verifier<'_> {
     fn body(&mut self, body: &[Stmt], assigned: &mut Vec<bool>) {
         for stmt in body {
             match stmt {
-                Stmt::Comment(_) => {}
+                Stmt::Comment(_) | Stmt::Call(_) => {}
                 Stmt::Inst(inst) => self.inst(inst, assigned),
                 Stmt::Loop(l) => {
                     let header = format!(

@@ -125,6 +125,7 @@ fn write_body(
                 }
             }
             Stmt::Comment(text) => writeln!(out, "{pad}; {text}")?,
+            Stmt::Call(callee) => writeln!(out, "{pad}call @{callee}")?,
             Stmt::Loop(l) => {
                 let count = match l.count {
                     Operand::Reg(r) => format!("%{}", func.reg(r).name),

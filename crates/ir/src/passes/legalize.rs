@@ -99,6 +99,10 @@ fn sink_loads(func: &Function, body: Vec<Stmt>) -> Vec<Stmt> {
                 i.otherwise = sink_loads(func, i.otherwise);
                 out.push(Stmt::If(i));
             }
+            Stmt::Call(callee) => {
+                out.extend(pending.drain(..).map(Stmt::Inst));
+                out.push(Stmt::Call(callee));
+            }
             Stmt::Comment(c) => out.push(Stmt::Comment(c)),
         }
     }
@@ -171,7 +175,7 @@ impl Parts {
                     i.otherwise = self.body(func, i.otherwise)?;
                     out.push(Stmt::If(i));
                 }
-                Stmt::Comment(c) => out.push(Stmt::Comment(c)),
+                other @ (Stmt::Comment(_) | Stmt::Call(_)) => out.push(other),
             }
         }
         Ok(out)

@@ -19,6 +19,9 @@
 //! (`len_b = L` without lengths). An inactive sequence keeps its state and outputs zero,
 //! which also starts the reverse direction at its last valid step.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
+
 use rnnc_spec::{Nonlinearity, ParamKind, param_name, state_dict_order};
 
 use crate::builder::Builder;
@@ -47,7 +50,7 @@ enum Content {
 }
 
 /// Which node a packed region serves.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 enum Key {
     ProjWeights(usize),
     ProjBias(usize, usize),
@@ -68,6 +71,8 @@ struct Region {
 /// The packed buffer's regions and the workspace's.
 struct Plan {
     regions: Vec<Region>,
+    /// Position of each key's region in `regions`.
+    index: HashMap<Key, usize>,
     packed_len: u64,
     /// Columns of `P` (directions of the widest projection times `Hp`).
     p_width: usize,
@@ -251,6 +256,7 @@ impl Plan {
             }
         }
         Plan {
+            index: regions.iter().enumerate().map(|(i, r)| (r.key, i)).collect(),
             regions,
             packed_len: offset,
             p_width,
@@ -262,6 +268,18 @@ impl Plan {
         self.work
             .iter()
             .fold(Size::default(), |a, (_, s)| a.plus(*s))
+    }
+
+    /// Where a workspace region starts and how long it is.
+    fn work_region(&self, name: &str) -> (Size, Size) {
+        let mut offset = Size::default();
+        for (n, size) in &self.work {
+            if n == name {
+                return (offset, *size);
+            }
+            offset = offset.plus(*size);
+        }
+        unreachable!("the workspace region {name} is planned")
     }
 }
 
@@ -278,7 +296,7 @@ pub fn lower(g: &Graph, parallel: bool) -> Module {
         functions.extend(phases);
         schedule = phase_schedule;
     } else {
-        functions.push(emit_forward(g, &plan));
+        functions.extend(emit_forward(g, &plan));
     }
     Module {
         name: g.name.clone(),
@@ -486,13 +504,17 @@ struct Fwd<'p> {
     directions: usize,
     nonlinearity: Nonlinearity,
     batch_first: bool,
-    weights: Vec<Buf>,
+    /// The packed weights and the workspace: views into them are made on first use, so
+    /// that a function has only the views it reads (its size, and the time to compile it,
+    /// do not grow with the number of layers it does not touch).
+    weights: Buf,
+    work: Buf,
+    views: RefCell<HashMap<String, Buf>>,
     input: Buf,
     h0: Buf,
     lengths: Buf,
     output: Buf,
     h_n: Buf,
-    work: Vec<(String, Buf)>,
     seq_len: Reg,
     batch: Reg,
     ln: Reg,
@@ -501,21 +523,23 @@ struct Fwd<'p> {
 }
 
 impl Fwd<'_> {
-    fn region(&self, key: Key) -> Buf {
-        let i = self
-            .plan
-            .regions
-            .iter()
-            .position(|r| r.key == key)
-            .expect("every node's regions are planned");
-        self.weights[i]
+    /// The view of a packed region (made on first use).
+    fn region(&self, b: &mut Builder<'_>, key: Key) -> Buf {
+        let r = &self.plan.regions[self.plan.index[&key]];
+        self.view(b, &r.name, self.weights, Size::fixed(r.offset), Size::fixed(r.len))
     }
-    fn work(&self, name: &str) -> Buf {
-        self.work
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, b)| *b)
-            .expect("the workspace region is planned")
+    /// The view of a workspace region (made on first use).
+    fn work(&self, b: &mut Builder<'_>, name: &str) -> Buf {
+        let (offset, len) = self.plan.work_region(name);
+        self.view(b, name, self.work, offset, len)
+    }
+    fn view(&self, b: &mut Builder<'_>, name: &str, base: Buf, offset: Size, len: Size) -> Buf {
+        if let Some(&buf) = self.views.borrow().get(name) {
+            return buf;
+        }
+        let buf = b.func.new_buf(name, self.dtype, BufKind::View { base, offset, len });
+        self.views.borrow_mut().insert(name.to_string(), buf);
+        buf
     }
     fn vty(&self, lanes: usize) -> Type {
         Builder::vty(self.dtype, lanes)
@@ -568,28 +592,24 @@ const SCALARS: [&str; 2] = ["seq_len", "batch"];
 /// The extra parameters of phase functions: the step and the share.
 const PHASE_SCALARS: [&str; 3] = ["n", "part", "parts"];
 
-/// Creates a kernel function with the forward calling convention (and `extra` scalar
-/// parameters), its views, and the prologue every kernel shares.
-fn new_kernel<'p>(
-    g: &Graph,
-    plan: &'p Plan,
-    name: &str,
-    extra: &[&str],
-    emit: impl FnOnce(&Fwd<'p>, &mut Builder<'_>, &[Reg]),
-) -> Function {
+/// A function with the forward calling convention (and `extra` scalar parameters) and no
+/// body: the function, its buffer parameters in order, its scalar parameters.
+fn kernel_signature(g: &Graph, name: &str, extra: &[&str]) -> (Function, [Buf; 7], Vec<Reg>) {
     let mut func = Function::new(name);
     let param = |func: &mut Function, name: &str, elem: Scalar, readonly: bool, nullable: bool| {
         let buf = func.new_buf(name, elem, BufKind::Param { readonly, nullable });
         func.params.push(Param::Buf(buf));
         buf
     };
-    let weights = param(&mut func, "weights", g.dtype, true, false);
-    let input = param(&mut func, "input", g.dtype, true, false);
-    let h0 = param(&mut func, "h0", g.dtype, true, true);
-    let lengths = param(&mut func, "lengths", Scalar::I64, true, true);
-    let output = param(&mut func, "output", g.dtype, false, false);
-    let h_n = param(&mut func, "h_n", g.dtype, false, false);
-    let work = param(&mut func, "work", g.dtype, false, false);
+    let bufs = [
+        param(&mut func, "weights", g.dtype, true, false),
+        param(&mut func, "input", g.dtype, true, false),
+        param(&mut func, "h0", g.dtype, true, true),
+        param(&mut func, "lengths", Scalar::I64, true, true),
+        param(&mut func, "output", g.dtype, false, false),
+        param(&mut func, "h_n", g.dtype, false, false),
+        param(&mut func, "work", g.dtype, false, false),
+    ];
     let scalars: Vec<Reg> = SCALARS
         .iter()
         .chain(extra)
@@ -599,36 +619,20 @@ fn new_kernel<'p>(
             r
         })
         .collect();
-    let region_views: Vec<Buf> = plan
-        .regions
-        .iter()
-        .map(|r| {
-            func.new_buf(
-                &r.name,
-                g.dtype,
-                BufKind::View {
-                    base: weights,
-                    offset: Size::fixed(r.offset),
-                    len: Size::fixed(r.len),
-                },
-            )
-        })
-        .collect();
-    let mut offset = Size::default();
-    let mut work_views = Vec::new();
-    for (name, size) in &plan.work {
-        let view = func.new_buf(
-            name,
-            g.dtype,
-            BufKind::View {
-                base: work,
-                offset,
-                len: *size,
-            },
-        );
-        work_views.push((name.clone(), view));
-        offset = offset.plus(*size);
-    }
+    (func, bufs, scalars)
+}
+
+/// Creates a kernel function with the forward calling convention (and `extra` scalar
+/// parameters) and the prologue every kernel shares; `emit` writes the body.
+fn new_kernel<'p>(
+    g: &Graph,
+    plan: &'p Plan,
+    name: &str,
+    extra: &[&str],
+    emit: impl FnOnce(&Fwd<'p>, &mut Builder<'_>, &[Reg]),
+) -> Function {
+    let (mut func, [weights, input, h0, lengths, output, h_n, work], scalars) =
+        kernel_signature(g, name, extra);
     let mut b = Builder::new(&mut func);
     let (seq_len, batch) = (scalars[0], scalars[1]);
     let ln = b.imul("ln", seq_len, Operand::Reg(batch));
@@ -643,13 +647,14 @@ fn new_kernel<'p>(
         directions: g.directions,
         nonlinearity: g.nonlinearity,
         batch_first: g.batch_first,
-        weights: region_views,
+        weights,
+        work,
+        views: RefCell::new(HashMap::new()),
         input,
         h0,
         lengths,
         output,
         h_n,
-        work: work_views,
         seq_len,
         batch,
         ln,
@@ -663,19 +668,19 @@ fn new_kernel<'p>(
     func
 }
 
-fn layer_io(g: &Graph, fwd: &Fwd<'_>, l: usize) -> LayerIo {
+fn layer_io(g: &Graph, fwd: &Fwd<'_>, b: &mut Builder<'_>, l: usize) -> LayerIo {
     LayerIo {
         layer: l,
         x: if l == 0 {
             fwd.input
         } else {
-            fwd.work(&format!("Y{}", (l - 1) % 2))
+            fwd.work(b, &format!("Y{}", (l - 1) % 2))
         },
         x_width: g.layer_input_size(l),
         out: if l + 1 == g.layers.len() {
             fwd.output
         } else {
-            fwd.work(&format!("Y{}", l % 2))
+            fwd.work(b, &format!("Y{}", l % 2))
         },
         out_width: g.directions * g.hidden_size,
     }
@@ -690,10 +695,28 @@ fn p_column(g: &Graph, l: usize, direction: usize) -> Option<usize> {
         .map(|i| i * g.padded_hidden())
 }
 
-fn emit_forward(g: &Graph, plan: &Plan) -> Function {
-    new_kernel(g, plan, "forward", &[], |fwd, b, _| {
-        for (l, layer) in g.layers.iter().enumerate() {
-            let io = layer_io(g, fwd, l);
+/// The single-threaded forward pass: one function per layer, and `forward`, which calls
+/// them in order. Functions of one layer each keep code generation linear in the number
+/// of layers (Cranelift's time and memory grow faster than linearly with a function's
+/// size: one function for 512 layers took 4.9 GB).
+fn emit_forward(g: &Graph, plan: &Plan) -> Vec<Function> {
+    let mut functions: Vec<Function> =
+        (0..g.layers.len()).map(|l| emit_layer(g, plan, l)).collect();
+    let (mut forward, _, _) = kernel_signature(g, "forward", &[]);
+    forward.body = functions
+        .iter()
+        .map(|f| Stmt::Call(f.name.clone()))
+        .collect();
+    functions.push(forward);
+    functions
+}
+
+/// One layer of the single-threaded forward pass: its projection, then its recurrences.
+fn emit_layer(g: &Graph, plan: &Plan, l: usize) -> Function {
+    let layer = &g.layers[l];
+    new_kernel(g, plan, &format!("layer_l{l}"), &[], |fwd, b, _| {
+        {
+            let io = layer_io(g, fwd, b, l);
             if let Some(p) = &layer.projection {
                 b.comment(format!(
                     "layer {l}: input projection P = X W_ih^T + bias, all steps at once"
@@ -727,7 +750,7 @@ fn emit_phases(g: &Graph, plan: &Plan) -> (Vec<Function>, Vec<Phase>) {
         if let Some(p) = &layer.projection {
             let name = format!("proj_l{l}");
             functions.push(new_kernel(g, plan, &name, &PHASE_SCALARS, |fwd, b, s| {
-                let io = layer_io(g, fwd, l);
+                let io = layer_io(g, fwd, b, l);
                 emit_projection(
                     fwd,
                     b,
@@ -746,7 +769,7 @@ fn emit_phases(g: &Graph, plan: &Plan) -> (Vec<Function>, Vec<Phase>) {
             for r in &layer.recurrences {
                 let name = format!("rec_l{l}{}", if r.direction == 1 { "_reverse" } else { "" });
                 functions.push(new_kernel(g, plan, &name, &PHASE_SCALARS, |fwd, b, _| {
-                    let io = layer_io(g, fwd, l);
+                    let io = layer_io(g, fwd, b, l);
                     emit_recurrence(fwd, b, &io, r, p_column(g, l, r.direction));
                 }));
                 names.push(name);
@@ -762,7 +785,7 @@ fn emit_phases(g: &Graph, plan: &Plan) -> (Vec<Function>, Vec<Phase>) {
         }));
         let step = format!("step_l{l}");
         functions.push(new_kernel(g, plan, &step, &PHASE_SCALARS, |fwd, b, s| {
-            let io = layer_io(g, fwd, l);
+            let io = layer_io(g, fwd, b, l);
             let halves = Halves::new(fwd, b, r.direction, Some(s[0]));
             let t = if r.direction == 1 {
                 let last = b.def(
@@ -796,7 +819,7 @@ fn emit_phases(g: &Graph, plan: &Plan) -> (Vec<Function>, Vec<Phase>) {
         // more than the step itself.
         let steps = format!("steps_l{l}");
         functions.push(new_kernel(g, plan, &steps, &PHASE_SCALARS, |fwd, b, _| {
-            let io = layer_io(g, fwd, l);
+            let io = layer_io(g, fwd, b, l);
             let halves = Halves::new(fwd, b, r.direction, None);
             emit_steps(fwd, b, &io, r, p_column(g, l, r.direction), &halves);
         }));
@@ -1019,11 +1042,11 @@ fn emit_projection(
     share: Option<Share>,
 ) {
     let l = io.layer;
-    let wbuf = fwd.region(Key::ProjWeights(l));
+    let wbuf = fwd.region(b, Key::ProjWeights(l));
     let biases: Vec<Buf> = (0..p.bias.len())
-        .map(|i| fwd.region(Key::ProjBias(l, i)))
+        .map(|i| fwd.region(b, Key::ProjBias(l, i)))
         .collect();
-    let pbuf = fwd.work("P");
+    let pbuf = fwd.work(b, "P");
     let pw = fwd.plan.p_width as i64;
     let k = io.x_width;
     match p.layout {
@@ -1165,7 +1188,7 @@ impl Halves {
     /// The halves of direction `d` before step number `n` (`n & 1` selects them), or before
     /// the first step when `n` is `None`.
     fn new(fwd: &Fwd<'_>, b: &mut Builder<'_>, d: usize, n: Option<Reg>) -> Halves {
-        let state = fwd.work(if d == 0 { "state" } else { "state_reverse" });
+        let state = fwd.work(b, if d == 0 { "state" } else { "state_reverse" });
         let half = b.imul("half", fwd.batch, Operand::Imm(fwd.hp as i64));
         // Registers of their own: the sequential forward swaps them after every step.
         let (s_in, s_out) = match n {
@@ -1339,25 +1362,28 @@ fn emit_step(
                         Some(col) => {
                             let pi = b.imul("pi", row, Operand::Imm(fwd.plan.p_width as i64));
                             let pi = b.iadd("pi", pi, Operand::Reg(j));
-                            b.load("acc", sty, fwd.work("P"), Some(pi), col as i64)
+                            let pbuf = fwd.work(b, "P");
+                            b.load("acc", sty, pbuf, Some(pi), col as i64)
                         }
                         None => {
                             let xrow = b.imul("xrow", row, Operand::Imm(x_width as i64));
                             let wrow = b.imul("wrow", j, Operand::Imm(x_width as i64));
+                            let w_ih = fwd.region(b, Key::RecInput(l, d));
                             dot(
                                 fwd,
                                 b,
-                                (fwd.region(Key::RecInput(l, d)), wrow),
+                                (w_ih, wrow),
                                 (io.x, xrow),
                                 x_width,
                             )
                         }
                     };
                     let wrow = b.imul("wrow", j, Operand::Imm(fwd.h as i64));
+                    let w_hh = fwd.region(b, Key::RecWeights(l, d));
                     let s_hh = dot(
                         fwd,
                         b,
-                        (fwd.region(Key::RecWeights(l, d)), wrow),
+                        (w_hh, wrow),
                         (halves.state, hbase),
                         fwd.h,
                     );
@@ -1395,7 +1421,8 @@ fn emit_step(
                             Some(col) => {
                                 let pi = b.imul("pi", row, Operand::Imm(fwd.plan.p_width as i64));
                                 let pi = b.iadd("pi", pi, Operand::Reg(j0));
-                                b.load("acc", fwd.vty(rows), fwd.work("P"), Some(pi), col as i64)
+                                let pbuf = fwd.work(b, "P");
+                                b.load("acc", fwd.vty(rows), pbuf, Some(pi), col as i64)
                             }
                             None => b.fconst("acc", fwd.vty(rows), 0.0),
                         })
@@ -1406,7 +1433,7 @@ fn emit_step(
                             .iter()
                             .map(|&row| b.imul("xrow", row, Operand::Imm(x_width as i64)))
                             .collect();
-                        let weights = fwd.region(Key::RecInput(l, d));
+                        let weights = fwd.region(b, Key::RecInput(l, d));
                         let stream = Stream {
                             weights,
                             at,
@@ -1425,7 +1452,7 @@ fn emit_step(
                             b.iadd("hrow", i, Operand::Reg(halves.s_in))
                         })
                         .collect();
-                    let weights = fwd.region(Key::RecWeights(l, d));
+                    let weights = fwd.region(b, Key::RecWeights(l, d));
                     let stream = Stream {
                         weights,
                         at,
@@ -1475,7 +1502,8 @@ fn finish_rows(
         Epilogue::Separate => {
             let at = b.imul("pre_at", s, Operand::Imm(fwd.hp as i64));
             let at = b.iadd("pre_at", at, Operand::Reg(j0));
-            b.store(fwd.work(pre_name(r.direction)), Some(at), 0, acc);
+            let pre = fwd.work(b, pre_name(r.direction));
+            b.store(pre, Some(at), 0, acc);
         }
         Epilogue::Fused => epilogue(fwd, b, io, r, halves, (t, s, len), j0, (lanes, valid), acc),
     }
@@ -1497,10 +1525,11 @@ fn epilogue(
 ) {
     let ty = fwd.vty(lanes);
     for i in 0..r.bias.len() {
+        let region = fwd.region(b, Key::RecBias(io.layer, r.direction, i));
         let bias = b.load(
             "bias",
             ty,
-            fwd.region(Key::RecBias(io.layer, r.direction, i)),
+            region,
             Some(j0),
             0,
         );
@@ -1553,10 +1582,11 @@ fn emit_separate_epilogue(
         let base = b.imul("pre_at", s, Operand::Imm(fwd.hp as i64));
         let chunk = |b: &mut Builder<'_>, j0: Reg, valid: usize| {
             let at = b.iadd("pre_at", base, Operand::Reg(j0));
+            let pre = fwd.work(b, pre_name(r.direction));
             let v = b.load(
                 "pre",
                 fwd.vty(lanes),
-                fwd.work(pre_name(r.direction)),
+                pre,
                 Some(at),
                 0,
             );

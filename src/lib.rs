@@ -66,9 +66,10 @@ pub use rnnc_interp as interpreter;
 #[doc(inline)]
 pub use rnnc_ir as ir;
 pub use rnnc_spec::{
-    AllocError, CallError, CallShape, DType, Element, LoadOptions, Model, Nonlinearity, Param,
-    ParamKind, RnnSpec, RnnSpecBuilder, SpecError, SpecErrorKind, SpecErrors, SpecFile, Tensor,
-    TensorData, TensorError, TensorView, TensorViewMut, Weights, WeightsError,
+    AllocError, CallError, CallShape, DType, Element, LoadOptions, MAX_LAYERS, MAX_PARAMETERS,
+    MAX_SIZE, Model, Nonlinearity, Param, ParamKind, RnnSpec, RnnSpecBuilder, SpecError,
+    SpecErrorKind, SpecErrors, SpecFile, Tensor, TensorData, TensorError, TensorView,
+    TensorViewMut, Weights, WeightsError,
 };
 pub use stream::{Stream, StreamError};
 

@@ -179,11 +179,12 @@ impl NativeKernels {
         schedule: &[Phase],
         shape: KernelShape,
     ) -> Result<NativeKernels, Refused> {
+        let entries: std::collections::HashMap<&str, *const u8> =
+            code.entries.iter().map(|(n, p)| (n.as_str(), *p)).collect();
         let pointer = |name: &str| {
-            code.entries
-                .iter()
-                .find(|(n, _)| n == name)
-                .map(|(_, p)| *p)
+            entries
+                .get(name)
+                .copied()
                 .ok_or_else(|| Refused(format!("no compiled function @{name}")))
         };
         // SAFETY (all transmutes): the pointers are finalized entry points of functions

@@ -492,3 +492,37 @@ fn degenerate_calls_return_at_once_or_are_refused() {
         "{err:?}"
     );
 }
+
+/// Every model the spec accepts compiles: the deepest (`MAX_LAYERS` layers) compiles in
+/// bounded memory (one function per layer) and computes what the interpreter does, on one
+/// thread and on two (phase functions per layer).
+#[test]
+fn the_deepest_model_compiles_and_runs() {
+    let model = RnnSpec::builder(1, 1)
+        .num_layers(rnnc::MAX_LAYERS)
+        .build()
+        .unwrap();
+    let weights = Weights::init(&model, 5);
+    let x = [0.5f32, -0.25, 1.0];
+    let input = TensorView::new(&[3, 1, 1], &x).unwrap();
+    let expected = rnnc::interp_forward(
+        &model,
+        &rnnc::ir::PipelineConfig::default(),
+        &weights,
+        input,
+        None,
+        None,
+    )
+    .unwrap();
+    for threads in [1, 2] {
+        let options = CompileOptions {
+            threads,
+            min_flops_per_thread: 0,
+            ..CompileOptions::default()
+        };
+        let rnn = CompiledRnn::with_options(&model, &options).unwrap();
+        let packed = rnn.pack(&weights).unwrap();
+        let got = rnn.forward(&packed, input, None, None).unwrap();
+        assert_eq!(got, expected, "{threads} threads");
+    }
+}

@@ -29,9 +29,9 @@ pub fn symbol(model: &str, function: &str) -> String {
     format!("{model}_{function}")
 }
 
-/// How the IR function `name` is called natively: `pack` through a pointer array, every
-/// other function with one argument per parameter (without the weights when they are
-/// baked into the object).
+/// How an IR function is called natively: `pack` through a pointer array, every other
+/// function with one argument per parameter, without the weights when they are baked into
+/// the object (`baked`; the functions of `pack` are not emitted then).
 pub fn abi_of(name: &str, baked: bool) -> Abi {
     match (name, baked) {
         ("pack", _) => Abi::PointerArray,
@@ -40,17 +40,32 @@ pub fn abi_of(name: &str, baked: bool) -> Abi {
     }
 }
 
-/// The functions some `call` statement of `ir` names.
-pub fn callees(ir: &rnnc_ir::Module) -> HashSet<String> {
-    let mut called = HashSet::new();
-    for func in &ir.functions {
-        rnnc_ir::for_each_stmt(&func.body, &mut |s| {
-            if let rnnc_ir::Stmt::Call(callee) = s {
-                called.insert(callee.clone());
-            }
-        });
+/// The functions a function's `call` statements name, each once, in order.
+pub fn callees_of(func: &rnnc_ir::Function) -> Vec<String> {
+    let mut names: Vec<String> = Vec::new();
+    rnnc_ir::for_each_stmt(&func.body, &mut |s| {
+        if let rnnc_ir::Stmt::Call(call) = s
+            && !names.contains(&call.callee)
+        {
+            names.push(call.callee.clone());
+        }
+    });
+    names
+}
+
+/// `pack` and the functions it calls, directly or not: what baked weights make
+/// unnecessary.
+fn pack_functions(ir: &rnnc_ir::Module) -> HashSet<String> {
+    let mut set = HashSet::new();
+    let mut stack = vec!["pack".to_string()];
+    while let Some(name) = stack.pop() {
+        if let Some(func) = ir.function(&name)
+            && set.insert(name)
+        {
+            stack.extend(callees_of(func));
+        }
     }
-    called
+    set
 }
 
 /// Declares and defines the kernels of `ir` in `module`, exported under their symbols
@@ -85,14 +100,15 @@ pub fn define_kernels<M: Module>(
             "baked weights need a module with @forward".into(),
         ));
     }
-    let called = callees(ir);
+    let called: HashSet<String> = ir.functions.iter().flat_map(callees_of).collect();
+    let of_pack = pack_functions(ir);
     let call_conv = module.isa().default_call_conv();
     let ptr = module.target_config().pointer_type();
     // Every function is declared first, so that calls can name any of them.
     let mut declared = Vec::new();
     for func in &ir.functions {
         let name = func.name.as_str();
-        if baked.is_some() && name == "pack" {
+        if baked.is_some() && of_pack.contains(name) {
             continue;
         }
         let abi = abi_of(name, baked.is_some());
@@ -123,19 +139,15 @@ pub fn define_kernels<M: Module>(
             weights: weights_data.map(|data| module.declare_data_in_func(data, &mut ctx.func)),
             callees: Vec::new(),
         };
-        let mut wanted = HashSet::new();
-        rnnc_ir::for_each_stmt(&func.body, &mut |s| {
-            if let rnnc_ir::Stmt::Call(callee) = s {
-                wanted.insert(callee.clone());
-            }
-        });
-        for callee in wanted {
-            let (_, _, callee_sig, callee_id) = declared
+        for callee in callees_of(func) {
+            let (_, callee_abi, callee_sig, callee_id) = declared
                 .iter()
                 .find(|(f, ..)| f.name == callee)
-                .ok_or_else(|| CodegenError::Illegal(format!("`call @{callee}`: no such function")))?;
+                .ok_or_else(|| {
+                    CodegenError::Illegal(format!("`call @{callee}`: no such function"))
+                })?;
             let fref = import_function(&mut ctx.func, callee_id.as_u32(), callee_sig.clone(), near);
-            links.callees.push((callee, fref));
+            links.callees.push((callee, fref, *callee_abi));
         }
         translate(
             func,

@@ -13,7 +13,7 @@ use cranelift_frontend::FunctionBuilderContext;
 use target_lexicon::Architecture;
 
 use crate::CodegenError;
-use crate::define::{abi_of, symbol};
+use crate::define::{abi_of, callees_of, symbol};
 use crate::translate::{Links, import_function, signature, translate};
 
 /// Each function of `ir` translated to Cranelift IR, with its symbol and source texts.
@@ -23,7 +23,14 @@ fn translated(
 ) -> Result<Vec<(String, cl::Function, Vec<String>)>, CodegenError> {
     let mut fctx = FunctionBuilderContext::new();
     let mut out = Vec::new();
-    let sig_of = |func| signature(func, abi_of(&func.name, false), isa.default_call_conv(), isa.pointer_type());
+    let sig_of = |func| {
+        signature(
+            func,
+            abi_of(&func.name, false),
+            isa.default_call_conv(),
+            isa.pointer_type(),
+        )
+    };
     for (i, func) in ir.functions.iter().enumerate() {
         let abi = abi_of(&func.name, false);
         let mut cl_func =
@@ -35,10 +42,14 @@ fn translated(
                 .iter()
                 .enumerate()
                 .find(|(_, f)| f.name == callee)
-                .ok_or_else(|| CodegenError::Illegal(format!("`call @{callee}`: no such function")))?;
+                .ok_or_else(|| {
+                    CodegenError::Illegal(format!("`call @{callee}`: no such function"))
+                })?;
             let near = isa.flags().is_pic();
             let fref = import_function(&mut cl_func, j as u32, sig_of(target), near);
-            links.callees.push((callee, fref));
+            links
+                .callees
+                .push((callee, fref, abi_of(&target.name, false)));
         }
         let sources = translate(
             func,
@@ -52,19 +63,6 @@ fn translated(
         out.push((symbol(&ir.name, &func.name), cl_func, sources));
     }
     Ok(out)
-}
-
-/// The functions a function's `call` statements name, each once, in order.
-fn callees_of(func: &rnnc_ir::Function) -> Vec<String> {
-    let mut names: Vec<String> = Vec::new();
-    rnnc_ir::for_each_stmt(&func.body, &mut |s| {
-        if let rnnc_ir::Stmt::Call(callee) = s
-            && !names.contains(callee)
-        {
-            names.push(callee.clone());
-        }
-    });
-    names
 }
 
 /// Prints CLIF with a comment line wherever the IR source changes.

@@ -47,8 +47,8 @@ pub enum Abi {
 pub struct Links {
     /// The baked weights' data object (with [`Abi::Baked`]).
     pub weights: Option<cl::GlobalValue>,
-    /// The functions its `call` statements name.
-    pub callees: Vec<(String, cl::FuncRef)>,
+    /// The functions its `call` statements name, and how they take their arguments.
+    pub callees: Vec<(String, cl::FuncRef, Abi)>,
 }
 
 /// Imports the function at `index` of the module (`UserFuncName::user(0, index)`, how
@@ -150,7 +150,6 @@ pub fn translate(
         sources: Vec::new(),
         annotate,
         links,
-        args: args.clone(),
     };
     for info in &func.regs {
         let ty =
@@ -167,20 +166,31 @@ pub fn translate(
     Ok(sources)
 }
 
+/// Where a buffer's address is.
+#[derive(Clone, Copy)]
+enum Base {
+    /// Computed in the entry block.
+    Value(Value),
+    /// In the pointer array, at this byte offset: loaded where it is used, so that a
+    /// function taking thousands of buffers (`pack` of a deep model) does not keep them all
+    /// live from its entry.
+    Slot(Value, i32),
+    /// A view at a fixed element offset of another buffer, computed where it is used.
+    Offset(Buf, i64),
+}
+
 struct Translator<'a, 'b> {
     func: &'a Function,
     b: FunctionBuilder<'b>,
     ptr: cl::Type,
     vars: Vec<Variable>,
-    /// Address of element 0 of every buffer and view.
-    bases: Vec<Value>,
+    /// Address of element 0 of every buffer and view, or where to find it.
+    bases: Vec<Base>,
     /// IR text per source location.
     sources: Vec<String>,
     /// Whether to record source locations (listings) or not (compile time).
     annotate: bool,
     links: &'a Links,
-    /// The function's native arguments, which calls pass on.
-    args: Vec<Value>,
 }
 
 impl Translator<'_, '_> {
@@ -221,7 +231,7 @@ impl Translator<'_, '_> {
                 Param::Scalar(_) => None,
             })
             .collect();
-        let mut param_value = vec![None; self.func.bufs.len()];
+        let mut param_value: Vec<Option<Base>> = vec![None; self.func.bufs.len()];
         match abi {
             Abi::Direct | Abi::Baked => {
                 let mut params = self.func.params.iter();
@@ -235,11 +245,11 @@ impl Translator<'_, '_> {
                         ));
                     };
                     param_value[weights.0 as usize] =
-                        Some(self.b.ins().symbol_value(self.ptr, data));
+                        Some(Base::Value(self.b.ins().symbol_value(self.ptr, data)));
                 }
                 for (p, &v) in params.zip(args) {
                     match p {
-                        Param::Buf(b) => param_value[b.0 as usize] = Some(v),
+                        Param::Buf(b) => param_value[b.0 as usize] = Some(Base::Value(v)),
                         Param::Scalar(r) => self.set(*r, v),
                     }
                 }
@@ -248,14 +258,12 @@ impl Translator<'_, '_> {
                 let (last, rest) = buffer_params.split_last().ok_or_else(|| {
                     CodegenError::Illegal("a pointer-array function needs buffers".into())
                 })?;
-                let flags = MemFlagsData::new().with_notrap().with_readonly();
                 for (i, b) in rest.iter().enumerate() {
                     let offset = i32::try_from(i * self.ptr.bytes() as usize)
                         .map_err(|_| CodegenError::Illegal("too many buffers".into()))?;
-                    let v = self.b.ins().load(self.ptr, flags, args[0], offset);
-                    param_value[b.0 as usize] = Some(v);
+                    param_value[b.0 as usize] = Some(Base::Slot(args[0], offset));
                 }
-                param_value[last.0 as usize] = Some(args[1]);
+                param_value[last.0 as usize] = Some(Base::Value(args[1]));
             }
         }
         let scalar = |name: &str| {
@@ -269,11 +277,16 @@ impl Translator<'_, '_> {
         for (i, info) in self.func.bufs.iter().enumerate() {
             let base = match &info.kind {
                 BufKind::Param { .. } => param_value[i].expect("every parameter buffer is bound"),
+                BufKind::View { base, offset, .. }
+                    if abi == Abi::PointerArray && offset.is_fixed() =>
+                {
+                    Base::Offset(*base, offset.c as i64 * info.elem.bytes() as i64)
+                }
                 BufKind::View { base, offset, .. } => {
                     let bytes = info.elem.bytes() as i64;
-                    let parent = self.bases[base.0 as usize];
+                    let parent = self.base(*base);
                     let fixed = self.b.ins().iadd_imm_s(parent, offset.c as i64 * bytes);
-                    if offset.is_fixed() {
+                    Base::Value(if offset.is_fixed() {
                         fixed
                     } else {
                         let (Some(l), Some(n)) = (seq_len, batch) else {
@@ -296,12 +309,27 @@ impl Translator<'_, '_> {
                         let c = self.b.ins().imul_imm_s(n, offset.n as i64 * bytes);
                         let s = self.b.ins().iadd(a, c);
                         self.b.ins().iadd(fixed, s)
-                    }
+                    })
                 }
             };
             self.bases.push(base);
         }
         Ok(())
+    }
+
+    /// The address of element 0 of `buf`, here.
+    fn base(&mut self, buf: Buf) -> Value {
+        match self.bases[buf.0 as usize] {
+            Base::Value(v) => v,
+            Base::Slot(array, offset) => {
+                let flags = MemFlagsData::new().with_notrap().with_readonly();
+                self.b.ins().load(self.ptr, flags, array, offset)
+            }
+            Base::Offset(parent, bytes) => {
+                let parent = self.base(parent);
+                self.b.ins().iadd_imm_s(parent, bytes)
+            }
+        }
     }
 
     fn body(&mut self, body: &[Stmt]) -> Result<(), CodegenError> {
@@ -337,23 +365,39 @@ impl Translator<'_, '_> {
                     self.b.ins().jump(merge, &[]);
                     self.b.switch_to_block(merge);
                 }
-                Stmt::Call(callee) => {
-                    self.source(|| format!("call @{callee}"));
-                    let callee_ref = self
-                        .links
-                        .callees
-                        .iter()
-                        .find(|(name, _)| name == callee)
-                        .map(|(_, r)| *r)
-                        .ok_or_else(|| {
-                            CodegenError::Illegal(format!("`call @{callee}`: not linked"))
-                        })?;
-                    let args = self.args.clone();
-                    self.b.ins().call(callee_ref, &args);
-                }
+                Stmt::Call(call) => self.call(call)?,
                 Stmt::Comment(_) => {}
             }
         }
+        Ok(())
+    }
+
+    /// A call: the arguments' pointers and values, without the weights when the callee
+    /// reads baked ones itself.
+    fn call(&mut self, call: &rnnc_ir::Call) -> Result<(), CodegenError> {
+        let callee = &call.callee;
+        self.source(|| format!("call @{callee}"));
+        let (callee_ref, abi) = self
+            .links
+            .callees
+            .iter()
+            .find(|(name, ..)| name == callee)
+            .map(|(_, r, abi)| (*r, *abi))
+            .ok_or_else(|| CodegenError::Illegal(format!("`call @{callee}`: not linked")))?;
+        if abi == Abi::PointerArray {
+            return Err(CodegenError::Illegal(format!(
+                "`call @{callee}`: calls pass arguments directly"
+            )));
+        }
+        let skip = usize::from(abi == Abi::Baked);
+        let mut args = Vec::with_capacity(call.args.len());
+        for a in &call.args[skip..] {
+            args.push(match a {
+                Param::Buf(b) => self.base(*b),
+                Param::Scalar(r) => self.get(*r),
+            });
+        }
+        self.b.ins().call(callee_ref, &args);
         Ok(())
     }
 
@@ -610,7 +654,7 @@ impl Translator<'_, '_> {
     /// Address of `buf[addr]` as a base value and a byte offset.
     fn address(&mut self, buf: Buf, addr: &Addr) -> Result<(Value, i32), CodegenError> {
         let bytes = self.func.buf(buf).elem.bytes() as i64;
-        let mut base = self.bases[buf.0 as usize];
+        let mut base = self.base(buf);
         if let Some(index) = addr.index {
             let index = self.get(index);
             let scaled = self
@@ -653,7 +697,7 @@ impl Translator<'_, '_> {
     }
 
     fn is_null(&mut self, buf: Buf) -> Value {
-        let p = self.bases[buf.0 as usize];
+        let p = self.base(buf);
         let zero = self.b.ins().icmp_imm_s(IntCC::Equal, p, 0);
         self.b.ins().uextend(types::I64, zero)
     }

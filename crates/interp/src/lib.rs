@@ -153,6 +153,11 @@ struct Machine<'f, 'a, 'b, 't> {
     scratch: Vec<u64>,
     /// The race tracker and the part this call runs as, within a schedule.
     tracker: Option<(&'t mut Tracker, usize)>,
+    /// For each argument, the argument of the outermost call it is (calls pass buffers on):
+    /// the tracker counts elements of those.
+    roots: Vec<usize>,
+    /// For each buffer parameter, its argument.
+    param_arg: Vec<Option<usize>>,
 }
 
 /// Who touched an element since the last barrier.
@@ -225,17 +230,21 @@ impl Tracker {
 /// Runs `func` with `args` (one per parameter, in order). `func` must not `call` other
 /// functions: [`run_function`] runs functions of a module.
 pub fn run(func: &Function, args: &mut [Arg<'_>]) -> Result<(), InterpError> {
-    run_as(None, func, args, None)
+    let roots = (0..args.len()).collect();
+    run_as(None, func, args, None, roots)
 }
 
 /// Runs the function `name` of `module` with `args` (one per parameter, in order); its
 /// `call`s run the module's functions they name.
 pub fn run_function(module: &Module, name: &str, args: &mut [Arg<'_>]) -> Result<(), InterpError> {
-    let func = module.function(name).ok_or_else(|| InterpError::Arguments {
-        function: name.to_string(),
-        message: "the module has no such function".into(),
-    })?;
-    run_as(Some(module), func, args, None)
+    let func = module
+        .function(name)
+        .ok_or_else(|| InterpError::Arguments {
+            function: name.to_string(),
+            message: "the module has no such function".into(),
+        })?;
+    let roots = (0..args.len()).collect();
+    run_as(Some(module), func, args, None, roots)
 }
 
 /// `run`, recording accesses as `part` in `tracker` when given.
@@ -244,6 +253,7 @@ fn run_as(
     func: &Function,
     args: &mut [Arg<'_>],
     tracker: Option<(&mut Tracker, usize)>,
+    roots: Vec<usize>,
 ) -> Result<(), InterpError> {
     let fail = |message: String| InterpError::Arguments {
         function: func.name.clone(),
@@ -352,6 +362,8 @@ fn run_as(
     let mut machine = Machine {
         func,
         module,
+        roots,
+        param_arg,
         args,
         windows,
         lanes,
@@ -405,7 +417,14 @@ pub fn run_schedule(
             Arg::Scalar(part as i64),
             Arg::Scalar(parts as i64),
         ]);
-        let result = run_as(Some(module), func, args, tracker.as_mut().map(|t| (t, as_part)));
+        let roots = (0..args.len()).collect();
+        let result = run_as(
+            Some(module),
+            func,
+            args,
+            tracker.as_mut().map(|t| (t, as_part)),
+            roots,
+        );
         args.truncate(args.len() - 3);
         result
     };
@@ -445,6 +464,31 @@ fn kind(arg: &Arg<'_>) -> &'static str {
         Arg::I64(_) => "an i64 buffer",
         Arg::Null => "null",
         Arg::Scalar(_) => "a scalar",
+    }
+}
+
+/// The same argument, borrowed for a nested call.
+fn reborrow<'s>(arg: &'s mut Arg<'_>) -> Arg<'s> {
+    match arg {
+        Arg::F32(s) => Arg::F32(s),
+        Arg::F32Mut(s) => Arg::F32Mut(s),
+        Arg::F64(s) => Arg::F64(s),
+        Arg::F64Mut(s) => Arg::F64Mut(s),
+        Arg::I64(s) => Arg::I64(s),
+        Arg::Null => Arg::Null,
+        Arg::Scalar(v) => Arg::Scalar(*v),
+    }
+}
+
+/// A copy of an argument that is not writable.
+fn shared<'s>(arg: &Arg<'s>) -> Option<Arg<'s>> {
+    match arg {
+        Arg::F32(s) => Some(Arg::F32(s)),
+        Arg::F64(s) => Some(Arg::F64(s)),
+        Arg::I64(s) => Some(Arg::I64(s)),
+        Arg::Null => Some(Arg::Null),
+        Arg::Scalar(v) => Some(Arg::Scalar(*v)),
+        Arg::F32Mut(_) | Arg::F64Mut(_) => None,
     }
 }
 
@@ -489,7 +533,7 @@ impl Machine<'_, '_, '_, '_> {
             match stmt {
                 Stmt::Inst(inst) => self.inst(inst)?,
                 Stmt::Comment(_) => {}
-                Stmt::Call(callee) => self.call(callee)?,
+                Stmt::Call(call) => self.call(call)?,
                 Stmt::Loop(l) => {
                     let count = match l.count {
                         Operand::Imm(n) => n,
@@ -520,22 +564,49 @@ impl Machine<'_, '_, '_, '_> {
         Ok(())
     }
 
-    /// Runs `callee` with this function's arguments (the verifier has checked that it takes
-    /// the same parameters), as the same part of a schedule.
-    fn call(&mut self, callee: &str) -> Result<(), InterpError> {
+    /// Runs the callee with the arguments the call names (the caller's own, passed on), as
+    /// the same part of a schedule.
+    fn call(&mut self, call: &rnnc_ir::Call) -> Result<(), InterpError> {
         let fault = |message: String| InterpError::Fault {
             function: self.func.name.clone(),
-            inst: format!("call @{callee}"),
+            inst: format!("call @{}", call.callee),
             message,
         };
         let module = self
             .module
             .ok_or_else(|| fault("calls need the module: run it with run_function".into()))?;
         let target = module
-            .function(callee)
+            .function(&call.callee)
             .ok_or_else(|| fault("the module has no such function".into()))?;
+        // Reborrow every argument of this function once; shared ones may be passed twice,
+        // writable ones once (the verifier checks it).
+        let mut mine: Vec<Option<Arg<'_>>> =
+            self.args.iter_mut().map(|a| Some(reborrow(a))).collect();
+        let mut args = Vec::with_capacity(call.args.len());
+        let mut roots = Vec::with_capacity(call.args.len());
+        for a in &call.args {
+            match a {
+                Param::Scalar(r) => {
+                    args.push(Arg::Scalar(self.lanes[self.slots[r.0 as usize]] as i64));
+                    roots.push(usize::MAX);
+                }
+                Param::Buf(b) => {
+                    let index = self.param_arg[b.0 as usize].ok_or_else(|| {
+                        fault(format!("@{} is not a parameter", self.func.buf(*b).name))
+                    })?;
+                    let arg = match mine[index].as_ref().and_then(shared) {
+                        Some(copy) => copy,
+                        None => mine[index].take().ok_or_else(|| {
+                            fault(format!("@{} is passed twice", self.func.buf(*b).name))
+                        })?,
+                    };
+                    args.push(arg);
+                    roots.push(self.roots[index]);
+                }
+            }
+        }
         let tracker = self.tracker.as_mut().map(|(t, part)| (&mut **t, *part));
-        run_as(Some(module), target, self.args, tracker)
+        run_as(Some(module), target, &mut args, tracker, roots)
     }
 
     /// Element range of an access, checked against the buffer's window.
@@ -613,11 +684,12 @@ impl Machine<'_, '_, '_, '_> {
         (arg, at, n): (usize, usize, usize),
         write: bool,
     ) -> Result<(), InterpError> {
+        let root = self.roots[arg];
         let Some((tracker, part)) = self.tracker.as_mut() else {
             return Ok(());
         };
         for element in at..at + n {
-            if let Some((other, other_access)) = tracker.touch(arg, element, *part, write) {
+            if let Some((other, other_access)) = tracker.touch(root, element, *part, write) {
                 return Err(InterpError::Race {
                     function: self.func.name.clone(),
                     inst: InstDisplay(self.func, inst).to_string(),

@@ -215,6 +215,19 @@ pub struct If {
     pub otherwise: Vec<Stmt>,
 }
 
+/// A call of another function of the module.
+///
+/// Arguments are the caller's parameters (buffers, never views, and scalar registers or
+/// any `i64` register), one per callee parameter in order; a buffer the callee may write
+/// is passed once. The verifier checks this against the callee.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Call {
+    /// The function called: defined earlier in the module (so calls cannot recurse).
+    pub callee: String,
+    /// One per callee parameter.
+    pub args: Vec<Param>,
+}
+
 /// A statement of a function body.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Stmt {
@@ -224,11 +237,10 @@ pub enum Stmt {
     Loop(Loop),
     /// A branch.
     If(If),
-    /// `call @f`: runs function `f` of the same module with this function's arguments
-    /// (the callee takes exactly the caller's parameters) and continues here. Lowering
-    /// splits a deep model into one function per layer this way, so that code generation
-    /// works on functions of bounded size.
-    Call(String),
+    /// `call @f(@a, %n, ...)`: runs function `f` of the same module and continues here.
+    /// Lowering splits a deep model into one function per layer this way, so that code
+    /// generation works on functions of bounded size.
+    Call(Call),
     /// A note for readers (`; ...`), kept by printing and parsing.
     Comment(String),
 }
@@ -439,7 +451,14 @@ pub fn first_appearances(func: &Function) -> (Vec<Reg>, Vec<Reg>) {
             meet(l.var, true, &mut seen);
         }
         Stmt::If(i) => meet(i.cond, false, &mut seen),
-        Stmt::Call(_) | Stmt::Comment(_) => {}
+        Stmt::Call(c) => {
+            for a in &c.args {
+                if let Param::Scalar(r) = a {
+                    meet(*r, false, &mut seen);
+                }
+            }
+        }
+        Stmt::Comment(_) => {}
     });
     (read_first, defined)
 }
@@ -481,7 +500,14 @@ pub fn canonicalize_regs(func: &mut Function) {
             }
         }
         Stmt::If(i) => i.cond = map(i.cond),
-        Stmt::Call(_) | Stmt::Comment(_) => {}
+        Stmt::Call(c) => {
+            for a in &mut c.args {
+                if let Param::Scalar(r) = a {
+                    *r = map(*r);
+                }
+            }
+        }
+        Stmt::Comment(_) => {}
     });
 }
 

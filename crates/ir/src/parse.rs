@@ -344,11 +344,30 @@ fn parse_body(
         }
         if let Some(comment) = text.strip_prefix(';') {
             body.push(Stmt::Comment(comment.trim().to_string()));
-        } else if let Some(callee) = text.strip_prefix("call ") {
-            let Some(callee) = callee.trim().strip_prefix('@') else {
-                return err(line, format!("expected `call @function`, found `{text}`"));
+        } else if let Some(rest) = text.strip_prefix("call @") {
+            let parsed = rest.strip_suffix(')').and_then(|r| r.split_once('('));
+            let Some((callee, args)) = parsed else {
+                return err(
+                    line,
+                    format!("expected `call @function(ARGS)`, found `{text}`"),
+                );
             };
-            body.push(Stmt::Call(callee.to_string()));
+            let args = args
+                .split(',')
+                .map(str::trim)
+                .filter(|a| !a.is_empty())
+                .map(|a| {
+                    if a.starts_with('%') {
+                        names.reg(line, a).map(Param::Scalar)
+                    } else {
+                        names.buf(line, a).map(Param::Buf)
+                    }
+                })
+                .collect::<Result<Vec<_>>>()?;
+            body.push(Stmt::Call(Call {
+                callee: callee.to_string(),
+                args,
+            }));
         } else if let Some(rest) = text.strip_prefix("for ") {
             let Some(rest) = rest.strip_suffix('{') else {
                 return err(line, "expected `{` at the end of `for`");

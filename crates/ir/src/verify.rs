@@ -66,30 +66,25 @@ pub fn verify_module(module: &Module, level: Level) -> Result<(), VerifyError> {
     }
 }
 
-/// A parameter as a call sees it: calls pass the caller's arguments on unchanged.
-fn param_signature(func: &Function, p: &Param) -> String {
-    match p {
-        Param::Buf(b) => {
-            let info = func.buf(*b);
-            format!("@{}: {} {:?}", info.name, info.elem, info.kind)
-        }
-        Param::Scalar(r) => format!("%{}: {}", func.reg(*r).name, func.ty(*r)),
-    }
-}
-
 /// Every `call` names a function defined earlier in the module (so calls cannot recurse)
-/// that takes exactly the caller's parameters.
+/// and passes one fitting argument per parameter (see [`Call`]).
 fn verify_calls(module: &Module, errors: &mut Vec<String>) {
+    let index: std::collections::HashMap<&str, usize> = module
+        .functions
+        .iter()
+        .enumerate()
+        .map(|(i, f)| (f.name.as_str(), i))
+        .collect();
     for (i, func) in module.functions.iter().enumerate() {
-        let mut callees = Vec::new();
+        let mut calls = Vec::new();
         for_each_stmt(&func.body, &mut |s| {
-            if let Stmt::Call(callee) = s {
-                callees.push(callee.clone());
+            if let Stmt::Call(call) = s {
+                calls.push(call.clone());
             }
         });
-        for callee in callees {
-            let at = format!("func @{}: `call @{callee}`", func.name);
-            let Some(j) = module.functions.iter().position(|f| f.name == callee) else {
+        for call in calls {
+            let at = format!("func @{}: `call @{}`", func.name, call.callee);
+            let Some(&j) = index.get(call.callee.as_str()) else {
                 errors.push(format!("{at}: no such function"));
                 continue;
             };
@@ -99,17 +94,89 @@ fn verify_calls(module: &Module, errors: &mut Vec<String>) {
                 ));
             }
             let target = &module.functions[j];
-            let mine: Vec<String> = func.params.iter().map(|p| param_signature(func, p)).collect();
-            let theirs: Vec<String> =
-                target.params.iter().map(|p| param_signature(target, p)).collect();
-            if mine != theirs {
+            if call.args.len() != target.params.len() {
                 errors.push(format!(
-                    "{at}: the callee takes ({}), the caller has ({})",
-                    theirs.join(", "),
-                    mine.join(", ")
+                    "{at}: {} arguments for {} parameters",
+                    call.args.len(),
+                    target.params.len()
                 ));
+                continue;
+            }
+            for (k, (arg, param)) in call.args.iter().zip(&target.params).enumerate() {
+                if let Some(problem) = argument_problem(func, target, arg, param) {
+                    errors.push(format!("{at}: argument {k}: {problem}"));
+                }
+            }
+            let mut writable = call.args.iter().filter_map(|a| match a {
+                Param::Buf(b) if !func.is_readonly(*b) => Some(*b),
+                _ => None,
+            });
+            let mut seen = Vec::new();
+            if writable.any(|b| {
+                let twice = seen.contains(&b);
+                seen.push(b);
+                twice
+            }) {
+                errors.push(format!("{at}: a writable buffer is passed twice"));
             }
         }
+    }
+}
+
+/// Why `arg` of `caller` cannot be passed for `param` of `callee`, if it cannot.
+fn argument_problem(
+    caller: &Function,
+    callee: &Function,
+    arg: &Param,
+    param: &Param,
+) -> Option<String> {
+    match (arg, param) {
+        (Param::Scalar(a), Param::Scalar(p)) => (caller.ty(*a) != callee.ty(*p)).then(|| {
+            format!(
+                "{} for %{}: {}",
+                caller.ty(*a),
+                callee.reg(*p).name,
+                callee.ty(*p)
+            )
+        }),
+        (Param::Buf(a), Param::Buf(p)) => {
+            let (ai, pi) = (caller.buf(*a), callee.buf(*p));
+            let BufKind::Param {
+                readonly: a_readonly,
+                nullable: a_nullable,
+            } = ai.kind
+            else {
+                return Some(format!("@{} is a view; calls pass parameters", ai.name));
+            };
+            let BufKind::Param { readonly, nullable } = pi.kind else {
+                return Some(format!("@{} of the callee is not a parameter", pi.name));
+            };
+            if ai.elem != pi.elem {
+                Some(format!(
+                    "@{} holds {}, @{} takes {}",
+                    ai.name, ai.elem, pi.name, pi.elem
+                ))
+            } else if a_readonly && !readonly {
+                Some(format!("read-only @{} for writable @{}", ai.name, pi.name))
+            } else if a_nullable && !nullable {
+                Some(format!(
+                    "nullable @{} for @{}, which may not be null",
+                    ai.name, pi.name
+                ))
+            } else {
+                None
+            }
+        }
+        (Param::Buf(a), Param::Scalar(p)) => Some(format!(
+            "buffer @{} for scalar %{}",
+            caller.buf(*a).name,
+            callee.reg(*p).name
+        )),
+        (Param::Scalar(a), Param::Buf(p)) => Some(format!(
+            "register %{} for buffer @{}",
+            caller.reg(*a).name,
+            callee.buf(*p).name
+        )),
     }
 }
 
@@ -222,7 +289,19 @@ impl Verifier<'_> {
     fn body(&mut self, body: &[Stmt], assigned: &mut Vec<bool>) {
         for stmt in body {
             match stmt {
-                Stmt::Comment(_) | Stmt::Call(_) => {}
+                Stmt::Comment(_) => {}
+                Stmt::Call(call) => {
+                    for a in &call.args {
+                        if let Param::Scalar(r) = a
+                            && !assigned[r.0 as usize]
+                        {
+                            self.report(
+                                &format!("call @{}", call.callee),
+                                format!("{} is read before it is assigned", self.name(*r)),
+                            );
+                        }
+                    }
+                }
                 Stmt::Inst(inst) => self.inst(inst, assigned),
                 Stmt::Loop(l) => {
                     let header = format!(

@@ -125,7 +125,17 @@ fn write_body(
                 }
             }
             Stmt::Comment(text) => writeln!(out, "{pad}; {text}")?,
-            Stmt::Call(callee) => writeln!(out, "{pad}call @{callee}")?,
+            Stmt::Call(call) => {
+                let args: Vec<String> = call
+                    .args
+                    .iter()
+                    .map(|a| match a {
+                        Param::Buf(b) => format!("@{}", func.buf(*b).name),
+                        Param::Scalar(r) => format!("%{}", func.reg(*r).name),
+                    })
+                    .collect();
+                writeln!(out, "{pad}call @{}({})", call.callee, args.join(", "))?
+            }
             Stmt::Loop(l) => {
                 let count = match l.count {
                     Operand::Reg(r) => format!("%{}", func.reg(r).name),

@@ -99,9 +99,9 @@ fn sink_loads(func: &Function, body: Vec<Stmt>) -> Vec<Stmt> {
                 i.otherwise = sink_loads(func, i.otherwise);
                 out.push(Stmt::If(i));
             }
-            Stmt::Call(callee) => {
+            Stmt::Call(call) => {
                 out.extend(pending.drain(..).map(Stmt::Inst));
-                out.push(Stmt::Call(callee));
+                out.push(Stmt::Call(call));
             }
             Stmt::Comment(c) => out.push(Stmt::Comment(c)),
         }

@@ -256,7 +256,11 @@ impl Plan {
             }
         }
         Plan {
-            index: regions.iter().enumerate().map(|(i, r)| (r.key, i)).collect(),
+            index: regions
+                .iter()
+                .enumerate()
+                .map(|(i, r)| (r.key, i))
+                .collect(),
             regions,
             packed_len: offset,
             p_width,
@@ -289,7 +293,7 @@ impl Plan {
 /// halves the compile time.
 pub fn lower(g: &Graph, parallel: bool) -> Module {
     let plan = Plan::new(g);
-    let mut functions = vec![emit_pack(g, &plan)];
+    let mut functions = emit_pack(g, &plan);
     let mut schedule = Vec::new();
     if parallel {
         let (phases, phase_schedule) = emit_phases(g, &plan);
@@ -344,33 +348,77 @@ fn copy_elems(
     }
 }
 
-fn emit_pack(g: &Graph, plan: &Plan) -> Function {
-    let mut func = Function::new("pack");
-    let params = state_dict_order(g.layers.len(), g.directions, g.bias);
-    let mut sources = Vec::new();
-    for &(l, d, k) in &params {
-        let buf = func.new_buf(
-            &param_name(l, d, k),
-            g.dtype,
-            BufKind::Param {
-                readonly: true,
-                nullable: false,
-            },
-        );
-        func.params.push(Param::Buf(buf));
-        sources.push(((l, d, k), buf));
-    }
-    let packed = func.new_buf(
-        "packed",
-        g.dtype,
-        BufKind::Param {
-            readonly: false,
+/// A function taking torch's parameters `params` (read-only, in order) and the packed
+/// buffer, with no body: the function, the parameters' buffers, the packed buffer.
+fn pack_signature(
+    g: &Graph,
+    name: &str,
+    params: &[(usize, usize, ParamKind)],
+) -> (Function, Vec<Buf>, Buf) {
+    let mut func = Function::new(name);
+    let param = |func: &mut Function, name: &str, readonly: bool| {
+        let kind = BufKind::Param {
+            readonly,
             nullable: false,
-        },
-    );
-    func.params.push(Param::Buf(packed));
-    let views: Vec<Buf> = plan
+        };
+        let buf = func.new_buf(name, g.dtype, kind);
+        func.params.push(Param::Buf(buf));
+        buf
+    };
+    let sources = params
+        .iter()
+        .map(|&(l, d, k)| param(&mut func, &param_name(l, d, k), true))
+        .collect();
+    let packed = param(&mut func, "packed", false);
+    (func, sources, packed)
+}
+
+/// `pack`: one function per layer, which lays out that layer's regions of the packed
+/// buffer from its torch parameters, and `pack`, which takes every parameter in
+/// `state_dict` order and calls them (functions of bounded size, as for `forward`).
+fn emit_pack(g: &Graph, plan: &Plan) -> Vec<Function> {
+    let params = state_dict_order(g.layers.len(), g.directions, g.bias);
+    let of_layers = |layers: &[usize]| -> Vec<_> {
+        params
+            .iter()
+            .copied()
+            .filter(|p| layers.contains(&p.0))
+            .collect()
+    };
+    let layers: Vec<Function> = (0..g.layers.len())
+        .map(|l| emit_pack_layer(g, plan, l, &of_layers(&[l])))
+        .collect();
+    // A function calling a group of layers takes those layers' parameters.
+    dispatch("pack", layers, &|name, callees| {
+        let mut covered: Vec<usize> = Vec::new();
+        for c in callees {
+            covered.extend(c.layers.iter().copied());
+        }
+        let (func, _, _) = pack_signature(g, name, &of_layers(&covered));
+        Callee {
+            func,
+            layers: covered,
+        }
+    })
+}
+
+/// The part of `pack` for layer `l`, whose torch parameters are `params`.
+fn emit_pack_layer(
+    g: &Graph,
+    plan: &Plan,
+    l: usize,
+    params: &[(usize, usize, ParamKind)],
+) -> Function {
+    let (mut func, bufs, packed) = pack_signature(g, &format!("pack_l{l}"), params);
+    let sources: Vec<_> = params.iter().copied().zip(bufs).collect();
+    let regions: Vec<&Region> = plan
         .regions
+        .iter()
+        .filter(|r| match &r.content {
+            Content::Matrix { layer, .. } | Content::Bias { layer, .. } => *layer == l,
+        })
+        .collect();
+    let views: Vec<Buf> = regions
         .iter()
         .map(|r| {
             func.new_buf(
@@ -394,7 +442,7 @@ fn emit_pack(g: &Graph, plan: &Plan) -> Function {
     let (h, hp, lanes) = (g.hidden_size, g.padded_hidden(), g.lanes());
     let scalar = Type::scalar(g.dtype);
     let mut b = Builder::new(&mut func);
-    for (region, &view) in plan.regions.iter().zip(&views) {
+    for (region, &view) in regions.iter().zip(&views) {
         b.comment(format!("@{}: {:?}", region.name, region.content));
         match &region.content {
             Content::Matrix {
@@ -526,7 +574,13 @@ impl Fwd<'_> {
     /// The view of a packed region (made on first use).
     fn region(&self, b: &mut Builder<'_>, key: Key) -> Buf {
         let r = &self.plan.regions[self.plan.index[&key]];
-        self.view(b, &r.name, self.weights, Size::fixed(r.offset), Size::fixed(r.len))
+        self.view(
+            b,
+            &r.name,
+            self.weights,
+            Size::fixed(r.offset),
+            Size::fixed(r.len),
+        )
     }
     /// The view of a workspace region (made on first use).
     fn work(&self, b: &mut Builder<'_>, name: &str) -> Buf {
@@ -537,7 +591,9 @@ impl Fwd<'_> {
         if let Some(&buf) = self.views.borrow().get(name) {
             return buf;
         }
-        let buf = b.func.new_buf(name, self.dtype, BufKind::View { base, offset, len });
+        let buf = b
+            .func
+            .new_buf(name, self.dtype, BufKind::View { base, offset, len });
         self.views.borrow_mut().insert(name.to_string(), buf);
         buf
     }
@@ -700,36 +756,118 @@ fn p_column(g: &Graph, l: usize, direction: usize) -> Option<usize> {
 /// of layers (Cranelift's time and memory grow faster than linearly with a function's
 /// size: one function for 512 layers took 4.9 GB).
 fn emit_forward(g: &Graph, plan: &Plan) -> Vec<Function> {
-    let mut functions: Vec<Function> =
-        (0..g.layers.len()).map(|l| emit_layer(g, plan, l)).collect();
-    let (mut forward, _, _) = kernel_signature(g, "forward", &[]);
-    forward.body = functions
-        .iter()
-        .map(|f| Stmt::Call(f.name.clone()))
+    let layers = (0..g.layers.len())
+        .map(|l| emit_layer(g, plan, l))
         .collect();
-    functions.push(forward);
-    functions
+    dispatch("forward", layers, &|name, callees| Callee {
+        func: kernel_signature(g, name, &[]).0,
+        layers: callees.iter().flat_map(|c| c.layers.clone()).collect(),
+    })
+}
+
+/// Most calls one function makes: `forward` and `pack` of a deep model call groups of
+/// layers (`forward_g0`, ...), so that no function grows with the number of layers.
+const CALLS_PER_FUNCTION: usize = 32;
+
+/// A function and the layers it covers.
+struct Callee {
+    func: Function,
+    layers: Vec<usize>,
+}
+
+/// The function `name`, which calls the per-layer `functions` in order, through groups of
+/// at most [`CALLS_PER_FUNCTION`] calls when there are more; `signature` makes a caller of
+/// some callees (its parameters include theirs, which calls pass on by name). Returns every
+/// function, callees before callers.
+fn dispatch(
+    name: &str,
+    functions: Vec<Function>,
+    signature: &dyn Fn(&str, &[Callee]) -> Callee,
+) -> Vec<Function> {
+    let mut level: Vec<Callee> = functions
+        .into_iter()
+        .enumerate()
+        .map(|(l, func)| Callee {
+            func,
+            layers: vec![l],
+        })
+        .collect();
+    let mut out = Vec::new();
+    let mut depth = 0;
+    loop {
+        let top = level.len() <= CALLS_PER_FUNCTION;
+        let mut next = Vec::new();
+        for (i, chunk) in level.chunks(CALLS_PER_FUNCTION).enumerate() {
+            let caller_name = if top {
+                name.to_string()
+            } else {
+                format!("{name}_g{depth}_{i}")
+            };
+            let mut caller = signature(&caller_name, chunk);
+            for callee in chunk {
+                let call = call_by_name(&caller.func, &callee.func);
+                caller.func.body.push(Stmt::Call(call));
+            }
+            next.push(caller);
+        }
+        out.extend(level.into_iter().map(|c| c.func));
+        level = next;
+        depth += 1;
+        if top {
+            out.extend(level.into_iter().map(|c| c.func));
+            return out;
+        }
+    }
+}
+
+/// A call of `callee` from `caller` passing, for each of the callee's parameters, the
+/// caller's parameter of the same name.
+fn call_by_name(caller: &Function, callee: &Function) -> Call {
+    let mine: HashMap<String, Param> = caller
+        .params
+        .iter()
+        .map(|p| {
+            let name = match p {
+                Param::Buf(b) => format!("@{}", caller.buf(*b).name),
+                Param::Scalar(r) => format!("%{}", caller.reg(*r).name),
+            };
+            (name, *p)
+        })
+        .collect();
+    let args = callee
+        .params
+        .iter()
+        .map(|p| {
+            let name = match p {
+                Param::Buf(b) => format!("@{}", callee.buf(*b).name),
+                Param::Scalar(r) => format!("%{}", callee.reg(*r).name),
+            };
+            mine[&name]
+        })
+        .collect();
+    Call {
+        callee: callee.name.clone(),
+        args,
+    }
 }
 
 /// One layer of the single-threaded forward pass: its projection, then its recurrences.
 fn emit_layer(g: &Graph, plan: &Plan, l: usize) -> Function {
     let layer = &g.layers[l];
     new_kernel(g, plan, &format!("layer_l{l}"), &[], |fwd, b, _| {
-        {
-            let io = layer_io(g, fwd, b, l);
-            if let Some(p) = &layer.projection {
-                b.comment(format!(
-                    "layer {l}: input projection P = X W_ih^T + bias, all steps at once"
-                ));
-                emit_projection(fwd, b, &io, p, None);
-            }
-            for r in &layer.recurrences {
-                b.comment(format!(
-                    "layer {l}: recurrence {}",
-                    param_name(l, r.direction, ParamKind::WeightHh)
-                ));
-                emit_recurrence(fwd, b, &io, r, p_column(g, l, r.direction));
-            }
+        let io = layer_io(g, fwd, b, l);
+        if let Some(p) = &layer.projection {
+            b.comment(format!(
+                "layer {l}: input projection P = X W_ih^T + bias, all steps at once"
+            ));
+            emit_projection(fwd, b, &io, p, None);
+        }
+        for r in &layer.recurrences {
+            b.comment(format!(
+                "layer {l}: recurrence {}",
+                param_name(l, r.direction, ParamKind::WeightHh)
+            ));
+            emit_recurrence(fwd, b, &io, r, p_column(g, l, r.direction));
         }
     })
 }
@@ -1369,24 +1507,12 @@ fn emit_step(
                             let xrow = b.imul("xrow", row, Operand::Imm(x_width as i64));
                             let wrow = b.imul("wrow", j, Operand::Imm(x_width as i64));
                             let w_ih = fwd.region(b, Key::RecInput(l, d));
-                            dot(
-                                fwd,
-                                b,
-                                (w_ih, wrow),
-                                (io.x, xrow),
-                                x_width,
-                            )
+                            dot(fwd, b, (w_ih, wrow), (io.x, xrow), x_width)
                         }
                     };
                     let wrow = b.imul("wrow", j, Operand::Imm(fwd.h as i64));
                     let w_hh = fwd.region(b, Key::RecWeights(l, d));
-                    let s_hh = dot(
-                        fwd,
-                        b,
-                        (w_hh, wrow),
-                        (halves.state, hbase),
-                        fwd.h,
-                    );
+                    let s_hh = dot(fwd, b, (w_hh, wrow), (halves.state, hbase), fwd.h);
                     b.set(acc, Op::Float(FloatOp::Add, acc, s_hh));
                     finish_rows(fwd, b, io, r, halves, (t, s, len), j, (1, 1), acc);
                 });
@@ -1526,13 +1652,7 @@ fn epilogue(
     let ty = fwd.vty(lanes);
     for i in 0..r.bias.len() {
         let region = fwd.region(b, Key::RecBias(io.layer, r.direction, i));
-        let bias = b.load(
-            "bias",
-            ty,
-            region,
-            Some(j0),
-            0,
-        );
+        let bias = b.load("bias", ty, region, Some(j0), 0);
         b.set(v, Op::Float(FloatOp::Add, v, bias));
     }
     let zero = b.fconst("zero", ty, 0.0);
@@ -1583,13 +1703,7 @@ fn emit_separate_epilogue(
         let chunk = |b: &mut Builder<'_>, j0: Reg, valid: usize| {
             let at = b.iadd("pre_at", base, Operand::Reg(j0));
             let pre = fwd.work(b, pre_name(r.direction));
-            let v = b.load(
-                "pre",
-                fwd.vty(lanes),
-                pre,
-                Some(at),
-                0,
-            );
+            let v = b.load("pre", fwd.vty(lanes), pre, Some(at), 0);
             epilogue(fwd, b, io, r, halves, (t, s, len), j0, (lanes, valid), v);
         };
         for_units(b, chunks, chunk_range, "jc", |b, jc, is_last| {

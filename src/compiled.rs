@@ -298,7 +298,11 @@ impl CompiledRnn {
         CallShape::check_dtype(&self.model, "input", T::DTYPE)?;
         let call = CallShape::check(&self.model, input.shape(), h0.map(|h| h.shape()), lengths)?;
         // Kernels index in i64; an empty batch can carry any sequence length.
-        if i64::try_from(call.seq_len).is_err() || i64::try_from(call.batch).is_err() {
+        let rows = (call.seq_len as u64).checked_mul(call.batch as u64);
+        if i64::try_from(call.seq_len).is_err()
+            || i64::try_from(call.batch).is_err()
+            || rows.is_none_or(|rows| rows > self.ir.max_rows())
+        {
             return Err(Error::TooLarge {
                 seq_len: call.seq_len,
                 batch: call.batch,

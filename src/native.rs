@@ -33,7 +33,8 @@ use crate::workers::Crew;
 
 /// `NAME_pack(const T *const params[], T *packed)`.
 type PackFn = unsafe extern "C" fn(*const *const u8, *mut u8);
-/// `NAME_forward(weights, input, h0, lengths, output, h_n, work, seq_len, batch)`.
+/// `int NAME_forward(weights, input, h0, lengths, output, h_n, work, seq_len, batch)`,
+/// returning a `rnnc_codegen::Status` code.
 type ForwardFn = unsafe extern "C" fn(
     *const u8,
     *const u8,
@@ -44,7 +45,7 @@ type ForwardFn = unsafe extern "C" fn(
     *mut u8,
     i64,
     i64,
-);
+) -> i32;
 
 /// A phase function: `forward`'s arguments, then the step `n`, `part` and `parts`.
 type PhaseFn = unsafe extern "C" fn(
@@ -324,19 +325,29 @@ impl NativeKernels {
                     "threads for kernels compiled without a schedule".into(),
                 ));
             }
-            (Entry::Forward(f), None) => unsafe {
-                f(
-                    raw.packed,
-                    raw.input,
-                    raw.h0,
-                    raw.lengths,
-                    raw.output,
-                    raw.h_n,
-                    raw.work,
-                    raw.seq_len,
-                    raw.batch,
-                )
-            },
+            (Entry::Forward(f), None) => {
+                let status = unsafe {
+                    f(
+                        raw.packed,
+                        raw.input,
+                        raw.h0,
+                        raw.lengths,
+                        raw.output,
+                        raw.h_n,
+                        raw.work,
+                        raw.seq_len,
+                        raw.batch,
+                    )
+                };
+                // The entry point checks again what was checked above: a refusal is a
+                // disagreement between the two, a bug.
+                if status != rnnc_codegen::Status::Ok as i32 {
+                    return Err(Refused(format!(
+                        "the entry point returned {status} ({:?})",
+                        rnnc_codegen::Status::from_code(status)
+                    )));
+                }
+            }
             (Entry::Schedule(phases), Some(crew)) => run_phases(phases, raw, crew),
             (Entry::Schedule(phases), None) => unsafe { run_alone(phases, raw) },
         }

@@ -49,6 +49,7 @@ int main(int argc, char **argv) {
     size_t rows, states;
     scalar *input, *h0 = NULL, *output, *h_n, *work;
     int64_t *lengths = NULL;
+    int status;
 #if !SIZE(_WEIGHTS_BAKED)
     static const size_t sizes[] = SIZE(_PARAM_SIZES);
     const scalar *params[SIZE(_NUM_PARAMS)];
@@ -72,7 +73,7 @@ int main(int argc, char **argv) {
     work = malloc(SIZE(_WORK_SIZE)(seq_len, batch) * sizeof(scalar) + 1);
     if (!output || !h_n || !work) return 3;
 #if SIZE(_WEIGHTS_BAKED)
-    FN(_forward)(input, h0, lengths, output, h_n, work, seq_len, batch);
+    status = FN(_forward)(input, h0, lengths, output, h_n, work, seq_len, batch);
 #else
     for (k = 0; k < SIZE(_NUM_PARAMS); k++) total += sizes[k];
     all = read_file(dir, "params.bin", total * sizeof(scalar));
@@ -83,8 +84,12 @@ int main(int argc, char **argv) {
     packed = malloc(SIZE(_PACKED_SIZE) * sizeof(scalar));
     if (!packed) return 3;
     FN(_pack)(params, packed);
-    FN(_forward)(packed, input, h0, lengths, output, h_n, work, seq_len, batch);
+    status = FN(_forward)(packed, input, h0, lengths, output, h_n, work, seq_len, batch);
 #endif
+    if (status != RNNC_OK) {
+        fprintf(stderr, "forward returned status %d\n", status);
+        return 4;
+    }
     write_file(dir, "output.bin", output, rows * SIZE(_OUTPUT_SIZE) * sizeof(scalar));
     write_file(dir, "h_n.bin", h_n, states * sizeof(scalar));
     return 0;

@@ -17,12 +17,20 @@ int main(void) {
     static float output[FRAMES * KWS_OUTPUT_SIZE];
     static float h_n[KWS_NUM_STATES * KWS_HIDDEN_SIZE];
     float *work = malloc(KWS_WORK_SIZE(FRAMES, 1) * sizeof(float));
-    int i;
+    int i, status;
     if (!work) return 1;
+    if (!kws_cpu_supported()) {
+        fprintf(stderr, "this CPU lacks the instructions the object uses (x86-64-v3)\n");
+        return 1;
+    }
     /* The same signal as the walkthrough's PyTorch side: sin(0.01 * i). */
     for (i = 0; i < FRAMES * KWS_INPUT_SIZE; i++) input[i] = (float)sin(0.01 * i);
     /* Unbatched input (L, H_in) is batch 1; no h0 (zeros), no lengths (all frames). */
-    kws_forward(input, NULL, NULL, output, h_n, work, FRAMES, 1);
+    status = kws_forward(input, NULL, NULL, output, h_n, work, FRAMES, 1);
+    if (status != RNNC_OK) {
+        fprintf(stderr, "kws_forward refused the call: status %d\n", status);
+        return 1;
+    }
     printf("output[0][0][:4] = %.6f %.6f %.6f %.6f\n", output[0], output[1], output[2], output[3]);
     printf("h_n[1][:4]       = %.6f %.6f %.6f %.6f\n", h_n[KWS_HIDDEN_SIZE], h_n[KWS_HIDDEN_SIZE + 1],
            h_n[KWS_HIDDEN_SIZE + 2], h_n[KWS_HIDDEN_SIZE + 3]);

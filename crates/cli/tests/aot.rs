@@ -228,20 +228,9 @@ fn c_programs_linked_with_host_objects_match_pytorch_and_the_jit() {
 
 #[test]
 fn aarch64_objects_under_qemu_match_pytorch_and_the_jit() {
-    let available = |tool: &str| {
-        Command::new(tool)
-            .arg("--version")
-            .output()
-            .is_ok_and(|o| o.status.success())
-    };
-    if !(available("aarch64-linux-gnu-gcc") && available("qemu-aarch64")) {
-        if std::env::var_os("RNNC_SKIP_CROSS").is_some() {
-            eprintln!("skipped: RNNC_SKIP_CROSS is set");
-            return;
-        }
-        panic!(
-            "aarch64-linux-gnu-gcc and qemu-aarch64 are needed (apt-get install gcc-aarch64-linux-gnu qemu-user, as .ci/run does), or set RNNC_SKIP_CROSS=1"
-        );
+    if !cross_tools_available() {
+        eprintln!("skipped: RNNC_SKIP_CROSS is set");
+        return;
     }
     check_toolchain(&Toolchain {
         triple: "aarch64-unknown-linux-gnu".into(),
@@ -424,4 +413,101 @@ fn the_c_walkthrough_program_prints_what_the_jit_computes() {
     );
     assert_eq!(printed, expected);
     let _ = std::fs::remove_dir_all(dir);
+}
+
+/// The C contract (tests/c/contract.c): misuse the entry point can detect (negative or
+/// zero sizes, sizes that overflow, NULL buffers, bad lengths, overlapping buffers) is
+/// refused with its status and nothing written, natively and on aarch64 under qemu; the
+/// CPU requirement is what `NAME_cpu_supported()` reports, here and on an emulated x86-64
+/// without AVX.
+#[test]
+fn the_c_contract_is_checked_at_the_entry_point() {
+    let dir = std::env::temp_dir().join(format!("rnnc-contract-{}", std::process::id()));
+    let mut toolchains = vec![Toolchain {
+        triple: rnnc::codegen::host_triple(),
+        cc: "cc",
+        cc_args: &[],
+        runner: None,
+    }];
+    if cross_tools_available() {
+        toolchains.push(Toolchain {
+            triple: "aarch64-unknown-linux-gnu".into(),
+            cc: "aarch64-linux-gnu-gcc",
+            cc_args: &["-static"],
+            runner: Some("qemu-aarch64"),
+        });
+    }
+    for tc in &toolchains {
+        let out = dir.join(&tc.triple);
+        run(Command::new(env!("CARGO_BIN_EXE_rnnc"))
+            .arg(root().join("specs/torch_doc.toml"))
+            .arg("-o")
+            .arg(&out)
+            .arg("--target")
+            .arg(&tc.triple));
+        let program = out.join("contract");
+        run(Command::new(tc.cc)
+            .args([
+                "-std=c99",
+                "-pedantic",
+                "-Wall",
+                "-Wextra",
+                "-Werror",
+                "-O1",
+            ])
+            .args(tc.cc_args)
+            .args([
+                "-DRNN_HEADER=\"torch_doc.h\"",
+                "-DRNN_NAME=torch_doc",
+                "-DRNN_UPPER=TORCH_DOC",
+            ])
+            .arg("-I")
+            .arg(&out)
+            .arg(root().join("tests/c/contract.c"))
+            .arg(out.join("torch_doc.o"))
+            .arg("-o")
+            .arg(&program));
+        let mut cmd = match tc.runner {
+            Some(runner) => {
+                let mut c = Command::new(runner);
+                c.arg(&program);
+                c
+            }
+            None => Command::new(&program),
+        };
+        assert_eq!(run(&mut cmd), "ok\n", "{}", tc.triple);
+        if tc.runner.is_none() {
+            assert_eq!(run(Command::new(&program).arg("cpu")), "1\n");
+            if cfg!(target_arch = "x86_64") && cross_tools_available() {
+                // An x86-64 without AVX, FMA or BMI (qemu's baseline model).
+                let old_cpu = run(Command::new("qemu-x86_64")
+                    .args(["-cpu", "qemu64"])
+                    .arg(&program)
+                    .arg("cpu"));
+                assert_eq!(old_cpu, "0\n");
+            }
+        }
+    }
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// Debian's aarch64 cross compiler and qemu's user-mode emulators, which `.ci/run`
+/// installs; without them (and with `RNNC_SKIP_CROSS=1`) the emulated parts are skipped.
+fn cross_tools_available() -> bool {
+    let available = |tool: &str| {
+        Command::new(tool)
+            .arg("--version")
+            .output()
+            .is_ok_and(|o| o.status.success())
+    };
+    let all = ["aarch64-linux-gnu-gcc", "qemu-aarch64", "qemu-x86_64"]
+        .iter()
+        .all(|t| available(t));
+    if !all && std::env::var_os("RNNC_SKIP_CROSS").is_none() {
+        panic!(
+            "aarch64-linux-gnu-gcc, qemu-aarch64 and qemu-x86_64 are needed (apt-get install \
+             gcc-aarch64-linux-gnu qemu-user, as .ci/run does), or set RNNC_SKIP_CROSS=1"
+        );
+    }
+    all
 }

@@ -112,7 +112,7 @@ pub fn define_kernels<M: Module>(
             continue;
         }
         let abi = abi_of(name, baked.is_some());
-        let sig = signature(func, abi, call_conv, ptr);
+        let sig = signature(func, abi, name == "forward", call_conv, ptr);
         let linkage = if called.contains(name) {
             Linkage::Local
         } else {
@@ -138,6 +138,7 @@ pub fn define_kernels<M: Module>(
         let mut links = Links {
             weights: weights_data.map(|data| module.declare_data_in_func(data, &mut ctx.func)),
             callees: Vec::new(),
+            entry: (name == "forward").then(|| ir.max_rows()),
         };
         for callee in callees_of(func) {
             let (_, callee_abi, callee_sig, callee_id) = declared

@@ -13,6 +13,7 @@
 #![forbid(unsafe_code)]
 
 mod define;
+mod entry;
 mod isa;
 mod jit;
 mod listing;
@@ -20,6 +21,7 @@ mod object;
 pub mod translate;
 
 pub use define::{Kernels, define_kernels, symbol};
+pub use entry::Status;
 pub use isa::{OptLevel, host_isa, host_triple, target_isa};
 pub use jit::{JitCode, PERF_MAP_ENV, compile_jit};
 pub use listing::{emit_asm, emit_clif};

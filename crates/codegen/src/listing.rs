@@ -23,10 +23,13 @@ fn translated(
 ) -> Result<Vec<(String, cl::Function, Vec<String>)>, CodegenError> {
     let mut fctx = FunctionBuilderContext::new();
     let mut out = Vec::new();
-    let sig_of = |func| {
+    let sig_of = |func: &rnnc_ir::Function| {
+        let entry = func.name == "forward";
+        let abi = abi_of(&func.name, false);
         signature(
             func,
-            abi_of(&func.name, false),
+            abi,
+            entry,
             isa.default_call_conv(),
             isa.pointer_type(),
         )
@@ -35,7 +38,10 @@ fn translated(
         let abi = abi_of(&func.name, false);
         let mut cl_func =
             cl::Function::with_name_signature(UserFuncName::user(0, i as u32), sig_of(func));
-        let mut links = Links::default();
+        let mut links = Links {
+            entry: (func.name == "forward").then(|| ir.max_rows()),
+            ..Links::default()
+        };
         for callee in callees_of(func) {
             let (j, target) = ir
                 .functions

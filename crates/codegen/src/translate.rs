@@ -49,6 +49,9 @@ pub struct Links {
     pub weights: Option<cl::GlobalValue>,
     /// The functions its `call` statements name, and how they take their arguments.
     pub callees: Vec<(String, cl::FuncRef, Abi)>,
+    /// For an entry point (`forward`): the largest `seq_len * batch` its checks let
+    /// through ([`rnnc_ir::Module::max_rows`]); the function then returns a status.
+    pub entry: Option<u64>,
 }
 
 /// Imports the function at `index` of the module (`UserFuncName::user(0, index)`, how
@@ -75,9 +78,19 @@ pub fn import_function(
     })
 }
 
-/// The Cranelift signature of an IR function under `abi`.
-pub fn signature(func: &Function, abi: Abi, call_conv: CallConv, ptr: cl::Type) -> cl::Signature {
+/// The Cranelift signature of an IR function under `abi`; an `entry` point returns its
+/// status as a C `int` (see [`crate::Status`]).
+pub fn signature(
+    func: &Function,
+    abi: Abi,
+    entry: bool,
+    call_conv: CallConv,
+    ptr: cl::Type,
+) -> cl::Signature {
     let mut sig = cl::Signature::new(call_conv);
+    if entry {
+        sig.returns.push(AbiParam::new(types::I32));
+    }
     match abi {
         Abi::Direct | Abi::Baked => {
             let skip = usize::from(abi == Abi::Baked);
@@ -158,8 +171,16 @@ pub fn translate(
         t.vars.push(var);
     }
     t.bind_params(abi, &args)?;
+    if let Some(max_rows) = links.entry {
+        t.entry_checks(abi, max_rows)?;
+    }
     t.body(&func.body)?;
-    t.b.ins().return_(&[]);
+    if links.entry.is_some() {
+        let ok = t.b.ins().iconst(types::I32, crate::Status::Ok as i64);
+        t.b.ins().return_(&[ok]);
+    } else {
+        t.b.ins().return_(&[]);
+    }
     t.b.seal_all_blocks();
     let sources = std::mem::take(&mut t.sources);
     t.b.finalize(frontend);
@@ -314,6 +335,57 @@ impl Translator<'_, '_> {
             };
             self.bases.push(base);
         }
+        Ok(())
+    }
+
+    /// The checks of an entry point (see `entry`), on its pointer and scalar arguments.
+    fn entry_checks(&mut self, abi: Abi, max_rows: u64) -> Result<(), CodegenError> {
+        self.source(|| format!("func @{} argument checks", self.func.name));
+        let mut pointers = Vec::new();
+        let (mut seq_len, mut batch) = (None, None);
+        let mut bufs = 0;
+        for p in &self.func.params {
+            match p {
+                Param::Scalar(r) => match self.func.reg(*r).name.as_str() {
+                    "seq_len" => seq_len = Some(self.get(*r)),
+                    "batch" => batch = Some(self.get(*r)),
+                    _ => {}
+                },
+                Param::Buf(b) => {
+                    bufs += 1;
+                    if abi == Abi::Baked && bufs == 1 {
+                        continue; // the object's own weights
+                    }
+                    let info = self.func.buf(*b);
+                    let BufKind::Param {
+                        readonly,
+                        nullable,
+                        len: Some(len),
+                    } = info.kind
+                    else {
+                        return Err(CodegenError::Illegal(format!(
+                            "entry point @{}: @{} declares no length",
+                            self.func.name, info.name
+                        )));
+                    };
+                    pointers.push(crate::entry::Pointer {
+                        value: self.base(*b),
+                        len,
+                        bytes: info.elem.bytes(),
+                        writable: !readonly,
+                        nullable,
+                        lengths: info.name == "lengths",
+                    });
+                }
+            }
+        }
+        let (Some(seq_len), Some(batch)) = (seq_len, batch) else {
+            return Err(CodegenError::Illegal(format!(
+                "entry point @{} lacks %seq_len or %batch",
+                self.func.name
+            )));
+        };
+        crate::entry::emit_checks(&mut self.b, &pointers, seq_len, batch, max_rows);
         Ok(())
     }
 

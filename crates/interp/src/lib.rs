@@ -294,7 +294,10 @@ fn run_as(
             }
             (Param::Buf(b), arg) => {
                 let info = func.buf(*b);
-                let BufKind::Param { readonly, nullable } = info.kind else {
+                let BufKind::Param {
+                    readonly, nullable, ..
+                } = info.kind
+                else {
                     unreachable!("parameters are parameter buffers");
                 };
                 let ok = match (info.elem, arg) {
@@ -339,7 +342,20 @@ fn run_as(
                 .ok_or_else(|| fail(format!("the size of @{} overflows", info.name)))
         };
         let (offset, len) = match &info.kind {
-            BufKind::Param { .. } => (0, arg_len),
+            BufKind::Param { len, .. } => {
+                if let Some(len) = len
+                    && !matches!(args[arg], Arg::Null)
+                {
+                    let needed = eval(*len)?;
+                    if arg_len < needed {
+                        return Err(fail(format!(
+                            "@{} needs {needed} elements, the argument has {arg_len}",
+                            info.name
+                        )));
+                    }
+                }
+                (0, arg_len)
+            }
             BufKind::View { len, .. } => (eval(offset)?, eval(*len)?),
         };
         if matches!(args[arg], Arg::Null) {

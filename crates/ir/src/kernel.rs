@@ -42,6 +42,10 @@ pub enum BufKind {
         readonly: bool,
         /// Callers may pass null (no `h0`, no lengths); test with `is_null`.
         nullable: bool,
+        /// Elements the caller must provide (for a call of `%seq_len` steps and `%batch`
+        /// sequences), when the function declares it: what the interpreter, the native
+        /// entry point and the C header check and document.
+        len: Option<Size>,
     },
     /// A window `[offset, offset + len)` of another buffer, in elements.
     View {
@@ -411,6 +415,30 @@ impl Module {
     /// A function by name.
     pub fn function(&self, name: &str) -> Option<&Function> {
         self.functions.iter().find(|f| f.name == name)
+    }
+
+    /// The largest `L * N` (steps times sequences) a call may have: with it, every buffer
+    /// and view of the module holds fewer than 2^59 elements (2^62 bytes of f64), so that
+    /// no size, offset or index of a call overflows 64-bit arithmetic. Entry points refuse
+    /// larger calls; the C header gives it as `NAME_MAX_ROWS`.
+    pub fn max_rows(&self) -> u64 {
+        const LIMIT: u64 = 1 << 59;
+        let mut max = LIMIT;
+        for func in &self.functions {
+            for info in &func.bufs {
+                let size = match &info.kind {
+                    BufKind::Param { len: Some(len), .. } => *len,
+                    BufKind::Param { len: None, .. } => continue,
+                    BufKind::View { offset, len, .. } => offset.plus(*len),
+                };
+                // Calls have L >= 1, so N <= L * N.
+                let per_row = size.ln.saturating_add(size.n);
+                if let Some(rows) = LIMIT.saturating_sub(size.c).checked_div(per_row) {
+                    max = max.min(rows);
+                }
+            }
+        }
+        max
     }
 }
 

@@ -204,6 +204,19 @@ fn parse_function(line: usize, text: &str, cursor: &mut Cursor<'_>) -> Result<Fu
                 format!("expected `name: type` in parameter `{param}`"),
             );
         };
+        // A declared length ends the parameter: `[LN*10 + N*2]`.
+        let (rest, len) = match rest.split_once('[') {
+            Some((rest, len)) => {
+                let Some(len) = len.trim().strip_suffix(']') else {
+                    return err(line, format!("expected `[SIZE]` in parameter `{param}`"));
+                };
+                let len = len
+                    .parse::<Size>()
+                    .map_err(|m| ParseError { line, message: m })?;
+                (rest, Some(len))
+            }
+            None => (rest, None),
+        };
         let mut words = rest.split_whitespace();
         let ty = words.next().unwrap_or_default();
         if let Some(bname) = pname.strip_prefix('@') {
@@ -216,7 +229,12 @@ fn parse_function(line: usize, text: &str, cursor: &mut Cursor<'_>) -> Result<Fu
                     other => return err(line, format!("unknown buffer attribute `{other}`")),
                 }
             }
-            let buf = func.new_buf(bname, elem, BufKind::Param { readonly, nullable });
+            let kind = BufKind::Param {
+                readonly,
+                nullable,
+                len,
+            };
+            let buf = func.new_buf(bname, elem, kind);
             names.bufs.insert(bname.to_string(), buf);
             func.params.push(Param::Buf(buf));
         } else if let Some(rname) = pname.strip_prefix('%') {

@@ -144,11 +144,15 @@ fn argument_problem(
             let BufKind::Param {
                 readonly: a_readonly,
                 nullable: a_nullable,
+                ..
             } = ai.kind
             else {
                 return Some(format!("@{} is a view; calls pass parameters", ai.name));
             };
-            let BufKind::Param { readonly, nullable } = pi.kind else {
+            let BufKind::Param {
+                readonly, nullable, ..
+            } = pi.kind
+            else {
                 return Some(format!("@{} of the callee is not a parameter", pi.name));
             };
             if ai.elem != pi.elem {

@@ -54,12 +54,20 @@ impl fmt::Display for Function {
                 Param::Buf(b) => {
                     let info = self.buf(b);
                     let mut s = format!("@{}: {}", info.name, info.elem);
-                    if let BufKind::Param { readonly, nullable } = info.kind {
+                    if let BufKind::Param {
+                        readonly,
+                        nullable,
+                        len,
+                    } = info.kind
+                    {
                         if readonly {
                             s.push_str(" readonly");
                         }
                         if nullable {
                             s.push_str(" nullable");
+                        }
+                        if let Some(len) = len {
+                            s.push_str(&format!(" [{len}]"));
                         }
                     }
                     s

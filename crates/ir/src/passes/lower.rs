@@ -352,24 +352,34 @@ fn copy_elems(
 /// buffer, with no body: the function, the parameters' buffers, the packed buffer.
 fn pack_signature(
     g: &Graph,
+    plan: &Plan,
     name: &str,
     params: &[(usize, usize, ParamKind)],
 ) -> (Function, Vec<Buf>, Buf) {
     let mut func = Function::new(name);
-    let param = |func: &mut Function, name: &str, readonly: bool| {
+    let param = |func: &mut Function, name: &str, readonly: bool, len: u64| {
         let kind = BufKind::Param {
             readonly,
             nullable: false,
+            len: Some(Size::fixed(len)),
         };
         let buf = func.new_buf(name, g.dtype, kind);
         func.params.push(Param::Buf(buf));
         buf
     };
+    let h = g.hidden_size as u64;
     let sources = params
         .iter()
-        .map(|&(l, d, k)| param(&mut func, &param_name(l, d, k), true))
+        .map(|&(l, d, k)| {
+            let len = match k {
+                ParamKind::WeightIh => h * g.layer_input_size(l) as u64,
+                ParamKind::WeightHh => h * h,
+                ParamKind::BiasIh | ParamKind::BiasHh => h,
+            };
+            param(&mut func, &param_name(l, d, k), true, len)
+        })
         .collect();
-    let packed = param(&mut func, "packed", false);
+    let packed = param(&mut func, "packed", false, plan.packed_len);
     (func, sources, packed)
 }
 
@@ -394,7 +404,7 @@ fn emit_pack(g: &Graph, plan: &Plan) -> Vec<Function> {
         for c in callees {
             covered.extend(c.layers.iter().copied());
         }
-        let (func, _, _) = pack_signature(g, name, &of_layers(&covered));
+        let (func, _, _) = pack_signature(g, plan, name, &of_layers(&covered));
         Callee {
             func,
             layers: covered,
@@ -409,7 +419,7 @@ fn emit_pack_layer(
     l: usize,
     params: &[(usize, usize, ParamKind)],
 ) -> Function {
-    let (mut func, bufs, packed) = pack_signature(g, &format!("pack_l{l}"), params);
+    let (mut func, bufs, packed) = pack_signature(g, plan, &format!("pack_l{l}"), params);
     let sources: Vec<_> = params.iter().copied().zip(bufs).collect();
     let regions: Vec<&Region> = plan
         .regions
@@ -650,21 +660,64 @@ const PHASE_SCALARS: [&str; 3] = ["n", "part", "parts"];
 
 /// A function with the forward calling convention (and `extra` scalar parameters) and no
 /// body: the function, its buffer parameters in order, its scalar parameters.
-fn kernel_signature(g: &Graph, name: &str, extra: &[&str]) -> (Function, [Buf; 7], Vec<Reg>) {
+fn kernel_signature(
+    g: &Graph,
+    plan: &Plan,
+    name: &str,
+    extra: &[&str],
+) -> (Function, [Buf; 7], Vec<Reg>) {
     let mut func = Function::new(name);
-    let param = |func: &mut Function, name: &str, elem: Scalar, readonly: bool, nullable: bool| {
-        let buf = func.new_buf(name, elem, BufKind::Param { readonly, nullable });
+    let param = |func: &mut Function, name: &str, elem: Scalar, flags: (bool, bool), len: Size| {
+        let (readonly, nullable) = flags;
+        let kind = BufKind::Param {
+            readonly,
+            nullable,
+            len: Some(len),
+        };
+        let buf = func.new_buf(name, elem, kind);
         func.params.push(Param::Buf(buf));
         buf
     };
+    // Sizes in elements for a call of L steps and N sequences (`LN` = L * N).
+    let per_row = |features: usize| Size {
+        ln: features as u64,
+        n: 0,
+        c: 0,
+    };
+    let per_sequence = |elements: usize| Size {
+        ln: 0,
+        n: elements as u64,
+        c: 0,
+    };
+    let states = g.directions * g.layers.len() * g.hidden_size;
+    let (read, read_or_null, write) = ((true, false), (true, true), (false, false));
+    let dtype = g.dtype;
     let bufs = [
-        param(&mut func, "weights", g.dtype, true, false),
-        param(&mut func, "input", g.dtype, true, false),
-        param(&mut func, "h0", g.dtype, true, true),
-        param(&mut func, "lengths", Scalar::I64, true, true),
-        param(&mut func, "output", g.dtype, false, false),
-        param(&mut func, "h_n", g.dtype, false, false),
-        param(&mut func, "work", g.dtype, false, false),
+        param(
+            &mut func,
+            "weights",
+            dtype,
+            read,
+            Size::fixed(plan.packed_len),
+        ),
+        param(&mut func, "input", dtype, read, per_row(g.input_size)),
+        param(&mut func, "h0", dtype, read_or_null, per_sequence(states)),
+        param(
+            &mut func,
+            "lengths",
+            Scalar::I64,
+            read_or_null,
+            per_sequence(1),
+        ),
+        param(
+            &mut func,
+            "output",
+            dtype,
+            write,
+            per_row(g.directions * g.hidden_size),
+        ),
+        param(&mut func, "h_n", dtype, write, per_sequence(states)),
+        param(&mut func, "work", dtype, write, plan.work_size()),
     ];
     let scalars: Vec<Reg> = SCALARS
         .iter()
@@ -688,7 +741,7 @@ fn new_kernel<'p>(
     emit: impl FnOnce(&Fwd<'p>, &mut Builder<'_>, &[Reg]),
 ) -> Function {
     let (mut func, [weights, input, h0, lengths, output, h_n, work], scalars) =
-        kernel_signature(g, name, extra);
+        kernel_signature(g, plan, name, extra);
     let mut b = Builder::new(&mut func);
     let (seq_len, batch) = (scalars[0], scalars[1]);
     let ln = b.imul("ln", seq_len, Operand::Reg(batch));
@@ -760,7 +813,7 @@ fn emit_forward(g: &Graph, plan: &Plan) -> Vec<Function> {
         .map(|l| emit_layer(g, plan, l))
         .collect();
     dispatch("forward", layers, &|name, callees| Callee {
-        func: kernel_signature(g, name, &[]).0,
+        func: kernel_signature(g, plan, name, &[]).0,
         layers: callees.iter().flat_map(|c| c.layers.clone()).collect(),
     })
 }

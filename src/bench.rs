@@ -174,6 +174,98 @@ impl Prepared {
     }
 }
 
+/// Per-call latencies when several threads call one compiled model at once.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct Contention {
+    /// The configuration's name.
+    pub name: String,
+    /// Threads per call the model was compiled for.
+    pub threads: usize,
+    /// Threads calling it at once.
+    pub callers: usize,
+    /// Median wall time of one call, in microseconds.
+    pub median_us: f64,
+    /// 99th percentile.
+    pub p99_us: f64,
+    /// The slowest call.
+    pub max_us: f64,
+    /// Calls timed, over all callers.
+    pub calls: usize,
+}
+
+impl Contention {
+    /// One JSON object on one line (the fields by name).
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).expect("a contention result serializes")
+    }
+}
+
+/// Compiles one configuration for `threads` threads per call, then has `callers` threads
+/// call it at once for `settings.measure` (after `settings.warmup`), each with its own
+/// buffers, timing every call: the tail latency of a model shared by more callers than
+/// the machine has cores.
+pub fn bench_callers(
+    config: &BenchConfig,
+    options: &CompileOptions,
+    threads: usize,
+    callers: usize,
+    settings: &BenchSettings,
+) -> Result<Contention, Error> {
+    let prepared = Prepared::new(config, options, threads)?;
+    let (rnn, packed, input) = (&prepared.rnn, &prepared.packed, &prepared.input);
+    let (output, h_n) = (&prepared.output, &prepared.h_n);
+    let (l, n) = (config.seq_len, config.batch);
+    let start = Instant::now() + settings.warmup;
+    let end = start + settings.measure;
+    let per_caller = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..callers)
+            .map(|_| {
+                scope.spawn(move || -> Result<Vec<f64>, Error> {
+                    let mut ctx = ForwardContext::new();
+                    ctx.reserve(rnn, l, n)?;
+                    let mut output = output.clone();
+                    let mut h_n = h_n.clone();
+                    let mut times = Vec::with_capacity(1 << 16);
+                    loop {
+                        let t = Instant::now();
+                        if t >= end {
+                            return Ok(times);
+                        }
+                        rnn.forward_into(
+                            packed,
+                            &mut ctx,
+                            input.view(),
+                            None,
+                            None,
+                            output.view_mut(),
+                            h_n.view_mut(),
+                        )?;
+                        if t >= start {
+                            times.push(t.elapsed().as_secs_f64() * 1e6);
+                        }
+                    }
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("a caller thread panicked"))
+            .collect::<Result<Vec<_>, Error>>()
+    })?;
+    let mut all: Vec<f64> = per_caller.into_iter().flatten().collect();
+    all.sort_by(f64::total_cmp);
+    let at = |q: f64| all[((all.len() - 1) as f64 * q).round() as usize];
+    Ok(Contention {
+        name: config.name.clone(),
+        threads,
+        callers,
+        median_us: at(0.5),
+        p99_us: at(0.99),
+        max_us: at(1.0),
+        calls: all.len(),
+    })
+}
+
 /// Compiles, packs and times one configuration, once per thread count of `settings`
 /// (interleaved); one result per thread count, in their order.
 pub fn bench(

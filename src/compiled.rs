@@ -14,7 +14,6 @@ use rnnc_spec::{
 
 use crate::Error;
 use crate::native::{ForwardArgs, KernelShape, NativeKernels};
-use crate::workers::Workers;
 
 /// How to compile: the pass pipeline's configuration, Cranelift's optimization level, and
 /// the threads a call may use.
@@ -58,8 +57,6 @@ pub struct CompiledRnn {
     /// Threads per call, and FLOPs per thread (see [`CompileOptions`]).
     threads: usize,
     min_flops_per_thread: u64,
-    /// The workers of multi-threaded calls (`threads > 1`).
-    workers: Option<Workers>,
 }
 
 /// The default of [`CompileOptions::min_flops_per_thread`]: waking a worker costs up to
@@ -167,20 +164,10 @@ impl CompiledRnn {
         Ok(CompiledRnn {
             model: model.clone(),
             layout_key: hasher.finish(),
-            kernels: NativeKernels::new(code, &ir.schedule, shape)
-                .map_err(|e| Error::Native(e.to_string()))?,
+            kernels: NativeKernels::new(code, &ir.schedule, shape, options.threads)
+                .map_err(|e| Error::Options(e.to_string()))?,
             threads: options.threads,
             min_flops_per_thread: options.min_flops_per_thread,
-            workers: if options.threads > 1 {
-                Some(Workers::new(options.threads).map_err(|e| {
-                    Error::Options(format!(
-                        "cannot start {} worker threads: {e}",
-                        options.threads - 1
-                    ))
-                })?)
-            } else {
-                None
-            },
             ir,
         })
     }
@@ -344,11 +331,6 @@ impl CompiledRnn {
             0 => self.threads,
             min => (flops / min).clamp(1, self.threads as u64) as usize,
         };
-        // With the workers busy (another thread's call), this call runs on its own thread.
-        let crew = match &self.workers {
-            Some(workers) if threads > 1 => workers.reserve(threads),
-            _ => None,
-        };
         self.kernels
             .forward(
                 ForwardArgs {
@@ -362,7 +344,7 @@ impl CompiledRnn {
                     seq_len: call.seq_len,
                     batch: call.batch,
                 },
-                crew.as_ref(),
+                threads,
             )
             .map_err(|e| Error::Native(e.to_string()))
     }

@@ -28,8 +28,7 @@ use rnnc_codegen::JitCode;
 use rnnc_ir::{Phase, Size};
 use rnnc_spec::{DType, Element};
 
-use crate::barrier::SpinBarrier;
-use crate::workers::Crew;
+use crate::workers::{Member, Workers};
 
 /// `NAME_pack(const T *const params[], T *packed)`.
 type PackFn = unsafe extern "C" fn(*const *const u8, *mut u8);
@@ -151,13 +150,17 @@ pub(crate) struct ForwardArgs<'a, T> {
 #[error("native call refused: {0}")]
 pub(crate) struct Refused(String);
 
-/// Compiled `pack`, `forward` and a schedule's phase functions of one model.
+/// Compiled `pack`, `forward` and a schedule's phase functions of one model, with the
+/// workers of its multi-threaded calls.
 pub(crate) struct NativeKernels {
     /// Owns the code; `None` only while dropping.
     module: Option<cranelift_jit::JITModule>,
     pack: PackFn,
     entry: Entry,
     shape: KernelShape,
+    /// The workers of calls with several threads (a schedule and `threads > 1`), stopped
+    /// in `drop` before the code they run is freed.
+    workers: Option<Workers<RawArgs>>,
 }
 
 /// How a forward pass runs: one function, or a schedule's phases (one thread runs them all
@@ -174,11 +177,13 @@ unsafe impl Send for NativeKernels {}
 unsafe impl Sync for NativeKernels {}
 
 impl NativeKernels {
-    /// Takes ownership of the code; `schedule` is the module's (empty: it has `forward`).
+    /// Takes ownership of the code; `schedule` is the module's (empty: it has `forward`);
+    /// with a schedule, starts the workers of calls of up to `threads` threads.
     pub fn new(
         code: JitCode,
         schedule: &[Phase],
         shape: KernelShape,
+        threads: usize,
     ) -> Result<NativeKernels, Refused> {
         let entries: std::collections::HashMap<&str, *const u8> =
             code.entries.iter().map(|(n, p)| (n.as_str(), *p)).collect();
@@ -214,11 +219,27 @@ impl NativeKernels {
             Entry::Schedule(phases)
         };
         let pack = unsafe { std::mem::transmute::<*const u8, PackFn>(code.pack) };
+        let workers = match &entry {
+            Entry::Schedule(phases) if threads > 1 => {
+                let phases = phases.clone();
+                // SAFETY: a job is the `RawArgs` of a call whose buffers were checked
+                // (invariant 2) and stay borrowed until every member has finished
+                // (`Crew::run` returns only then); members share them as invariant 4 says.
+                let work =
+                    move |raw: RawArgs, m: Member<'_>| unsafe { run_member(&phases, raw, m) };
+                let workers = Workers::new(threads, work).map_err(|e| {
+                    Refused(format!("cannot start {} worker threads: {e}", threads - 1))
+                })?;
+                Some(workers)
+            }
+            _ => None,
+        };
         Ok(NativeKernels {
             module: Some(code.module),
             pack,
             entry,
             shape,
+            workers,
         })
     }
 
@@ -254,13 +275,13 @@ impl NativeKernels {
         Ok(())
     }
 
-    /// Runs the forward pass: with a `crew` of several threads, they run the schedule's
-    /// phases (the module must have a schedule); otherwise the caller's thread runs
-    /// `forward` or every phase.
+    /// Runs the forward pass on up to `threads` threads: with several and the workers free,
+    /// they run the schedule's phases together; otherwise the caller's thread runs
+    /// `forward` or every phase (the same operations in the same order).
     pub fn forward<T: Element>(
         &self,
         a: ForwardArgs<'_, T>,
-        crew: Option<&Crew<'_>>,
+        threads: usize,
     ) -> Result<(), Refused> {
         self.check_dtype::<T>()?;
         let s = &self.shape;
@@ -319,7 +340,10 @@ impl NativeKernels {
         // SAFETY (both calls): every buffer has the length the kernel reads or writes for
         // this `seq_len` and `batch` (checked above, invariant 2); `output`, `h_n` and
         // `work` are exclusive borrows, so no other code touches them during the call.
-        match (&self.entry, crew.filter(|c| c.threads() > 1)) {
+        // A call shares its work only alone (see `workers`); otherwise, or with the workers
+        // busy, it runs on its own thread.
+        let ticket = self.workers.as_ref().map(|w| w.enter(threads));
+        match (&self.entry, ticket.as_ref().and_then(|t| t.crew())) {
             (Entry::Forward(_), Some(_)) => {
                 return Err(Refused(
                     "threads for kernels compiled without a schedule".into(),
@@ -348,7 +372,7 @@ impl NativeKernels {
                     )));
                 }
             }
-            (Entry::Schedule(phases), Some(crew)) => run_phases(phases, raw, crew),
+            (Entry::Schedule(_), Some(crew)) => crew.run(raw),
             (Entry::Schedule(phases), None) => unsafe { run_alone(phases, raw) },
         }
         Ok(())
@@ -374,43 +398,45 @@ unsafe fn run_alone(phases: &[PhaseOf<PhaseFn>], raw: RawArgs) {
     }
 }
 
-/// Runs a schedule on a crew's threads (at least two: a `pair` needs them): each runs its
-/// share of every phase, and all meet at a barrier after each phase and each step.
-fn run_phases(phases: &[PhaseOf<PhaseFn>], raw: RawArgs, crew: &Crew<'_>) {
-    let threads = crew.threads();
-    let barrier = SpinBarrier::new(threads);
+/// One member of a multi-threaded call: its share of every phase, meeting the other
+/// members at the barrier after each phase and each step.
+///
+/// # Safety
+/// The buffers of `raw` must have been checked for the call (invariant 2), and every member
+/// of the call must run this with the same `raw`, `phases` and barrier (invariant 4).
+unsafe fn run_member(phases: &[PhaseOf<PhaseFn>], raw: RawArgs, m: Member<'_>) {
+    let (part, threads) = (m.part, m.threads);
     // SAFETY (every `raw.phase` call below): the buffers were checked (invariant 2); shares
     // of one phase touch disjoint elements and phases are separated (invariant 4).
-    let member = |part: usize| {
-        for phase in phases {
-            match *phase {
-                PhaseOf::All(f) => unsafe { raw.phase(f, 0, part, threads) },
-                PhaseOf::One(f) => {
-                    if part == 0 {
-                        unsafe { raw.phase(f, 0, 0, 1) }
-                    }
+    for phase in phases {
+        match *phase {
+            PhaseOf::All(f) => unsafe { raw.phase(f, 0, part, threads) },
+            PhaseOf::One(f) => {
+                if part == 0 {
+                    unsafe { raw.phase(f, 0, 0, 1) }
                 }
-                PhaseOf::Steps(f, _) => {
-                    for n in 0..raw.seq_len {
-                        unsafe { raw.phase(f, n, part, threads) };
-                        barrier.wait();
-                    }
-                    continue;
-                }
-                PhaseOf::Pair(f, g) => match part {
-                    0 => unsafe { raw.phase(f, 0, 0, 1) },
-                    1 => unsafe { raw.phase(g, 0, 0, 1) },
-                    _ => {}
-                },
             }
-            barrier.wait();
+            PhaseOf::Steps(f, _) => {
+                for n in 0..raw.seq_len {
+                    unsafe { raw.phase(f, n, part, threads) };
+                    m.barrier.wait();
+                }
+                continue;
+            }
+            PhaseOf::Pair(f, g) => match part {
+                0 => unsafe { raw.phase(f, 0, 0, 1) },
+                1 => unsafe { raw.phase(g, 0, 0, 1) },
+                _ => {}
+            },
         }
-    };
-    crew.run(member);
+        m.barrier.wait();
+    }
 }
 
 impl Drop for NativeKernels {
     fn drop(&mut self) {
+        // The workers hold pointers into the code: they stop first.
+        drop(self.workers.take());
         if let Some(module) = self.module.take() {
             // SAFETY: the pointers into this memory live only in `self`, which is going
             // away; no call can be running, since calls borrow `self`.

@@ -1,10 +1,11 @@
-//! `forward_into` allocates nothing once its context has room for the call. Alone in its
-//! test binary, so that no other test allocates while it counts.
+//! `forward_into` allocates nothing once its context has room for the call, on one thread
+//! and split between several. Alone in its test binary, so that no other test allocates
+//! while it counts (the counter counts every thread's allocations).
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use rnnc::{CompiledRnn, ForwardContext, RnnSpec, Tensor, TensorView, Weights};
+use rnnc::{CompileOptions, CompiledRnn, ForwardContext, RnnSpec, Tensor, TensorView, Weights};
 
 struct Counting;
 static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
@@ -24,8 +25,21 @@ static GLOBAL: Counting = Counting;
 
 #[test]
 fn forward_into_allocates_nothing_after_reserve() {
+    // One test, so that the counts of the thread counts cannot interleave.
+    for threads in [1, 2, 3] {
+        allocates_nothing(threads);
+    }
+}
+
+fn allocates_nothing(threads: usize) {
     let model = RnnSpec::builder(8, 24).num_layers(2).build().unwrap();
-    let rnn = CompiledRnn::new(&model).unwrap();
+    let options = CompileOptions {
+        threads,
+        // Every call split between all threads, however small.
+        min_flops_per_thread: 0,
+        ..CompileOptions::default()
+    };
+    let rnn = CompiledRnn::with_options(&model, &options).unwrap();
     let packed = rnn.pack(&Weights::init(&model, 3)).unwrap();
     let mut ctx = ForwardContext::new();
     ctx.reserve(&rnn, 10, 4).unwrap();
@@ -49,7 +63,7 @@ fn forward_into_allocates_nothing_after_reserve() {
     assert_eq!(
         ALLOCATIONS.load(Ordering::SeqCst),
         before,
-        "forward_into allocated"
+        "forward_into allocated ({threads} threads)"
     );
     // And the counter does count: an ordinary forward allocates its outputs.
     rnn.forward(

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use rnnc::CompileOptions;
-use rnnc::bench::{BenchSettings, bench};
+use rnnc::bench::{BenchSettings, bench, bench_callers};
 use rnnc::bench_config::BenchConfig;
 
 #[derive(clap::Args)]
@@ -31,6 +31,11 @@ pub struct BenchArgs {
     /// Only the configuration of exactly this name.
     #[arg(long, conflicts_with = "filter")]
     only: Option<String>,
+
+    /// Threads calling one compiled model at once, each timing its own calls: prints the
+    /// median, 99th percentile and slowest call (one thread count at a time).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=256))]
+    callers: u16,
 
     /// Seconds of measurement per configuration.
     #[arg(long, default_value_t = 1.0)]
@@ -76,6 +81,9 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<ExitCode> {
         measure: Duration::from_secs_f64(args.seconds),
         ..BenchSettings::default()
     };
+    if args.callers > 1 {
+        return run_callers(args, &path, &configs, &settings);
+    }
     let relative = args.threads.len() > 1;
     if !args.json {
         let mut header = format!(
@@ -87,28 +95,12 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<ExitCode> {
         }
         crate::print_out(&format!("{header}\n"))?;
     }
-    let selected: Vec<_> = configs
-        .iter()
-        .filter(|c| {
-            args.filter
-                .as_ref()
-                .is_none_or(|f| c.name.contains(f.as_str()))
-        })
-        .filter(|c| args.only.as_ref().is_none_or(|n| c.name == *n))
-        .collect();
+    let selected = select(args, &configs);
     if selected.is_empty() {
         anyhow::bail!("no configuration in {} matches", path.display());
     }
     for config in selected {
-        let options = CompileOptions {
-            opt_level: match args.opt_level {
-                OptLevelArg::Speed => rnnc::codegen::OptLevel::Speed,
-                OptLevelArg::None => rnnc::codegen::OptLevel::None,
-            },
-            pipeline: rnnc::ir::PipelineConfig::with_changes(&args.disable, &args.enable),
-            ..CompileOptions::default()
-        };
-        let results = bench(config, &options, &settings)?;
+        let results = bench(config, &options(args), &settings)?;
         for result in &results {
             let mut line = if args.json {
                 result.to_json()
@@ -121,6 +113,71 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<ExitCode> {
             if relative && !args.json {
                 line += &format!(" {:>8.2}x", results[0].median_us / result.median_us);
             }
+            crate::print_out(&format!("{line}\n"))?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The configurations `--filter` and `--only` select.
+fn select<'c>(args: &BenchArgs, configs: &'c [BenchConfig]) -> Vec<&'c BenchConfig> {
+    configs
+        .iter()
+        .filter(|c| {
+            args.filter
+                .as_ref()
+                .is_none_or(|f| c.name.contains(f.as_str()))
+        })
+        .filter(|c| args.only.as_ref().is_none_or(|n| c.name == *n))
+        .collect()
+}
+
+/// The compile options the arguments ask for.
+fn options(args: &BenchArgs) -> CompileOptions {
+    CompileOptions {
+        opt_level: match args.opt_level {
+            OptLevelArg::Speed => rnnc::codegen::OptLevel::Speed,
+            OptLevelArg::None => rnnc::codegen::OptLevel::None,
+        },
+        pipeline: rnnc::ir::PipelineConfig::with_changes(&args.disable, &args.enable),
+        ..CompileOptions::default()
+    }
+}
+
+/// `--callers N`: the latency of calls made by N threads at once.
+fn run_callers(
+    args: &BenchArgs,
+    path: &Path,
+    configs: &[BenchConfig],
+    settings: &BenchSettings,
+) -> anyhow::Result<ExitCode> {
+    let selected = select(args, configs);
+    if selected.is_empty() {
+        anyhow::bail!("no configuration in {} matches", path.display());
+    }
+    if !args.json {
+        crate::print_out(&format!(
+            "{:<22} {:>7} {:>7} {:>11} {:>11} {:>11} {:>9}\n",
+            "config", "threads", "callers", "median us", "p99 us", "max us", "calls"
+        ))?;
+    }
+    for config in selected {
+        for &threads in &args.threads {
+            let r = bench_callers(
+                config,
+                &options(args),
+                threads,
+                args.callers.into(),
+                settings,
+            )?;
+            let line = if args.json {
+                r.to_json()
+            } else {
+                format!(
+                    "{:<22} {:>7} {:>7} {:>11.2} {:>11.2} {:>11.2} {:>9}",
+                    r.name, r.threads, r.callers, r.median_us, r.p99_us, r.max_us, r.calls
+                )
+            };
             crate::print_out(&format!("{line}\n"))?;
         }
     }

@@ -767,8 +767,7 @@ fn lanes_splat_extract_and_reduce_in_their_order() {
         n64,
     );
     // splat: a scalar to every lane.
-    let text = kernel(["f32", "f32", "f32"], "f32x4", "splat.f32x4 %x")
-        .replace("%ia: i64 = imul %i, 1", "%ia: i64 = imul %i, 1");
+    let text = kernel(["f32", "f32", "f32"], "f32x4", "splat.f32x4 %x");
     let scalars = Buffer::f32s(&f32_edges());
     let n = scalars.bits.len();
     check(

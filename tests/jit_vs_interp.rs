@@ -1,23 +1,35 @@
-//! Native code is bit-identical to the interpreter on the same optimized IR: on random
-//! models, inputs, `h0` and lengths, and across pass configurations.
+//! Native code is bit-identical to the interpreter on the same optimized IR: properties over
+//! random models, calls, pass configurations, Cranelift optimization levels and thread
+//! counts (see `common` for the model space, `PROPTEST_CASES` for longer runs).
 //!
-//! A mismatch prints the spec, the seed, the first differing element, and where the full
-//! IR was written.
+//! A failure shrinks to a small model and call, prints them as a spec file and a call,
+//! and writes the full IR of the failing model to a file it names.
 
 mod common;
 
-use common::{RandomCase, first_bit_difference, random_case, seeds};
-use rnnc::ir::passes::unroll::UnrollConfig;
-use rnnc::ir::{PassId, PipelineConfig};
+use common::{CaseData, ModelCase, config, first_bit_difference, model_case, pipeline};
+use proptest::prelude::*;
+use rnnc::codegen::OptLevel;
+use rnnc::ir::PipelineConfig;
 use rnnc::{CompileOptions, CompiledRnn, DType, Element};
 
-fn check<T: Element>(case: &RandomCase, options: &CompileOptions) {
+/// Special values to put into an input: NaN, infinities, huge and tiny numbers.
+const SPECIAL: [f64; 6] = [
+    f64::NAN,
+    f64::INFINITY,
+    f64::NEG_INFINITY,
+    -1e30,
+    1e-40,
+    -0.0,
+];
+
+fn check<T: Element>(case: &CaseData, options: &CompileOptions) -> Result<(), TestCaseError> {
     let rnn = CompiledRnn::with_options(&case.model, options)
-        .unwrap_or_else(|e| panic!("compile failed: {e}\n{}", case.describe()));
+        .map_err(|e| TestCaseError::fail(format!("compile failed: {e}")))?;
     let packed = rnn.pack(&case.weights).unwrap();
     let native = case
         .with_args::<T, _>(|x, h0, lengths| rnn.forward(&packed, x, h0, lengths))
-        .unwrap_or_else(|e| panic!("jit failed: {e}\n{}", case.describe()));
+        .map_err(|e| TestCaseError::fail(format!("native code failed: {e}")))?;
     let interp = case
         .with_args::<T, _>(|x, h0, lengths| {
             rnnc::interp_forward(
@@ -29,119 +41,128 @@ fn check<T: Element>(case: &RandomCase, options: &CompileOptions) {
                 lengths,
             )
         })
-        .unwrap_or_else(|e| panic!("interp failed: {e}\n{}", case.describe()));
+        .map_err(|e| TestCaseError::fail(format!("interpreter failed: {e}")))?;
     for (name, got, want) in [
         ("output", &native.0, &interp.0),
         ("h_n", &native.1, &interp.1),
     ] {
         if let Some(diff) = first_bit_difference(got, want) {
-            let path = std::env::temp_dir().join(format!("rnnc-mismatch-{}.ir", case.seed));
+            let path = std::env::temp_dir().join(format!(
+                "rnnc-mismatch-{}-{}.ir",
+                std::process::id(),
+                case.model.name()
+            ));
             std::fs::write(&path, rnn.ir().to_string()).unwrap();
-            panic!(
-                "jit differs from interp in {name}: {diff}\n{}\n{:?}\nfull IR: {}",
-                case.describe(),
-                options,
+            return Err(TestCaseError::fail(format!(
+                "native code differs from the interpreter in {name}: {diff}\n{options:?}\nthe full IR: {}",
                 path.display()
-            );
+            )));
         }
     }
+    Ok(())
 }
 
-fn run(case: &RandomCase, options: &CompileOptions) {
-    match case.model.dtype() {
-        DType::F32 => check::<f32>(case, options),
-        DType::F64 => check::<f64>(case, options),
+fn run(case: &ModelCase, options: &CompileOptions) -> Result<(), TestCaseError> {
+    let data = case.data();
+    match data.model.dtype() {
+        DType::F32 => check::<f32>(&data, options),
+        DType::F64 => check::<f64>(&data, options),
     }
 }
 
-#[test]
-fn jit_equals_interp_on_random_models() {
-    for seed in seeds(20_000, 200) {
-        run(&random_case(seed, 70), &CompileOptions::default());
-    }
+fn opt_level() -> impl Strategy<Value = OptLevel> {
+    prop_oneof![Just(OptLevel::None), Just(OptLevel::Speed)]
 }
 
-#[test]
-fn jit_equals_interp_with_each_pass_off() {
-    for pass in PassId::OPTIONAL {
-        if matches!(pass, PassId::ExpandTanh | PassId::Legalize) {
-            continue; // native code needs both
-        }
-        let options = CompileOptions {
-            pipeline: PipelineConfig {
-                disabled: vec![pass],
-                ..PipelineConfig::default()
-            },
-            ..CompileOptions::default()
-        };
-        for seed in seeds(30_000 + 100 * pass as u64, 12) {
-            run(&random_case(seed, 70), &options);
-        }
-    }
-}
+proptest! {
+    #![proptest_config(config(64))]
 
-#[test]
-fn jit_equals_interp_across_unrolling_blocking_and_opt_levels() {
-    // (time factor, full unroll limit, inner factor, panel vectors, block, opt level)
-    let configs = [
-        (2, 32, 1, 8, None, rnnc::codegen::OptLevel::Speed),
-        (3, 8, 4, 4, Some((2, 3)), rnnc::codegen::OptLevel::Speed),
-        (4, 0, 3, 2, Some((1, 1)), rnnc::codegen::OptLevel::None),
-        (1, 16, 2, 8, Some((4, 2)), rnnc::codegen::OptLevel::None),
-        (2, 16, 8, 1, Some((1, 6)), rnnc::codegen::OptLevel::Speed),
-    ];
-    for (i, (time_factor, full_max, inner_factor, panel_vectors, block, opt_level)) in
-        configs.into_iter().enumerate()
-    {
-        let options = CompileOptions {
-            pipeline: PipelineConfig {
-                unroll: UnrollConfig {
-                    time_factor,
-                    full_max,
-                    inner_factor,
-                },
-                panel_vectors,
-                block,
-                ..PipelineConfig::default()
-            },
-            opt_level,
-            ..CompileOptions::default()
-        };
-        for seed in seeds(40_000 + 100 * i as u64, 12) {
-            run(&random_case(seed, 70), &options);
-        }
+    /// The default pipeline, as users compile.
+    #[test]
+    fn native_code_equals_the_interpreter(case in model_case()) {
+        run(&case, &CompileOptions::default())?;
     }
-}
 
-/// Special values flow through native code as through the interpreter: NaN and
-/// infinities in inputs and weights.
-#[test]
-fn jit_equals_interp_on_special_values() {
-    for seed in seeds(50_000, 20) {
-        let mut case = random_case(seed, 20);
-        let n = case.input.len();
-        case.input[seed as usize % n] = f64::NAN;
-        case.input[(seed as usize * 7) % n] = f64::INFINITY;
-        case.input[(seed as usize * 13) % n] = -1e30;
-        run(&case, &CompileOptions::default());
+    /// Any pipeline: passes off, the fused epilogue, unroll factors, panel widths, register
+    /// blocks, and both Cranelift optimization levels.
+    #[test]
+    fn native_code_equals_the_interpreter_in_every_configuration(
+        case in model_case(),
+        pipeline in pipeline(true),
+        opt_level in opt_level(),
+    ) {
+        let options = CompileOptions { pipeline, opt_level, ..CompileOptions::default() };
+        run(&case, &options)?;
     }
-}
 
-/// Threads split work, never the order of a reduction: every call split between 2 to 4
-/// threads (however small) gives the interpreter's sequential result, call after call.
-#[test]
-fn jit_on_several_threads_equals_interp() {
-    for threads in 2..=4 {
+    /// Threads split work, never the order of a reduction: every call split between 2 to
+    /// 4 threads (however small) gives the interpreter's sequential result, call after call.
+    #[test]
+    fn native_code_on_several_threads_equals_the_interpreter(
+        case in model_case(),
+        threads in 2usize..=4,
+        pipeline in pipeline(true),
+    ) {
         let options = CompileOptions {
             threads,
             min_flops_per_thread: 0,
+            pipeline,
             ..CompileOptions::default()
         };
-        for seed in seeds(60_000 + 100 * threads as u64, 16) {
-            let case = random_case(seed, 70);
-            for _ in 0..3 {
-                run(&case, &options);
-            }
+        for _ in 0..2 {
+            run(&case, &options)?;
         }
     }
+
+    /// Special values flow through native code as through the interpreter.
+    #[test]
+    fn native_code_equals_the_interpreter_on_special_values(
+        case in model_case(),
+        places in prop::collection::vec((any::<prop::sample::Index>(), 0..SPECIAL.len()), 1..6),
+    ) {
+        let mut data = case.data();
+        for (at, which) in places {
+            let i = at.index(data.input.len());
+            data.input[i] = SPECIAL[which];
+        }
+        let options = CompileOptions::default();
+        match data.model.dtype() {
+            DType::F32 => check::<f32>(&data, &options)?,
+            DType::F64 => check::<f64>(&data, &options)?,
+        }
+    }
+}
+
+/// The properties can fail: a model whose interpreter run is given other weights than its
+/// native run differs, and the comparison says where.
+#[test]
+fn a_difference_is_reported() {
+    let case = ModelCase {
+        spec: rnnc::RnnSpec::builder(3, 5).name("case").into(),
+        seq_len: 2,
+        batch: 1,
+        unbatched: false,
+        has_h0: false,
+        has_lengths: false,
+        seed: 7,
+    };
+    let mut data = case.data();
+    let options = CompileOptions {
+        pipeline: PipelineConfig::default(),
+        ..CompileOptions::default()
+    };
+    assert!(check::<f32>(&data, &options).is_ok());
+    data.weights = rnnc::Weights::init(&data.model, 8);
+    let rnn = CompiledRnn::with_options(&data.model, &options).unwrap();
+    let other = rnnc::Weights::init(&data.model, 7);
+    let native = data
+        .with_args::<f32, _>(|x, h0, l| rnn.forward(&rnn.pack(&other).unwrap(), x, h0, l))
+        .unwrap();
+    let interp = data
+        .with_args::<f32, _>(|x, h0, l| {
+            rnnc::interp_forward(&data.model, &options.pipeline, &data.weights, x, h0, l)
+        })
+        .unwrap();
+    let diff = first_bit_difference(&native.0, &interp.0).expect("other weights differ");
+    assert!(diff.starts_with("element 0: got"), "{diff}");
 }

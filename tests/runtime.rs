@@ -2,7 +2,8 @@
 
 mod common;
 
-use common::{first_bit_difference, random_case, seeds};
+use common::first_bit_difference;
+use proptest::prelude::*;
 use rnnc::{
     CallError, CompileOptions, CompiledRnn, DType, Element, Error, ForwardContext, RnnSpec, Tensor,
     TensorView, TensorViewMut, Weights,
@@ -148,21 +149,25 @@ fn forward_into_matches_forward() {
     assert_eq!(h_n, h_n2);
 }
 
-fn stream_matches_one_call<T: Element>(case: &common::RandomCase, chunks: &[usize]) {
-    let rnn = CompiledRnn::new(&case.model).unwrap();
-    let packed = rnn.pack(&case.weights).unwrap();
-    let (whole_out, whole_h_n) = case
+fn stream_matches_one_call<T: Element>(
+    case: &common::ModelCase,
+    chunks: &[usize],
+) -> Result<(), TestCaseError> {
+    let data = case.data();
+    let rnn = CompiledRnn::new(&data.model).unwrap();
+    let packed = rnn.pack(&data.weights).unwrap();
+    let (whole_out, whole_h_n) = data
         .with_args::<T, _>(|x, h0, _| rnn.forward(&packed, x, h0, None))
         .unwrap();
-    let input = case.input::<T>();
-    let h0 = case.h0::<T>();
-    let h0_view = case
+    let input = data.input::<T>();
+    let h0 = data.h0::<T>();
+    let h0_view = data
         .h0_shape
         .as_ref()
         .map(|s| TensorView::new(s, h0.as_ref().unwrap()).unwrap());
     let mut stream = rnn.stream(&packed, h0_view).unwrap();
-    let shape = &case.input_shape;
-    let (unbatched, bf) = (shape.len() == 2, case.model.batch_first());
+    let shape = &data.input_shape;
+    let (unbatched, bf) = (shape.len() == 2, data.model.batch_first());
     let (seq_len, batch, features) = match (unbatched, bf) {
         (true, _) => (shape[0], 1, shape[1]),
         (false, false) => (shape[0], shape[1], shape[2]),
@@ -220,35 +225,27 @@ fn stream_matches_one_call<T: Element>(case: &common::RandomCase, chunks: &[usiz
         ("h_n", &state, &whole_h_n),
     ] {
         if let Some(diff) = first_bit_difference(got, want) {
-            panic!(
-                "stream in chunks {chunks:?} differs in {what}: {diff}\n{}",
-                case.describe()
-            );
+            return Err(TestCaseError::fail(format!(
+                "a stream in chunks {chunks:?} differs in {what}: {diff}"
+            )));
         }
     }
+    Ok(())
 }
 
-#[test]
-fn streams_in_chunks_equal_one_call_bit_for_bit() {
-    for seed in seeds(60_000, 40) {
-        let mut case = random_case(seed, 40);
-        if case.model.bidirectional() {
-            let mut spec = case.spec.clone();
-            spec.bidirectional = false;
-            case.model = spec.validate().unwrap();
-            case.weights = Weights::init(&case.model, seed);
-            let states = case.model.num_layers();
-            if let Some(shape) = &mut case.h0_shape {
-                shape[0] = states;
-                let n: usize = shape.iter().product();
-                case.h0.as_mut().unwrap().truncate(n);
-            }
-        }
-        case.lengths = None;
-        let chunks = [1 + seed as usize % 3, 2, 1 + seed as usize % 4];
-        match case.model.dtype() {
-            DType::F32 => stream_matches_one_call::<f32>(&case, &chunks),
-            DType::F64 => stream_matches_one_call::<f64>(&case, &chunks),
+proptest! {
+    #![proptest_config(common::config(48))]
+
+    /// A sequence fed in chunks of any lengths gives the output and state of one call on
+    /// the whole sequence, bit for bit.
+    #[test]
+    fn streams_in_chunks_equal_one_call(
+        case in common::stream_case(),
+        chunks in prop::collection::vec(1usize..=6, 1..8),
+    ) {
+        match case.spec.dtype {
+            DType::F32 => stream_matches_one_call::<f32>(&case, &chunks)?,
+            DType::F64 => stream_matches_one_call::<f64>(&case, &chunks)?,
         }
     }
 }

@@ -1,18 +1,84 @@
-//! Random models and calls for equivalence tests, reproducible from one seed.
+//! The model space of the equivalence properties: proptest strategies for models, calls
+//! and compile options, and the comparisons the properties make.
 //!
-//! A failing check prints the spec (as a TOML file would hold it), the seed and the first
-//! differing element: enough to rerun exactly the failing case with `RNNC_SEED=<seed>`.
+//! A [`ModelCase`] is the structure of a case (the spec and the call's shape), which
+//! proptest generates and shrinks, plus a seed from which its data (weights, input, `h0`,
+//! lengths) are drawn: shrinking makes the model and the call small, the seed keeps the
+//! data reproducible. A failing property prints the case as the spec file and call that
+//! reproduce it, and proptest saves its seed in `tests/NAME.proptest-regressions`, which is
+//! replayed first on every later run.
+//!
+//! Sizes reach a few hundred and sequences forty steps; small ones are likelier, and a
+//! budget on the multiply-adds of a case keeps the interpreter's runs short.
 
 #![allow(dead_code)]
 
+use proptest::prelude::*;
 use rand::rngs::ChaCha8Rng;
 use rand::{RngExt, SeedableRng};
+use rnnc::ir::passes::unroll::UnrollConfig;
+use rnnc::ir::{PassId, PipelineConfig};
 use rnnc::{DType, Element, Model, Nonlinearity, RnnSpec, Tensor, TensorView, Weights};
 
-/// A model, its weights, and one call's arguments.
-pub struct RandomCase {
-    pub seed: u64,
+/// The proptest configuration of a property: `PROPTEST_CASES` when set (a soak run:
+/// `PROPTEST_CASES=5000 cargo test --release --test jit_vs_interp`), else `default_cases`,
+/// sized so that the whole suite fits CI's time budget.
+pub fn config(default_cases: u32) -> ProptestConfig {
+    let mut config = ProptestConfig::default();
+    if std::env::var_os("PROPTEST_CASES").is_none() {
+        config.cases = default_cases;
+    }
+    // `tests/NAME.proptest-regressions`, beside the test.
+    config.failure_persistence = Some(Box::new(
+        proptest::test_runner::FileFailurePersistence::WithSource("proptest-regressions"),
+    ));
+    config
+}
+
+/// Most multiply-adds a case may take (the interpreter runs a few million a second).
+const BUDGET: u64 = 12_000_000;
+
+/// The structure of a case: a model and the shape of one call.
+#[derive(Clone)]
+pub struct ModelCase {
+    /// The spec (validated when the case is made).
     pub spec: RnnSpec,
+    /// `L`.
+    pub seq_len: usize,
+    /// `N` (1 when unbatched).
+    pub batch: usize,
+    /// Input `(L, H_in)` instead of 3-D.
+    pub unbatched: bool,
+    /// Whether the call passes `h0`.
+    pub has_h0: bool,
+    /// Whether the call passes lengths (batched calls only).
+    pub has_lengths: bool,
+    /// Seed of the weights, the input, `h0` and the lengths.
+    pub seed: u64,
+}
+
+impl std::fmt::Debug for ModelCase {
+    /// What reproduces the case: the spec file, the call, and where the data come from.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let data = self.data();
+        writeln!(f, "\n# the spec (rnnc SPEC.toml):")?;
+        write!(f, "{}", self.spec)?;
+        writeln!(
+            f,
+            "# the call: input {:?}, h0 {:?}, lengths {:?}",
+            data.input_shape, data.h0_shape, data.lengths
+        )?;
+        write!(
+            f,
+            "# the data: Weights::init(&model, {0}); input and h0 from ChaCha8 seeded {0} \
+             (tests/common/mod.rs, ModelCase::data)",
+            self.seed
+        )
+    }
+}
+
+/// A case's model, weights and call arguments.
+pub struct CaseData {
     pub model: Model,
     pub weights: Weights,
     pub input_shape: Vec<usize>,
@@ -22,87 +88,155 @@ pub struct RandomCase {
     pub lengths: Option<Vec<usize>>,
 }
 
-/// Seeds to run: `RNNC_SEED` alone if set, else `count` seeds from `base`.
-pub fn seeds(base: u64, count: u64) -> Vec<u64> {
-    match std::env::var("RNNC_SEED") {
-        Ok(s) => vec![s.parse().expect("RNNC_SEED is a number")],
-        Err(_) => (base..base + count).collect(),
-    }
-}
-
-/// Sizes from 1 to `max_size` (not only multiples of the vector width), 1 to 3 layers,
-/// every flag, both dtypes; short sequences and small batches keep the interpreter quick.
-pub fn random_case(seed: u64, max_size: i64) -> RandomCase {
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let spec: RnnSpec = RnnSpec::builder(
-        rng.random_range(1..=max_size),
-        rng.random_range(1..=max_size),
-    )
-    .num_layers(rng.random_range(1..=3))
-    .nonlinearity(if rng.random_bool(0.5) {
-        Nonlinearity::Tanh
-    } else {
-        Nonlinearity::Relu
-    })
-    .bias(rng.random_bool(0.8))
-    .batch_first(rng.random_bool(0.5))
-    .bidirectional(rng.random_bool(0.5))
-    .dtype(if rng.random_bool(0.6) {
-        DType::F32
-    } else {
-        DType::F64
-    })
-    .name("random")
-    .into();
-    let model = spec.validate().expect("random specs are valid");
-    let weights = Weights::init(&model, seed);
-    let seq_len = rng.random_range(1..=7usize);
-    let unbatched = rng.random_bool(0.15);
-    let batch = if unbatched {
-        1
-    } else {
-        rng.random_range(1..=5usize)
-    };
-    let input_shape = if unbatched {
-        vec![seq_len, model.input_size()]
-    } else if model.batch_first() {
-        vec![batch, seq_len, model.input_size()]
-    } else {
-        vec![seq_len, batch, model.input_size()]
-    };
-    let count: usize = input_shape.iter().product();
-    let input = (0..count).map(|_| rng.random_range(-2.0..2.0)).collect();
-    let states = model.num_layers() * model.num_directions();
-    let (h0_shape, h0) = if rng.random_bool(0.5) {
-        let shape = if unbatched {
-            vec![states, model.hidden_size()]
+impl ModelCase {
+    /// The model, weights and arguments the structure and the seed determine.
+    pub fn data(&self) -> CaseData {
+        let model = self.spec.validate().expect("generated specs are valid");
+        let weights = Weights::init(&model, self.seed);
+        let mut rng = ChaCha8Rng::seed_from_u64(self.seed ^ 0x5eed);
+        let (l, n) = (self.seq_len, self.batch);
+        let input_shape = if self.unbatched {
+            vec![l, model.input_size()]
+        } else if model.batch_first() {
+            vec![n, l, model.input_size()]
         } else {
-            vec![states, batch, model.hidden_size()]
+            vec![l, n, model.input_size()]
         };
-        let n = shape.iter().product();
-        (
-            Some(shape),
-            Some((0..n).map(|_| rng.random_range(-1.0..1.0)).collect()),
-        )
-    } else {
-        (None, None)
-    };
-    let lengths = (!unbatched && rng.random_bool(0.35))
-        .then(|| (0..batch).map(|_| rng.random_range(1..=seq_len)).collect());
-    RandomCase {
-        seed,
-        spec,
-        model,
-        weights,
-        input_shape,
-        input,
-        h0_shape,
-        h0,
-        lengths,
+        let count: usize = input_shape.iter().product();
+        let input = (0..count).map(|_| rng.random_range(-2.0..2.0)).collect();
+        let states = model.num_layers() * model.num_directions();
+        let h0_shape = self.has_h0.then(|| {
+            if self.unbatched {
+                vec![states, model.hidden_size()]
+            } else {
+                vec![states, n, model.hidden_size()]
+            }
+        });
+        let h0 = h0_shape.as_ref().map(|shape| {
+            let count: usize = shape.iter().product();
+            (0..count).map(|_| rng.random_range(-1.0..1.0)).collect()
+        });
+        let lengths = (self.has_lengths && !self.unbatched)
+            .then(|| (0..n).map(|_| rng.random_range(1..=l)).collect());
+        CaseData {
+            model,
+            weights,
+            input_shape,
+            input,
+            h0_shape,
+            h0,
+            lengths,
+        }
+    }
+
+    /// Multiply-adds of the call, roughly.
+    fn cost(&self) -> u64 {
+        let s = &self.spec;
+        let d = if s.bidirectional { 2 } else { 1 };
+        let (i, h) = (s.input_size as u64, s.hidden_size as u64);
+        let per_step = d * h * (i + h) + (s.num_layers as u64 - 1) * d * h * (d * h + h);
+        per_step * (self.seq_len * self.batch) as u64
     }
 }
 
-impl RandomCase {
+/// A size: usually small, sometimes a few hundred (shrinks toward 1).
+fn size() -> impl Strategy<Value = i64> {
+    prop_oneof![4 => 1i64..=24, 2 => 25i64..=96, 1 => 97i64..=300]
+}
+
+/// Cases of every flag and call form within the interpreter's budget.
+pub fn model_case() -> impl Strategy<Value = ModelCase> {
+    let spec = (
+        size(),
+        size(),
+        1i64..=3,
+        any::<bool>(),
+        prop::bool::weighted(0.8),
+        any::<bool>(),
+        any::<bool>(),
+        prop::bool::weighted(0.35),
+    )
+        .prop_map(|(i, h, l, relu, bias, bf, bidir, f64)| {
+            RnnSpec::builder(i, h)
+                .num_layers(l)
+                .nonlinearity(if relu {
+                    Nonlinearity::Relu
+                } else {
+                    Nonlinearity::Tanh
+                })
+                .bias(bias)
+                .batch_first(bf)
+                .bidirectional(bidir)
+                .dtype(if f64 { DType::F64 } else { DType::F32 })
+                .name("case")
+                .into()
+        });
+    let call = (
+        prop_oneof![3 => 1usize..=8, 1 => 9usize..=40],
+        prop_oneof![3 => 1usize..=4, 1 => 5usize..=12],
+        prop::bool::weighted(0.15),
+        any::<bool>(),
+        prop::bool::weighted(0.35),
+        any::<u64>(),
+    );
+    (spec, call)
+        .prop_map(
+            |(spec, (seq_len, batch, unbatched, has_h0, has_lengths, seed))| ModelCase {
+                spec,
+                seq_len,
+                batch: if unbatched { 1 } else { batch },
+                unbatched,
+                has_h0,
+                has_lengths,
+                seed,
+            },
+        )
+        .prop_filter("within the interpreter's budget", |c| c.cost() <= BUDGET)
+}
+
+/// A unidirectional case without lengths (what streams take).
+pub fn stream_case() -> impl Strategy<Value = ModelCase> {
+    model_case().prop_map(|mut c| {
+        c.spec.bidirectional = false;
+        c.has_lengths = false;
+        c
+    })
+}
+
+/// Pipeline configurations: optional passes off (for native code, `expand-tanh` and
+/// `legalize` stay on), `fuse-epilogue` on or off, unroll factors, panel widths and block
+/// shapes.
+pub fn pipeline(native: bool) -> impl Strategy<Value = PipelineConfig> {
+    let optional: Vec<PassId> = PassId::OPTIONAL
+        .into_iter()
+        .filter(|p| !native || !matches!(p, PassId::ExpandTanh | PassId::Legalize))
+        .collect();
+    (
+        prop::sample::subsequence(optional, 0..=2),
+        any::<bool>(),
+        1usize..=4,
+        prop::sample::select(vec![16usize, 0, 8, 32]),
+        1usize..=5,
+        1usize..=8,
+        prop::option::of((1usize..=4, 1usize..=6)),
+    )
+        .prop_map(
+            |(off, fuse, time_factor, full_max, inner_factor, panel_vectors, block)| {
+                let enable: &[PassId] = if fuse { &[PassId::FuseEpilogue] } else { &[] };
+                let mut config = PipelineConfig::with_changes(&off, enable);
+                config.unroll = UnrollConfig {
+                    time_factor,
+                    full_max,
+                    inner_factor,
+                };
+                config.panel_vectors = panel_vectors;
+                config.block = block;
+                config
+            },
+        )
+}
+
+impl CaseData {
     /// The input in the model's dtype.
     pub fn input<T: Element>(&self) -> Vec<T> {
         self.input.iter().map(|&v| T::from_f64(v)).collect()
@@ -112,27 +246,6 @@ impl RandomCase {
         self.h0
             .as_ref()
             .map(|h| h.iter().map(|&v| T::from_f64(v)).collect())
-    }
-
-    /// What a person needs to reproduce a failure.
-    pub fn describe(&self) -> String {
-        let s = &self.spec;
-        format!(
-            "seed {} (rerun with RNNC_SEED={}):\n  input_size = {}\n  hidden_size = {}\n  num_layers = {}\n  nonlinearity = \"{}\"\n  bias = {}\n  batch_first = {}\n  bidirectional = {}\n  dtype = \"{}\"\n  call: input {:?}, h0 {:?}, lengths {:?}",
-            self.seed,
-            self.seed,
-            s.input_size,
-            s.hidden_size,
-            s.num_layers,
-            s.nonlinearity,
-            s.bias,
-            s.batch_first,
-            s.bidirectional,
-            s.dtype,
-            self.input_shape,
-            self.h0_shape,
-            self.lengths
-        )
     }
 
     /// Runs `f` with views of the arguments in the model's dtype `T`.

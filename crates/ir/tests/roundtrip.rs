@@ -33,8 +33,17 @@ fn model() -> impl Strategy<Value = Model> {
         })
 }
 
+/// `PROPTEST_CASES` when set (a longer run), else `default` cases.
+fn cases(default: u32) -> ProptestConfig {
+    let mut config = ProptestConfig::default();
+    if std::env::var_os("PROPTEST_CASES").is_none() {
+        config.cases = default;
+    }
+    config
+}
+
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(64))]
+    #![proptest_config(cases(64))]
 
     #[test]
     fn print_parse_round_trips(

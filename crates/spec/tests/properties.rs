@@ -116,8 +116,17 @@ fn mutated_spec() -> impl Strategy<Value = String> {
     })
 }
 
+/// `PROPTEST_CASES` when set (a longer run), else `default` cases.
+fn cases(default: u32) -> ProptestConfig {
+    let mut config = ProptestConfig::default();
+    if std::env::var_os("PROPTEST_CASES").is_none() {
+        config.cases = default;
+    }
+    config
+}
+
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(2000))]
+    #![proptest_config(cases(2000))]
 
     #[test]
     fn arbitrary_text_never_panics(text in ".{0,200}") {

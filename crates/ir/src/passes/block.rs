@@ -20,16 +20,26 @@ pub fn block_for(width: usize, lanes: usize) -> Block {
     }
 }
 
+/// Most columns a block of `rows` rows may have: its accumulators, one weight vector and
+/// one broadcast per column fit the 16 vector registers.
+pub fn max_cols(rows: usize, lanes: usize) -> usize {
+    (15 / (rows / lanes + 1)).max(1)
+}
+
 /// Sets the block of every panel-layout node: by the rule above, or `(rows, cols)` for
-/// the main loop when given (rows clamped to the panel).
+/// the main loop when given (rows clamped to the panel, then columns to what fits the
+/// registers).
 pub fn block(mut graph: Graph, fixed: Option<(usize, usize)>) -> Graph {
     let lanes = graph.lanes();
     let block_for = |width: usize, lanes: usize| match fixed {
-        Some((rows, cols)) => Block {
-            rows: rows.clamp(lanes, width),
-            cols: cols.max(1),
-            rest_rows: width,
-        },
+        Some((rows, cols)) => {
+            let rows = rows.clamp(lanes, width);
+            Block {
+                rows,
+                cols: cols.clamp(1, max_cols(rows, lanes)),
+                rest_rows: width,
+            }
+        }
         None => block_for(width, lanes),
     };
     for layer in &mut graph.layers {
@@ -45,4 +55,31 @@ pub fn block(mut graph: Graph, fixed: Option<(usize, usize)>) -> Graph {
         }
     }
     graph
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::passes::pack_weights::pack_weights;
+    use crate::types::Target;
+    use crate::{build_graph, verify_graph};
+
+    /// A requested block larger than the registers allow keeps its rows and loses
+    /// columns (found by the property tests: 3 vectors x 4 columns needs 17 registers).
+    #[test]
+    fn requested_blocks_are_clamped_to_the_registers() {
+        let model = rnnc_spec::RnnSpec::builder(1, 9).build().unwrap();
+        let g = pack_weights(build_graph(&model, Target::V128), 8);
+        for rows in 1..=8 {
+            for cols in 1..=8 {
+                let blocked = block(g.clone(), Some((rows * 4, cols)));
+                verify_graph(&blocked).unwrap_or_else(|e| panic!("{rows}x{cols}: {e}"));
+                let b = blocked.layers[0].recurrences[0].block;
+                assert!(
+                    b.cols >= 1 && b.rows / 4 * b.cols + 1 + b.cols <= 16,
+                    "{b:?}"
+                );
+            }
+        }
+    }
 }

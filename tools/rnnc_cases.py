@@ -8,12 +8,17 @@ NAME.safetensors (the state_dict, `input`, optional `h0`, and torch's `output`, 
 Commands:
   random  --out DIR [--count N] [--seed S] [--max-size M] [--max-len L]
           random models, flags and calls (packed, unbatched, h0...), like the shared set.
-  export  --spec SPEC.toml --weights W.safetensors [--prefix encoder.rnn.] --out DIR/NAME
-          [--input X.safetensors (tensor `input`)] [--seq-len L --batch N] [--h0]
-          [--lengths 5,3,4] [--seed S]
-          your own trained model (the spec you compile with rnnc, and its weights as
-          `safetensors.torch.save_file(model.state_dict(), W)` wrote them) on a sample
-          input: rnnc must reproduce what torch computes for it.
+  export  --spec SPEC.toml (--module MODEL.pt | --weights W.safetensors
+          --nonlinearity tanh|relu --batch-first true|false) [--prefix encoder.rnn.]
+          --out DIR/NAME [--input X.safetensors (tensor `input`)] [--seq-len L --batch N]
+          [--h0] [--lengths 5,3,4] [--seed S]
+          your own trained model on a sample input: rnnc must reproduce what torch computes
+          for it. With --module (a whole module saved by torch.save(model)), torch runs your
+          module itself; with --weights (its state_dict, which does not record nonlinearity
+          or batch_first), you state those two flags. Either way every constructor argument
+          of the spec you compile is checked against the model, so that a spec that
+          describes another model (a relu RNN exported as tanh) fails here instead of
+          verifying against itself.
 
 From Python, `write_case(rnn, input, path, h0=None, lengths=None)` writes a case for any
 `torch.nn.RNN` you hold.
@@ -28,8 +33,20 @@ import random
 import sys
 import tomllib
 
-import torch
-from safetensors.torch import load_file, save_file
+try:
+    import torch
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file, save_file
+except ImportError as e:
+    sys.exit(f"error: {e.name} is not installed: pip install torch safetensors numpy")
+
+
+# The sibling tool's helpers (tools/ is the script's directory, hence on sys.path).
+from export_weights import normalized, parse_bool, prefixes  # noqa: E402
+
+
+class CaseError(Exception):
+    """A mistake in the tool's input: reported in one message, without a traceback."""
 
 DTYPES = {torch.float32: "float32", torch.float64: "float64"}
 SPEC_DTYPES = {"f32": torch.float32, "float32": torch.float32,
@@ -43,15 +60,16 @@ def write_case(rnn, input, path, h0=None, lengths=None, enforce_sorted=False):
     (one per sequence) packs the padded input with pack_padded_sequence, as a
     variable-length batch is fed to torch.
     """
-    assert isinstance(rnn, torch.nn.RNN), "write_case takes a torch.nn.RNN"
+    if not isinstance(rnn, torch.nn.RNN):
+        raise CaseError(f"write_case takes a torch.nn.RNN, got {type(rnn).__name__}")
     rnn = rnn.eval()
     dtype = next(rnn.parameters()).dtype
     if dtype not in DTYPES:
-        raise SystemExit(f"rnnc computes in float32 or float64, the model is {dtype}")
+        raise CaseError(f"rnnc computes in float32 or float64, the model is {dtype}")
     input = input.to(dtype).contiguous()
     unbatched = input.dim() == 2
     if unbatched and lengths is not None:
-        raise SystemExit("lengths need a batched input")
+        raise CaseError("lengths need a batched input: torch cannot pack an unbatched one")
     seq_len = input.shape[1] if rnn.batch_first and not unbatched else input.shape[0]
     batch = 1 if unbatched else (input.shape[0] if rnn.batch_first else input.shape[1])
     with torch.inference_mode():
@@ -141,39 +159,158 @@ def command_random(args):
     print(f"wrote {args.count} cases to {args.out}")
 
 
+SPEC_DEFAULTS = {"num_layers": 1, "nonlinearity": "tanh", "bias": True, "batch_first": False,
+                 "dropout": 0.0, "bidirectional": False, "dtype": "f32"}
+
+
+def read_spec(path):
+    try:
+        with open(path, "rb") as f:
+            spec = tomllib.load(f)
+    except FileNotFoundError:
+        raise CaseError(f"{path}: no such file")
+    except tomllib.TOMLDecodeError as e:
+        raise CaseError(f"{path}: not TOML ({e}); `rnnc {path} --emit describe` says more")
+    for key in ["input_size", "hidden_size"]:
+        if key not in spec:
+            raise CaseError(f"{path}: missing required key `{key}`")
+    if spec.get("dtype", "f32") not in SPEC_DTYPES:
+        raise CaseError(f"{path}: unknown dtype {spec['dtype']!r}")
+    return {**SPEC_DEFAULTS, **spec}
+
+
+def check_spec_against(rnn, spec, spec_path, source):
+    """Every constructor argument of the spec must be the model's."""
+    dtype = next(rnn.parameters()).dtype
+    actual = {"input_size": rnn.input_size, "hidden_size": rnn.hidden_size,
+              "num_layers": rnn.num_layers, "nonlinearity": rnn.nonlinearity, "bias": rnn.bias,
+              "batch_first": rnn.batch_first, "dropout": float(rnn.dropout),
+              "bidirectional": rnn.bidirectional}
+    wrong = [f"{k} = {spec[k]!r} in the spec, {v!r} in {source}" for k, v in actual.items()
+             if (float(spec[k]) if k == "dropout" else spec[k]) != v]
+    if SPEC_DTYPES[spec["dtype"]] != dtype:
+        wrong.append(f"dtype = {spec['dtype']!r} in the spec, {dtype} in {source}")
+    if wrong:
+        raise CaseError(f"{spec_path} does not describe the model: " + "; ".join(wrong))
+
+
+def load_safetensors(path):
+    if not os.path.exists(path):
+        raise CaseError(f"{path}: no such file")
+    try:
+        return load_file(path)
+    except (SafetensorError, OSError) as e:
+        raise CaseError(f"{path}: not a safetensors file ({e})")
+
+
+def model_from_weights(args, spec):
+    """A torch.nn.RNN holding the state_dict of --weights, built with the flags the user
+    states (a state_dict does not record them) and the sizes the tensors have."""
+    missing = [f"--{f}" for f, v in [("nonlinearity", args.nonlinearity),
+                                      ("batch-first", args.batch_first)] if v is None]
+    if missing:
+        raise CaseError(f"a state_dict does not record nonlinearity and batch_first: give "
+                        f"{' and '.join(missing)} as your model has them (or --module MODEL.pt "
+                        "with the whole module)")
+    prefix = normalized(args.prefix)
+    tensors = load_safetensors(args.weights)
+    state = {k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)}
+    if "weight_ih_l0" not in state:
+        found = prefixes(tensors)
+        hint = ("the file holds an RNN under " + ", ".join(f"--prefix {p}" if p else "no prefix"
+                                                            for p in found)) if found else \
+            "the file has no tensor named *weight_ih_l0"
+        raise CaseError(f"{args.weights}: no RNN weights under the prefix `{prefix}`: {hint}")
+    hidden, inputs = state["weight_ih_l0"].shape
+    layers = 1 + max(int(k[len("weight_ih_l"):].split("_")[0]) for k in state
+                     if k.startswith("weight_ih_l"))
+    rnn = torch.nn.RNN(inputs, hidden, num_layers=layers, nonlinearity=args.nonlinearity,
+                       bias="bias_ih_l0" in state, batch_first=args.batch_first,
+                       dropout=float(spec["dropout"]),
+                       bidirectional="weight_ih_l0_reverse" in state,
+                       dtype=state["weight_ih_l0"].dtype)
+    try:
+        rnn.load_state_dict(state)
+    except RuntimeError as e:
+        raise CaseError(f"{args.weights}: the tensors are not a torch.nn.RNN's: {e}")
+    return rnn
+
+
+def model_from_module(args):
+    """The torch.nn.RNN inside a module saved with torch.save(model)."""
+    if not os.path.exists(args.module):
+        raise CaseError(f"{args.module}: no such file")
+    try:
+        model = torch.load(args.module, map_location="cpu", weights_only=False)
+    except Exception as e:
+        raise CaseError(f"{args.module}: cannot load a module saved with torch.save ({e})")
+    if not isinstance(model, torch.nn.Module):
+        raise CaseError(f"{args.module} holds a {type(model).__name__}, not a module saved with "
+                        "torch.save(model) (for a state_dict use --weights)")
+    path = args.prefix.rstrip(".")
+    try:
+        rnn = model.get_submodule(path) if path else model
+    except AttributeError:
+        names = [n for n, m in model.named_modules() if isinstance(m, torch.nn.RNN)]
+        raise CaseError(f"{args.module}: no submodule `{path}`; its RNNs: "
+                        + (", ".join(f"--prefix {n}" for n in names) or "none"))
+    if not isinstance(rnn, torch.nn.RNN):
+        raise CaseError(f"{args.module}: `{path or 'the module'}` is a {type(rnn).__name__}, "
+                        "not a torch.nn.RNN")
+    return rnn
+
+
 def command_export(args):
-    with open(args.spec, "rb") as f:
-        spec = tomllib.load(f)
-    dtype = SPEC_DTYPES[spec.get("dtype", "f32")]
-    rnn = torch.nn.RNN(
-        spec["input_size"], spec["hidden_size"], num_layers=spec.get("num_layers", 1),
-        nonlinearity=spec.get("nonlinearity", "tanh"), bias=spec.get("bias", True),
-        batch_first=spec.get("batch_first", False), dropout=spec.get("dropout", 0.0),
-        bidirectional=spec.get("bidirectional", False), dtype=dtype)
-    prefix = args.prefix
-    if prefix and not prefix.endswith("."):
-        prefix += "."
-    state = {k[len(prefix):]: v for k, v in load_file(args.weights).items() if k.startswith(prefix)}
-    rnn.load_state_dict(state)  # torch itself reports missing or mis-shaped tensors
+    spec = read_spec(args.spec)
+    if (args.module is None) == (args.weights is None):
+        raise CaseError("give the model as --module MODEL.pt (torch.save(model)) or as "
+                        "--weights W.safetensors with --nonlinearity and --batch-first")
+    if args.module is not None:
+        rnn = model_from_module(args)
+        check_spec_against(rnn, spec, args.spec, args.module)
+    else:
+        rnn = model_from_weights(args, spec)
+        check_spec_against(rnn, spec, args.spec, f"{args.weights} and the flags given")
+    dtype = next(rnn.parameters()).dtype
     torch.manual_seed(args.seed)
     if args.input:
-        x = load_file(args.input)["input"]
+        tensors = load_safetensors(args.input)
+        if "input" not in tensors:
+            raise CaseError(f"{args.input}: no tensor named `input` (found: "
+                            + ", ".join(sorted(tensors)) + ")")
+        x = tensors["input"]
     else:
         shape = (args.batch, args.seq_len) if rnn.batch_first else (args.seq_len, args.batch)
         x = torch.randn(*shape, rnn.input_size, dtype=dtype)
+    if x.dim() not in (2, 3) or x.shape[-1] != rnn.input_size:
+        raise CaseError(f"the input has shape {list(x.shape)}; the model takes (L, N, "
+                        f"{rnn.input_size}), (N, L, {rnn.input_size}) batch-first, or "
+                        f"(L, {rnn.input_size})")
     unbatched = x.dim() == 2
     batch = 1 if unbatched else (x.shape[0] if rnn.batch_first else x.shape[1])
+    seq_len = x.shape[0] if unbatched or not rnn.batch_first else x.shape[1]
     h0 = None
     if args.h0:
         states = rnn.num_layers * (2 if rnn.bidirectional else 1)
         size = (states, rnn.hidden_size) if unbatched else (states, batch, rnn.hidden_size)
         h0 = torch.randn(*size, dtype=dtype)
-    lengths = [int(n) for n in args.lengths.split(",")] if args.lengths else None
+    lengths = None
+    if args.lengths:
+        try:
+            lengths = [int(n) for n in args.lengths.split(",")]
+        except ValueError:
+            raise CaseError(f"--lengths {args.lengths}: expected integers like 5,3,4")
+        if unbatched:
+            raise CaseError("--lengths needs a batched input: torch cannot pack an unbatched one")
+        if len(lengths) != batch or any(not 1 <= n <= seq_len for n in lengths) \
+                or max(lengths) != seq_len:
+            raise CaseError(f"--lengths {args.lengths}: expected {batch} lengths in 1..{seq_len}, "
+                            f"the longest {seq_len} (torch pads to the longest sequence)")
     write_case(rnn, x, args.out, h0, lengths)
     print(f"wrote {args.out}.json and {args.out}.safetensors")
 
 
-def main():
+def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
     r = sub.add_parser("random", help="random models and calls")
@@ -184,7 +321,12 @@ def main():
     r.add_argument("--max-len", type=int, default=12)
     e = sub.add_parser("export", help="your model on a sample input")
     e.add_argument("--spec", required=True, help="the rnnc spec (TOML) of the model")
-    e.add_argument("--weights", required=True, help="safetensors of the state_dict")
+    e.add_argument("--module", help="the whole module, saved with torch.save(model)")
+    e.add_argument("--weights", help="safetensors of the state_dict")
+    e.add_argument("--nonlinearity", choices=["tanh", "relu"],
+                   help="with --weights: the model's (a state_dict does not record it)")
+    e.add_argument("--batch-first", type=parse_bool, metavar="true|false",
+                   help="with --weights: the model's (a state_dict does not record it)")
     e.add_argument("--prefix", default="", help="name prefix of the RNN's tensors")
     e.add_argument("--out", required=True, help="path of the case, without extension")
     e.add_argument("--input", help="safetensors file holding a tensor `input`")
@@ -193,8 +335,13 @@ def main():
     e.add_argument("--h0", action="store_true", help="also pass a random h0")
     e.add_argument("--lengths", help="comma-separated lengths: a packed call")
     e.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args()
-    {"random": command_random, "export": command_export}[args.command](args)
+    args = parser.parse_args(argv)
+    try:
+        {"random": command_random, "export": command_export}[args.command](args)
+    except CaseError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    return 0
 
 
 if __name__ == "__main__":

@@ -1,0 +1,155 @@
+"""The Python tools as a user runs them: tools/export_weights.py and tools/rnnc_cases.py.
+
+Needs torch, safetensors and pytest (`.ci/run` installs them in a virtual environment);
+the end-to-end test also runs the `rnnc` binary (RNNC_BIN, else target/debug/rnnc).
+"""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+import torch
+from safetensors.torch import save_file
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(ROOT, "tools"))
+
+import export_weights  # noqa: E402
+import rnnc_cases  # noqa: E402
+
+
+def rnnc_binary():
+    binary = os.environ.get("RNNC_BIN", os.path.join(ROOT, "target", "debug", "rnnc"))
+    if not os.path.exists(binary):
+        subprocess.run(["cargo", "build", "--bin", "rnnc"], cwd=ROOT, check=True)
+    return binary
+
+
+@pytest.fixture
+def relu_rnn():
+    torch.manual_seed(3)
+    return torch.nn.RNN(6, 10, num_layers=2, nonlinearity="relu", batch_first=True)
+
+
+def test_a_state_dict_needs_the_flags_it_does_not_record(tmp_path, relu_rnn, capsys):
+    checkpoint = tmp_path / "model.pt"
+    torch.save(relu_rnn.state_dict(), checkpoint)
+    out = str(tmp_path / "m")
+    assert export_weights.main([str(checkpoint), "--out", out]) == 1
+    err = capsys.readouterr().err
+    assert "--nonlinearity and --batch-first" in err and "Traceback" not in err
+    assert not os.path.exists(out + ".toml")
+    assert export_weights.main([str(checkpoint), "--out", out, "--nonlinearity", "relu",
+                                "--batch-first", "true"]) == 0
+    spec = open(out + ".toml").read()
+    assert 'nonlinearity = "relu"' in spec and "batch_first = true" in spec
+
+
+def test_a_whole_module_gives_its_own_flags(tmp_path, relu_rnn):
+    model = torch.nn.Sequential()
+    model.add_module("rnn", relu_rnn)
+    checkpoint = tmp_path / "whole.pt"
+    torch.save(model, checkpoint)
+    out = str(tmp_path / "m")
+    assert export_weights.main([str(checkpoint), "--out", out, "--prefix", "rnn"]) == 0
+    spec = open(out + ".toml").read()
+    assert 'nonlinearity = "relu"' in spec and "batch_first = true" in spec
+    # A flag that contradicts the module is refused.
+    assert export_weights.main([str(checkpoint), "--out", out, "--prefix", "rnn",
+                                "--nonlinearity", "tanh"]) == 1
+
+
+def test_a_wrong_prefix_names_the_prefixes_found(tmp_path, relu_rnn, capsys):
+    weights = tmp_path / "w.safetensors"
+    save_file({f"encoder.rnn.{k}": v.contiguous() for k, v in relu_rnn.state_dict().items()},
+              str(weights))
+    args = [str(weights), "--out", str(tmp_path / "m"), "--nonlinearity", "relu",
+            "--batch-first", "true"]
+    assert export_weights.main(args + ["--prefix", "enc"]) == 1
+    err = capsys.readouterr().err
+    assert "--prefix encoder.rnn." in err and "Traceback" not in err
+    assert export_weights.main(args) == 1
+    assert "--prefix encoder.rnn." in capsys.readouterr().err
+    assert export_weights.main(args + ["--prefix", "encoder.rnn"]) == 0
+    # No RNN at all: the file's tensors are listed.
+    other = tmp_path / "other.safetensors"
+    save_file({"linear.weight": torch.zeros(2, 2)}, str(other))
+    assert export_weights.main([str(other), "--out", str(tmp_path / "o"), "--nonlinearity",
+                                "tanh", "--batch-first", "false"]) == 1
+    assert "linear.weight" in capsys.readouterr().err
+
+
+def test_missing_and_unreadable_files_are_one_line(tmp_path, capsys):
+    assert export_weights.main([str(tmp_path / "nope.pt"), "--out", str(tmp_path / "m")]) == 1
+    assert "no such file" in capsys.readouterr().err
+    garbage = tmp_path / "garbage.safetensors"
+    garbage.write_bytes(b"not a file at all")
+    assert export_weights.main([str(garbage), "--out", str(tmp_path / "m")]) == 1
+    err = capsys.readouterr().err
+    assert "not a safetensors file" in err and "Traceback" not in err
+
+
+def write_spec(path, **keys):
+    lines = [f"{k} = {json.dumps(v)}" for k, v in keys.items()]
+    path.write_text("\n".join(lines) + "\n")
+
+
+def test_cases_are_not_made_from_a_spec_of_another_model(tmp_path, relu_rnn, capsys):
+    """A relu model whose spec says tanh (an export that forgot the flag) cannot be turned
+    into a case that verifies the spec against itself."""
+    module = tmp_path / "whole.pt"
+    torch.save(relu_rnn, module)
+    spec = tmp_path / "m.toml"
+    write_spec(spec, input_size=6, hidden_size=10, num_layers=2, batch_first=True)
+    out = str(tmp_path / "case")
+    assert rnnc_cases.main(["export", "--spec", str(spec), "--module", str(module), "--out",
+                            out]) == 1
+    err = capsys.readouterr().err
+    assert "nonlinearity = 'tanh' in the spec, 'relu' in" in err and "Traceback" not in err
+    # The same with a state_dict: the flags must be stated, and must agree with the spec.
+    weights = tmp_path / "w.safetensors"
+    save_file({k: v.contiguous() for k, v in relu_rnn.state_dict().items()}, str(weights))
+    base = ["export", "--spec", str(spec), "--weights", str(weights), "--out", out]
+    assert rnnc_cases.main(base) == 1
+    assert "--nonlinearity and --batch-first" in capsys.readouterr().err
+    assert rnnc_cases.main(base + ["--nonlinearity", "relu", "--batch-first", "true"]) == 1
+    assert "nonlinearity = 'tanh' in the spec" in capsys.readouterr().err
+    assert not os.path.exists(out + ".json")
+
+
+def test_bad_inputs_to_cases_export_are_one_line(tmp_path, relu_rnn, capsys):
+    module = tmp_path / "whole.pt"
+    torch.save(relu_rnn, module)
+    spec = tmp_path / "m.toml"
+    write_spec(spec, input_size=6, hidden_size=10, num_layers=2, nonlinearity="relu",
+               batch_first=True)
+    base = ["export", "--spec", str(spec), "--module", str(module), "--out",
+            str(tmp_path / "c")]
+    for extra, message in [
+        (["--lengths", "20,x"], "expected integers"),
+        (["--lengths", "20,21", "--batch", "2"], "expected 2 lengths in 1..20"),
+        (["--prefix", "encoder"], "no submodule `encoder`"),
+    ]:
+        assert rnnc_cases.main(base + extra) == 1, extra
+        err = capsys.readouterr().err
+        assert message in err and "Traceback" not in err, err
+    assert rnnc_cases.main(["export", "--spec", str(tmp_path / "none.toml"), "--module",
+                            str(module), "--out", str(tmp_path / "c")]) == 1
+    assert "no such file" in capsys.readouterr().err
+
+
+def test_an_exported_model_verifies_with_rnnc(tmp_path, relu_rnn):
+    module = tmp_path / "whole.pt"
+    torch.save(relu_rnn, module)
+    out = str(tmp_path / "m")
+    assert export_weights.main([str(module), "--out", out]) == 0
+    case = str(tmp_path / "cases" / "relu")
+    assert rnnc_cases.main(["export", "--spec", out + ".toml", "--module", str(module), "--out",
+                            case, "--seq-len", "7", "--batch", "3", "--h0",
+                            "--lengths", "7,2,5"]) == 0
+    result = subprocess.run([rnnc_binary(), "verify", case + ".json"], capture_output=True,
+                            text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "1 passed, 0 failed" in result.stdout

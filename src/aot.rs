@@ -7,6 +7,7 @@
 use std::fmt::Write as _;
 
 use rnnc_codegen::{Status, emit_object};
+use rnnc_interp::{Arg, run_function};
 use rnnc_ir::{Size, compile_ir};
 use rnnc_spec::{DType, Element, Model, Weights};
 
@@ -38,8 +39,8 @@ pub fn compile_aot(
     let ir = compile_ir(model, &options.pipeline)?;
     let baked = match weights {
         Some(w) => Some(match model.dtype() {
-            DType::F32 => le_bytes(&crate::interp::pack::<f32>(&ir, model, w)?),
-            DType::F64 => le_bytes(&crate::interp::pack::<f64>(&ir, model, w)?),
+            DType::F32 => le_bytes(&pack_by_interpretation::<f32>(&ir, model, w)?),
+            DType::F64 => le_bytes(&pack_by_interpretation::<f64>(&ir, model, w)?),
         }),
         None => None,
     };
@@ -48,6 +49,25 @@ pub fn compile_aot(
         object,
         header: header(model, &ir, baked.is_some(), triple, source),
     })
+}
+
+/// The weights in the packed layout of `ir`, computed by interpreting its `pack` (an object
+/// may be for another machine, whose code cannot run here).
+pub fn pack_by_interpretation<T: Element>(
+    ir: &rnnc_ir::Module,
+    model: &Model,
+    weights: &Weights,
+) -> Result<Vec<T>, Error> {
+    weights.check(model)?;
+    let mut packed = rnnc_spec::try_zeroed("the packed weights", ir.packed_len as usize)?;
+    let sources = weights
+        .in_order::<T>()
+        .expect("checked weights are in the model's dtype");
+    let mut args: Vec<Arg<'_>> = sources.iter().map(|s| Arg::slice(s)).collect();
+    args.push(Arg::slice_mut(&mut packed));
+    run_function(ir, "pack", &mut args)
+        .map_err(|e| Error::Native(format!("packing by interpretation failed: {e}")))?;
+    Ok(packed)
 }
 
 /// Packed weights as the object stores them: little-endian, as on every supported target.

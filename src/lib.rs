@@ -29,30 +29,23 @@
 //! ```
 //!
 //! Also here: [`CompiledRnn::forward_into`] (caller-provided outputs, no allocation),
-//! [`CompiledRnn::stream`] (a sequence fed in chunks), the [`Engine`]s `rnnc verify` runs
-//! (native code, the interpreter of rnnc's IR, the reference semantics), and [`case`]s
-//! computed by PyTorch with their [`verify`]ication.
+//! [`CompiledRnn::stream`] (a sequence fed in chunks) and [`compile_aot`] (an object file and
+//! a C header). Checking rnnc against PyTorch lives in the `rnnc-check` crate, benchmarks in
+//! `rnnc-bench`.
 
 #![deny(missing_docs)]
 
 mod aot;
 mod barrier;
-pub mod bench;
-pub mod bench_config;
-pub mod case;
 mod compiled;
-mod engine;
-mod interp;
 mod native;
 mod stream;
-pub mod verify;
 mod workers;
 
-pub use aot::{AotOutput, compile_aot, header};
+pub use aot::{AotOutput, compile_aot, header, pack_by_interpretation};
 pub use compiled::{
     CompileOptions, CompiledRnn, ForwardContext, MIN_FLOPS_PER_THREAD, PackedWeights,
 };
-pub use engine::Engine;
 /// Code generation (`rnnc-codegen`): kernel IR to Cranelift, the JIT, object files,
 /// listings, and the ISAs of this machine and of other targets.
 #[doc(inline)]
@@ -85,15 +78,9 @@ pub enum Error {
     /// Weights that are not the model's (user's fault).
     #[error(transparent)]
     Weights(#[from] WeightsError),
-    /// A case that cannot be read (user's fault).
-    #[error(transparent)]
-    Case(#[from] case::CaseError),
     /// A compiler pass produced invalid IR (a bug in rnnc).
     #[error(transparent)]
     Pipeline(#[from] rnnc_ir::PipelineError),
-    /// The interpreter stopped on an invalid access (a bug in rnnc).
-    #[error("interpreter: {0}")]
-    Interp(#[from] rnnc_interp::InterpError),
     /// Code generation failed: the machine lacks AVX/FMA (environment), or a bug in rnnc.
     #[error(transparent)]
     Codegen(#[from] rnnc_codegen::CodegenError),
@@ -123,46 +110,4 @@ pub enum Error {
     /// A size check right before a native call failed (a bug in rnnc's runtime).
     #[error("{0}")]
     Native(String),
-    /// An engine's result of the wrong shape (a bug in rnnc).
-    #[error("engine result mismatch: {message}")]
-    Mismatch {
-        /// What differs.
-        message: String,
-    },
-}
-
-/// Runs the `interp` engine with a given pipeline configuration: compile, pack, interpret.
-/// For tests and tools that check passes one configuration at a time.
-pub fn interp_forward<T: Element>(
-    model: &Model,
-    config: &ir::PipelineConfig,
-    weights: &Weights,
-    input: TensorView<'_, T>,
-    h0: Option<TensorView<'_, T>>,
-    lengths: Option<&[usize]>,
-) -> Result<(Tensor<T>, Tensor<T>), Error> {
-    interp::run_model(model, config, 1, weights, input, h0, lengths)
-}
-
-/// Like [`interp_forward`], with the schedule of a multi-threaded pass run part by part as
-/// `parts` threads would (`config.parallel` must be set).
-pub fn interp_forward_parts<T: Element>(
-    model: &Model,
-    config: &ir::PipelineConfig,
-    parts: usize,
-    weights: &Weights,
-    input: TensorView<'_, T>,
-    h0: Option<TensorView<'_, T>>,
-    lengths: Option<&[usize]>,
-) -> Result<(Tensor<T>, Tensor<T>), Error> {
-    interp::run_model(model, config, parts, weights, input, h0, lengths)
-}
-
-impl From<rnnc_reference::Error> for Error {
-    fn from(e: rnnc_reference::Error) -> Error {
-        match e {
-            rnnc_reference::Error::Call(e) => Error::Call(e),
-            rnnc_reference::Error::Weights(e) => Error::Weights(e),
-        }
-    }
 }

@@ -1,12 +1,8 @@
 //! The runtime API as users meet it: errors before native code, streaming, threads.
 
-mod common;
-
-use common::first_bit_difference;
-use proptest::prelude::*;
 use rnnc::{
-    CallError, CompileOptions, CompiledRnn, DType, Element, Error, ForwardContext, RnnSpec, Tensor,
-    TensorView, TensorViewMut, Weights,
+    CallError, CompileOptions, CompiledRnn, Error, ForwardContext, RnnSpec, Tensor, TensorView,
+    TensorViewMut, Weights,
 };
 
 fn torch_doc() -> (CompiledRnn, rnnc::PackedWeights) {
@@ -147,107 +143,6 @@ fn forward_into_matches_forward() {
     .unwrap();
     assert_eq!(out, out2);
     assert_eq!(h_n, h_n2);
-}
-
-fn stream_matches_one_call<T: Element>(
-    case: &common::ModelCase,
-    chunks: &[usize],
-) -> Result<(), TestCaseError> {
-    let data = case.data();
-    let rnn = CompiledRnn::new(&data.model).unwrap();
-    let packed = rnn.pack(&data.weights).unwrap();
-    let (whole_out, whole_h_n) = data
-        .with_args::<T, _>(|x, h0, _| rnn.forward(&packed, x, h0, None))
-        .unwrap();
-    let input = data.input::<T>();
-    let h0 = data.h0::<T>();
-    let h0_view = data
-        .h0_shape
-        .as_ref()
-        .map(|s| TensorView::new(s, h0.as_ref().unwrap()).unwrap());
-    let mut stream = rnn.stream(&packed, h0_view).unwrap();
-    let shape = &data.input_shape;
-    let (unbatched, bf) = (shape.len() == 2, data.model.batch_first());
-    let (seq_len, batch, features) = match (unbatched, bf) {
-        (true, _) => (shape[0], 1, shape[1]),
-        (false, false) => (shape[0], shape[1], shape[2]),
-        (false, true) => (shape[1], shape[0], shape[2]),
-    };
-    let out_features = whole_out.shape().last().copied().unwrap();
-    let mut streamed = vec![T::default(); whole_out.data().len()];
-    let mut t0 = 0;
-    for &len in chunks.iter().chain(std::iter::repeat(&1)) {
-        if t0 >= seq_len {
-            break;
-        }
-        let len = len.min(seq_len - t0);
-        // Gather the chunk's rows in the model's layout.
-        let row = |t: usize, b: usize| {
-            if bf && !unbatched {
-                b * seq_len + t
-            } else {
-                t * batch + b
-            }
-        };
-        let mut chunk = Vec::new();
-        for r in 0..len * batch {
-            let (t, b) = if bf && !unbatched {
-                (r % len, r / len)
-            } else {
-                (r / batch, r % batch)
-            };
-            chunk.extend_from_slice(&input[row(t0 + t, b) * features..][..features]);
-        }
-        let chunk_shape = match (unbatched, bf) {
-            (true, _) => vec![len, features],
-            (false, false) => vec![len, batch, features],
-            (false, true) => vec![batch, len, features],
-        };
-        let out = stream
-            .feed(TensorView::new(&chunk_shape, &chunk).unwrap())
-            .unwrap();
-        for r in 0..len * batch {
-            let (t, b) = if bf && !unbatched {
-                (r % len, r / len)
-            } else {
-                (r / batch, r % batch)
-            };
-            streamed[row(t0 + t, b) * out_features..][..out_features]
-                .copy_from_slice(&out.data()[r * out_features..][..out_features]);
-        }
-        t0 += len;
-    }
-    let streamed = Tensor::new(whole_out.shape().to_vec(), streamed).unwrap();
-    let state = stream.state().unwrap();
-    let state = Tensor::new(state.shape().to_vec(), state.data().to_vec()).unwrap();
-    for (what, got, want) in [
-        ("output", &streamed, &whole_out),
-        ("h_n", &state, &whole_h_n),
-    ] {
-        if let Some(diff) = first_bit_difference(got, want) {
-            return Err(TestCaseError::fail(format!(
-                "a stream in chunks {chunks:?} differs in {what}: {diff}"
-            )));
-        }
-    }
-    Ok(())
-}
-
-proptest! {
-    #![proptest_config(common::config(48))]
-
-    /// A sequence fed in chunks of any lengths gives the output and state of one call on
-    /// the whole sequence, bit for bit.
-    #[test]
-    fn streams_in_chunks_equal_one_call(
-        case in common::stream_case(),
-        chunks in prop::collection::vec(1usize..=6, 1..8),
-    ) {
-        match case.spec.dtype {
-            DType::F32 => stream_matches_one_call::<f32>(&case, &chunks)?,
-            DType::F64 => stream_matches_one_call::<f64>(&case, &chunks)?,
-        }
-    }
 }
 
 #[test]
@@ -488,38 +383,4 @@ fn degenerate_calls_return_at_once_or_are_refused() {
         matches!(err, Error::Call(CallError::UnbatchedLengths)),
         "{err:?}"
     );
-}
-
-/// Every model the spec accepts compiles: the deepest (`MAX_LAYERS` layers) compiles in
-/// bounded memory (one function per layer) and computes what the interpreter does, on one
-/// thread and on two (phase functions per layer).
-#[test]
-fn the_deepest_model_compiles_and_runs() {
-    let model = RnnSpec::builder(1, 1)
-        .num_layers(rnnc::MAX_LAYERS)
-        .build()
-        .unwrap();
-    let weights = Weights::init(&model, 5);
-    let x = [0.5f32, -0.25, 1.0];
-    let input = TensorView::new(&[3, 1, 1], &x).unwrap();
-    let expected = rnnc::interp_forward(
-        &model,
-        &rnnc::ir::PipelineConfig::default(),
-        &weights,
-        input,
-        None,
-        None,
-    )
-    .unwrap();
-    for threads in [1, 2] {
-        let options = CompileOptions {
-            threads,
-            min_flops_per_thread: 0,
-            ..CompileOptions::default()
-        };
-        let rnn = CompiledRnn::with_options(&model, &options).unwrap();
-        let packed = rnn.pack(&weights).unwrap();
-        let got = rnn.forward(&packed, input, None, None).unwrap();
-        assert_eq!(got, expected, "{threads} threads");
-    }
 }

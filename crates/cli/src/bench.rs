@@ -5,8 +5,8 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use rnnc::CompileOptions;
-use rnnc::bench::{BenchSettings, bench, bench_callers};
-use rnnc::bench_config::BenchConfig;
+use rnnc_bench::BenchConfig;
+use rnnc_bench::timing::{BenchSettings, bench, bench_callers};
 
 #[derive(clap::Args)]
 pub struct BenchArgs {

@@ -3,9 +3,9 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use rnnc::Engine;
-use rnnc::case::{Case, collect_case_paths};
-use rnnc::verify::run_case;
+use rnnc_check::Engine;
+use rnnc_check::case::{Case, collect_case_paths};
+use rnnc_check::verify::run_case;
 
 #[derive(clap::Args)]
 pub struct VerifyArgs {
@@ -33,7 +33,7 @@ pub fn run(args: &VerifyArgs) -> anyhow::Result<ExitCode> {
     let (mut passed, mut failed) = (0, 0);
     for path in &paths {
         let report = Case::load(path)
-            .map_err(rnnc::Error::from)
+            .map_err(rnnc_check::Error::from)
             .and_then(|case| {
                 for warning in &case.warnings {
                     eprintln!("warning: {warning}");

@@ -6,9 +6,9 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use rnnc::case::{Case, collect_case_paths};
-use rnnc::verify::{scaled_error, tolerance};
 use rnnc::{CompiledRnn, DType, Element, TensorData};
+use rnnc_check::case::{Case, collect_case_paths};
+use rnnc_check::verify::{scaled_error, tolerance};
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")

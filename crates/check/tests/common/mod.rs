@@ -283,7 +283,7 @@ pub fn first_difference<T: Element>(
         .iter()
         .zip(reference.data())
         .enumerate()
-        .find(|(_, (g, r))| rnnc::verify::scaled_error(g.to_f64(), r.to_f64()) > tol)
+        .find(|(_, (g, r))| rnnc_check::verify::scaled_error(g.to_f64(), r.to_f64()) > tol)
         .map(|(i, (g, r))| format!("element {i}: got {g}, expected {r}"))
 }
 

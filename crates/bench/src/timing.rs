@@ -15,8 +15,8 @@ use rand::rngs::ChaCha8Rng;
 use rand::{RngExt, SeedableRng};
 use rnnc_spec::{Tensor, Weights};
 
-use crate::bench_config::BenchConfig;
-use crate::{CompileOptions, CompiledRnn, Error, ForwardContext, PackedWeights};
+use crate::config::BenchConfig;
+use rnnc::{CompileOptions, CompiledRnn, Error, ForwardContext, PackedWeights};
 
 /// How long to measure.
 #[derive(Clone, Debug)]

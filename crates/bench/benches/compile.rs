@@ -4,11 +4,11 @@
 use std::path::Path;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use rnnc::bench_config::BenchConfig;
 use rnnc::{CompiledRnn, SpecFile};
+use rnnc_bench::BenchConfig;
 
 fn compile(c: &mut Criterion) {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let mut models = Vec::new();
     let mut specs: Vec<_> = std::fs::read_dir(root.join("specs"))
         .unwrap()

@@ -8,11 +8,11 @@ use std::path::Path;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use rnnc::CompileOptions;
-use rnnc::bench::Prepared;
-use rnnc::bench_config::BenchConfig;
+use rnnc_bench::BenchConfig;
+use rnnc_bench::timing::Prepared;
 
 fn forward(c: &mut Criterion) {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let configs = BenchConfig::load(&root.join("benches/configs.toml")).unwrap();
     let mut group = c.benchmark_group("forward");
     group.sample_size(10);

@@ -53,14 +53,14 @@ impl Engine {
     ) -> Result<(Tensor<T>, Tensor<T>), crate::Error> {
         match self {
             Engine::Jit => {
-                let options = crate::CompileOptions {
+                let options = rnnc::CompileOptions {
                     threads,
                     min_flops_per_thread: 0,
-                    ..crate::CompileOptions::default()
+                    ..rnnc::CompileOptions::default()
                 };
-                let rnn = crate::CompiledRnn::with_options(model, &options)?;
+                let rnn = rnnc::CompiledRnn::with_options(model, &options)?;
                 let packed = rnn.pack(weights)?;
-                rnn.forward(&packed, input, h0, lengths)
+                Ok(rnn.forward(&packed, input, h0, lengths)?)
             }
             Engine::Interp => crate::interp::run_model(
                 model,

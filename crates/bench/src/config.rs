@@ -92,7 +92,7 @@ mod tests {
 
     #[test]
     fn the_shared_configurations_load_and_count_flops() {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/configs.toml");
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../benches/configs.toml");
         let configs = BenchConfig::load(&path).unwrap();
         assert_eq!(configs.len(), 11);
         let seed = &configs[0];

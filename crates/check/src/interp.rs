@@ -7,41 +7,6 @@ use rnnc_spec::{CallShape, Element, Model, Tensor, TensorView, Weights};
 
 use crate::Error;
 
-/// A read-only interpreter argument over a slice of `T`.
-pub(crate) fn arg<T: Element>(s: &[T]) -> Arg<'_> {
-    match (T::as_f32(s), T::as_f64(s)) {
-        (Some(s), _) => Arg::F32(s),
-        (_, Some(s)) => Arg::F64(s),
-        _ => unreachable!("elements are f32 or f64"),
-    }
-}
-
-/// A writable interpreter argument over a slice of `T`.
-pub(crate) fn arg_mut<T: Element>(s: &mut [T]) -> Arg<'_> {
-    if T::as_f32(s).is_some() {
-        Arg::F32Mut(T::as_f32_mut(s).expect("checked above"))
-    } else {
-        Arg::F64Mut(T::as_f64_mut(s).expect("elements are f32 or f64"))
-    }
-}
-
-/// The weights in the kernel's packed layout, by interpreting `pack`.
-pub(crate) fn pack<T: Element>(
-    module: &Module,
-    model: &Model,
-    weights: &Weights,
-) -> Result<Vec<T>, Error> {
-    weights.check(model)?;
-    let mut packed = vec![T::default(); module.packed_len as usize];
-    let sources = weights
-        .in_order::<T>()
-        .expect("checked weights are in the model's dtype");
-    let mut args: Vec<Arg<'_>> = sources.iter().map(|s| arg(s)).collect();
-    args.push(arg_mut(&mut packed));
-    run_function(module, "pack", &mut args)?;
-    Ok(packed)
-}
-
 /// Runs `forward` (or the schedule, as `parts` threads would) on checked arguments;
 /// returns `(output, h_n)`.
 #[allow(clippy::too_many_arguments)]
@@ -63,13 +28,13 @@ pub(crate) fn forward<T: Element>(
     let mut work = vec![T::default(); work_len as usize];
     let lengths: Option<Vec<i64>> = lengths.map(|l| l.iter().map(|&n| n as i64).collect());
     let mut args = vec![
-        arg(packed),
-        arg(input.data()),
-        h0.map_or(Arg::Null, |h| arg(h.data())),
+        Arg::slice(packed),
+        Arg::slice(input.data()),
+        h0.map_or(Arg::Null, |h| Arg::slice(h.data())),
         lengths.as_deref().map_or(Arg::Null, Arg::I64),
-        arg_mut(output.data_mut()),
-        arg_mut(h_n.data_mut()),
-        arg_mut(&mut work),
+        Arg::slice_mut(output.data_mut()),
+        Arg::slice_mut(h_n.data_mut()),
+        Arg::slice_mut(&mut work),
         Arg::Scalar(call.seq_len as i64),
         Arg::Scalar(call.batch as i64),
     ];
@@ -95,6 +60,6 @@ pub(crate) fn run_model<T: Element>(
     let call = CallShape::check(model, input.shape(), h0.map(|h| h.shape()), lengths)?;
     CallShape::check_dtype(model, "input", T::DTYPE)?;
     let module = compile_ir(model, config)?;
-    let packed = pack::<T>(&module, model, weights)?;
+    let packed = rnnc::pack_by_interpretation::<T>(&module, model, weights)?;
     forward(&module, parts, &packed, &call, input, h0, lengths)
 }

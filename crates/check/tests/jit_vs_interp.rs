@@ -32,7 +32,7 @@ fn check<T: Element>(case: &CaseData, options: &CompileOptions) -> Result<(), Te
         .map_err(|e| TestCaseError::fail(format!("native code failed: {e}")))?;
     let interp = case
         .with_args::<T, _>(|x, h0, lengths| {
-            rnnc::interp_forward(
+            rnnc_check::interp_forward(
                 &case.model,
                 &options.pipeline,
                 &case.weights,
@@ -160,7 +160,7 @@ fn a_difference_is_reported() {
         .unwrap();
     let interp = data
         .with_args::<f32, _>(|x, h0, l| {
-            rnnc::interp_forward(&data.model, &options.pipeline, &data.weights, x, h0, l)
+            rnnc_check::interp_forward(&data.model, &options.pipeline, &data.weights, x, h0, l)
         })
         .unwrap();
     let diff = first_bit_difference(&native.0, &interp.0).expect("other weights differ");

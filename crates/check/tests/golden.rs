@@ -2,12 +2,12 @@
 
 use std::path::PathBuf;
 
-use rnnc::Engine;
-use rnnc::case::{Case, collect_case_paths};
-use rnnc::verify::run_case;
+use rnnc_check::Engine;
+use rnnc_check::case::{Case, collect_case_paths};
+use rnnc_check::verify::run_case;
 
 fn cases() -> Vec<Case> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/golden/torch-rnn");
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/golden/torch-rnn");
     let paths = collect_case_paths(&[dir]).expect("the golden directory is readable");
     assert_eq!(paths.len(), 60, "the shared set has 60 cases");
     paths
@@ -65,7 +65,7 @@ fn a_perturbed_case_fails() {
 #[test]
 fn interp_passes_every_torch_case_with_each_pass_off() {
     use rnnc::ir::{PassId, PipelineConfig};
-    use rnnc::verify::{tolerance, worst_error};
+    use rnnc_check::verify::{tolerance, worst_error};
     let cases = cases();
     for pass in PassId::OPTIONAL {
         let config = PipelineConfig {
@@ -86,10 +86,10 @@ fn interp_passes_every_torch_case_with_each_pass_off() {
     }
 
     fn interp_worst<T: rnnc::Element>(case: &Case, config: &PipelineConfig) -> f64 {
-        fn view<T: rnnc::Element>(t: &rnnc::case::CaseTensor) -> rnnc::TensorView<'_, T> {
+        fn view<T: rnnc::Element>(t: &rnnc_check::case::CaseTensor) -> rnnc::TensorView<'_, T> {
             t.view().unwrap()
         }
-        let (out, h_n) = rnnc::interp_forward(
+        let (out, h_n) = rnnc_check::interp_forward(
             &case.model,
             config,
             &case.weights,

@@ -8,8 +8,9 @@ mod common;
 use common::{ModelCase, config, first_bit_difference, first_difference, model_case, pipeline};
 use proptest::prelude::*;
 use rnnc::ir::PipelineConfig;
-use rnnc::verify::tolerance;
-use rnnc::{DType, Element, Engine};
+use rnnc::{DType, Element};
+use rnnc_check::Engine;
+use rnnc_check::verify::tolerance;
 
 fn check<T: Element>(case: &ModelCase, config: &PipelineConfig) -> Result<(), TestCaseError> {
     let data = case.data();
@@ -21,7 +22,7 @@ fn check<T: Element>(case: &ModelCase, config: &PipelineConfig) -> Result<(), Te
         .map_err(|e| TestCaseError::fail(format!("reference failed: {e}")))?;
     let (out, hn) = data
         .with_args::<T, _>(|x, h0, lengths| {
-            rnnc::interp_forward(&data.model, config, &data.weights, x, h0, lengths)
+            rnnc_check::interp_forward(&data.model, config, &data.weights, x, h0, lengths)
         })
         .map_err(|e| TestCaseError::fail(format!("interpreter failed: {e}")))?;
     for (name, got, want) in [("output", &out, &ref_out), ("h_n", &hn, &ref_hn)] {
@@ -50,7 +51,7 @@ fn check_parts<T: Element>(
     let data = case.data();
     let sequential = data
         .with_args::<T, _>(|x, h0, lengths| {
-            rnnc::interp_forward(&data.model, config, &data.weights, x, h0, lengths)
+            rnnc_check::interp_forward(&data.model, config, &data.weights, x, h0, lengths)
         })
         .map_err(|e| TestCaseError::fail(format!("{e}")))?;
     let parallel = PipelineConfig {
@@ -59,7 +60,15 @@ fn check_parts<T: Element>(
     };
     let got = data
         .with_args::<T, _>(|x, h0, lengths| {
-            rnnc::interp_forward_parts(&data.model, &parallel, parts, &data.weights, x, h0, lengths)
+            rnnc_check::interp_forward_parts(
+                &data.model,
+                &parallel,
+                parts,
+                &data.weights,
+                x,
+                h0,
+                lengths,
+            )
         })
         .map_err(|e| TestCaseError::fail(format!("{parts} parts: {e}")))?;
     for (what, a, b) in [

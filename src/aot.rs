@@ -8,7 +8,8 @@ use std::fmt::Write as _;
 
 use rnnc_codegen::{Status, emit_object};
 use rnnc_interp::{Arg, run_function};
-use rnnc_ir::{Size, compile_ir};
+use rnnc_ir::compile_legal;
+use rnnc_kernel::{Legal, Size};
 use rnnc_spec::{DType, Element, Model, Weights};
 
 use crate::{CompileOptions, Error};
@@ -31,16 +32,11 @@ pub fn compile_aot(
     weights: Option<&Weights>,
     source: &str,
 ) -> Result<AotOutput, Error> {
-    if !options.pipeline.is_codegen_ready() {
-        return Err(Error::Options(
-            "native code needs the `expand-tanh` and `legalize` passes".into(),
-        ));
-    }
-    let ir = compile_ir(model, &options.pipeline)?;
+    let ir = compile_legal(model, &options.pipeline)?;
     let baked = match weights {
         Some(w) => Some(match model.dtype() {
-            DType::F32 => le_bytes(&pack_by_interpretation::<f32>(&ir, model, w)?),
-            DType::F64 => le_bytes(&pack_by_interpretation::<f64>(&ir, model, w)?),
+            DType::F32 => le_bytes(&pack_by_interpretation::<f32>(ir.valid(), model, w)?),
+            DType::F64 => le_bytes(&pack_by_interpretation::<f64>(ir.valid(), model, w)?),
         }),
         None => None,
     };
@@ -54,7 +50,7 @@ pub fn compile_aot(
 /// The weights in the packed layout of `ir`, computed by interpreting its `pack` (an object
 /// may be for another machine, whose code cannot run here).
 pub fn pack_by_interpretation<T: Element>(
-    ir: &rnnc_ir::Module,
+    ir: &rnnc_kernel::Valid,
     model: &Model,
     weights: &Weights,
 ) -> Result<Vec<T>, Error> {
@@ -130,13 +126,7 @@ static inline int {name}_cpu_supported(void) {{
 /// The C header: sizes as macros, the status codes, the CPU check and both entry points
 /// with their arguments' shapes and layouts and the caller's obligations. Valid C99 and
 /// C++.
-pub fn header(
-    model: &Model,
-    ir: &rnnc_ir::Module,
-    baked: bool,
-    triple: &str,
-    source: &str,
-) -> String {
+pub fn header(model: &Model, ir: &Legal, baked: bool, triple: &str, source: &str) -> String {
     let name = model.name();
     let up = name.to_uppercase();
     let t = match model.dtype() {

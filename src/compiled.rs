@@ -7,7 +7,7 @@
 use std::hash::{DefaultHasher, Hash, Hasher};
 
 use rnnc_codegen::{OptLevel, compile_jit};
-use rnnc_ir::{PipelineConfig, compile_ir};
+use rnnc_ir::{PipelineConfig, compile_legal};
 use rnnc_spec::{
     CallError, CallShape, Element, Model, Tensor, TensorData, TensorView, TensorViewMut, Weights,
 };
@@ -50,7 +50,7 @@ impl Default for CompileOptions {
 /// own outputs (and its own [`ForwardContext`] for [`forward_into`](Self::forward_into)).
 pub struct CompiledRnn {
     model: Model,
-    ir: rnnc_ir::Module,
+    ir: rnnc_kernel::Legal,
     kernels: NativeKernels,
     /// Identifies the packed layout, so that weights packed for another one are refused.
     layout_key: u64,
@@ -135,11 +135,6 @@ impl CompiledRnn {
     /// Compiles `model` with the given options (all passes must leave the IR legal:
     /// `expand-tanh` and `legalize` cannot be off).
     pub fn with_options(model: &Model, options: &CompileOptions) -> Result<CompiledRnn, Error> {
-        if !options.pipeline.is_codegen_ready() {
-            return Err(Error::Options(
-                "native code needs the `expand-tanh` and `legalize` passes".into(),
-            ));
-        }
         if options.threads == 0 {
             return Err(Error::Options("threads must be at least 1".into()));
         }
@@ -147,7 +142,7 @@ impl CompiledRnn {
             parallel: options.threads > 1,
             ..options.pipeline.clone()
         };
-        let ir = compile_ir(model, &pipeline)?;
+        let ir = compile_legal(model, &pipeline)?;
         let code = compile_jit(&ir, options.opt_level)?;
         let shape = KernelShape {
             dtype: model.dtype(),
@@ -178,7 +173,7 @@ impl CompiledRnn {
     }
 
     /// The kernel IR the native code was generated from.
-    pub fn ir(&self) -> &rnnc_ir::Module {
+    pub fn ir(&self) -> &rnnc_kernel::Legal {
         &self.ir
     }
 

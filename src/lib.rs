@@ -54,10 +54,14 @@ pub use rnnc_codegen as codegen;
 /// bit.
 #[doc(inline)]
 pub use rnnc_interp as interpreter;
-/// The IR and its passes (`rnnc-ir`): the layer graph, the kernel IR, the pipeline and its
-/// configuration ([`ir::PipelineConfig`], used by [`CompileOptions`]).
+/// The layer graph, the passes and the pipeline (`rnnc-ir`), with its configuration
+/// ([`ir::PipelineConfig`], used by [`CompileOptions`]).
 #[doc(inline)]
 pub use rnnc_ir as ir;
+/// The kernel IR (`rnnc-kernel`): what the pipeline produces and the interpreter and codegen
+/// take ([`CompiledRnn::ir`]).
+#[doc(inline)]
+pub use rnnc_kernel as kernel;
 pub use rnnc_spec::{
     AllocError, CallError, CallShape, DType, Element, LoadOptions, MAX_LAYERS, MAX_PARAMETERS,
     MAX_SIZE, Model, Nonlinearity, Param, ParamKind, RnnSpec, RnnSpecBuilder, SpecError,

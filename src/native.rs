@@ -25,7 +25,7 @@
 //!    buffers last until every thread has joined.
 
 use rnnc_codegen::JitCode;
-use rnnc_ir::{Phase, Size};
+use rnnc_kernel::{Phase, Size};
 use rnnc_spec::{DType, Element};
 
 use crate::workers::{Member, Workers};

@@ -2,7 +2,8 @@
 //! interpreter, with the same calling conventions native code has.
 
 use rnnc_interp::{Arg, run_function};
-use rnnc_ir::{Module, PipelineConfig, compile_ir};
+use rnnc_ir::{PipelineConfig, compile_ir};
+use rnnc_kernel::Valid;
 use rnnc_spec::{CallShape, Element, Model, Tensor, TensorView, Weights};
 
 use crate::Error;
@@ -11,7 +12,7 @@ use crate::Error;
 /// returns `(output, h_n)`.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn forward<T: Element>(
-    module: &Module,
+    module: &Valid,
     parts: usize,
     packed: &[T],
     call: &CallShape,

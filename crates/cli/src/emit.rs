@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, bail};
 use rnnc::codegen::{OptLevel, emit_asm, emit_clif, host_isa, target_isa};
-use rnnc::ir::{PassId, PipelineConfig, compile_ir, run_pipeline};
+use rnnc::ir::{PassId, PipelineConfig, compile_legal, run_pipeline};
 use rnnc::{CompileOptions, LoadOptions, Model, SpecFile, Weights, WeightsError, compile_aot};
 
 use crate::describe::describe;
@@ -135,7 +135,7 @@ pub fn run(path: &Path, args: &EmitArgs) -> anyhow::Result<ExitCode> {
             if !pipeline.is_codegen_ready() {
                 bail!("code generation needs the expand-tanh and legalize passes");
             }
-            let ir = compile_ir(&model, &pipeline)?;
+            let ir = compile_legal(&model, &pipeline)?;
             // The optimization level the runtime and object files use, so that the listing
             // shows the code that runs.
             let opt_level = OptLevel::default();

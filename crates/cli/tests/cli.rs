@@ -122,7 +122,7 @@ fn emit_ir_after_every_pass_for_every_example_spec() {
                 assert!(ir.starts_with("graph "), "{spec} after {pass}: {ir}");
                 rnnc::ir::parse_graph(&ir).unwrap_or_else(|e| panic!("{spec} after {pass}: {e}"));
             } else {
-                let module = rnnc::ir::parse_module(&ir)
+                let module = rnnc::kernel::parse_module(&ir)
                     .unwrap_or_else(|e| panic!("{spec} after {pass}: {e}"));
                 assert_eq!(
                     module.to_string(),
@@ -133,8 +133,8 @@ fn emit_ir_after_every_pass_for_every_example_spec() {
         }
         // --emit ir is the whole pipeline: machine-width vectors only.
         let full = text(&rnnc(&[spec, "--emit", "ir"]).stdout);
-        let module = rnnc::ir::parse_module(&full).unwrap();
-        rnnc::ir::verify_module(&module, rnnc::ir::Level::Legal).unwrap();
+        let module = rnnc::kernel::parse_module(&full).unwrap();
+        rnnc::kernel::verify_module(&module, rnnc::kernel::Level::Legal).unwrap();
     }
     let bad = rnnc(&["specs/kws.toml", "--stop-after", "fuse"]);
     assert_eq!(bad.status.code(), Some(2));

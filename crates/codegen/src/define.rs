@@ -41,10 +41,10 @@ pub fn abi_of(name: &str, baked: bool) -> Abi {
 }
 
 /// The functions a function's `call` statements name, each once, in order.
-pub fn callees_of(func: &rnnc_ir::Function) -> Vec<String> {
+pub fn callees_of(func: &rnnc_kernel::Function) -> Vec<String> {
     let mut names: Vec<String> = Vec::new();
-    rnnc_ir::for_each_stmt(&func.body, &mut |s| {
-        if let rnnc_ir::Stmt::Call(call) = s
+    rnnc_kernel::for_each_stmt(&func.body, &mut |s| {
+        if let rnnc_kernel::Stmt::Call(call) = s
             && !names.contains(&call.callee)
         {
             names.push(call.callee.clone());
@@ -55,7 +55,7 @@ pub fn callees_of(func: &rnnc_ir::Function) -> Vec<String> {
 
 /// `pack` and the functions it calls, directly or not: what baked weights make
 /// unnecessary.
-fn pack_functions(ir: &rnnc_ir::Module) -> HashSet<String> {
+fn pack_functions(ir: &rnnc_kernel::Module) -> HashSet<String> {
     let mut set = HashSet::new();
     let mut stack = vec!["pack".to_string()];
     while let Some(name) = stack.pop() {
@@ -76,7 +76,7 @@ fn pack_functions(ir: &rnnc_ir::Module) -> HashSet<String> {
 /// take no `weights` argument, and there is no `pack`.
 pub fn define_kernels<M: Module>(
     module: &mut M,
-    ir: &rnnc_ir::Module,
+    ir: &rnnc_kernel::Legal,
     baked: Option<&[u8]>,
 ) -> Result<Kernels, CodegenError> {
     let err = |e: cranelift_module::ModuleError| CodegenError::Module(e.to_string());

@@ -5,7 +5,7 @@
 //! So the entry point checks, once per call, every argument it can check without knowing
 //! the buffers' real sizes, and returns a [`Status`] instead of running:
 //! - `seq_len >= 1` and `batch >= 0` (`batch == 0`: nothing to do, `OK` at once);
-//! - `seq_len * batch <= MAX_ROWS` ([`rnnc_ir::Module::max_rows`]), so that no size or
+//! - `seq_len * batch <= MAX_ROWS` ([`rnnc_kernel::Module::max_rows`]), so that no size or
 //!   index overflows;
 //! - every pointer that may not be null is not (for `batch > 0`);
 //! - every length in `lengths` is in `1..=seq_len`;
@@ -17,7 +17,7 @@
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::{InstBuilder, MemFlagsData, Value, types};
 use cranelift_frontend::FunctionBuilder;
-use rnnc_ir::Size;
+use rnnc_kernel::Size;
 
 /// What an entry point returns: `OK`, or why it refused the call (nothing was written).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

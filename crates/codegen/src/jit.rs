@@ -31,9 +31,7 @@ pub const PERF_MAP_ENV: &str = "RNNC_PERF_MAP";
 ///
 /// With [`PERF_MAP_ENV`] set (to anything), each function is also listed in the process's
 /// perf map, one line `START SIZE SYMBOL` (hexadecimal), the format `perf` reads for JIT code.
-pub fn compile_jit(ir: &rnnc_ir::Module, opt: OptLevel) -> Result<JitCode, CodegenError> {
-    rnnc_ir::verify_module(ir, rnnc_ir::Level::Legal)
-        .map_err(|e| CodegenError::Illegal(e.to_string()))?;
+pub fn compile_jit(ir: &rnnc_kernel::Legal, opt: OptLevel) -> Result<JitCode, CodegenError> {
     let isa = host_isa(opt)?;
     let mut module = JITModule::new(JITBuilder::with_isa(isa, default_libcall_names()));
     let kernels = define_kernels(&mut module, ir, None)?;

@@ -18,12 +18,12 @@ use crate::translate::{Links, import_function, signature, translate};
 
 /// Each function of `ir` translated to Cranelift IR, with its symbol and source texts.
 fn translated(
-    ir: &rnnc_ir::Module,
+    ir: &rnnc_kernel::Legal,
     isa: &dyn TargetIsa,
 ) -> Result<Vec<(String, cl::Function, Vec<String>)>, CodegenError> {
     let mut fctx = FunctionBuilderContext::new();
     let mut out = Vec::new();
-    let sig_of = |func: &rnnc_ir::Function| {
+    let sig_of = |func: &rnnc_kernel::Function| {
         let entry = func.name == "forward";
         let abi = abi_of(&func.name, false);
         signature(
@@ -108,7 +108,7 @@ impl FuncWriter for Annotated<'_> {
 }
 
 /// The Cranelift IR of every function, as translated (before Cranelift optimizes it).
-pub fn emit_clif(ir: &rnnc_ir::Module, isa: &dyn TargetIsa) -> Result<String, CodegenError> {
+pub fn emit_clif(ir: &rnnc_kernel::Legal, isa: &dyn TargetIsa) -> Result<String, CodegenError> {
     let mut out = String::new();
     for (symbol, func, sources) in translated(ir, isa)? {
         let _ = writeln!(
@@ -128,7 +128,7 @@ pub fn emit_clif(ir: &rnnc_ir::Module, isa: &dyn TargetIsa) -> Result<String, Co
 
 /// The machine code of every function, disassembled, with the IR construct behind each run
 /// of instructions.
-pub fn emit_asm(ir: &rnnc_ir::Module, isa: &dyn TargetIsa) -> Result<String, CodegenError> {
+pub fn emit_asm(ir: &rnnc_kernel::Legal, isa: &dyn TargetIsa) -> Result<String, CodegenError> {
     let cs = match isa.triple().architecture {
         Architecture::X86_64 => Capstone::new()
             .x86()

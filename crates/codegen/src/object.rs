@@ -12,13 +12,11 @@ use crate::isa::{OptLevel, target_isa};
 /// (legal kernel IR); with `baked` weight bytes, the packed weights are in the object's
 /// read-only data and there is no `pack`.
 pub fn emit_object(
-    ir: &rnnc_ir::Module,
+    ir: &rnnc_kernel::Legal,
     triple: &str,
     opt: OptLevel,
     baked: Option<&[u8]>,
 ) -> Result<Vec<u8>, CodegenError> {
-    rnnc_ir::verify_module(ir, rnnc_ir::Level::Legal)
-        .map_err(|e| CodegenError::Illegal(e.to_string()))?;
     let isa = target_isa(triple, opt)?;
     let builder = ObjectBuilder::new(isa, ir.name.as_bytes().to_vec(), default_libcall_names())
         .map_err(|e| CodegenError::Module(e.to_string()))?;

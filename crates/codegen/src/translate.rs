@@ -21,7 +21,7 @@ use cranelift_codegen::ir::{
 };
 use cranelift_codegen::isa::{CallConv, TargetFrontendConfig};
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext, Variable};
-use rnnc_ir::{
+use rnnc_kernel::{
     Addr, BitOp, Buf, BufKind, Cmp, FloatOp, Function, Inst, InstDisplay, IntOp, Loop, Op, Operand,
     Param, Reg, Scalar, Stmt, Type,
 };
@@ -50,7 +50,7 @@ pub struct Links {
     /// The functions its `call` statements name, and how they take their arguments.
     pub callees: Vec<(String, cl::FuncRef, Abi)>,
     /// For an entry point (`forward`): the largest `seq_len * batch` its checks let
-    /// through ([`rnnc_ir::Module::max_rows`]); the function then returns a status.
+    /// through ([`rnnc_kernel::Module::max_rows`]); the function then returns a status.
     pub entry: Option<u64>,
 }
 
@@ -446,7 +446,7 @@ impl Translator<'_, '_> {
 
     /// A call: the arguments' pointers and values, without the weights when the callee
     /// reads baked ones itself.
-    fn call(&mut self, call: &rnnc_ir::Call) -> Result<(), CodegenError> {
+    fn call(&mut self, call: &rnnc_kernel::Call) -> Result<(), CodegenError> {
         let callee = &call.callee;
         self.source(|| format!("call @{callee}"));
         let (callee_ref, abi) = self

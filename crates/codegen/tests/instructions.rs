@@ -17,7 +17,7 @@ use cranelift_jit::{JITBuilder, JITModule};
 use cranelift_module::default_libcall_names;
 use rnnc_codegen::{OptLevel, define_kernels, host_isa};
 use rnnc_interp::{Arg, run_function};
-use rnnc_ir::{Level, parse_module, verify_function};
+use rnnc_kernel::{Legal, parse_module, verify_legal};
 
 /// The element type of a buffer.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -122,13 +122,10 @@ impl Typed {
     }
 }
 
-/// Every function is legal for codegen (these modules are not models: no `forward`).
-fn verify(module: &rnnc_ir::Module) {
-    let mut errors = Vec::new();
-    for f in &module.functions {
-        verify_function(f, module.target, Level::Legal, &mut errors);
-    }
-    assert!(errors.is_empty(), "{}\n{module}", errors.join("\n"));
+/// The module, verified legal for codegen.
+fn verify(module: rnnc_kernel::Module) -> Legal {
+    let text = module.to_string();
+    verify_legal(module).unwrap_or_else(|e| panic!("{e}\n{text}"))
 }
 
 type Kernel = unsafe extern "C" fn(*const u8, *const u8, *const u8, *mut u8, i64);
@@ -137,8 +134,7 @@ type Kernel = unsafe extern "C" fn(*const u8, *const u8, *const u8, *mut u8, i64
 /// levels), `n` iterations, and checks that all outputs agree. Integer outputs are written
 /// to an f64 buffer through a bitcast, since only float buffers are written by kernels.
 fn check(what: &str, ir: &str, inputs: [&Buffer; 3], out: Elem, out_len: usize, n: i64) {
-    let module = parse_module(ir).unwrap_or_else(|e| panic!("{what}: {e}\n{ir}"));
-    verify(&module);
+    let module = verify(parse_module(ir).unwrap_or_else(|e| panic!("{what}: {e}\n{ir}")));
     let typed: Vec<Typed> = inputs.iter().map(|b| Typed::of(b)).collect();
     let mut expected = Typed::of(&Buffer::zeros(out, out_len));
     {
@@ -149,7 +145,7 @@ fn check(what: &str, ir: &str, inputs: [&Buffer; 3], out: Elem, out_len: usize, 
             expected.arg_mut(),
             Arg::Scalar(n),
         ];
-        run_function(&module, "k", &mut args).unwrap_or_else(|e| panic!("{what}: {e}"));
+        run_function(module.valid(), "k", &mut args).unwrap_or_else(|e| panic!("{what}: {e}"));
     }
     for opt in [OptLevel::None, OptLevel::Speed] {
         let isa = host_isa(opt).expect("this machine runs rnnc's kernels");
@@ -879,12 +875,11 @@ func @k(@a: f32 readonly nullable, @b: f32 readonly nullable, @c: f32 readonly, 
         "  %u: f32x4 = bitcast.f32x4 %x\n",
         "  store @out[0], %x\n  store @out[1], %y\n",
     );
-    let module = parse_module(&text).unwrap();
-    verify(&module);
+    let module = verify(parse_module(&text).unwrap());
     let b = vec![1f32; 4];
     let mut expected = vec![0f64; 2];
     run_function(
-        &module,
+        module.valid(),
         "k",
         &mut [
             Arg::Null,

@@ -2,11 +2,11 @@
 //! threads.
 
 use rnnc_interp::{Arg, InterpError, run_schedule};
-use rnnc_ir::parse_module;
+use rnnc_kernel::{Valid, parse_module, verify};
 
 /// A module run by `schedule`, with phase functions `@f` (whose body is `body`) and `@g`
 /// (which copies `y[0]` to `y[1]`).
-fn module(schedule: &str, body: &str) -> rnnc_ir::Module {
+fn module(schedule: &str, body: &str) -> Valid {
     let text = format!(
         "module demo f32 vector=128 packed=0 work=0\n{schedule}\n\
          func @f(@y: f32, %seq_len: i64, %batch: i64, %n: i64, %part: i64, %parts: i64) {{\n\
@@ -14,10 +14,11 @@ fn module(schedule: &str, body: &str) -> rnnc_ir::Module {
          func @g(@y: f32, %seq_len: i64, %batch: i64, %n: i64, %part: i64, %parts: i64) {{\n\
          regs f32: %v\n %v = load.f32 @y[0]\n store @y[1], %v\n}}\n"
     );
-    parse_module(&text).unwrap_or_else(|e| panic!("{e}\n{text}"))
+    let module = parse_module(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
+    verify(module).unwrap_or_else(|e| panic!("{e}\n{text}"))
 }
 
-fn run(module: &rnnc_ir::Module, parts: usize) -> (Result<(), InterpError>, Vec<f32>) {
+fn run(module: &Valid, parts: usize) -> (Result<(), InterpError>, Vec<f32>) {
     let mut y = vec![0f32; 8];
     let mut args = vec![Arg::F32Mut(&mut y), Arg::Scalar(3), Arg::Scalar(1)];
     let result = run_schedule(module, &mut args, parts);

@@ -6,14 +6,19 @@
 //! tanh_accuracy -- --ignored` (a few minutes), whose result the README reports.
 //! f64: log-spaced samples over the whole range against `f64::tanh`.
 
-use rnnc_interp::{Arg, run};
+use rnnc_interp::{Arg, InterpError, run_function};
 use rnnc_ir::passes::expand_tanh::expand_tanh;
-use rnnc_ir::{Function, parse_module};
+use rnnc_kernel::{Valid, parse_module, verify};
+
+/// Runs `@tanh` of `module`.
+fn run(module: &Valid, args: &mut [Arg<'_>]) -> Result<(), InterpError> {
+    run_function(module, "tanh", args)
+}
 
 const LANES: usize = 64;
 
 /// `y[i] = tanh(x[i])` over chunks of LANES, after `expand-tanh`.
-fn kernel(ty: &str) -> Function {
+fn kernel(ty: &str) -> Valid {
     let text = format!(
         "module t {ty} vector=128 packed=0 work=0
 func @tanh(@x: {ty} readonly, @y: {ty}, %n: i64) {{
@@ -25,8 +30,7 @@ func @tanh(@x: {ty} readonly, @y: {ty}, %n: i64) {{
   }}
 }}"
     );
-    let module = expand_tanh(parse_module(&text).unwrap());
-    module.functions[0].clone()
+    verify(expand_tanh(parse_module(&text).unwrap())).unwrap()
 }
 
 fn tanh_f32(x: &[f32]) -> Vec<f32> {

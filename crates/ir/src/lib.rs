@@ -1,39 +1,31 @@
-//! rnnc's intermediate representation: where specialization happens.
+//! rnnc's middle: the layer graph, the passes, and the pipeline from a validated model to
+//! verified kernel IR.
 //!
-//! Two levels, each printable, parseable and verified after every pass:
-//! - the **layer graph** ([`Graph`]): one node per hoisted projection and per (layer,
+//! - The **layer graph** ([`graph`]): one node per hoisted projection and per (layer,
 //!   direction) recurrence, carrying the schedule decisions of the graph passes (bias
-//!   folding, hoisting, epilogue fusion, weight packing, register blocking);
-//! - the **kernel IR** ([`Module`]): `pack` and `forward` functions of counted loops over
-//!   typed registers and buffers, with vector instructions, that the interpreter executes
-//!   and codegen translates one instruction at a time.
+//!   folding, hoisting, epilogue fusion, weight packing, register blocking).
+//! - The **passes** ([`passes`]), one file each (the lowering, a folder): graph -> graph,
+//!   graph -> kernel IR (`lower`), kernel IR -> kernel IR.
+//! - The **pipeline** ([`run_pipeline`], [`compile_ir`], [`compile_legal`]): one table of
+//!   passes for both levels, verification after every pass, stopping after any.
 //!
-//! [`run_pipeline`] goes from a validated [`Model`](rnnc_spec::Model) to either level,
-//! stopping after any pass. This crate does not depend on Cranelift.
+//! The kernel IR itself is its own crate (`rnnc-kernel`, re-exported as [`kernel`]), which
+//! the interpreter and the code generator depend on alone. This crate does not depend on
+//! Cranelift.
 
 #![deny(missing_docs)]
 
-mod build;
-pub mod builder;
-mod graph;
-mod kernel;
-mod parse;
+pub mod graph;
 pub mod passes;
 mod pipeline;
-mod size;
-mod types;
-mod verify;
-mod write;
 
-pub use build::build_graph;
 pub use graph::{
     BiasRef, Block, Epilogue, Graph, GraphParseError, GraphVerifyError, Layer, Layout, Projection,
-    RecInput, Recurrence, parse_graph, verify_graph,
+    RecInput, Recurrence, build_graph, parse_graph, verify_graph,
 };
-pub use kernel::*;
-pub use parse::{ParseError, parse_module};
-pub use pipeline::{PassId, PipelineConfig, PipelineError, Stage, compile_ir, run_pipeline};
-pub use size::Size;
-pub use types::{MAX_LANES, Scalar, Target, Type};
-pub use verify::{Level, VerifyError, verify_function, verify_module};
-pub use write::InstDisplay;
+pub use pipeline::{
+    PassId, PipelineConfig, PipelineError, Stage, compile_ir, compile_legal, run_pipeline,
+};
+/// The kernel IR (`rnnc-kernel`): what lowering produces and the kernel passes transform.
+#[doc(inline)]
+pub use rnnc_kernel as kernel;

@@ -10,16 +10,13 @@
 use std::fmt;
 use std::str::FromStr;
 
+use rnnc_kernel::{Legal, Module, Target, Valid, VerifyError};
 use rnnc_spec::Model;
 
-use crate::build::build_graph;
-use crate::graph::{Graph, GraphVerifyError, verify_graph};
-use crate::kernel::Module;
+use crate::graph::{Graph, GraphVerifyError, build_graph, verify_graph};
 use crate::passes;
 use crate::passes::legalize::LegalizeError;
 use crate::passes::unroll::UnrollConfig;
-use crate::types::Target;
-use crate::verify::{Level, VerifyError, verify_module};
 
 /// A stage of the pipeline, in order.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -163,13 +160,16 @@ impl PipelineConfig {
     }
 }
 
-/// What the pipeline produced: a graph if it stopped before `lower`, else kernel IR.
+/// What the pipeline produced: a graph if it stopped before `lower`, else verified kernel IR.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Stage {
     /// The layer graph.
     Graph(Graph),
-    /// The kernel IR.
-    Kernel(Module),
+    /// The kernel IR (verified for the interpreter).
+    Kernel(Valid),
+    /// The kernel IR, verified legal for codegen: the last stage when `expand-tanh` and
+    /// `legalize` ran.
+    Legal(Legal),
 }
 
 impl fmt::Display for Stage {
@@ -177,6 +177,7 @@ impl fmt::Display for Stage {
         match self {
             Stage::Graph(g) => write!(f, "{g}"),
             Stage::Kernel(m) => write!(f, "{m}"),
+            Stage::Legal(m) => write!(f, "{m}"),
         }
     }
 }
@@ -203,91 +204,156 @@ pub enum PipelineError {
     /// Legalization met a construct it cannot split.
     #[error(transparent)]
     Legalize(#[from] LegalizeError),
+    /// Native code was asked of a configuration that switches off a pass it needs (the
+    /// caller's fault).
+    #[error("native code needs the `expand-tanh` and `legalize` passes")]
+    NotLegal,
 }
 
+/// How a pass transforms the IR.
+enum Transform {
+    /// Graph -> graph.
+    Graph(fn(Graph, &PipelineConfig) -> Graph),
+    /// Graph -> kernel IR.
+    Lower,
+    /// Kernel IR -> kernel IR.
+    Kernel(fn(Module, &PipelineConfig) -> Result<Module, PipelineError>),
+}
+
+/// Every pass after `build`, in order: the one table both levels run from.
+const PASSES: [(PassId, Transform); 9] = [
+    (
+        PassId::FoldBias,
+        Transform::Graph(|g, _| passes::fold_bias::fold_bias(g)),
+    ),
+    (
+        PassId::Hoist,
+        Transform::Graph(|g, _| passes::hoist::hoist(g)),
+    ),
+    (
+        PassId::FuseEpilogue,
+        Transform::Graph(|g, _| passes::fuse_epilogue::fuse_epilogue(g)),
+    ),
+    (
+        PassId::PackWeights,
+        Transform::Graph(|g, c| passes::pack_weights::pack_weights(g, c.panel_vectors)),
+    ),
+    (
+        PassId::Block,
+        Transform::Graph(|g, c| {
+            let lanes = c.target.lanes(g.dtype) as usize;
+            passes::block::block(g, c.block.map(|(r, cols)| (r * lanes, cols)))
+        }),
+    ),
+    (PassId::Lower, Transform::Lower),
+    (
+        PassId::Unroll,
+        Transform::Kernel(|m, c| Ok(passes::unroll::unroll(m, c.unroll))),
+    ),
+    (
+        PassId::ExpandTanh,
+        Transform::Kernel(|m, _| Ok(passes::expand_tanh::expand_tanh(m))),
+    ),
+    (
+        PassId::Legalize,
+        Transform::Kernel(|m, _| Ok(passes::legalize::legalize(m)?)),
+    ),
+];
+
 /// Runs the pipeline on a model, verifying after every pass; stops after `stop_after` if
-/// given.
+/// given. Mandatory passes (`build`, `lower`) always run; optional ones unless disabled.
+/// The kernel IR is verified for codegen ([`Stage::Legal`]) once `expand-tanh` and
+/// `legalize` have both run and nothing follows.
 pub fn run_pipeline(
     model: &Model,
     config: &PipelineConfig,
     stop_after: Option<PassId>,
 ) -> Result<Stage, PipelineError> {
-    let done = |pass: PassId| stop_after == Some(pass);
-    let check_graph = |pass: PassId, g: Graph| -> Result<Graph, PipelineError> {
-        verify_graph(&g).map_err(|error| PipelineError::Graph { pass, error })?;
-        Ok(g)
-    };
-    let mut graph = check_graph(PassId::Build, build_graph(model, config.target))?;
-    if done(PassId::Build) {
-        return Ok(Stage::Graph(graph));
+    let graph = build_graph(model, config.target);
+    verify_graph(&graph).map_err(|error| PipelineError::Graph {
+        pass: PassId::Build,
+        error,
+    })?;
+    let mut stage = Stage::Graph(graph);
+    if stop_after == Some(PassId::Build) {
+        return Ok(stage);
     }
-    let lanes = config.target.lanes(graph.dtype) as usize;
-    let graph_passes: [(PassId, &dyn Fn(Graph) -> Graph); 5] = [
-        (PassId::FoldBias, &passes::fold_bias::fold_bias),
-        (PassId::Hoist, &passes::hoist::hoist),
-        (PassId::FuseEpilogue, &passes::fuse_epilogue::fuse_epilogue),
-        (PassId::PackWeights, &|g| {
-            passes::pack_weights::pack_weights(g, config.panel_vectors)
-        }),
-        (PassId::Block, &|g| {
-            passes::block::block(g, config.block.map(|(r, c)| (r * lanes, c)))
-        }),
-    ];
-    for (pass, run) in graph_passes {
-        if config.enabled(pass) {
-            graph = check_graph(pass, run(graph))?;
+    for (pass, transform) in &PASSES {
+        let pass = *pass;
+        let runs = pass == PassId::Lower || config.enabled(pass);
+        if runs {
+            stage = match (stage, transform) {
+                (Stage::Graph(g), Transform::Graph(f)) => {
+                    let g = f(g, config);
+                    verify_graph(&g).map_err(|error| PipelineError::Graph { pass, error })?;
+                    Stage::Graph(g)
+                }
+                (Stage::Graph(g), Transform::Lower) => {
+                    let module = passes::lower::lower(&g, config.parallel);
+                    let valid = rnnc_kernel::verify(module)
+                        .map_err(|error| PipelineError::Kernel { pass, error })?;
+                    Stage::Kernel(valid)
+                }
+                (Stage::Kernel(m), Transform::Kernel(f)) => {
+                    let module = f(m.into_module(), config)?;
+                    match verified_final(pass, module, config)? {
+                        Ok(legal) => Stage::Legal(legal),
+                        Err(valid) => Stage::Kernel(valid),
+                    }
+                }
+                (stage, _) => unreachable!(
+                    "the table runs graph passes, then lower, then kernel passes: {pass} after {}",
+                    stage_name(&stage)
+                ),
+            };
         }
-        if done(pass) {
-            return Ok(Stage::Graph(graph));
+        if stop_after == Some(pass) {
+            return Ok(stage);
         }
     }
-    let check = |pass: PassId, m: Module, level: Level| -> Result<Module, PipelineError> {
-        verify_module(&m, level).map_err(|error| PipelineError::Kernel { pass, error })?;
-        Ok(m)
-    };
-    let mut module = check(
-        PassId::Lower,
-        passes::lower::lower(&graph, config.parallel),
-        Level::Any,
-    )?;
-    if done(PassId::Lower) {
-        return Ok(Stage::Kernel(module));
-    }
-    if config.enabled(PassId::Unroll) {
-        module = check(
-            PassId::Unroll,
-            passes::unroll::unroll(module, config.unroll),
-            Level::Any,
-        )?;
-    }
-    if done(PassId::Unroll) {
-        return Ok(Stage::Kernel(module));
-    }
-    if config.enabled(PassId::ExpandTanh) {
-        module = check(
-            PassId::ExpandTanh,
-            passes::expand_tanh::expand_tanh(module),
-            Level::Any,
-        )?;
-    }
-    if done(PassId::ExpandTanh) {
-        return Ok(Stage::Kernel(module));
-    }
-    if config.enabled(PassId::Legalize) {
-        let level = if config.enabled(PassId::ExpandTanh) {
-            Level::Legal
-        } else {
-            Level::Any
-        };
-        module = check(PassId::Legalize, passes::legalize::legalize(module)?, level)?;
-    }
-    Ok(Stage::Kernel(module))
+    Ok(stage)
 }
 
-/// Runs the whole pipeline and returns the kernel IR.
-pub fn compile_ir(model: &Model, config: &PipelineConfig) -> Result<Module, PipelineError> {
+fn stage_name(stage: &Stage) -> &'static str {
+    match stage {
+        Stage::Graph(_) => "a graph",
+        Stage::Kernel(_) => "kernel IR",
+        Stage::Legal(_) => "legal kernel IR",
+    }
+}
+
+/// Verifies the module after a kernel pass: for codegen once it is the pipeline's last
+/// pass with both `expand-tanh` and `legalize` run, else for the interpreter.
+fn verified_final(
+    pass: PassId,
+    module: Module,
+    config: &PipelineConfig,
+) -> Result<Result<Legal, Valid>, PipelineError> {
+    let error = |error| PipelineError::Kernel { pass, error };
+    if pass == PassId::Legalize && config.is_codegen_ready() {
+        Ok(Ok(rnnc_kernel::verify_legal(module).map_err(error)?))
+    } else {
+        Ok(Err(rnnc_kernel::verify(module).map_err(error)?))
+    }
+}
+
+/// Runs the whole pipeline and returns kernel IR the interpreter runs.
+pub fn compile_ir(model: &Model, config: &PipelineConfig) -> Result<Valid, PipelineError> {
     match run_pipeline(model, config, None)? {
         Stage::Kernel(m) => Ok(m),
+        Stage::Legal(m) => Ok(m.into_valid()),
         Stage::Graph(_) => unreachable!("without stop_after the pipeline ends with kernel IR"),
+    }
+}
+
+/// Runs the whole pipeline and returns kernel IR that codegen translates; the
+/// configuration must keep `expand-tanh` and `legalize`.
+pub fn compile_legal(model: &Model, config: &PipelineConfig) -> Result<Legal, PipelineError> {
+    if !config.is_codegen_ready() {
+        return Err(PipelineError::NotLegal);
+    }
+    match run_pipeline(model, config, None)? {
+        Stage::Legal(m) => Ok(m),
+        _ => unreachable!("a codegen-ready configuration ends with legal kernel IR"),
     }
 }

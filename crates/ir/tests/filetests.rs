@@ -15,12 +15,11 @@
 
 use std::path::Path;
 
+use rnnc_ir::kernel::{Level, Module, Target, parse_module, verify_module};
 use rnnc_ir::passes::{
     block, expand_tanh, fold_bias, fuse_epilogue, hoist, legalize, lower, pack_weights, unroll,
 };
-use rnnc_ir::{
-    Level, PassId, Target, build_graph, parse_graph, parse_module, verify_graph, verify_module,
-};
+use rnnc_ir::{PassId, build_graph, parse_graph, verify_graph};
 
 fn run(pass: PassId, threaded: bool, input: &str) -> Result<String, String> {
     let graph = || parse_graph(input).map_err(|e| e.to_string());
@@ -30,7 +29,7 @@ fn run(pass: PassId, threaded: bool, input: &str) -> Result<String, String> {
             .map(|()| g.to_string())
             .map_err(|e| e.to_string())
     };
-    let checked_module = |m: rnnc_ir::Module, level| {
+    let checked_module = |m: Module, level| {
         verify_module(&m, level)
             .map(|()| m.to_string())
             .map_err(|e| e.to_string())

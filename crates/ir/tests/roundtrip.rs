@@ -2,7 +2,8 @@
 //! arbitrary models and pass configurations.
 
 use proptest::prelude::*;
-use rnnc_ir::{PassId, PipelineConfig, Stage, parse_graph, parse_module, run_pipeline};
+use rnnc_ir::kernel::parse_module;
+use rnnc_ir::{PassId, PipelineConfig, Stage, parse_graph, run_pipeline};
 use rnnc_spec::{DType, Model, Nonlinearity, RnnSpec};
 
 fn model() -> impl Strategy<Value = Model> {
@@ -58,7 +59,12 @@ proptest! {
             Stage::Graph(g) => prop_assert_eq!(&parse_graph(&text).unwrap(), g),
             Stage::Kernel(m) => {
                 let parsed = parse_module(&text).unwrap_or_else(|e| panic!("{e}"));
-                prop_assert_eq!(&parsed, m);
+                prop_assert_eq!(&parsed, m.module());
+                prop_assert_eq!(parsed.to_string(), text);
+            }
+            Stage::Legal(m) => {
+                let parsed = parse_module(&text).unwrap_or_else(|e| panic!("{e}"));
+                prop_assert_eq!(&parsed, m.module());
                 prop_assert_eq!(parsed.to_string(), text);
             }
         }

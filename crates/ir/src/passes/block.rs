@@ -61,8 +61,8 @@ pub fn block(mut graph: Graph, fixed: Option<(usize, usize)>) -> Graph {
 mod tests {
     use super::*;
     use crate::passes::pack_weights::pack_weights;
-    use crate::types::Target;
     use crate::{build_graph, verify_graph};
+    use rnnc_kernel::Target;
 
     /// A requested block larger than the registers allow keeps its rows and loses
     /// columns (found by the property tests: 3 vectors x 4 columns needs 17 registers).

@@ -18,9 +18,9 @@
 //! Special values as torch: NaN gives NaN (comparisons with NaN are false, so NaN passes
 //! every clamp and select unchanged), +-inf gives +-1.
 
-use crate::builder::Builder;
-use crate::kernel::*;
-use crate::types::{Scalar, Type};
+use rnnc_kernel::builder::Builder;
+use rnnc_kernel::*;
+use rnnc_kernel::{Scalar, Type};
 
 /// Expands every `tanh` of every function.
 pub fn expand_tanh(mut module: Module) -> Module {

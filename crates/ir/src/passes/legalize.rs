@@ -12,8 +12,8 @@
 
 use std::collections::HashMap;
 
-use crate::kernel::*;
-use crate::types::{Target, Type};
+use rnnc_kernel::*;
+use rnnc_kernel::{Target, Type};
 
 /// A construct this pass cannot split (a bug in the pass that produced it).
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]

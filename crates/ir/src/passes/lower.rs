@@ -24,11 +24,11 @@ use std::collections::HashMap;
 
 use rnnc_spec::{Nonlinearity, ParamKind, param_name, state_dict_order};
 
-use crate::builder::Builder;
 use crate::graph::{BiasRef, Block, Epilogue, Graph, Layout, Projection, RecInput, Recurrence};
-use crate::kernel::*;
-use crate::size::Size;
-use crate::types::{Scalar, Type};
+use rnnc_kernel::Size;
+use rnnc_kernel::builder::Builder;
+use rnnc_kernel::*;
+use rnnc_kernel::{Scalar, Type};
 
 /// What one region of the packed buffer holds.
 #[derive(Clone, Debug, PartialEq)]

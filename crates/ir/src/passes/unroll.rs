@@ -15,8 +15,8 @@
 //! value before the copy), so the order of every operation is unchanged and the results
 //! are bit-identical to the loop.
 
-use crate::kernel::*;
-use crate::types::Type;
+use rnnc_kernel::Type;
+use rnnc_kernel::*;
 
 /// Unrolling parameters.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -19,7 +19,7 @@
 
 use std::fmt::{self, Write};
 
-use crate::kernel::*;
+use crate::module::*;
 use crate::types::Type;
 
 impl fmt::Display for Module {

@@ -27,14 +27,6 @@ impl Scalar {
         !matches!(self, Scalar::I64)
     }
 
-    /// The element type of a model's dtype.
-    pub fn of(dtype: rnnc_spec::DType) -> Scalar {
-        match dtype {
-            rnnc_spec::DType::F32 => Scalar::F32,
-            rnnc_spec::DType::F64 => Scalar::F64,
-        }
-    }
-
     /// Its name in the text form.
     pub fn name(self) -> &'static str {
         match self {

@@ -1,7 +1,7 @@
 //! `Builder`: appends statements to a function, with nested loops and branches, fresh
 //! registers and one-line helpers for the instructions lowering and passes emit.
 
-use crate::kernel::*;
+use crate::module::*;
 use crate::types::{Scalar, Type};
 
 /// Emits into a function's body; nested constructs are built by closures.

@@ -1,19 +1,83 @@
 //! The kernel IR verifier, run after every pass.
 //!
 //! A verifier error is always a bug in rnnc (a pass or lowering produced bad IR, or a test
-//! wrote bad IR by hand), never a user's fault. Each error names the function, the loop
-//! nest around the statement and the statement itself in text form.
+//! wrote bad IR by hand), never a user's fault. Each [`Problem`] names the function, the
+//! loop nest around the statement and the entity at fault (a register, a buffer, a
+//! statement in text form, a call, the schedule).
 
-use crate::kernel::*;
+use std::fmt;
+
+use crate::module::*;
 use crate::types::{Scalar, Target, Type};
 use crate::write::InstDisplay;
 
 /// Problems the verifier found; never empty.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("IR verifier failed (a bug in rnnc):\n  {}", .errors.join("\n  "))]
+#[error("IR verifier failed (a bug in rnnc):{}", lines(.problems))]
 pub struct VerifyError {
-    /// One line per problem: where, then what.
-    pub errors: Vec<String>,
+    /// Every problem, in the order found (at most 50 per function).
+    pub problems: Vec<Problem>,
+}
+
+fn lines(problems: &[Problem]) -> String {
+    problems.iter().map(|p| format!("\n  {p}")).collect()
+}
+
+/// One problem: where it is, what it is about, and what is wrong.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Problem {
+    /// The function, if the problem is inside one.
+    pub function: Option<String>,
+    /// The loop and branch headers around the entity, outermost first.
+    pub path: Vec<String>,
+    /// What the problem is about.
+    pub entity: Entity,
+    /// What is wrong.
+    pub message: String,
+}
+
+/// The thing a [`Problem`] is about.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Entity {
+    /// A register's declaration, by name.
+    Register(String),
+    /// A buffer's declaration, by name.
+    Buffer(String),
+    /// A statement (an instruction, a loop or branch header), in text form.
+    Statement(String),
+    /// A `call`, by callee.
+    Call(String),
+    /// A phase of the module's schedule, by function.
+    Schedule(String),
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(function) = &self.function {
+            write!(f, "func @{function}")?;
+            for p in &self.path {
+                write!(f, " > {p}")?;
+            }
+            write!(f, ": ")?;
+        }
+        match &self.entity {
+            Entity::Register(name) => write!(f, "%{name}")?,
+            Entity::Buffer(name) => write!(f, "@{name}")?,
+            Entity::Statement(text) => write!(f, "`{text}`")?,
+            Entity::Call(callee) => write!(f, "`call @{callee}`")?,
+            Entity::Schedule(function) => write!(f, "schedule: @{function}")?,
+        }
+        write!(f, ": {}", self.message)
+    }
+}
+
+fn module_problem(entity: Entity, message: String) -> Problem {
+    Problem {
+        function: None,
+        path: Vec::new(),
+        entity,
+        message,
+    }
 }
 
 /// Which rules apply.
@@ -32,9 +96,6 @@ pub fn verify_module(module: &Module, level: Level) -> Result<(), VerifyError> {
         verify_function(func, module.target, level, &mut errors);
     }
     verify_calls(module, &mut errors);
-    if module.schedule.is_empty() && module.function("forward").is_none() {
-        errors.push("a module without a schedule needs @forward".into());
-    }
     for phase in &module.schedule {
         let names = match phase {
             Phase::All(f) | Phase::One(f) => vec![f],
@@ -42,7 +103,10 @@ pub fn verify_module(module: &Module, level: Level) -> Result<(), VerifyError> {
         };
         for name in names {
             match module.function(name) {
-                None => errors.push(format!("schedule: no function @{name}")),
+                None => errors.push(module_problem(
+                    Entity::Schedule(name.clone()),
+                    "no such function".into(),
+                )),
                 Some(f) => {
                     let scalars: Vec<&str> = f
                         .params
@@ -53,7 +117,12 @@ pub fn verify_module(module: &Module, level: Level) -> Result<(), VerifyError> {
                         })
                         .collect();
                     if scalars != ["seq_len", "batch", "n", "part", "parts"] {
-                        errors.push(format!("schedule: @{name} takes {scalars:?}, phases take seq_len, batch, n, part, parts"));
+                        errors.push(module_problem(
+                            Entity::Schedule(name.clone()),
+                            format!(
+                                "takes {scalars:?}; phases take seq_len, batch, n, part, parts"
+                            ),
+                        ));
                     }
                 }
             }
@@ -62,13 +131,13 @@ pub fn verify_module(module: &Module, level: Level) -> Result<(), VerifyError> {
     if errors.is_empty() {
         Ok(())
     } else {
-        Err(VerifyError { errors })
+        Err(VerifyError { problems: errors })
     }
 }
 
 /// Every `call` names a function defined earlier in the module (so calls cannot recurse)
 /// and passes one fitting argument per parameter (see [`Call`]).
-fn verify_calls(module: &Module, errors: &mut Vec<String>) {
+fn verify_calls(module: &Module, errors: &mut Vec<Problem>) {
     let index: std::collections::HashMap<&str, usize> = module
         .functions
         .iter()
@@ -83,28 +152,33 @@ fn verify_calls(module: &Module, errors: &mut Vec<String>) {
             }
         });
         for call in calls {
-            let at = format!("func @{}: `call @{}`", func.name, call.callee);
+            let problem = |message: String| Problem {
+                function: Some(func.name.clone()),
+                path: Vec::new(),
+                entity: Entity::Call(call.callee.clone()),
+                message,
+            };
             let Some(&j) = index.get(call.callee.as_str()) else {
-                errors.push(format!("{at}: no such function"));
+                errors.push(problem("no such function".into()));
                 continue;
             };
             if j >= i {
-                errors.push(format!(
-                    "{at}: the callee must be defined before its caller (no recursion)"
+                errors.push(problem(
+                    "the callee must be defined before its caller (no recursion)".into(),
                 ));
             }
             let target = &module.functions[j];
             if call.args.len() != target.params.len() {
-                errors.push(format!(
-                    "{at}: {} arguments for {} parameters",
+                errors.push(problem(format!(
+                    "{} arguments for {} parameters",
                     call.args.len(),
                     target.params.len()
-                ));
+                )));
                 continue;
             }
             for (k, (arg, param)) in call.args.iter().zip(&target.params).enumerate() {
-                if let Some(problem) = argument_problem(func, target, arg, param) {
-                    errors.push(format!("{at}: argument {k}: {problem}"));
+                if let Some(why) = argument_problem(func, target, arg, param) {
+                    errors.push(problem(format!("argument {k}: {why}")));
                 }
             }
             let mut writable = call.args.iter().filter_map(|a| match a {
@@ -117,7 +191,7 @@ fn verify_calls(module: &Module, errors: &mut Vec<String>) {
                 seen.push(b);
                 twice
             }) {
-                errors.push(format!("{at}: a writable buffer is passed twice"));
+                errors.push(problem("a writable buffer is passed twice".into()));
             }
         }
     }
@@ -185,7 +259,7 @@ fn argument_problem(
 }
 
 /// Checks one function; problems are appended to `errors`.
-pub fn verify_function(func: &Function, target: Target, level: Level, errors: &mut Vec<String>) {
+pub fn verify_function(func: &Function, target: Target, level: Level, errors: &mut Vec<Problem>) {
     let mut v = Verifier {
         func,
         target,
@@ -207,21 +281,26 @@ struct Verifier<'a> {
     func: &'a Function,
     target: Target,
     level: Level,
-    errors: &'a mut Vec<String>,
+    errors: &'a mut Vec<Problem>,
     /// The loop and if headers around the current statement.
     path: Vec<String>,
 }
 
 impl Verifier<'_> {
+    /// A problem with a statement (an instruction, a loop or branch header, in text form).
     fn report(&mut self, at: &str, message: String) {
+        self.problem(Entity::Statement(at.to_string()), message);
+    }
+
+    fn problem(&mut self, entity: Entity, message: String) {
         const MAX: usize = 50;
         if self.errors.len() < MAX {
-            let mut location = format!("func @{}", self.func.name);
-            for p in &self.path {
-                location.push_str(" > ");
-                location.push_str(p);
-            }
-            self.errors.push(format!("{location}: `{at}`: {message}"));
+            self.errors.push(Problem {
+                function: Some(self.func.name.clone()),
+                path: self.path.clone(),
+                entity,
+                message,
+            });
         }
     }
 
@@ -231,20 +310,28 @@ impl Verifier<'_> {
 
     fn declarations(&mut self) {
         let func = self.func;
+        let mut scalar_param = vec![false; func.regs.len()];
+        for p in &func.params {
+            if let Param::Scalar(r) = p
+                && let Some(slot) = scalar_param.get_mut(r.0 as usize)
+            {
+                *slot = true;
+            }
+        }
         for (i, info) in func.regs.iter().enumerate() {
             let ty = info.ty;
             if self.level == Level::Legal && !self.legal_type(ty) {
-                self.report(
-                    &format!("%{}", info.name),
+                self.problem(
+                    Entity::Register(info.name.clone()),
                     format!(
                         "type {ty} is not a machine type of a {}-bit target",
                         self.target.vector_bits
                     ),
                 );
             }
-            if func.params.contains(&Param::Scalar(Reg(i as u32))) && ty != Type::I64 {
-                self.report(
-                    &format!("%{}", info.name),
+            if scalar_param[i] && ty != Type::I64 {
+                self.problem(
+                    Entity::Register(info.name.clone()),
                     format!("scalar parameters are i64, found {ty}"),
                 );
             }
@@ -252,8 +339,8 @@ impl Verifier<'_> {
         let mut names = std::collections::HashSet::new();
         for info in &func.regs {
             if !names.insert(&info.name) {
-                self.report(
-                    &format!("%{}", info.name),
+                self.problem(
+                    Entity::Register(info.name.clone()),
                     "two registers have this name".into(),
                 );
             }
@@ -261,20 +348,20 @@ impl Verifier<'_> {
         let mut names = std::collections::HashSet::new();
         for info in &func.bufs {
             if !names.insert(&info.name) {
-                self.report(
-                    &format!("@{}", info.name),
+                self.problem(
+                    Entity::Buffer(info.name.clone()),
                     "two buffers have this name".into(),
                 );
             }
             if let BufKind::View { base, .. } = &info.kind {
                 if base.0 as usize >= func.bufs.len() {
-                    self.report(
-                        &format!("@{}", info.name),
+                    self.problem(
+                        Entity::Buffer(info.name.clone()),
                         "view of an unknown buffer".into(),
                     );
                 } else if func.buf(*base).elem != info.elem {
-                    self.report(
-                        &format!("@{}", info.name),
+                    self.problem(
+                        Entity::Buffer(info.name.clone()),
                         format!(
                             "view of {} elements over a buffer of {}",
                             info.elem,

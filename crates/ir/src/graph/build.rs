@@ -8,12 +8,16 @@
 
 use rnnc_spec::Model;
 
-use crate::graph::{BiasRef, Block, Epilogue, Graph, Layer, Layout, RecInput, Recurrence};
-use crate::types::{Scalar, Target};
+use rnnc_kernel::{Scalar, Target};
+
+use super::{BiasRef, Block, Epilogue, Graph, Layer, Layout, RecInput, Recurrence};
 
 /// The unoptimized graph of `model` for `target`.
 pub fn build_graph(model: &Model, target: Target) -> Graph {
-    let dtype = Scalar::of(model.dtype());
+    let dtype = match model.dtype() {
+        rnnc_spec::DType::F32 => Scalar::F32,
+        rnnc_spec::DType::F64 => Scalar::F64,
+    };
     let lanes = target.lanes(dtype) as usize;
     let bias = if model.bias() {
         vec![BiasRef::Ih, BiasRef::Hh]

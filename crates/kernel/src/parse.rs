@@ -6,7 +6,7 @@
 
 use std::collections::HashMap;
 
-use crate::kernel::*;
+use crate::module::*;
 use crate::size::Size;
 use crate::types::{Scalar, Target, Type};
 

@@ -1,0 +1,131 @@
+//! The graph verifier: the invariants of the module documentation, after every graph pass.
+
+use rnnc_spec::{ParamKind, param_name};
+
+use super::*;
+
+/// A graph that breaks an invariant: a bug in a pass (or in hand-written test text).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("graph verifier failed (a bug in rnnc):\n  {}", .0.join("\n  "))]
+pub struct GraphVerifyError(pub Vec<String>);
+
+/// Checks the graph invariants listed in the module documentation.
+pub fn verify_graph(graph: &Graph) -> Result<(), GraphVerifyError> {
+    let mut errors = Vec::new();
+    let lanes = graph.lanes();
+    if !(1..=2).contains(&graph.directions) {
+        errors.push(format!(
+            "directions must be 1 or 2, found {}",
+            graph.directions
+        ));
+    }
+    if graph.layers.is_empty() {
+        errors.push("a graph has at least one layer".into());
+    }
+    let check_schedule = |errors: &mut Vec<String>, at: &str, layout: Layout, block: Block| {
+        match layout {
+            Layout::Torch => {
+                if block != Block::unblocked(lanes) {
+                    errors.push(format!(
+                        "{at}: torch layout takes no register block, found {block}"
+                    ));
+                }
+            }
+            Layout::Panels { width } => {
+                if width == 0 || width % lanes != 0 {
+                    errors.push(format!(
+                        "{at}: panel width {width} is not a multiple of {lanes} lanes"
+                    ));
+                }
+                for rows in [block.rows, block.rest_rows] {
+                    if rows == 0 || rows % lanes != 0 || rows > width {
+                        errors.push(format!("{at}: block rows {rows} must be a multiple of {lanes} lanes, at most the panel width {width}"));
+                    }
+                }
+                if block.cols == 0 {
+                    errors.push(format!("{at}: a block has at least one column"));
+                }
+                // Accumulators plus one weight vector and the column broadcasts fit 16 registers.
+                let used = |rows: usize, cols: usize| rows / lanes.max(1) * cols + 1 + cols;
+                if used(block.rows, block.cols) > 16 || used(block.rest_rows, 1) > 16 {
+                    errors.push(format!(
+                        "{at}: block {block} needs more than 16 vector registers"
+                    ));
+                }
+            }
+        }
+    };
+    for (l, layer) in graph.layers.iter().enumerate() {
+        let at = format!("layer {l}");
+        let directions: Vec<usize> = layer.recurrences.iter().map(|r| r.direction).collect();
+        if directions != (0..graph.directions).collect::<Vec<_>>() {
+            errors.push(format!(
+                "{at}: recurrences for directions {directions:?}, expected 0..{}",
+                graph.directions
+            ));
+        }
+        let projected: Vec<usize> = layer
+            .projection
+            .iter()
+            .flat_map(|p| p.directions.clone())
+            .collect();
+        if let Some(p) = &layer.projection {
+            check_schedule(&mut errors, &format!("{at} project"), p.layout, p.block);
+            if p.directions.is_empty() {
+                errors.push(format!("{at}: a projection covers at least one direction"));
+            }
+            let mut sorted = p.directions.clone();
+            sorted.dedup();
+            if sorted != p.directions || p.directions.windows(2).any(|w| w[0] >= w[1]) {
+                errors.push(format!(
+                    "{at}: projection directions {:?} must be increasing",
+                    p.directions
+                ));
+            }
+        }
+        for r in &layer.recurrences {
+            let at = format!(
+                "{at} recur {}",
+                param_name(l, r.direction, ParamKind::WeightHh)
+            );
+            check_schedule(&mut errors, &at, r.layout, r.block);
+            let covered = projected.contains(&r.direction);
+            if covered != (r.input == RecInput::Projected) {
+                errors.push(format!(
+                    "{at}: input {:?} but the projection {} this direction",
+                    r.input,
+                    if covered { "covers" } else { "does not cover" }
+                ));
+            }
+            let mut kinds: Vec<ParamKind> = r
+                .bias
+                .iter()
+                .flat_map(|b| b.kinds().iter().copied())
+                .collect();
+            if covered && let Some(p) = &layer.projection {
+                kinds.extend(p.bias.iter().flat_map(|b| b.kinds().iter().copied()));
+            }
+            let expected: &[ParamKind] = if graph.bias {
+                &[ParamKind::BiasIh, ParamKind::BiasHh]
+            } else {
+                &[]
+            };
+            let count = |k: ParamKind| kinds.iter().filter(|&&x| x == k).count();
+            for kind in [ParamKind::BiasIh, ParamKind::BiasHh] {
+                let want = usize::from(expected.contains(&kind));
+                if count(kind) != want {
+                    errors.push(format!(
+                        "{at}: {} added {} times, expected {want}",
+                        kind.stem(),
+                        count(kind)
+                    ));
+                }
+            }
+        }
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(GraphVerifyError(errors))
+    }
+}

@@ -9,7 +9,8 @@ use std::hash::{DefaultHasher, Hash, Hasher};
 use rnnc_codegen::{OptLevel, compile_jit};
 use rnnc_ir::{PipelineConfig, compile_legal};
 use rnnc_spec::{
-    CallError, CallShape, Element, Model, Tensor, TensorData, TensorView, TensorViewMut, Weights,
+    CallError, CallShape, Element, MAX_STATES, Model, State, StateView, StateViewMut, Tensor,
+    TensorData, TensorView, TensorViewMut, Weights,
 };
 
 use crate::Error;
@@ -144,16 +145,8 @@ impl CompiledRnn {
         };
         let ir = compile_legal(model, &pipeline)?;
         let code = compile_jit(&ir, options.opt_level)?;
-        let shape = KernelShape {
-            dtype: model.dtype(),
-            param_lens: model.params().iter().map(|p| p.len()).collect(),
-            packed_len: ir.packed_len as usize,
-            input_size: model.input_size(),
-            hidden_size: model.hidden_size(),
-            output_size: model.output_size(),
-            num_states: model.num_layers() * model.num_directions(),
-            work: ir.work,
-        };
+        let shape =
+            KernelShape::of(&ir, model.dtype()).map_err(|e| Error::Native(e.to_string()))?;
         let mut hasher = DefaultHasher::new();
         format!("{:?}{:?}", model.spec(), options.pipeline).hash(&mut hasher);
         Ok(CompiledRnn {
@@ -199,34 +192,35 @@ impl CompiledRnn {
     }
 
     /// Runs the model: `input` is `(L, N, H_in)` (`(N, L, H_in)` batch-first) or unbatched
-    /// `(L, H_in)`; `h0` is `(D * num_layers, N, H)` (unbatched `(D * num_layers, H)`) or
-    /// zeros; `lengths` gives each sequence's valid steps. Returns `(output, h_n)` in
-    /// torch's shapes.
+    /// `(L, H_in)`; `hx` is every initial state of the cell (`h0`, as
+    /// `StateView::from(h0)`; each `(D * num_layers, N, width)`, unbatched
+    /// `(D * num_layers, width)`) or `None` for zeros; `lengths` gives each sequence's
+    /// valid steps. Returns the output and the final states (`state.h` is torch's `h_n`),
+    /// in torch's shapes.
     pub fn forward<T: Element>(
         &self,
         weights: &PackedWeights,
         input: TensorView<'_, T>,
-        h0: Option<TensorView<'_, T>>,
+        hx: Option<StateView<'_, T>>,
         lengths: Option<&[usize]>,
-    ) -> Result<(Tensor<T>, Tensor<T>), Error> {
-        let call = self.check(weights, &input, h0.as_ref(), lengths)?;
+    ) -> Result<(Tensor<T>, State<T>), Error> {
+        let call = self.check(weights, &input, hx.as_ref(), lengths)?;
         let mut output = Tensor::try_zeros(call.output_shape(), "the output")?;
-        let mut h_n = Tensor::try_zeros(call.h_n_shape(), "h_n")?;
+        let mut state = State::try_zeros(&call)?;
         let mut ctx = ForwardContext::new();
+        let args = Inputs { input, hx, lengths };
         self.run(
             weights,
             &mut ctx,
             &call,
-            input,
-            h0,
-            lengths,
+            args,
             output.data_mut(),
-            h_n.data_mut(),
+            state.view_mut(),
         )?;
-        Ok((output, h_n))
+        Ok((output, state))
     }
 
-    /// Like [`forward`](Self::forward), writing into caller-provided `output` and `h_n`
+    /// Like [`forward`](Self::forward), writing into caller-provided `output` and `state`
     /// (of exactly the shapes `forward` returns) and using `ctx` for scratch memory:
     /// nothing is allocated once `ctx` has room for the call.
     #[allow(clippy::too_many_arguments)]
@@ -235,35 +229,44 @@ impl CompiledRnn {
         weights: &PackedWeights,
         ctx: &mut ForwardContext,
         input: TensorView<'_, T>,
-        h0: Option<TensorView<'_, T>>,
+        hx: Option<StateView<'_, T>>,
         lengths: Option<&[usize]>,
         mut output: TensorViewMut<'_, T>,
-        mut h_n: TensorViewMut<'_, T>,
+        state: StateViewMut<'_, T>,
     ) -> Result<(), Error> {
-        let call = self.check(weights, &input, h0.as_ref(), lengths)?;
-        for (what, view, expected) in [
-            ("output", &output, call.output_shape()),
-            ("h_n", &h_n, call.h_n_shape()),
-        ] {
-            if view.shape() != &*expected {
+        let call = self.check(weights, &input, hx.as_ref(), lengths)?;
+        let expected = call.output_shape();
+        if output.shape() != &*expected {
+            return Err(CallError::OutputShape {
+                what: "output",
+                expected: expected.to_vec(),
+                found: output.shape().to_vec(),
+            }
+            .into());
+        }
+        let shapes = state.shapes();
+        for (i, &kind) in call.states.iter().enumerate() {
+            let expected = call.state_shape(kind);
+            let found = shapes.get(i).copied();
+            if found != Some(&*expected) {
                 return Err(CallError::OutputShape {
-                    what,
+                    what: kind.last(),
                     expected: expected.to_vec(),
-                    found: view.shape().to_vec(),
+                    found: found.map_or(Vec::new(), <[usize]>::to_vec),
                 }
                 .into());
             }
         }
-        self.run(
-            weights,
-            ctx,
-            &call,
-            input,
-            h0,
-            lengths,
-            output.data_mut(),
-            h_n.data_mut(),
-        )
+        if shapes.len() > call.states.len() {
+            return Err(CallError::OutputShape {
+                what: "the final states",
+                expected: vec![call.states.len()],
+                found: vec![shapes.len()],
+            }
+            .into());
+        }
+        let args = Inputs { input, hx, lengths };
+        self.run(weights, ctx, &call, args, output.data_mut(), state)
     }
 
     /// Checks a call's arguments against the model and the weights against this kernel.
@@ -271,14 +274,15 @@ impl CompiledRnn {
         &self,
         weights: &PackedWeights,
         input: &TensorView<'_, T>,
-        h0: Option<&TensorView<'_, T>>,
+        hx: Option<&StateView<'_, T>>,
         lengths: Option<&[usize]>,
     ) -> Result<CallShape, Error> {
         if weights.layout_key != self.layout_key {
             return Err(Error::ForeignWeights);
         }
         CallShape::check_dtype(&self.model, "input", T::DTYPE)?;
-        let call = CallShape::check(&self.model, input.shape(), h0.map(|h| h.shape()), lengths)?;
+        let shapes = hx.map(StateView::shapes);
+        let call = CallShape::check(&self.model, input.shape(), shapes.as_deref(), lengths)?;
         // Kernels index in i64; an empty batch can carry any sequence length.
         let rows = (call.seq_len as u64).checked_mul(call.batch as u64);
         if i64::try_from(call.seq_len).is_err()
@@ -294,17 +298,15 @@ impl CompiledRnn {
         Ok(call)
     }
 
-    #[allow(clippy::too_many_arguments)]
+    /// Runs the kernels on checked arguments, writing `output` and `state`.
     fn run<T: Element>(
         &self,
         weights: &PackedWeights,
         ctx: &mut ForwardContext,
         call: &CallShape,
-        input: TensorView<'_, T>,
-        h0: Option<TensorView<'_, T>>,
-        lengths: Option<&[usize]>,
+        args: Inputs<'_, T>,
         output: &mut [T],
-        h_n: &mut [T],
+        state: StateViewMut<'_, T>,
     ) -> Result<(), Error> {
         let packed = T::unwrap(&weights.data).ok_or(Error::ForeignWeights)?;
         if call.batch == 0 {
@@ -316,10 +318,10 @@ impl CompiledRnn {
             lengths: kernel_lengths,
         } = ctx;
         kernel_lengths.clear();
-        if let Some(lengths) = lengths {
+        if let Some(lengths) = args.lengths {
             kernel_lengths.extend(lengths.iter().map(|&n| n as i64));
         }
-        let lengths = lengths.map(|_| &kernel_lengths[..]);
+        let lengths = args.lengths.map(|_| &kernel_lengths[..]);
         let work = workspace::<T>(work, self.work_len(call.seq_len, call.batch)?)?;
         let flops = self.model.flops(call.seq_len, call.batch);
         let threads = match self.min_flops_per_thread {
@@ -330,11 +332,11 @@ impl CompiledRnn {
             .forward(
                 ForwardArgs {
                     packed,
-                    input: input.data(),
-                    h0: h0.map(|h| h.data()),
+                    input: args.input.data(),
+                    initial: args.hx.map_or([None; MAX_STATES], |hx| hx.slices()),
                     lengths,
                     output,
-                    h_n,
+                    last: state.into_slices(),
                     work,
                     seq_len: call.seq_len,
                     batch: call.batch,
@@ -343,6 +345,13 @@ impl CompiledRnn {
             )
             .map_err(|e| Error::Native(e.to_string()))
     }
+}
+
+/// The inputs of a forward call.
+struct Inputs<'a, T> {
+    input: TensorView<'a, T>,
+    hx: Option<StateView<'a, T>>,
+    lengths: Option<&'a [usize]>,
 }
 
 /// Packing in a dtype, for the `match` on the model's.

@@ -17,9 +17,15 @@
 //!
 //! // input: (L, N, H_in) = (5, 3, 10); no h0 (zeros), no lengths (all 5 steps).
 //! let x = vec![0.5f32; 5 * 3 * 10];
-//! let (output, h_n) = rnn.forward(&weights, TensorView::new(&[5, 3, 10], &x)?, None, None)?;
+//! let (output, state) = rnn.forward(&weights, TensorView::new(&[5, 3, 10], &x)?, None, None)?;
 //! assert_eq!(output.shape(), [5, 3, 20]);
-//! assert_eq!(h_n.shape(), [2, 3, 20]);
+//! assert_eq!(state.h.shape(), [2, 3, 20]); // torch's h_n
+//!
+//! // An initial state h0 (torch's `rnn(x, h0)`): StateView::from(h0).
+//! let h0 = vec![0.1f32; 2 * 3 * 20];
+//! let h0 = TensorView::new(&[2, 3, 20], &h0)?;
+//! let (_, state) = rnn.forward(&weights, TensorView::new(&[5, 3, 10], &x)?, Some(h0.into()), None)?;
+//! assert_eq!(state.h.shape(), [2, 3, 20]);
 //!
 //! // Wrong shapes are errors with torch's messages, found before any native code runs.
 //! let bad = vec![0.5f32; 5 * 3 * 7];
@@ -63,10 +69,10 @@ pub use rnnc_ir as ir;
 #[doc(inline)]
 pub use rnnc_kernel as kernel;
 pub use rnnc_spec::{
-    AllocError, CallError, CallShape, DType, Element, LoadOptions, MAX_LAYERS, MAX_PARAMETERS,
-    MAX_SIZE, Model, Nonlinearity, Param, ParamKind, RnnSpec, RnnSpecBuilder, SpecError,
-    SpecErrorKind, SpecErrors, SpecFile, Tensor, TensorData, TensorError, TensorView,
-    TensorViewMut, Weights, WeightsError,
+    AllocError, CallError, CallShape, Cell, DType, Element, LoadOptions, MAX_LAYERS,
+    MAX_PARAMETERS, MAX_SIZE, Model, Nonlinearity, Param, ParamKind, RnnSpec, RnnSpecBuilder,
+    SpecError, SpecErrorKind, SpecErrors, SpecFile, State, StateKind, StateView, StateViewMut,
+    Tensor, TensorData, TensorError, TensorView, TensorViewMut, Weights, WeightsError,
 };
 pub use stream::{Stream, StreamError};
 

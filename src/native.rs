@@ -5,14 +5,15 @@
 //!    [`NativeKernels`] value and freed only when it drops, so they are valid whenever they
 //!    can be called; their Cranelift signatures (`rnnc_codegen::translate::signature`, the
 //!    ISA's default calling convention, which is the C convention of this platform) match
-//!    `PackFn` and `ForwardFn`.
+//!    `PackFn`, `ForwardFn` and `PhaseFn`, and the arrays a call passes hold the entry
+//!    points' parameters in the order their IR declares (`KernelShape::of` reads it).
 //! 2. Native code is called only through [`NativeKernels::pack`] and
 //!    [`NativeKernels::forward`], which check every slice length against the sizes the
-//!    kernels were compiled for (element type included) before the call. Under those
+//!    kernels' parameters declare in the IR (element type included) before the call. Under those
 //!    lengths, every access of the kernels is in bounds: the interpreter executes the same
 //!    IR with bounds checks on every access, and the equivalence tests run both.
-//! 3. Kernels keep no state between calls and write only through the `output`, `h_n`,
-//!    `work` and `packed` pointers they are given, so one `NativeKernels` may be called from
+//! 3. Kernels keep no state between calls and write only through the `output`, final
+//!    state, `work` and `packed` pointers they are given, so one `NativeKernels` may be called from
 //!    many threads at once (`Sync`), each with its own mutable buffers; Rust's borrows make
 //!    those buffers disjoint.
 //! 4. The threads of one multi-threaded call share that call's buffers. Within a phase of
@@ -25,42 +26,24 @@
 //!    buffers last until every thread has joined.
 
 use rnnc_codegen::JitCode;
-use rnnc_kernel::{Phase, Size};
-use rnnc_spec::{DType, Element};
+use rnnc_kernel::{Function, Module, Param, Phase, Role, Size};
+use rnnc_spec::{DType, Element, MAX_STATES};
 
 use crate::workers::{Member, Workers};
 
 /// `NAME_pack(const T *const params[], T *packed)`.
 type PackFn = unsafe extern "C" fn(*const *const u8, *mut u8);
-/// `int NAME_forward(weights, input, h0, lengths, output, h_n, work, seq_len, batch)`,
-/// returning a `rnnc_codegen::Status` code.
-type ForwardFn = unsafe extern "C" fn(
-    *const u8,
-    *const u8,
-    *const u8,
-    *const i64,
-    *mut u8,
-    *mut u8,
-    *mut u8,
-    i64,
-    i64,
-) -> i32;
+/// An entry point: an array of its buffer parameters' pointers and one of its scalar
+/// parameters' values, in parameter order (`rnnc_codegen::translate::Abi::Arrays`).
+/// `forward` returns a `rnnc_codegen::Status` code.
+type ForwardFn = unsafe extern "C" fn(*const *mut u8, *const i64) -> i32;
+/// A phase function: the same arrays; its scalars are `forward`'s, then the step `n`,
+/// `part` and `parts`.
+type PhaseFn = unsafe extern "C" fn(*const *mut u8, *const i64);
 
-/// A phase function: `forward`'s arguments, then the step `n`, `part` and `parts`.
-type PhaseFn = unsafe extern "C" fn(
-    *const u8,
-    *const u8,
-    *const u8,
-    *const i64,
-    *mut u8,
-    *mut u8,
-    *mut u8,
-    i64,
-    i64,
-    i64,
-    i64,
-    i64,
-);
+/// Most buffer parameters of an entry point: weights, input, lengths, output and work,
+/// and an initial and a final value per state.
+const MAX_BUFFERS: usize = 5 + 2 * MAX_STATES;
 
 /// A phase of the schedule with its functions resolved.
 #[derive(Clone, Copy)]
@@ -75,13 +58,8 @@ enum PhaseOf<F> {
 /// The arguments of one call as raw pointers, for the threads that share it (invariant 4).
 #[derive(Clone, Copy)]
 struct RawArgs {
-    packed: *const u8,
-    input: *const u8,
-    h0: *const u8,
-    lengths: *const i64,
-    output: *mut u8,
-    h_n: *mut u8,
-    work: *mut u8,
+    /// The buffer parameters' pointers, in the entry points' parameter order.
+    pointers: [*mut u8; MAX_BUFFERS],
     seq_len: i64,
     batch: i64,
 }
@@ -96,49 +74,140 @@ unsafe impl Sync for RawArgs {}
 impl RawArgs {
     /// SAFETY: the caller upholds invariants 2 and 4 for `f` and this share.
     unsafe fn phase(&self, f: PhaseFn, n: i64, part: usize, parts: usize) {
-        // SAFETY: delegated to the caller.
-        unsafe {
-            f(
-                self.packed,
-                self.input,
-                self.h0,
-                self.lengths,
-                self.output,
-                self.h_n,
-                self.work,
-                self.seq_len,
-                self.batch,
-                n,
-                part as i64,
-                parts as i64,
-            )
-        }
+        let scalars = [self.seq_len, self.batch, n, part as i64, parts as i64];
+        // SAFETY: delegated to the caller; the arrays outlive the call.
+        unsafe { f(self.pointers.as_ptr(), scalars.as_ptr()) }
     }
 }
 
-/// The sizes the kernels were compiled for: what every call is checked against.
+/// A buffer parameter of the entry points: what it is, and the elements a call must give
+/// it (for the call's `seq_len` and `batch`).
 #[derive(Clone, Debug, PartialEq)]
-pub(crate) struct KernelShape {
-    pub dtype: DType,
-    /// Elements of each torch parameter, in `state_dict` order.
-    pub param_lens: Vec<usize>,
-    pub packed_len: usize,
-    pub input_size: usize,
-    pub hidden_size: usize,
-    pub output_size: usize,
-    /// `D * num_layers`.
-    pub num_states: usize,
-    pub work: Size,
+struct Slot {
+    role: Role,
+    len: Size,
 }
 
-/// The arguments of one forward call, as slices (row-major, torch's layouts).
+/// The sizes the kernels were compiled for, read from the kernel IR: what every call is
+/// checked against.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct KernelShape {
+    dtype: DType,
+    /// Elements of each torch parameter, in `state_dict` order (`pack`'s parameters).
+    param_lens: Vec<usize>,
+    packed_len: usize,
+    /// The entry points' buffer parameters, in order.
+    slots: Vec<Slot>,
+}
+
+impl KernelShape {
+    /// The shape of `ir`'s kernels, whose entry points must have the parameters of the
+    /// forward calling convention (`rnnc_kernel::Module`) with the same buffers in the same
+    /// order, `%seq_len` and `%batch`, and for phase functions `%n`, `%part` and `%parts`.
+    pub fn of(ir: &Module, dtype: DType) -> Result<KernelShape, Refused> {
+        let pack = ir
+            .function("pack")
+            .ok_or_else(|| Refused("no function @pack".into()))?;
+        let lens = |func: &Function| -> Vec<Option<Size>> {
+            func.params
+                .iter()
+                .filter_map(|p| match p {
+                    Param::Buf(b) => Some(match func.buf(*b).kind {
+                        rnnc_kernel::BufKind::Param { len, .. } => len,
+                        rnnc_kernel::BufKind::View { .. } => None,
+                    }),
+                    Param::Scalar(_) => None,
+                })
+                .collect()
+        };
+        let pack_lens = lens(pack);
+        let (params, packed) = pack_lens.split_at(pack_lens.len().saturating_sub(1));
+        let fixed = |len: &Option<Size>| len.filter(|s| s.is_fixed()).map(|s| s.c as usize);
+        let param_lens = params.iter().map(fixed).collect::<Option<Vec<_>>>();
+        let (Some(param_lens), Some(Some(packed_len))) = (param_lens, packed.first().map(fixed))
+        else {
+            return Err(Refused("@pack's buffers must have fixed sizes".into()));
+        };
+        let mut entries: Vec<&str> = Vec::new();
+        if ir.schedule.is_empty() {
+            entries.push("forward");
+        }
+        for phase in &ir.schedule {
+            match phase {
+                Phase::All(f) | Phase::One(f) => entries.push(f),
+                Phase::Steps(f, g) | Phase::Pair(f, g) => entries.extend([f.as_str(), g]),
+            }
+        }
+        let mut slots: Option<Vec<Slot>> = None;
+        for name in entries {
+            let func = ir
+                .function(name)
+                .ok_or_else(|| Refused(format!("no function @{name}")))?;
+            let roles = ir.roles(func).map_err(Refused)?;
+            let scalars: Vec<Role> = roles
+                .iter()
+                .zip(&func.params)
+                .filter(|(_, p)| matches!(p, Param::Scalar(_)))
+                .map(|(r, _)| *r)
+                .collect();
+            let expected: &[Role] = if name == "forward" {
+                &[Role::SeqLen, Role::Batch]
+            } else {
+                &[
+                    Role::SeqLen,
+                    Role::Batch,
+                    Role::Step,
+                    Role::Part,
+                    Role::Parts,
+                ]
+            };
+            if scalars != expected {
+                return Err(Refused(format!(
+                    "@{name} takes scalars {scalars:?}, expected {expected:?}"
+                )));
+            }
+            let mine = roles
+                .iter()
+                .zip(&func.params)
+                .filter(|(_, p)| matches!(p, Param::Buf(_)))
+                .map(|(r, _)| *r)
+                .zip(lens(func))
+                .map(|(role, len)| {
+                    len.map(|len| Slot { role, len })
+                        .ok_or_else(|| Refused(format!("@{name}: a buffer without a size")))
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            if mine.len() > MAX_BUFFERS {
+                return Err(Refused(format!("@{name} takes {} buffers", mine.len())));
+            }
+            match &slots {
+                None => slots = Some(mine),
+                Some(first) if *first != mine => {
+                    return Err(Refused(format!(
+                        "@{name}'s buffers differ from the other entry points'"
+                    )));
+                }
+                Some(_) => {}
+            }
+        }
+        Ok(KernelShape {
+            dtype,
+            param_lens,
+            packed_len,
+            slots: slots.unwrap_or_default(),
+        })
+    }
+}
+
+/// The arguments of one forward call, as slices (row-major, torch's layouts); `initial`
+/// and `last` hold the cell's states in order (`h` first), `None` past them.
 pub(crate) struct ForwardArgs<'a, T> {
     pub packed: &'a [T],
     pub input: &'a [T],
-    pub h0: Option<&'a [T]>,
+    pub initial: [Option<&'a [T]>; MAX_STATES],
     pub lengths: Option<&'a [i64]>,
     pub output: &'a mut [T],
-    pub h_n: &'a mut [T],
+    pub last: [Option<&'a mut [T]>; MAX_STATES],
     pub work: &'a mut [T],
     pub seq_len: usize,
     pub batch: usize,
@@ -195,8 +264,8 @@ impl NativeKernels {
         };
         // SAFETY (all transmutes): the pointers are finalized entry points of functions
         // declared with exactly these signatures (invariant 1: `pack` takes a pointer
-        // array, `forward` the forward arguments, phase functions those and three i64),
-        // and `module`, which owns them, moves into the same value.
+        // array and the packed buffer, `forward` and phase functions the arrays of their
+        // arguments), and `module`, which owns them, moves into the same value.
         let phase = |name: &str| -> Result<PhaseFn, Refused> {
             Ok(unsafe { std::mem::transmute::<*const u8, PhaseFn>(pointer(name)?) })
         };
@@ -284,64 +353,78 @@ impl NativeKernels {
         threads: usize,
     ) -> Result<(), Refused> {
         self.check_dtype::<T>()?;
-        let s = &self.shape;
         let (l, n) = (a.seq_len, a.batch);
-        let product = |dims: &[usize]| dims.iter().try_fold(1usize, |p, &d| p.checked_mul(d));
-        let expect = |what: &str, got: usize, want: Option<usize>| -> Result<(), Refused> {
-            if Some(got) == want {
-                Ok(())
-            } else {
-                Err(Refused(format!(
-                    "{what} has {got} elements, expected {want:?}"
-                )))
-            }
-        };
         if l == 0 || i64::try_from(l).is_err() || i64::try_from(n).is_err() {
             return Err(Refused(format!("seq_len {l}, batch {n}")));
         }
-        expect("packed weights", a.packed.len(), Some(s.packed_len))?;
-        expect("input", a.input.len(), product(&[l, n, s.input_size]))?;
-        if let Some(h0) = a.h0 {
-            expect("h0", h0.len(), product(&[s.num_states, n, s.hidden_size]))?;
+        if let Some(lengths) = a.lengths
+            && let Some(bad) = lengths.iter().find(|&&len| len < 1 || len as usize > l)
+        {
+            return Err(Refused(format!("length {bad} outside 1..={l}")));
         }
-        if let Some(lengths) = a.lengths {
-            expect("lengths", lengths.len(), Some(n))?;
-            if let Some(bad) = lengths.iter().find(|&&len| len < 1 || len as usize > l) {
-                return Err(Refused(format!("length {bad} outside 1..={l}")));
+        let ForwardArgs {
+            packed,
+            input,
+            initial,
+            lengths,
+            output,
+            mut last,
+            work,
+            ..
+        } = a;
+        let output = (output.len(), output.as_mut_ptr());
+        let work = (work.len(), work.as_mut_ptr());
+        let mut pointers = [std::ptr::null_mut(); MAX_BUFFERS];
+        for (slot, pointer) in self.shape.slots.iter().zip(&mut pointers) {
+            // (elements given, pointer): a null pointer for an absent optional buffer.
+            let (given, ptr): (Option<usize>, *mut u8) = match slot.role {
+                Role::Weights => (Some(packed.len()), packed.as_ptr().cast_mut().cast()),
+                Role::Input => (Some(input.len()), input.as_ptr().cast_mut().cast()),
+                Role::Initial(i) => match initial.get(i).copied().flatten() {
+                    Some(s) => (Some(s.len()), s.as_ptr().cast_mut().cast()),
+                    None => (None, std::ptr::null_mut()),
+                },
+                Role::Lengths => match lengths {
+                    Some(s) => (Some(s.len()), s.as_ptr().cast_mut().cast()),
+                    None => (None, std::ptr::null_mut()),
+                },
+                Role::Output => (Some(output.0), output.1.cast()),
+                Role::Last(i) => match last.get_mut(i).and_then(|s| s.as_deref_mut()) {
+                    Some(s) => (Some(s.len()), s.as_mut_ptr().cast()),
+                    None => return Err(Refused(format!("no buffer for final state {i}"))),
+                },
+                Role::Work => (Some(work.0), work.1.cast()),
+                other => return Err(Refused(format!("a buffer parameter with role {other:?}"))),
+            };
+            let want = slot
+                .len
+                .eval(l as u64, n as u64)
+                .and_then(|w| usize::try_from(w).ok());
+            let fits = match (given, want) {
+                (None, _) => matches!(slot.role, Role::Initial(_) | Role::Lengths),
+                // The workspace may be larger than a call needs; nothing else may.
+                (Some(g), Some(w)) if slot.role == Role::Work => g >= w,
+                (Some(g), Some(w)) => g == w,
+                (Some(_), None) => false,
+            };
+            if !fits {
+                return Err(Refused(format!(
+                    "{:?} has {given:?} elements, expected {want:?}",
+                    slot.role
+                )));
             }
-        }
-        expect("output", a.output.len(), product(&[l, n, s.output_size]))?;
-        expect(
-            "h_n",
-            a.h_n.len(),
-            product(&[s.num_states, n, s.hidden_size]),
-        )?;
-        let work = s
-            .work
-            .eval(l as u64, n as u64)
-            .and_then(|w| usize::try_from(w).ok());
-        if work.is_none_or(|w| a.work.len() < w) {
-            return Err(Refused(format!(
-                "workspace of {} elements, need {work:?}",
-                a.work.len()
-            )));
+            *pointer = ptr;
         }
         let raw = RawArgs {
-            packed: a.packed.as_ptr().cast(),
-            input: a.input.as_ptr().cast(),
-            h0: a.h0.map_or(std::ptr::null(), |h| h.as_ptr().cast()),
-            lengths: a.lengths.map_or(std::ptr::null(), |l| l.as_ptr()),
-            output: a.output.as_mut_ptr().cast(),
-            h_n: a.h_n.as_mut_ptr().cast(),
-            work: a.work.as_mut_ptr().cast(),
+            pointers,
             seq_len: l as i64,
             batch: n as i64,
         };
         // SAFETY (both calls): every buffer has the length the kernel reads or writes for
-        // this `seq_len` and `batch` (checked above, invariant 2); `output`, `h_n` and
-        // `work` are exclusive borrows, so no other code touches them during the call.
-        // A call shares its work only alone (see `workers`); otherwise, or with the workers
-        // busy, it runs on its own thread.
+        // this `seq_len` and `batch` (checked above against the sizes its parameters
+        // declare, invariant 2); the written buffers are exclusive borrows, so no other code
+        // touches them during the call. A call shares its work only alone (see `workers`);
+        // otherwise, or with the workers busy, it runs on its own thread.
         let ticket = self.workers.as_ref().map(|w| w.enter(threads));
         match (&self.entry, ticket.as_ref().and_then(|t| t.crew())) {
             (Entry::Forward(_), Some(_)) => {
@@ -350,19 +433,8 @@ impl NativeKernels {
                 ));
             }
             (Entry::Forward(f), None) => {
-                let status = unsafe {
-                    f(
-                        raw.packed,
-                        raw.input,
-                        raw.h0,
-                        raw.lengths,
-                        raw.output,
-                        raw.h_n,
-                        raw.work,
-                        raw.seq_len,
-                        raw.batch,
-                    )
-                };
+                let scalars = [raw.seq_len, raw.batch];
+                let status = unsafe { f(raw.pointers.as_ptr(), scalars.as_ptr()) };
                 // The entry point checks again what was checked above: a refusal is a
                 // disagreement between the two, a bug.
                 if status != rnnc_codegen::Status::Ok as i32 {

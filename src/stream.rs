@@ -1,9 +1,10 @@
 //! Streaming: a unidirectional model fed a sequence in chunks of any length, its state
 //! carried between calls. The results are bit-identical to one call on the whole sequence:
-//! the kernels compute each step from the previous state alone, and the state passes
-//! between chunks exactly (it is `h_n` of one call and `h0` of the next).
+//! the kernels compute each step from the previous states alone, and the states pass
+//! between chunks exactly (the final states of one call are the initial states of the
+//! next: `h`, and an LSTM's `c`).
 
-use rnnc_spec::{CallShape, Element, Tensor, TensorView, TensorViewMut};
+use rnnc_spec::{CallShape, Element, State, StateView, Tensor, TensorView, TensorViewMut};
 
 use crate::{CompiledRnn, Error, ForwardContext, PackedWeights};
 
@@ -44,16 +45,17 @@ pub struct Stream<'a, T: Element> {
     rnn: &'a CompiledRnn,
     weights: &'a PackedWeights,
     ctx: ForwardContext,
-    /// `h` after the chunks so far (or the initial `h0`); `None` means zeros.
-    state: Option<Tensor<T>>,
-    next: Option<Tensor<T>>,
+    /// The states after the chunks so far (or the initial ones); `None` means zeros.
+    state: Option<State<T>>,
+    next: Option<State<T>>,
     /// Batch and unbatchedness of the first chunk, which every chunk must keep.
     shape: Option<(usize, bool)>,
 }
 
 impl CompiledRnn {
-    /// Starts a stream from `h0` (or zeros). Only unidirectional models stream: a reverse
-    /// direction needs the whole sequence before its first output.
+    /// Starts a stream from initial states `hx` (`StateView::from(h0)`; or zeros). Only
+    /// unidirectional models stream: a reverse direction needs the whole sequence before its
+    /// first output.
     ///
     /// ```
     /// use rnnc::{CompiledRnn, RnnSpec, TensorView, Weights};
@@ -67,19 +69,23 @@ impl CompiledRnn {
     ///     let out = stream.feed(TensorView::new(&[1, 40], &features)?)?;
     ///     assert_eq!(out.shape(), [1, 128]);
     /// }
-    /// assert_eq!(stream.state().unwrap().shape(), [2, 128]);
+    /// assert_eq!(stream.state().unwrap().h.shape(), [2, 128]);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn stream<'a, T: Element>(
         &'a self,
         weights: &'a PackedWeights,
-        h0: Option<TensorView<'_, T>>,
+        hx: Option<StateView<'_, T>>,
     ) -> Result<Stream<'a, T>, Error> {
         if self.model().bidirectional() {
             return Err(StreamError::Bidirectional.into());
         }
-        let state = match h0 {
-            Some(h) => Some(Tensor::new(h.shape().to_vec(), h.data().to_vec())?),
+        let copy = |t: TensorView<'_, T>| Tensor::new(t.shape().to_vec(), t.data().to_vec());
+        let state = match hx {
+            Some(hx) => Some(State {
+                h: copy(hx.h)?,
+                c: hx.c.map(copy).transpose()?,
+            }),
             None => None,
         };
         Ok(Stream {
@@ -124,29 +130,30 @@ impl<T: Element> Stream<'_, T> {
             Some(_) => {}
         }
         if self.next.is_none() {
-            self.next = Some(Tensor::try_zeros(call.h_n_shape(), "h_n")?);
+            self.next = Some(State::try_zeros(&call)?);
         }
         let next = self.next.as_mut().expect("set above");
-        let h0 = self.state.as_ref().map(Tensor::view);
+        let hx = self.state.as_ref().map(State::view);
         self.rnn.forward_into(
             self.weights,
             &mut self.ctx,
             chunk,
-            h0,
+            hx,
             None,
             output,
             next.view_mut(),
         )?;
         std::mem::swap(&mut self.state, &mut self.next);
         if self.next.is_none() {
-            // The first chunk started from zeros: keep a buffer for the next h_n.
-            self.next = Some(Tensor::try_zeros(call.h_n_shape(), "h_n")?);
+            // The first chunk started from zeros: keep buffers for the next final states.
+            self.next = Some(State::try_zeros(&call)?);
         }
         Ok(())
     }
 
-    /// The state after the chunks fed so far (`h_n` of the whole sequence), if any.
-    pub fn state(&self) -> Option<TensorView<'_, T>> {
-        self.state.as_ref().map(Tensor::view)
+    /// The states after the chunks fed so far (the final states of the whole sequence), if
+    /// any.
+    pub fn state(&self) -> Option<StateView<'_, T>> {
+        self.state.as_ref().map(State::view)
     }
 }

@@ -56,7 +56,7 @@ fn allocates_nothing(threads: usize) {
             None,
             Some(&lengths),
             out.view_mut(),
-            h_n.view_mut(),
+            h_n.view_mut().into(),
         )
         .unwrap();
     }

@@ -42,7 +42,7 @@ fn bad_arguments_are_errors_with_torch_messages() {
         .forward(
             &packed,
             input,
-            Some(TensorView::new(&[2, 2, 20], &h0).unwrap()),
+            Some(TensorView::new(&[2, 2, 20], &h0).unwrap().into()),
             None,
         )
         .unwrap_err();
@@ -112,7 +112,7 @@ fn bad_arguments_are_errors_with_torch_messages() {
             None,
             None,
             TensorViewMut::new(&[5, 3, 20], &mut out).unwrap(),
-            TensorViewMut::new(&[2, 3, 19], &mut h_n).unwrap(),
+            TensorViewMut::new(&[2, 3, 19], &mut h_n).unwrap().into(),
         )
         .unwrap_err();
     assert_eq!(
@@ -138,11 +138,12 @@ fn forward_into_matches_forward() {
         None,
         Some(&[5, 2, 4]),
         out2.view_mut(),
-        h_n2.view_mut(),
+        h_n2.view_mut().into(),
     )
     .unwrap();
     assert_eq!(out, out2);
-    assert_eq!(h_n, h_n2);
+    assert_eq!(h_n.h, h_n2);
+    assert_eq!(h_n.c, None);
 }
 
 #[test]
@@ -366,7 +367,7 @@ fn degenerate_calls_return_at_once_or_are_refused() {
     worker.join().unwrap();
     let (out, h_n) = result.unwrap();
     assert_eq!(out.shape(), [1 << 40, 0, 20]);
-    assert_eq!(h_n.shape(), [2, 0, 20]);
+    assert_eq!(h_n.h.shape(), [2, 0, 20]);
     assert!(matches!(too_long, Error::TooLarge { .. }), "{too_long:?}");
     // Lengths with an unbatched input: torch cannot pack it, rnnc refuses it.
     let (rnn, packed) = torch_doc();

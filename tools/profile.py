@@ -201,7 +201,9 @@ def main():
             continue
         symbol, offset = found
         by_symbol[symbol] += 1
-        insns = listing.get(symbol)
+        # The JIT's `forward` takes its buffers as arrays (one signature for every cell),
+        # the object's as separate arguments: its samples stay with the function only.
+        insns = None if symbol.endswith("_forward") else listing.get(symbol)
         if not insns or offset < insns[0][0]:
             continue
         lo, hi = 0, len(insns) - 1

@@ -52,7 +52,7 @@ int main(int argc, char **argv) {
     const scalar *params[SIZE(_NUM_PARAMS)];
     size_t rows = (size_t)SEQ_LEN * BATCH;
     size_t n_in = rows * SIZE(_INPUT_SIZE), n_out = rows * SIZE(_OUTPUT_SIZE);
-    size_t n_state = (size_t)SIZE(_NUM_STATES) * BATCH * SIZE(_HIDDEN_SIZE);
+    size_t n_state = (size_t)SIZE(_NUM_LAYER_DIRECTIONS) * BATCH * SIZE(_STATE_H_SIZE);
     size_t n_work = SIZE(_WORK_SIZE)(SEQ_LEN, BATCH), total = 0, k;
     scalar *all, *packed, *input, *h0, *output, *h_n, *work;
     int64_t lengths[BATCH] = {5, 2, 4};

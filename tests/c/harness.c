@@ -64,7 +64,7 @@ int main(int argc, char **argv) {
     seq_len = atoll(argv[2]);
     batch = atoll(argv[3]);
     rows = (size_t)seq_len * (size_t)batch;
-    states = (size_t)SIZE(_NUM_STATES) * (size_t)batch * SIZE(_HIDDEN_SIZE);
+    states = (size_t)SIZE(_NUM_LAYER_DIRECTIONS) * (size_t)batch * SIZE(_STATE_H_SIZE);
     input = read_file(dir, "input.bin", rows * SIZE(_INPUT_SIZE) * sizeof(scalar));
     if (atoi(argv[4])) h0 = read_file(dir, "h0.bin", states * sizeof(scalar));
     if (atoi(argv[5])) lengths = read_file(dir, "lengths.bin", (size_t)batch * sizeof(int64_t));

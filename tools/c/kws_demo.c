@@ -15,7 +15,7 @@
 int main(void) {
     static float input[FRAMES * KWS_INPUT_SIZE];
     static float output[FRAMES * KWS_OUTPUT_SIZE];
-    static float h_n[KWS_NUM_STATES * KWS_HIDDEN_SIZE];
+    static float h_n[KWS_NUM_LAYER_DIRECTIONS * KWS_STATE_H_SIZE];
     float *work = malloc(KWS_WORK_SIZE(FRAMES, 1) * sizeof(float));
     int i, status;
     if (!work) return 1;

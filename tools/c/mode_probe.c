@@ -100,7 +100,7 @@ int main(int argc, char **argv) {
     float *packed = malloc(B1_256_PACKED_SIZE * sizeof(float));
     float *input = malloc(SEQ_LEN * B1_256_INPUT_SIZE * sizeof(float));
     float *output = malloc(SEQ_LEN * B1_256_OUTPUT_SIZE * sizeof(float));
-    float *h_n = malloc(B1_256_NUM_STATES * B1_256_HIDDEN_SIZE * sizeof(float));
+    float *h_n = malloc(B1_256_NUM_LAYER_DIRECTIONS * B1_256_STATE_H_SIZE * sizeof(float));
     float *work = malloc(B1_256_WORK_SIZE(SEQ_LEN, 1) * sizeof(float));
     long n_l2 = 64 << 10, n_l3 = 1 << 20, n_mem = 64 << 20;
     float *l2 = malloc(n_l2 * sizeof(float)), *l3 = malloc(n_l3 * sizeof(float));

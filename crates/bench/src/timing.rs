@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use rand::rngs::ChaCha8Rng;
 use rand::{RngExt, SeedableRng};
-use rnnc_spec::{Tensor, Weights};
+use rnnc_spec::{CallShape, State, Tensor, Weights};
 
 use crate::config::BenchConfig;
 use rnnc::{CompileOptions, CompiledRnn, Error, ForwardContext, PackedWeights};
@@ -81,7 +81,7 @@ pub struct Prepared {
     ctx: ForwardContext,
     input: Tensor<f32>,
     output: Tensor<f32>,
-    h_n: Tensor<f32>,
+    state: State<f32>,
     threads: usize,
     compile_ms: f64,
     /// Calls per timed batch (about [`BATCH_SECONDS`]).
@@ -121,11 +121,12 @@ impl Prepared {
         Ok(Prepared {
             input: Tensor::new(vec![l, n, model.input_size()], x)?,
             output: Tensor::zeros(vec![l, n, model.output_size()]),
-            h_n: Tensor::zeros(vec![
-                model.num_layers() * model.num_directions(),
-                n,
-                model.hidden_size(),
-            ]),
+            state: State::try_zeros(&CallShape::check(
+                &model,
+                &[l, n, model.input_size()],
+                None,
+                None,
+            )?)?,
             rnn,
             packed,
             ctx,
@@ -145,7 +146,7 @@ impl Prepared {
             None,
             None,
             self.output.view_mut(),
-            self.h_n.view_mut(),
+            self.state.view_mut(),
         )
     }
 
@@ -213,7 +214,7 @@ pub fn bench_callers(
 ) -> Result<Contention, Error> {
     let prepared = Prepared::new(config, options, threads)?;
     let (rnn, packed, input) = (&prepared.rnn, &prepared.packed, &prepared.input);
-    let (output, h_n) = (&prepared.output, &prepared.h_n);
+    let (output, state) = (&prepared.output, &prepared.state);
     let (l, n) = (config.seq_len, config.batch);
     let start = Instant::now() + settings.warmup;
     let end = start + settings.measure;
@@ -224,7 +225,7 @@ pub fn bench_callers(
                     let mut ctx = ForwardContext::new();
                     ctx.reserve(rnn, l, n)?;
                     let mut output = output.clone();
-                    let mut h_n = h_n.clone();
+                    let mut state = state.clone();
                     let mut times = Vec::with_capacity(1 << 16);
                     loop {
                         let t = Instant::now();
@@ -238,7 +239,7 @@ pub fn bench_callers(
                             None,
                             None,
                             output.view_mut(),
-                            h_n.view_mut(),
+                            state.view_mut(),
                         )?;
                         if t >= start {
                             times.push(t.elapsed().as_secs_f64() * 1e6);

@@ -3,7 +3,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use rnnc_spec::{Element, Model, Tensor, TensorView, Weights};
+use rnnc_spec::{Element, Model, State, StateView, Tensor, TensorView, Weights};
 
 /// A way to run a model's forward pass.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -48,9 +48,9 @@ impl Engine {
         model: &Model,
         weights: &Weights,
         input: TensorView<'_, T>,
-        h0: Option<TensorView<'_, T>>,
+        hx: Option<StateView<'_, T>>,
         lengths: Option<&[usize]>,
-    ) -> Result<(Tensor<T>, Tensor<T>), crate::Error> {
+    ) -> Result<(Tensor<T>, State<T>), crate::Error> {
         match self {
             Engine::Jit => {
                 let options = rnnc::CompileOptions {
@@ -60,7 +60,7 @@ impl Engine {
                 };
                 let rnn = rnnc::CompiledRnn::with_options(model, &options)?;
                 let packed = rnn.pack(weights)?;
-                Ok(rnn.forward(&packed, input, h0, lengths)?)
+                Ok(rnn.forward(&packed, input, hx, lengths)?)
             }
             Engine::Interp => crate::interp::run_model(
                 model,
@@ -71,10 +71,10 @@ impl Engine {
                 threads,
                 weights,
                 input,
-                h0,
+                hx,
                 lengths,
             ),
-            Engine::Reference => Ok(rnnc_reference::forward(model, weights, input, h0, lengths)?),
+            Engine::Reference => Ok(rnnc_reference::forward(model, weights, input, hx, lengths)?),
         }
     }
 }

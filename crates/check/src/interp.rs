@@ -1,50 +1,121 @@
 //! The `interp` engine: the model compiled to kernel IR by the full pipeline and run by the
-//! interpreter, with the same calling conventions native code has.
+//! interpreter, with the same calling conventions native code has: the arguments are
+//! passed by the roles of the entry point's parameters, as the runtime passes them.
 
 use rnnc_interp::{Arg, run_function};
 use rnnc_ir::{PipelineConfig, compile_ir};
-use rnnc_kernel::Valid;
-use rnnc_spec::{CallShape, Element, Model, Tensor, TensorView, Weights};
+use rnnc_kernel::{Phase, Role, Valid};
+use rnnc_spec::{
+    CallShape, Element, Model, State, StateView, StateViewMut, Tensor, TensorView, Weights,
+};
 
 use crate::Error;
 
+/// The buffers of one call, as `forward` (and the runtime) sees them.
+struct Buffers<'a, T> {
+    packed: &'a [T],
+    input: TensorView<'a, T>,
+    hx: Option<StateView<'a, T>>,
+    lengths: Option<&'a [i64]>,
+    output: &'a mut [T],
+    state: StateViewMut<'a, T>,
+    work: &'a mut [T],
+}
+
+/// The arguments of a call in the order of `forward`'s parameters (or a phase function's,
+/// without the phase's own scalars).
+fn arguments<'a, T: Element>(
+    module: &Valid,
+    call: &CallShape,
+    buffers: Buffers<'a, T>,
+) -> Result<Vec<Arg<'a>>, Error> {
+    let Buffers {
+        packed,
+        input,
+        hx,
+        lengths,
+        output,
+        state,
+        work,
+    } = buffers;
+    let entry = match module.schedule.first() {
+        None => "forward",
+        Some(Phase::All(f) | Phase::One(f) | Phase::Steps(f, _) | Phase::Pair(f, _)) => f,
+    };
+    let func = module.function(entry).ok_or_else(|| Error::Mismatch {
+        message: format!("no function @{entry}"),
+    })?;
+    let roles = module
+        .roles(func)
+        .map_err(|message| Error::Mismatch { message })?;
+    let initial = hx.map(|hx| hx.slices()).unwrap_or_default();
+    let mut last = state.into_slices();
+    let (mut output, mut work) = (Some(output), Some(work));
+    let mut args = Vec::new();
+    for role in roles {
+        args.push(match role {
+            Role::Weights => Arg::slice(packed),
+            Role::Input => Arg::slice(input.data()),
+            Role::Initial(i) => initial
+                .get(i)
+                .copied()
+                .flatten()
+                .map_or(Arg::Null, Arg::slice),
+            Role::Lengths => lengths.map_or(Arg::Null, Arg::I64),
+            Role::Output => Arg::slice_mut(output.take().expect("one output parameter")),
+            Role::Last(i) => {
+                Arg::slice_mut(last.get_mut(i).and_then(Option::take).ok_or_else(|| {
+                    Error::Mismatch {
+                        message: format!("no buffer for final state {i}"),
+                    }
+                })?)
+            }
+            Role::Work => Arg::slice_mut(work.take().expect("one work parameter")),
+            Role::SeqLen => Arg::Scalar(call.seq_len as i64),
+            Role::Batch => Arg::Scalar(call.batch as i64),
+            // The schedule passes a phase's own scalars.
+            Role::Step | Role::Part | Role::Parts => continue,
+        });
+    }
+    Ok(args)
+}
+
 /// Runs `forward` (or the schedule, as `parts` threads would) on checked arguments;
-/// returns `(output, h_n)`.
-#[allow(clippy::too_many_arguments)]
+/// returns the output and the final states.
 pub(crate) fn forward<T: Element>(
     module: &Valid,
     parts: usize,
     packed: &[T],
     call: &CallShape,
     input: TensorView<'_, T>,
-    h0: Option<TensorView<'_, T>>,
+    hx: Option<StateView<'_, T>>,
     lengths: Option<&[usize]>,
-) -> Result<(Tensor<T>, Tensor<T>), Error> {
+) -> Result<(Tensor<T>, State<T>), Error> {
     let mut output = Tensor::<T>::zeros(call.output_shape());
-    let mut h_n = Tensor::<T>::zeros(call.h_n_shape());
+    let mut state = State::try_zeros(call)?;
     let work_len = module
         .work
         .eval(call.seq_len as u64, call.batch as u64)
         .expect("checked shapes keep the workspace in range");
     let mut work = vec![T::default(); work_len as usize];
     let lengths: Option<Vec<i64>> = lengths.map(|l| l.iter().map(|&n| n as i64).collect());
-    let mut args = vec![
-        Arg::slice(packed),
-        Arg::slice(input.data()),
-        h0.map_or(Arg::Null, |h| Arg::slice(h.data())),
-        lengths.as_deref().map_or(Arg::Null, Arg::I64),
-        Arg::slice_mut(output.data_mut()),
-        Arg::slice_mut(h_n.data_mut()),
-        Arg::slice_mut(&mut work),
-        Arg::Scalar(call.seq_len as i64),
-        Arg::Scalar(call.batch as i64),
-    ];
+    let buffers = Buffers {
+        packed,
+        input,
+        hx,
+        lengths: lengths.as_deref(),
+        output: output.data_mut(),
+        state: state.view_mut(),
+        work: &mut work,
+    };
+    let mut args = arguments(module, call, buffers)?;
     if module.schedule.is_empty() {
         run_function(module, "forward", &mut args)?;
     } else {
         rnnc_interp::run_schedule(module, &mut args, parts)?;
     }
-    Ok((output, h_n))
+    drop(args);
+    Ok((output, state))
 }
 
 /// Compiles, packs and runs: the whole `interp` engine for one call (`parts` threads'
@@ -55,12 +126,13 @@ pub(crate) fn run_model<T: Element>(
     parts: usize,
     weights: &Weights,
     input: TensorView<'_, T>,
-    h0: Option<TensorView<'_, T>>,
+    hx: Option<StateView<'_, T>>,
     lengths: Option<&[usize]>,
-) -> Result<(Tensor<T>, Tensor<T>), Error> {
-    let call = CallShape::check(model, input.shape(), h0.map(|h| h.shape()), lengths)?;
+) -> Result<(Tensor<T>, State<T>), Error> {
+    let shapes = hx.as_ref().map(StateView::shapes);
+    let call = CallShape::check(model, input.shape(), shapes.as_deref(), lengths)?;
     CallShape::check_dtype(model, "input", T::DTYPE)?;
     let module = compile_ir(model, config)?;
     let packed = rnnc::pack_by_interpretation::<T>(&module, model, weights)?;
-    forward(&module, parts, &packed, &call, input, h0, lengths)
+    forward(&module, parts, &packed, &call, input, hx, lengths)
 }

@@ -20,7 +20,7 @@ pub mod verify;
 
 pub use engine::Engine;
 
-use rnnc_spec::{Element, Model, Tensor, TensorView, Weights};
+use rnnc_spec::{Element, Model, State, StateView, Tensor, TensorView, Weights};
 
 /// Why a check could not be made (not: why it failed; that is a report).
 #[derive(Debug, thiserror::Error)]
@@ -43,6 +43,9 @@ pub enum Error {
     /// The arguments do not fit the model (the caller's fault).
     #[error(transparent)]
     Call(#[from] rnnc_spec::CallError),
+    /// Memory for a result could not be allocated.
+    #[error(transparent)]
+    OutOfMemory(#[from] rnnc_spec::AllocError),
     /// An engine's result of the wrong shape (a bug in rnnc).
     #[error("engine result mismatch: {message}")]
     Mismatch {
@@ -58,10 +61,10 @@ pub fn interp_forward<T: Element>(
     config: &rnnc_ir::PipelineConfig,
     weights: &Weights,
     input: TensorView<'_, T>,
-    h0: Option<TensorView<'_, T>>,
+    hx: Option<StateView<'_, T>>,
     lengths: Option<&[usize]>,
-) -> Result<(Tensor<T>, Tensor<T>), Error> {
-    interp::run_model(model, config, 1, weights, input, h0, lengths)
+) -> Result<(Tensor<T>, State<T>), Error> {
+    interp::run_model(model, config, 1, weights, input, hx, lengths)
 }
 
 /// Like [`interp_forward`], with the schedule of a multi-threaded pass run part by part as
@@ -72,8 +75,8 @@ pub fn interp_forward_parts<T: Element>(
     parts: usize,
     weights: &Weights,
     input: TensorView<'_, T>,
-    h0: Option<TensorView<'_, T>>,
+    hx: Option<StateView<'_, T>>,
     lengths: Option<&[usize]>,
-) -> Result<(Tensor<T>, Tensor<T>), Error> {
-    interp::run_model(model, config, parts, weights, input, h0, lengths)
+) -> Result<(Tensor<T>, State<T>), Error> {
+    interp::run_model(model, config, parts, weights, input, hx, lengths)
 }

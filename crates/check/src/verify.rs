@@ -7,7 +7,7 @@
 
 use std::fmt;
 
-use rnnc_spec::{DType, Element, Tensor, TensorView};
+use rnnc_spec::{DType, Element, State, StateView, Tensor, TensorView};
 
 use crate::case::{Case, CaseTensor};
 use crate::engine::Engine;
@@ -120,14 +120,15 @@ fn compare_case<T: Element>(
     engine: Engine,
     threads: usize,
 ) -> Result<Worst, crate::Error> {
-    let (output, h_n): (Tensor<T>, Tensor<T>) = engine.forward(
+    let (output, state): (Tensor<T>, State<T>) = engine.forward(
         threads,
         &case.model,
         &case.weights,
         view(&case.input),
-        case.h0.as_ref().map(view),
+        case.h0.as_ref().map(|h0| StateView::from(view(h0))),
         case.lengths.as_deref(),
     )?;
+    let h_n = state.h;
     let mismatch = |what, got: &[usize], want: &[usize]| crate::Error::Mismatch {
         message: format!("{what} has shape {got:?}, torch's has {want:?}"),
     };

@@ -5,7 +5,9 @@
 
 mod common;
 
-use common::{ModelCase, config, first_bit_difference, first_difference, model_case, pipeline};
+use common::{
+    ModelCase, config, first_bit_difference, first_difference, model_case, pipeline, results,
+};
 use proptest::prelude::*;
 use rnnc::ir::PipelineConfig;
 use rnnc::{DType, Element};
@@ -25,7 +27,10 @@ fn check<T: Element>(case: &ModelCase, config: &PipelineConfig) -> Result<(), Te
             rnnc_check::interp_forward(&data.model, config, &data.weights, x, h0, lengths)
         })
         .map_err(|e| TestCaseError::fail(format!("interpreter failed: {e}")))?;
-    for (name, got, want) in [("output", &out, &ref_out), ("h_n", &hn, &ref_hn)] {
+    for ((name, got), (_, want)) in results(&out, &hn)
+        .into_iter()
+        .zip(results(&ref_out, &ref_hn))
+    {
         if let Some(diff) = first_difference(got, want, tol) {
             return Err(TestCaseError::fail(format!(
                 "the interpreter differs from the reference in {name}: {diff}\n{config:?}"
@@ -71,10 +76,10 @@ fn check_parts<T: Element>(
             )
         })
         .map_err(|e| TestCaseError::fail(format!("{parts} parts: {e}")))?;
-    for (what, a, b) in [
-        ("output", &got.0, &sequential.0),
-        ("h_n", &got.1, &sequential.1),
-    ] {
+    for ((what, a), (_, b)) in results(&got.0, &got.1)
+        .into_iter()
+        .zip(results(&sequential.0, &sequential.1))
+    {
         if let Some(diff) = first_bit_difference(a, b) {
             return Err(TestCaseError::fail(format!(
                 "{parts} parts differ in {what}: {diff}\n{config:?}"

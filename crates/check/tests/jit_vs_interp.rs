@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::{CaseData, ModelCase, config, first_bit_difference, model_case, pipeline};
+use common::{CaseData, ModelCase, config, first_bit_difference, model_case, pipeline, results};
 use proptest::prelude::*;
 use rnnc::codegen::OptLevel;
 use rnnc::ir::PipelineConfig;
@@ -42,10 +42,10 @@ fn check<T: Element>(case: &CaseData, options: &CompileOptions) -> Result<(), Te
             )
         })
         .map_err(|e| TestCaseError::fail(format!("interpreter failed: {e}")))?;
-    for (name, got, want) in [
-        ("output", &native.0, &interp.0),
-        ("h_n", &native.1, &interp.1),
-    ] {
+    for ((name, got), (_, want)) in results(&native.0, &native.1)
+        .into_iter()
+        .zip(results(&interp.0, &interp.1))
+    {
         if let Some(diff) = first_bit_difference(got, want) {
             let path = std::env::temp_dir().join(format!(
                 "rnnc-mismatch-{}-{}.ir",

@@ -4,9 +4,11 @@
 
 mod common;
 
-use common::first_bit_difference;
+use common::{first_bit_difference, results};
 use proptest::prelude::*;
-use rnnc::{CompileOptions, CompiledRnn, DType, Element, RnnSpec, Tensor, TensorView, Weights};
+use rnnc::{
+    CompileOptions, CompiledRnn, DType, Element, RnnSpec, State, Tensor, TensorView, Weights,
+};
 
 fn stream_matches_one_call<T: Element>(
     case: &common::ModelCase,
@@ -19,12 +21,9 @@ fn stream_matches_one_call<T: Element>(
         .with_args::<T, _>(|x, h0, _| rnn.forward(&packed, x, h0, None))
         .unwrap();
     let input = data.input::<T>();
-    let h0 = data.h0::<T>();
-    let h0_view = data
-        .h0_shape
-        .as_ref()
-        .map(|s| TensorView::new(s, h0.as_ref().unwrap()).unwrap());
-    let mut stream = rnn.stream(&packed, h0_view).unwrap();
+    let mut stream = data
+        .with_args::<T, _>(|_, hx, _| rnn.stream(&packed, hx))
+        .unwrap();
     let shape = &data.input_shape;
     let (unbatched, bf) = (shape.len() == 2, data.model.batch_first());
     let (seq_len, batch, features) = match (unbatched, bf) {
@@ -78,11 +77,15 @@ fn stream_matches_one_call<T: Element>(
     }
     let streamed = Tensor::new(whole_out.shape().to_vec(), streamed).unwrap();
     let state = stream.state().unwrap();
-    let state = Tensor::new(state.shape().to_vec(), state.data().to_vec()).unwrap();
-    for (what, got, want) in [
-        ("output", &streamed, &whole_out),
-        ("h_n", &state, &whole_h_n),
-    ] {
+    let copy = |t: TensorView<'_, T>| Tensor::new(t.shape().to_vec(), t.data().to_vec()).unwrap();
+    let state = State {
+        h: copy(state.h),
+        c: state.c.map(copy),
+    };
+    for ((what, got), (_, want)) in results(&streamed, &state)
+        .into_iter()
+        .zip(results(&whole_out, &whole_h_n))
+    {
         if let Some(diff) = first_bit_difference(got, want) {
             return Err(TestCaseError::fail(format!(
                 "a stream in chunks {chunks:?} differs in {what}: {diff}"

@@ -61,13 +61,13 @@ fn jit_bytes(case: &Case) -> (Vec<u8>, Vec<u8>) {
         let rnn = CompiledRnn::new(&case.model).unwrap();
         let packed = rnn.pack(&case.weights).unwrap();
         let input = case.input.view::<T>().unwrap();
-        let h0 = case.h0.as_ref().map(|h| h.view::<T>().unwrap());
-        let (out, h_n) = rnn
+        let h0 = case.h0.as_ref().map(|h| h.view::<T>().unwrap().into());
+        let (out, state) = rnn
             .forward(&packed, input, h0, case.lengths.as_deref())
             .unwrap();
         (
             bytes_of(&T::wrap(out.into_data())),
-            bytes_of(&T::wrap(h_n.into_data())),
+            bytes_of(&T::wrap(state.h.into_data())),
         )
     }
     match case.model.dtype() {
@@ -392,7 +392,7 @@ fn the_c_walkthrough_program_prints_what_the_jit_computes() {
     let x: Vec<f32> = (0..50 * 40)
         .map(|i| (0.01 * i as f64).sin() as f32)
         .collect();
-    let (out, h_n) = rnn
+    let (out, state) = rnn
         .forward(
             &packed,
             rnnc::TensorView::new(&[50, 40], &x).unwrap(),
@@ -400,6 +400,7 @@ fn the_c_walkthrough_program_prints_what_the_jit_computes() {
             None,
         )
         .unwrap();
+    let h_n = state.h;
     let expected = format!(
         "output[0][0][:4] = {:.6} {:.6} {:.6} {:.6}\nh_n[1][:4]       = {:.6} {:.6} {:.6} {:.6}\n",
         out.data()[0],

@@ -356,7 +356,7 @@ fn perf_map_names_generated_code_with_the_sizes_the_listing_shows() {
         sizes.insert(fields[2].to_string(), size);
     }
     // tools/profile.py places samples in `--emit asm` of the same model: the two must be
-    // the same code.
+    // the same code, but for `forward`, whose JIT entry takes its buffers as arrays.
     let dir = std::env::temp_dir().join(format!("rnnc-perfmap-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let spec = dir.join("seed.toml");
@@ -368,7 +368,12 @@ fn perf_map_names_generated_code_with_the_sizes_the_listing_shows() {
     let out = rnnc(&[spec.to_str().unwrap(), "--emit", "asm"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let listing = text(&out.stdout);
-    for symbol in ["seed_example_pack", "seed_example_forward"] {
+    for symbol in [
+        "seed_example_pack",
+        "seed_example_layer_l0",
+        "seed_example_layer_l1",
+        "seed_example_forward",
+    ] {
         let header = format!("; {symbol}: ");
         let bytes: u64 = listing
             .lines()
@@ -376,7 +381,11 @@ fn perf_map_names_generated_code_with_the_sizes_the_listing_shows() {
             .and_then(|rest| rest.split(' ').next())
             .and_then(|n| n.parse().ok())
             .unwrap_or_else(|| panic!("{symbol} in the listing"));
-        assert_eq!(sizes.get(symbol), Some(&bytes), "{symbol}: {map}");
+        if symbol.ends_with("_forward") {
+            assert!(sizes.contains_key(symbol), "{symbol}: {map}");
+        } else {
+            assert_eq!(sizes.get(symbol), Some(&bytes), "{symbol}: {map}");
+        }
     }
     std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -29,14 +29,30 @@ pub fn symbol(model: &str, function: &str) -> String {
     format!("{model}_{function}")
 }
 
-/// How an IR function is called natively: `pack` through a pointer array, every other
-/// function with one argument per parameter, without the weights when they are baked into
-/// the object (`baked`; the functions of `pack` are not emitted then).
-pub fn abi_of(name: &str, baked: bool) -> Abi {
-    match (name, baked) {
-        ("pack", _) => Abi::PointerArray,
-        (_, true) => Abi::Baked,
-        (_, false) => Abi::Direct,
+/// How the entry points of a module (functions no other function calls, but `pack`) take
+/// their arguments.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Entries {
+    /// One native argument per parameter: the C API of object files.
+    Direct,
+    /// Through an array of pointers and one of scalars ([`Abi::Arrays`]): what the runtime
+    /// calls JIT code with.
+    Arrays,
+}
+
+/// How an IR function is called natively: `pack` through a pointer array; with weights
+/// baked into the object (`baked`; the functions of `pack` are not emitted then), every
+/// other function without them; entry points (not `called` by another function) as
+/// `entries` says; the rest with one argument per parameter.
+pub fn abi_of(name: &str, called: bool, baked: bool, entries: Entries) -> Abi {
+    if name == "pack" {
+        Abi::PointerArray
+    } else if baked {
+        Abi::Baked
+    } else if !called && entries == Entries::Arrays {
+        Abi::Arrays
+    } else {
+        Abi::Direct
     }
 }
 
@@ -69,7 +85,8 @@ fn pack_functions(ir: &rnnc_kernel::Module) -> HashSet<String> {
 }
 
 /// Declares and defines the kernels of `ir` in `module`, exported under their symbols
-/// (functions that only other functions call are local to the module).
+/// (functions that only other functions call are local to the module), entry points taking
+/// their arguments as `entries` says.
 ///
 /// With `baked` (the packed weights' bytes, as `pack` lays them out), the weights become
 /// read-only data of the module (aligned to 64 bytes), the kernels read them from there and
@@ -78,6 +95,7 @@ pub fn define_kernels<M: Module>(
     module: &mut M,
     ir: &rnnc_kernel::Legal,
     baked: Option<&[u8]>,
+    entries: Entries,
 ) -> Result<Kernels, CodegenError> {
     let err = |e: cranelift_module::ModuleError| CodegenError::Module(e.to_string());
     let mut ctx = module.make_context();
@@ -111,7 +129,7 @@ pub fn define_kernels<M: Module>(
         if baked.is_some() && of_pack.contains(name) {
             continue;
         }
-        let abi = abi_of(name, baked.is_some());
+        let abi = abi_of(name, called.contains(name), baked.is_some(), entries);
         let sig = signature(func, abi, name == "forward", call_conv, ptr);
         let linkage = if called.contains(name) {
             Linkage::Local

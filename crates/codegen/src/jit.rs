@@ -4,7 +4,7 @@ use cranelift_jit::{JITBuilder, JITModule};
 use cranelift_module::default_libcall_names;
 
 use crate::CodegenError;
-use crate::define::define_kernels;
+use crate::define::{Entries, define_kernels};
 use crate::isa::{OptLevel, host_isa};
 
 /// Finalized native code of one model: the module that owns the executable memory, and
@@ -18,7 +18,10 @@ pub struct JitCode {
     pub module: JITModule,
     /// `pack(const T *const params[], T *packed)`.
     pub pack: *const u8,
-    /// Every other function by IR name: `forward`, or the phase functions of a schedule.
+    /// Every other entry point by IR name: `forward`, or the phase functions of a
+    /// schedule, each taking an array of its buffer parameters' pointers and one of its
+    /// scalar parameters' values ([`crate::translate::Abi::Arrays`]); `forward` returns
+    /// its status as an `i32`.
     pub entries: Vec<(String, *const u8)>,
 }
 
@@ -34,7 +37,7 @@ pub const PERF_MAP_ENV: &str = "RNNC_PERF_MAP";
 pub fn compile_jit(ir: &rnnc_kernel::Legal, opt: OptLevel) -> Result<JitCode, CodegenError> {
     let isa = host_isa(opt)?;
     let mut module = JITModule::new(JITBuilder::with_isa(isa, default_libcall_names()));
-    let kernels = define_kernels(&mut module, ir, None)?;
+    let kernels = define_kernels(&mut module, ir, None, Entries::Arrays)?;
     module
         .finalize_definitions()
         .map_err(|e| CodegenError::Module(e.to_string()))?;

@@ -20,7 +20,7 @@ mod listing;
 mod object;
 pub mod translate;
 
-pub use define::{Kernels, define_kernels, symbol};
+pub use define::{Entries, Kernels, define_kernels, symbol};
 pub use entry::Status;
 pub use isa::{OptLevel, host_isa, host_triple, target_isa};
 pub use jit::{JitCode, PERF_MAP_ENV, compile_jit};

@@ -13,7 +13,7 @@ use cranelift_frontend::FunctionBuilderContext;
 use target_lexicon::Architecture;
 
 use crate::CodegenError;
-use crate::define::{abi_of, callees_of, symbol};
+use crate::define::{Entries, abi_of, callees_of, symbol};
 use crate::translate::{Links, import_function, signature, translate};
 
 /// Each function of `ir` translated to Cranelift IR, with its symbol and source texts.
@@ -23,9 +23,13 @@ fn translated(
 ) -> Result<Vec<(String, cl::Function, Vec<String>)>, CodegenError> {
     let mut fctx = FunctionBuilderContext::new();
     let mut out = Vec::new();
+    let called: std::collections::HashSet<String> =
+        ir.functions.iter().flat_map(callees_of).collect();
+    // Listings show the C API of objects.
+    let abi_of = |name: &str| abi_of(name, called.contains(name), false, Entries::Direct);
     let sig_of = |func: &rnnc_kernel::Function| {
         let entry = func.name == "forward";
-        let abi = abi_of(&func.name, false);
+        let abi = abi_of(&func.name);
         signature(
             func,
             abi,
@@ -35,7 +39,7 @@ fn translated(
         )
     };
     for (i, func) in ir.functions.iter().enumerate() {
-        let abi = abi_of(&func.name, false);
+        let abi = abi_of(&func.name);
         let mut cl_func =
             cl::Function::with_name_signature(UserFuncName::user(0, i as u32), sig_of(func));
         let mut links = Links {
@@ -53,9 +57,7 @@ fn translated(
                 })?;
             let near = isa.flags().is_pic();
             let fref = import_function(&mut cl_func, j as u32, sig_of(target), near);
-            links
-                .callees
-                .push((callee, fref, abi_of(&target.name, false)));
+            links.callees.push((callee, fref, abi_of(&target.name)));
         }
         let sources = translate(
             func,

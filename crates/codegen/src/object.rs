@@ -5,7 +5,7 @@ use cranelift_module::default_libcall_names;
 use cranelift_object::{ObjectBuilder, ObjectModule};
 
 use crate::CodegenError;
-use crate::define::define_kernels;
+use crate::define::{Entries, define_kernels};
 use crate::isa::{OptLevel, target_isa};
 
 /// The bytes of a relocatable object file for `triple` holding the kernels of `ir`
@@ -21,7 +21,7 @@ pub fn emit_object(
     let builder = ObjectBuilder::new(isa, ir.name.as_bytes().to_vec(), default_libcall_names())
         .map_err(|e| CodegenError::Module(e.to_string()))?;
     let mut module = ObjectModule::new(builder);
-    define_kernels(&mut module, ir, baked)?;
+    define_kernels(&mut module, ir, baked, Entries::Direct)?;
     module
         .finish()
         .emit()

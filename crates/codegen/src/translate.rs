@@ -39,6 +39,11 @@ pub enum Abi {
     /// Like `Direct` without the first parameter, which is read-only data of the object
     /// itself (packed weights baked in at compile time: [`Links::weights`]).
     Baked,
+    /// Two native arguments: an array of every buffer parameter's pointer and an array of
+    /// every scalar parameter's value (`i64`), each in parameter order. One native type
+    /// then calls any entry point, whatever the cell's states: how the runtime calls JIT
+    /// code.
+    Arrays,
 }
 
 /// What a function refers to outside itself, imported into its Cranelift function before
@@ -101,7 +106,7 @@ pub fn signature(
                 }));
             }
         }
-        Abi::PointerArray => {
+        Abi::PointerArray | Abi::Arrays => {
             sig.params.push(AbiParam::new(ptr));
             sig.params.push(AbiParam::new(ptr));
         }
@@ -272,6 +277,26 @@ impl Translator<'_, '_> {
                     match p {
                         Param::Buf(b) => param_value[b.0 as usize] = Some(Base::Value(v)),
                         Param::Scalar(r) => self.set(*r, v),
+                    }
+                }
+            }
+            Abi::Arrays => {
+                // Loaded once at the entry: the body uses them in its loops.
+                let flags = MemFlagsData::new().with_notrap().with_readonly();
+                let (mut bufs, mut scalars) = (0i32, 0i32);
+                for p in &self.func.params {
+                    match p {
+                        Param::Buf(b) => {
+                            let at = bufs * self.ptr.bytes() as i32;
+                            let v = self.b.ins().load(self.ptr, flags, args[0], at);
+                            param_value[b.0 as usize] = Some(Base::Value(v));
+                            bufs += 1;
+                        }
+                        Param::Scalar(r) => {
+                            let v = self.b.ins().load(types::I64, flags, args[1], scalars * 8);
+                            self.set(*r, v);
+                            scalars += 1;
+                        }
                     }
                 }
             }
@@ -456,7 +481,7 @@ impl Translator<'_, '_> {
             .find(|(name, ..)| name == callee)
             .map(|(_, r, abi)| (*r, *abi))
             .ok_or_else(|| CodegenError::Illegal(format!("`call @{callee}`: not linked")))?;
-        if abi == Abi::PointerArray {
+        if matches!(abi, Abi::PointerArray | Abi::Arrays) {
             return Err(CodegenError::Illegal(format!(
                 "`call @{callee}`: calls pass arguments directly"
             )));

@@ -15,7 +15,7 @@
 
 use cranelift_jit::{JITBuilder, JITModule};
 use cranelift_module::default_libcall_names;
-use rnnc_codegen::{OptLevel, define_kernels, host_isa};
+use rnnc_codegen::{Entries, OptLevel, define_kernels, host_isa};
 use rnnc_interp::{Arg, run_function};
 use rnnc_kernel::{Legal, parse_module, verify_legal};
 
@@ -150,8 +150,8 @@ fn check(what: &str, ir: &str, inputs: [&Buffer; 3], out: Elem, out_len: usize, 
     for opt in [OptLevel::None, OptLevel::Speed] {
         let isa = host_isa(opt).expect("this machine runs rnnc's kernels");
         let mut jit = JITModule::new(JITBuilder::with_isa(isa, default_libcall_names()));
-        let kernels =
-            define_kernels(&mut jit, &module, None).unwrap_or_else(|e| panic!("{what}: {e}"));
+        let kernels = define_kernels(&mut jit, &module, None, Entries::Direct)
+            .unwrap_or_else(|e| panic!("{what}: {e}"));
         jit.finalize_definitions().unwrap();
         let (_, id) = kernels.entries.iter().find(|(n, _)| n == "k").unwrap();
         let code = jit.get_finalized_function(*id);
@@ -893,7 +893,7 @@ func @k(@a: f32 readonly nullable, @b: f32 readonly nullable, @c: f32 readonly, 
     assert_eq!(expected.map_bits(), [1, 0]);
     let isa = host_isa(OptLevel::None).unwrap();
     let mut jit = JITModule::new(JITBuilder::with_isa(isa, default_libcall_names()));
-    let kernels = define_kernels(&mut jit, &module, None).unwrap();
+    let kernels = define_kernels(&mut jit, &module, None, Entries::Direct).unwrap();
     jit.finalize_definitions().unwrap();
     let code = jit.get_finalized_function(kernels.entries[0].1);
     let mut got = vec![0f64; 2];

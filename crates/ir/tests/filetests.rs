@@ -11,7 +11,13 @@
 //! ```
 //!
 //! `build` takes a spec file as input; graph passes and `lower` a graph; kernel passes a
-//! module. `; pass: lower threaded` lowers to a multi-threaded schedule. Outputs are verified before they are compared.
+//! module. `; pass: lower threaded` lowers to a multi-threaded schedule. Outputs are verified
+//! before they are compared; a mismatch prints a unified diff.
+//!
+//! A test that needs only part of the output states it with `; check: TEXT` lines before
+//! `; input:` instead of an `; output:` section: each TEXT must occur in the output after
+//! the previous check's match, on the same line or below (FileCheck's `CHECK`).
+//! Blessing leaves such tests alone.
 
 use std::path::Path;
 
@@ -118,16 +124,24 @@ fn filetests() {
                 continue;
             }
         };
-        if bless {
+        let checks: Vec<&str> = head
+            .lines()
+            .filter_map(|l| l.strip_prefix("; check: "))
+            .collect();
+        if !checks.is_empty() {
+            if let Err(e) = check_lines(&actual, &checks) {
+                failures.push(format!("{name}: {e}"));
+            }
+        } else if bless {
             std::fs::write(path, format!("{head}\n; output:\n{actual}")).unwrap();
         } else if actual != expected {
-            let line = actual
-                .lines()
-                .zip(expected.lines())
-                .position(|(a, e)| a != e)
-                .map_or("the end".to_string(), |i| format!("output line {}", i + 1));
+            let diff = similar::TextDiff::from_lines(expected, actual.as_str())
+                .unified_diff()
+                .context_radius(3)
+                .header(&format!("{name} (expected)"), &format!("{name} (actual)"))
+                .to_string();
             failures.push(format!(
-                "{name}: output differs from the expectation at {line}"
+                "{name}: output differs from the expectation:\n{diff}"
             ));
         }
     }
@@ -141,4 +155,35 @@ fn filetests() {
         .filter(|p| !passes_covered.contains(p))
         .collect();
     assert!(missing.is_empty(), "passes without a filetest: {missing:?}");
+}
+
+/// Each check occurs in `output` after the end of the previous check's match.
+fn check_lines(output: &str, checks: &[&str]) -> Result<(), String> {
+    let mut from = 0;
+    for check in checks {
+        match output[from..].find(check) {
+            Some(at) => from += at + check.len(),
+            None => {
+                let after = match output[..from].lines().count() {
+                    0 => "in the output".to_string(),
+                    line => format!("after the previous check's match on output line {line}"),
+                };
+                return Err(format!("`; check: {check}` not found {after}"));
+            }
+        }
+    }
+    Ok(())
+}
+
+#[test]
+fn checks_match_in_order_and_say_where_they_looked() {
+    let output = "module m\nstate h width=2\nfunc @forward(@h0, @h_n)\n";
+    check_lines(output, &["state h", "@forward(", "@h_n"]).unwrap();
+    let e = check_lines(output, &["@forward", "state h"]).unwrap_err();
+    assert_eq!(
+        e,
+        "`; check: state h` not found after the previous check's match on output line 3"
+    );
+    let e = check_lines(output, &["state c"]).unwrap_err();
+    assert_eq!(e, "`; check: state c` not found in the output");
 }

@@ -382,15 +382,52 @@ pub enum Phase {
     Pair(String, String),
 }
 
+/// A state the model carries between steps, for every layer and direction: its initial
+/// and final values are parameters `@NAME0` and `@NAME_n` of the forward pass, each
+/// `layers * directions` rows (index `layer * directions + direction`) of `N x width`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StateInfo {
+    /// torch's name: `h`, or an LSTM's `c`.
+    pub name: String,
+    /// Features per (layer, direction) and sequence.
+    pub width: u64,
+    /// Stacked layers.
+    pub layers: u64,
+    /// Directions per layer.
+    pub directions: u64,
+}
+
+impl StateInfo {
+    /// The initial value's parameter: `h0`.
+    pub fn initial(&self) -> String {
+        format!("{}0", self.name)
+    }
+    /// The final value's parameter: `h_n`.
+    pub fn last(&self) -> String {
+        format!("{}_n", self.name)
+    }
+    /// Elements of the initial or final value for a call: `layers * directions * N *
+    /// width`.
+    pub fn size(&self) -> Size {
+        Size {
+            ln: 0,
+            n: self.layers * self.directions * self.width,
+            c: 0,
+        }
+    }
+}
+
 /// A compiled model's IR: the function that packs torch-layout weights and the forward pass.
 ///
-/// Calling conventions (the runtime and the C header rely on them):
+/// Calling conventions (the runtime and the C header derive theirs from the parameters'
+/// names and sizes, see [`Role`]):
 /// - `pack(@<torch param>..., @packed)`: one read-only buffer per `state_dict` tensor in
 ///   torch's order, then the packed buffer of `packed_len` elements.
-/// - `forward(@weights, @input, @h0, @lengths, @output, @h_n, @work, %seq_len, %batch)`:
-///   packed weights; input, output, `h0` and `h_n` in torch's layouts for the model's
-///   `batch_first` (unbatched calls are `batch = 1`); `h0` and `lengths` (`i64`) may be
-///   null; `work` holds `work` elements for the call's `L` and `N`.
+/// - `forward(@weights, @input, @<state>0..., @lengths, @output, @<state>_n..., @work,
+///   %seq_len, %batch)`, one `@<state>0` and `@<state>_n` per entry of `states` in order:
+///   packed weights; input, output and states in torch's layouts for the model's
+///   `batch_first` (unbatched calls are `batch = 1`); initial states and `lengths` (`i64`)
+///   may be null; `work` holds `work` elements for the call's `L` and `N`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Module {
     /// The model's name (a C identifier).
@@ -403,6 +440,8 @@ pub struct Module {
     pub packed_len: u64,
     /// Elements of the workspace a call needs.
     pub work: Size,
+    /// The states carried between steps, `h` first.
+    pub states: Vec<StateInfo>,
     /// `pack` then `forward` (or the phase functions of `schedule`).
     pub functions: Vec<Function>,
     /// For multi-threaded execution: the phases that replace `forward`, in order (run with
@@ -411,7 +450,84 @@ pub struct Module {
     pub schedule: Vec<Phase>,
 }
 
+/// What a parameter of an entry point (`forward` or a phase function) is to its caller:
+/// what the runtime passes and the C header documents.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Role {
+    /// `@weights`: the packed weights.
+    Weights,
+    /// `@input`.
+    Input,
+    /// `@<state>0` of `states[i]`.
+    Initial(usize),
+    /// `@lengths`.
+    Lengths,
+    /// `@output`.
+    Output,
+    /// `@<state>_n` of `states[i]`.
+    Last(usize),
+    /// `@work`.
+    Work,
+    /// `%seq_len`.
+    SeqLen,
+    /// `%batch`.
+    Batch,
+    /// `%n`: a phase function's time step.
+    Step,
+    /// `%part`: a phase function's share.
+    Part,
+    /// `%parts`: how many shares.
+    Parts,
+}
+
 impl Module {
+    /// The role of each parameter of entry point `func`, in order; an error names a
+    /// parameter no caller knows how to pass.
+    pub fn roles(&self, func: &Function) -> Result<Vec<Role>, String> {
+        func.params
+            .iter()
+            .map(|p| {
+                let name = match p {
+                    Param::Buf(b) => func.buf(*b).name.as_str(),
+                    Param::Scalar(r) => func.reg(*r).name.as_str(),
+                };
+                let state = |last: bool| {
+                    self.states.iter().position(|s| {
+                        if last {
+                            s.last() == name
+                        } else {
+                            s.initial() == name
+                        }
+                    })
+                };
+                Ok(match (p, name) {
+                    (Param::Buf(_), "weights") => Role::Weights,
+                    (Param::Buf(_), "input") => Role::Input,
+                    (Param::Buf(_), "lengths") => Role::Lengths,
+                    (Param::Buf(_), "output") => Role::Output,
+                    (Param::Buf(_), "work") => Role::Work,
+                    (Param::Scalar(_), "seq_len") => Role::SeqLen,
+                    (Param::Scalar(_), "batch") => Role::Batch,
+                    (Param::Scalar(_), "n") => Role::Step,
+                    (Param::Scalar(_), "part") => Role::Part,
+                    (Param::Scalar(_), "parts") => Role::Parts,
+                    (Param::Buf(_), _) if state(false).is_some() => {
+                        Role::Initial(state(false).expect("checked"))
+                    }
+                    (Param::Buf(_), _) if state(true).is_some() => {
+                        Role::Last(state(true).expect("checked"))
+                    }
+                    _ => {
+                        return Err(format!(
+                            "@{}: parameter `{name}` has no role in a call",
+                            func.name
+                        ));
+                    }
+                })
+            })
+            .collect()
+    }
+
     /// A function by name.
     pub fn function(&self, name: &str) -> Option<&Function> {
         self.functions.iter().find(|f| f.name == name)

@@ -35,8 +35,14 @@ pub fn parse_module(text: &str) -> Result<Module> {
         line: 1,
         message: "empty text: expected `module NAME DTYPE ...`".into(),
     })?;
-    let module = parse_header(line, header)?;
-    let mut module = module;
+    let mut module = parse_header(line, header)?;
+    while let Some((line, text)) = cursor.peek() {
+        let Some(rest) = text.strip_prefix("state ") else {
+            break;
+        };
+        cursor.next();
+        module.states.push(parse_state(line, rest)?);
+    }
     while let Some((line, text)) = cursor.peek() {
         let Some(rest) = text.strip_prefix("phase ") else {
             break;
@@ -145,8 +151,42 @@ fn parse_header(line: usize, text: &str) -> Result<Module> {
         work: field("work")?
             .parse::<Size>()
             .map_err(|m| ParseError { line, message: m })?,
+        states: Vec::new(),
         functions: Vec::new(),
         schedule: Vec::new(),
+    })
+}
+
+/// `NAME width=W layers=L directions=D`, after `state `.
+fn parse_state(line: usize, text: &str) -> Result<StateInfo> {
+    let words: Vec<&str> = text.split_whitespace().collect();
+    let expected = "expected `state NAME width=N layers=N directions=N`";
+    let [name, fields @ ..] = words.as_slice() else {
+        return err(line, format!("{expected}, found `state {text}`"));
+    };
+    let mut values = [0u64; 3];
+    if fields.len() != 3 {
+        return err(line, format!("{expected}, found `state {text}`"));
+    }
+    for ((key, value), word) in ["width", "layers", "directions"]
+        .iter()
+        .zip(&mut values)
+        .zip(fields)
+    {
+        *value = word
+            .strip_prefix(key)
+            .and_then(|w| w.strip_prefix('='))
+            .and_then(|w| w.parse().ok())
+            .ok_or_else(|| ParseError {
+                line,
+                message: format!("{expected}: found `{word}` for `{key}=`"),
+            })?;
+    }
+    Ok(StateInfo {
+        name: name.to_string(),
+        width: values[0],
+        layers: values[1],
+        directions: values[2],
     })
 }
 

@@ -96,6 +96,23 @@ pub fn verify_module(module: &Module, level: Level) -> Result<(), VerifyError> {
         verify_function(func, module.target, level, &mut errors);
     }
     verify_calls(module, &mut errors);
+    // A module that declares states is called through the runtime's contract (roles by
+    // parameter name); hand-written modules without states are run by name alone.
+    let mut entries: Vec<&String> = Vec::new();
+    if !module.states.is_empty() {
+        entries.extend(module.function("forward").map(|f| &f.name));
+        for phase in &module.schedule {
+            match phase {
+                Phase::All(f) | Phase::One(f) => entries.push(f),
+                Phase::Steps(f, g) | Phase::Pair(f, g) => entries.extend([f, g]),
+            }
+        }
+    }
+    for name in entries {
+        if let Some(f) = module.function(name) {
+            verify_entry(module, f, &mut errors);
+        }
+    }
     for phase in &module.schedule {
         let names = match phase {
             Phase::All(f) | Phase::One(f) => vec![f],
@@ -132,6 +149,50 @@ pub fn verify_module(module: &Module, level: Level) -> Result<(), VerifyError> {
         Ok(())
     } else {
         Err(VerifyError { problems: errors })
+    }
+}
+
+/// An entry point's parameters have roles in a call, and it takes the initial and final
+/// value of every state of the module, each of the state's size.
+fn verify_entry(module: &Module, func: &Function, errors: &mut Vec<Problem>) {
+    let problem = |entity: Entity, message: String| Problem {
+        function: Some(func.name.clone()),
+        path: Vec::new(),
+        entity,
+        message,
+    };
+    let roles = match module.roles(func) {
+        Ok(roles) => roles,
+        Err(message) => {
+            errors.push(problem(Entity::Schedule(func.name.clone()), message));
+            return;
+        }
+    };
+    for (i, state) in module.states.iter().enumerate() {
+        for (role, name) in [
+            (Role::Initial(i), state.initial()),
+            (Role::Last(i), state.last()),
+        ] {
+            let at = roles.iter().position(|r| *r == role);
+            let len = at.and_then(|at| match func.params[at] {
+                Param::Buf(b) => match func.buf(b).kind {
+                    BufKind::Param { len, .. } => len,
+                    BufKind::View { .. } => None,
+                },
+                Param::Scalar(_) => None,
+            });
+            if len != Some(state.size()) {
+                errors.push(problem(
+                    Entity::Buffer(name),
+                    format!(
+                        "state {} needs this parameter of {} elements, found {}",
+                        state.name,
+                        state.size(),
+                        len.map_or("none".to_string(), |len| format!("{len} elements"))
+                    ),
+                ));
+            }
+        }
     }
 }
 

@@ -2,6 +2,7 @@
 //!
 //! ```text
 //! module torch_doc f32 vector=128 packed=1480 work=LN*40 + N*80
+//! state h width=20 layers=2 directions=1
 //!
 //! func @forward(@weights: f32 readonly, ..., %seq_len: i64, %batch: i64) {
 //!   view @weight_hh_l0.p20: f32 = @weights[200; 400]
@@ -29,6 +30,13 @@ impl fmt::Display for Module {
             "module {} {} vector={} packed={} work={}",
             self.name, self.dtype, self.target.vector_bits, self.packed_len, self.work
         )?;
+        for s in &self.states {
+            writeln!(
+                f,
+                "state {} width={} layers={} directions={}",
+                s.name, s.width, s.layers, s.directions
+            )?;
+        }
         for phase in &self.schedule {
             match phase {
                 Phase::All(f1) => writeln!(f, "phase all @{f1}")?,

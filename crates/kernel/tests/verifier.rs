@@ -97,3 +97,36 @@ fn schedules_name_phase_functions() {
     .unwrap_err();
     assert!(e.contains("schedule: @f: takes"), "{e}");
 }
+
+/// A module that declares states is called through the runtime's contract: every
+/// parameter of `forward` has a role, and each state's initial and final value is passed
+/// with the state's size. Modules without states (hand-written tests) are not held to it.
+#[test]
+fn entry_points_take_every_state_with_its_size() {
+    let check = |states: &str, params: &str| {
+        let text = format!(
+            "module m f32 vector=128 packed=0 work=0\n{states}\
+             func @forward({params}, %seq_len: i64, %batch: i64) {{\n}}\n"
+        );
+        let module = parse_module(&text).unwrap_or_else(|e| panic!("{e}"));
+        verify_module(&module, Level::Any).map_err(|e| e.to_string())
+    };
+    let state = "state h width=3 layers=1 directions=2\n";
+    let good = "@input: f32 readonly [LN*2], @h0: f32 readonly nullable [N*6], \
+                @output: f32 [LN*6], @h_n: f32 [N*6]";
+    check(state, good).unwrap();
+    let e = check(
+        state,
+        "@input: f32 readonly [LN*2], @output: f32 [LN*6], @h_n: f32 [N*6]",
+    )
+    .unwrap_err();
+    assert!(
+        e.contains("state h needs this parameter of N*6 elements, found none"),
+        "{e}"
+    );
+    let e = check(state, &good.replace("@h_n: f32 [N*6]", "@h_n: f32 [N*3]")).unwrap_err();
+    assert!(e.contains("found N*3 elements"), "{e}");
+    let e = check(state, &format!("{good}, @x: f32 [4]")).unwrap_err();
+    assert!(e.contains("parameter `x` has no role in a call"), "{e}");
+    check("", &format!("{good}, @x: f32 [4]")).unwrap();
+}

@@ -1,13 +1,16 @@
-//! The reference semantics of `torch.nn.RNN`: a plain forward pass, written to be read.
+//! The reference semantics of torch's recurrent modules: a plain forward pass, written to
+//! be read.
 //!
 //! This is the first of rnnc's three oracles. It shares no code with the compiler beyond
-//! the front end's argument checks, and favours clarity over speed: each hidden unit is one
-//! dot product accumulated in f64, the activation is applied in f64, and the state is
-//! rounded to the model's dtype after every step, as torch stores it.
+//! the front end's argument checks, and favours clarity over speed: each gate row is one
+//! pair of dot products accumulated in f64, the cell's arithmetic is done in f64, and the
+//! states are rounded to the model's dtype after every step, as torch stores them.
 //!
 //! Semantics, for each layer and direction (`D` = 2 if bidirectional):
-//! - `h_t = act(W_ih x_t + b_ih + W_hh h_(t-1) + b_hh)`, `act` = tanh or relu, `h_(-1)` =
-//!   `h0[layer * D + direction]` or zeros;
+//! - each step computes the cell's next states from the input and the states before
+//!   (`step`, one arm per cell; for the Elman RNN,
+//!   `h_t = act(W_ih x_t + b_ih + W_hh h_(t-1) + b_hh)` with `act` = tanh or relu); the
+//!   states start from the initial ones given (`h0[layer * D + direction]`) or zeros;
 //! - layer k > 0 reads layer k - 1's output, forward features then reverse features;
 //! - with `lengths`, sequence b runs steps `0..len_b` only: the forward direction stops
 //!   after `len_b - 1`, the reverse direction starts there; outputs past `len_b` are zero
@@ -17,14 +20,14 @@
 #![deny(missing_docs)]
 
 use rnnc_spec::{
-    CallError, CallShape, Element, Model, Nonlinearity, ParamKind, Tensor, TensorView, Weights,
-    WeightsError, param_name,
+    CallError, CallShape, Cell, Element, Model, Nonlinearity, ParamKind, State, StateView, Tensor,
+    TensorView, Weights, WeightsError, param_name,
 };
 
 /// Why a reference forward call was refused. Always the caller's fault.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    /// The input, `h0` or lengths do not fit the model.
+    /// The input, initial states or lengths do not fit the model.
     #[error(transparent)]
     Call(#[from] CallError),
     /// The weights are not this model's.
@@ -32,23 +35,31 @@ pub enum Error {
     Weights(#[from] WeightsError),
 }
 
-/// Runs `model` with `weights` on `input`; returns `(output, h_n)` in torch's shapes.
+/// Runs `model` with `weights` on `input`; returns `(output, state)` in torch's shapes
+/// (`state.h` is `h_n`).
 ///
 /// `input` is `(L, N, H_in)` (`(N, L, H_in)` if batch-first) or unbatched `(L, H_in)`;
-/// `h0` is `(D * num_layers, N, H)` or `(D * num_layers, H)`; `lengths` gives each
-/// sequence's valid steps (`1 <= len <= L`, any order).
+/// `hx` holds every state of the cell as `(D * num_layers, N, width)` (unbatched without
+/// `N`), or is `None` for zeros; `lengths` gives each sequence's valid steps
+/// (`1 <= len <= L`, any order).
 pub fn forward<T: Element>(
     model: &Model,
     weights: &Weights,
     input: TensorView<'_, T>,
-    h0: Option<TensorView<'_, T>>,
+    hx: Option<StateView<'_, T>>,
     lengths: Option<&[usize]>,
-) -> Result<(Tensor<T>, Tensor<T>), Error> {
-    let call = CallShape::check(model, input.shape(), h0.map(|h| h.shape()), lengths)?;
+) -> Result<(Tensor<T>, State<T>), Error> {
+    let call = CallShape::check(
+        model,
+        input.shape(),
+        hx.as_ref().map(|s| s.shapes()).as_deref(),
+        lengths,
+    )?;
     CallShape::check_dtype(model, "input", T::DTYPE)?;
     weights.check(model)?;
-    let (steps, batch, hidden) = (call.seq_len, call.batch, call.hidden_size);
+    let (steps, batch) = (call.seq_len, call.batch);
     let directions = call.num_directions;
+    let cell = model.cell();
     let length = |b: usize| lengths.map_or(steps, |l| l[b]);
 
     // Layer inputs and outputs are kept time-major, row (t, b) at t * batch + b.
@@ -59,52 +70,57 @@ pub fn forward<T: Element>(
             layer_input.extend_from_slice(&input.data()[at..at + call.input_size]);
         }
     }
-    let mut h_n = Tensor::<T>::zeros(call.h_n_shape());
+    let mut last = State::try_zeros(&call).expect("reference calls are small");
+    let out_width = call.output_size;
+    let out_h = model.recurrent_size();
     for layer in 0..model.num_layers() {
-        let width = model.layer_input_size(layer);
-        let out_width = directions * hidden;
         let mut layer_output = vec![T::default(); steps * batch * out_width];
         for direction in 0..directions {
             let param = |kind| weights.get::<T>(&param_name(layer, direction, kind));
-            let w_ih = param(ParamKind::WeightIh).expect("checked weights have weight_ih");
-            let w_hh = param(ParamKind::WeightHh).expect("checked weights have weight_hh");
-            let b_ih = param(ParamKind::BiasIh);
-            let b_hh = param(ParamKind::BiasHh);
-            let state_index = layer * directions + direction;
+            let params = Params {
+                w_ih: param(ParamKind::WeightIh).expect("checked weights have weight_ih"),
+                w_hh: param(ParamKind::WeightHh).expect("checked weights have weight_hh"),
+                bias: param(ParamKind::BiasIh).zip(param(ParamKind::BiasHh)),
+                input_size: model.layer_input_size(layer),
+                hidden_size: model.hidden_size(),
+            };
+            let index = layer * directions + direction;
             for b in 0..batch {
-                let at = call.state_offset(state_index, b);
-                let mut state: Vec<T> = match h0 {
-                    Some(h0) => h0.data()[at..at + hidden].to_vec(),
-                    None => vec![T::default(); hidden],
-                };
+                // The cell's states, in `Cell::states` order: from `hx` or zeros.
+                let mut state: Vec<Vec<T>> = cell
+                    .states()
+                    .iter()
+                    .map(|&kind| {
+                        let width = call.state_size(kind);
+                        let at = call.state_offset(kind, index, b);
+                        match hx.and_then(|hx| hx.get(kind)) {
+                            Some(s) => s.data()[at..at + width].to_vec(),
+                            None => vec![T::default(); width],
+                        }
+                    })
+                    .collect();
                 let order: Vec<usize> = if direction == 0 {
                     (0..length(b)).collect()
                 } else {
                     (0..length(b)).rev().collect()
                 };
                 for t in order {
-                    let x = &layer_input[(t * batch + b) * width..][..width];
-                    let next: Vec<T> = (0..hidden)
-                        .map(|j| {
-                            let mut acc = dot(&w_ih[j * width..][..width], x)
-                                + dot(&w_hh[j * hidden..][..hidden], &state);
-                            if let (Some(b_ih), Some(b_hh)) = (b_ih, b_hh) {
-                                acc += b_ih[j].to_f64() + b_hh[j].to_f64();
-                            }
-                            T::from_f64(activate(model.nonlinearity(), acc))
-                        })
-                        .collect();
-                    let row = (t * batch + b) * out_width + direction * hidden;
-                    layer_output[row..row + hidden].copy_from_slice(&next);
-                    state = next;
+                    let x =
+                        &layer_input[(t * batch + b) * params.input_size..][..params.input_size];
+                    state = step(cell, &params, x, &state);
+                    let row = (t * batch + b) * out_width + direction * out_h;
+                    layer_output[row..row + out_h].copy_from_slice(&state[0]);
                 }
-                h_n.data_mut()[at..at + hidden].copy_from_slice(&state);
+                for (&kind, value) in cell.states().iter().zip(&state) {
+                    let at = call.state_offset(kind, index, b);
+                    let tensor = last.get_mut(kind).expect("the cell's states are allocated");
+                    tensor.data_mut()[at..at + value.len()].copy_from_slice(value);
+                }
             }
         }
         layer_input = layer_output;
     }
 
-    let out_width = call.output_size();
     let mut output = Tensor::<T>::zeros(call.output_shape());
     for t in 0..steps {
         for b in 0..batch {
@@ -113,7 +129,57 @@ pub fn forward<T: Element>(
                 .copy_from_slice(&layer_input[(t * batch + b) * out_width..][..out_width]);
         }
     }
-    Ok((output, h_n))
+    Ok((output, last))
+}
+
+/// The torch parameters of one layer and direction, gate blocks stacked in torch's order.
+struct Params<'a, T> {
+    w_ih: &'a [T],
+    w_hh: &'a [T],
+    /// `(bias_ih, bias_hh)`, when the model has biases.
+    bias: Option<(&'a [T], &'a [T])>,
+    input_size: usize,
+    hidden_size: usize,
+}
+
+impl<T: Element> Params<'_, T> {
+    /// Row `row` of the stacked gates: `(W_ih x)[row]` and `(W_hh h)[row]`, in f64.
+    fn products(&self, row: usize, x: &[T], h: &[T]) -> (f64, f64) {
+        let (i, r) = (self.input_size, h.len());
+        (
+            dot(&self.w_ih[row * i..][..i], x),
+            dot(&self.w_hh[row * r..][..r], h),
+        )
+    }
+
+    /// `(b_ih[row], b_hh[row])`, zeros without biases.
+    fn biases(&self, row: usize) -> (f64, f64) {
+        self.bias
+            .map_or((0.0, 0.0), |(ih, hh)| (ih[row].to_f64(), hh[row].to_f64()))
+    }
+}
+
+/// One step of `cell`: the next states from the input `x` and the states before, each
+/// rounded to the model's dtype (as torch stores them). Every cell's formula is here.
+fn step<T: Element>(cell: Cell, p: &Params<'_, T>, x: &[T], state: &[Vec<T>]) -> Vec<Vec<T>> {
+    match cell {
+        Cell::Rnn(act) => {
+            // h' = act(W_ih x + W_hh h + (b_ih + b_hh)).
+            let h = &state[0];
+            let next = (0..p.hidden_size)
+                .map(|j| {
+                    let (ih, hh) = p.products(j, x, h);
+                    let mut acc = ih + hh;
+                    if p.bias.is_some() {
+                        let (b_ih, b_hh) = p.biases(j);
+                        acc += b_ih + b_hh;
+                    }
+                    T::from_f64(activate(act, acc))
+                })
+                .collect();
+            vec![next]
+        }
+    }
 }
 
 fn dot<T: Element>(a: &[T], b: &[T]) -> f64 {
@@ -175,7 +241,7 @@ mod tests {
             h = (xt + h + 2.0).tanh();
             assert_eq!(out.data()[t], h);
         }
-        assert_eq!(h_n.data(), [h]);
+        assert_eq!(h_n.h.data(), [h]);
         // With lengths [2], step 2 is padding: output zero, h_n after step 1.
         let (out, h_n) = forward(
             &model,
@@ -186,7 +252,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(out.data()[2], 0.0);
-        assert_eq!(h_n.data(), [out.data()[1]]);
+        assert_eq!(h_n.h.data(), [out.data()[1]]);
     }
 
     #[test]

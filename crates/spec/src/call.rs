@@ -4,6 +4,7 @@
 //! they all accept and reject exactly the same calls. Invariant: a [`CallShape`] exists
 //! only for arguments that fit the model, so code indexing with it stays in bounds.
 
+use crate::cell::{MAX_STATES, StateKind};
 use crate::model::Model;
 use crate::spec::DType;
 
@@ -27,6 +28,20 @@ pub enum CallError {
     /// A sequence of length 0.
     #[error("Expected sequence length to be larger than 0 in RNN")]
     EmptySequence,
+    /// Initial states given for some of the cell's states but not all (torch takes an
+    /// LSTM's `(h0, c0)` together).
+    #[error(
+        "expected the {expected} initial state(s) ({}) together, got {found} tensor(s)",
+        .names.join(", ")
+    )]
+    HiddenCount {
+        /// The cell's states.
+        expected: usize,
+        /// Their names: `h0`, `c0`.
+        names: Vec<String>,
+        /// States given.
+        found: usize,
+    },
     /// `h0` of a rank that does not go with the input's.
     #[error("For {input} input, hx should also be {expected}-D but got {found}-D tensor")]
     HiddenRank {
@@ -37,10 +52,13 @@ pub enum CallError {
         /// Dims it has.
         found: usize,
     },
-    /// `h0` of the right rank but the wrong shape.
-    #[error("Expected hidden size {}, got {found:?}", tuple(.expected))]
+    /// An initial state of the right rank but the wrong shape.
+    #[error("Expected hidden{} size {}, got {found:?}", index_text(*.index), tuple(.expected))]
     HiddenShape {
-        /// `(D * num_layers, N, H)` or `(D * num_layers, H)`.
+        /// Which of several states (`hidden[1]` is an LSTM's `c0`); `None` for a cell with
+        /// one.
+        index: Option<usize>,
+        /// `(D * num_layers, N, width)` or `(D * num_layers, width)`.
         expected: Vec<usize>,
         /// The shape of `h0`.
         found: Vec<usize>,
@@ -105,6 +123,11 @@ pub enum CallError {
     },
 }
 
+/// torch's `hidden[1]` for the second of several states.
+fn index_text(index: Option<usize>) -> String {
+    index.map_or(String::new(), |i| format!("[{i}]"))
+}
+
 /// torch prints expected sizes as Python tuples: `(2, 3, 20)`.
 fn tuple(dims: &[usize]) -> String {
     let inner: Vec<String> = dims.iter().map(|d| d.to_string()).collect();
@@ -167,20 +190,25 @@ pub struct CallShape {
     pub batch_first: bool,
     /// `H_in`.
     pub input_size: usize,
-    /// `H`.
-    pub hidden_size: usize,
-    /// `D * num_layers`: states in `h0` and `h_n`.
-    pub num_states: usize,
+    /// `D * R`: features of one output step.
+    pub output_size: usize,
+    /// `D * num_layers`: the (layer, direction) pairs, each with its own states.
+    pub layer_directions: usize,
     /// `D`.
     pub num_directions: usize,
+    /// The cell's states, `h` first.
+    pub states: &'static [StateKind],
+    /// Features of each state, in the order of `states`.
+    widths: [usize; MAX_STATES],
 }
 
 impl CallShape {
-    /// Checks an input shape, an optional `h0` shape and optional lengths against `model`.
+    /// Checks an input shape, the shapes of the initial states (all of the cell's, in
+    /// [`Model::states`] order, or none for zeros) and optional lengths against `model`.
     pub fn check(
         model: &Model,
         input: &[usize],
-        h0: Option<&[usize]>,
+        hx: Option<&[&[usize]]>,
         lengths: Option<&[usize]>,
     ) -> Result<CallShape, CallError> {
         let (unbatched, seq_len, batch, features) = match *input {
@@ -198,34 +226,51 @@ impl CallShape {
         if seq_len == 0 {
             return Err(CallError::EmptySequence);
         }
+        let states = model.states();
+        let mut widths = [0; MAX_STATES];
+        for (w, &kind) in widths.iter_mut().zip(states) {
+            *w = model.state_size(kind);
+        }
         let shape = CallShape {
             seq_len,
             batch,
             unbatched,
             batch_first: model.batch_first() && !unbatched,
             input_size: model.input_size(),
-            hidden_size: model.hidden_size(),
-            num_states: model.num_directions() * model.num_layers(),
+            output_size: model.output_size(),
+            layer_directions: model.num_directions() * model.num_layers(),
             num_directions: model.num_directions(),
+            states,
+            widths,
         };
-        if let Some(h0) = h0 {
-            let expected = shape.h_n_shape();
-            if h0.len() != expected.len() {
-                return Err(CallError::HiddenRank {
-                    input: if unbatched {
-                        "unbatched 2-D"
-                    } else {
-                        "batched 3-D"
-                    },
-                    expected: expected.len(),
-                    found: h0.len(),
+        if let Some(hx) = hx {
+            if hx.len() != states.len() {
+                return Err(CallError::HiddenCount {
+                    expected: states.len(),
+                    names: states.iter().map(|s| s.initial().to_string()).collect(),
+                    found: hx.len(),
                 });
             }
-            if *h0 != *expected {
-                return Err(CallError::HiddenShape {
-                    expected: expected.to_vec(),
-                    found: h0.to_vec(),
-                });
+            for (i, (&kind, &found)) in states.iter().zip(hx).enumerate() {
+                let expected = shape.state_shape(kind);
+                if found.len() != expected.len() {
+                    return Err(CallError::HiddenRank {
+                        input: if unbatched {
+                            "unbatched 2-D"
+                        } else {
+                            "batched 3-D"
+                        },
+                        expected: expected.len(),
+                        found: found.len(),
+                    });
+                }
+                if *found != *expected {
+                    return Err(CallError::HiddenShape {
+                        index: (states.len() > 1).then_some(i),
+                        expected: expected.to_vec(),
+                        found: found.to_vec(),
+                    });
+                }
             }
         }
         if let Some(lengths) = lengths {
@@ -267,14 +312,9 @@ impl CallShape {
         }
     }
 
-    /// `D * H`: features of one output time step.
-    pub fn output_size(&self) -> usize {
-        self.num_directions * self.hidden_size
-    }
-
     /// Shape of `output`, in the input's layout.
     pub fn output_shape(&self) -> Dims {
-        self.sequence_shape(self.output_size())
+        self.sequence_shape(self.output_size)
     }
 
     /// Shape of the input (as checked).
@@ -292,13 +332,30 @@ impl CallShape {
         }
     }
 
-    /// Shape of `h0` and `h_n`: `(D * num_layers, N, H)`, or `(D * num_layers, H)` unbatched.
-    pub fn h_n_shape(&self) -> Dims {
+    /// Features of one direction's `state`.
+    pub fn state_size(&self, state: StateKind) -> usize {
+        let i = self
+            .states
+            .iter()
+            .position(|&s| s == state)
+            .expect("a state of the model's cell");
+        self.widths[i]
+    }
+
+    /// Shape of a state's initial and final values: `(D * num_layers, N, width)`, or
+    /// `(D * num_layers, width)` unbatched.
+    pub fn state_shape(&self, state: StateKind) -> Dims {
+        let width = self.state_size(state);
         if self.unbatched {
-            Dims::new(&[self.num_states, self.hidden_size])
+            Dims::new(&[self.layer_directions, width])
         } else {
-            Dims::new(&[self.num_states, self.batch, self.hidden_size])
+            Dims::new(&[self.layer_directions, self.batch, width])
         }
+    }
+
+    /// Shape of `h0` and `h_n`.
+    pub fn h_n_shape(&self) -> Dims {
+        self.state_shape(StateKind::H)
     }
 
     /// Element offset of time step `t` of sequence `b` in a sequence tensor (input or
@@ -312,9 +369,10 @@ impl CallShape {
         row * features
     }
 
-    /// Element offset of state `layer * D + direction` of sequence `b` in `h0` or `h_n`.
-    pub fn state_offset(&self, state: usize, b: usize) -> usize {
-        (state * self.batch + b) * self.hidden_size
+    /// Element offset of (layer, direction) `layer * D + direction` of sequence `b` in the
+    /// initial or final value of `state`.
+    pub fn state_offset(&self, state: StateKind, index: usize, b: usize) -> usize {
+        (index * self.batch + b) * self.state_size(state)
     }
 }
 
@@ -343,7 +401,7 @@ mod tests {
         assert_eq!(bf.output_shape(), [3, 5, 20]);
         assert_eq!(bf.step_offset(1, 2, 20), (2 * 5 + 1) * 20);
         // batch_first never applies to unbatched input.
-        let u = CallShape::check(&model(true), &[5, 10], Some(&[2, 20]), None).unwrap();
+        let u = CallShape::check(&model(true), &[5, 10], Some(&[&[2, 20]]), None).unwrap();
         assert!(u.unbatched && !u.batch_first);
         assert_eq!(u.output_shape(), [5, 20]);
     }
@@ -357,11 +415,16 @@ mod tests {
             "input.size(-1) must be equal to input_size. Expected 10, got 7"
         );
         assert_eq!(
-            msg(CallShape::check(&m, &[5, 3, 10], Some(&[2, 3, 19]), None)),
+            msg(CallShape::check(
+                &m,
+                &[5, 3, 10],
+                Some(&[&[2, 3, 19]]),
+                None
+            )),
             "Expected hidden size (2, 3, 20), got [2, 3, 19]"
         );
         assert_eq!(
-            msg(CallShape::check(&m, &[5, 10], Some(&[2, 1, 20]), None)),
+            msg(CallShape::check(&m, &[5, 10], Some(&[&[2, 1, 20]]), None)),
             "For unbatched 2-D input, hx should also be 2-D but got 3-D tensor"
         );
         assert_eq!(
@@ -371,6 +434,10 @@ mod tests {
         assert_eq!(
             CallShape::check(&m, &[5, 10], None, Some(&[5])),
             Err(CallError::UnbatchedLengths)
+        );
+        assert_eq!(
+            msg(CallShape::check(&m, &[5, 3, 10], Some(&[]), None)),
+            "expected the 1 initial state(s) (h0) together, got 0 tensor(s)"
         );
         assert!(matches!(
             CallShape::check(&m, &[5, 3, 10], None, Some(&[5, 6, 1])),

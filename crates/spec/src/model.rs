@@ -6,6 +6,7 @@
 
 use std::fmt;
 
+use crate::cell::{Cell, StateKind};
 use crate::spec::{DType, Nonlinearity, RnnSpec};
 
 /// A validated RNN. Build one with [`RnnSpec::validate`], a builder or a spec file.
@@ -14,16 +15,17 @@ pub struct Model {
     spec: RnnSpec,
 }
 
-/// Which of the four tensors of a (layer, direction) a parameter is.
+/// Which tensor of a (layer, direction) a parameter is. `G` is the cell's gate count
+/// ([`Cell::gates`]), `R` the width of the recurrent state `h`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum ParamKind {
-    /// `weight_ih`: `(hidden_size, layer input size)`.
+    /// `weight_ih`: `(G * hidden_size, layer input size)`.
     WeightIh,
-    /// `weight_hh`: `(hidden_size, hidden_size)`.
+    /// `weight_hh`: `(G * hidden_size, R)`.
     WeightHh,
-    /// `bias_ih`: `(hidden_size,)`.
+    /// `bias_ih`: `(G * hidden_size,)`.
     BiasIh,
-    /// `bias_hh`: `(hidden_size,)`.
+    /// `bias_hh`: `(G * hidden_size,)`.
     BiasHh,
 }
 
@@ -133,9 +135,35 @@ impl Model {
     pub fn num_directions(&self) -> usize {
         if self.spec.bidirectional { 2 } else { 1 }
     }
-    /// `tanh` or `relu`.
-    pub fn nonlinearity(&self) -> Nonlinearity {
-        self.spec.nonlinearity
+    /// The recurrent cell: what one step computes.
+    pub fn cell(&self) -> Cell {
+        self.spec.cell()
+    }
+    /// `G`: gate blocks of `H` rows in each weight and bias.
+    pub fn gates(&self) -> usize {
+        self.cell().gates()
+    }
+    /// `G * H`: rows of every weight and bias of a layer and direction.
+    pub fn gate_rows(&self) -> usize {
+        self.gates() * self.hidden_size()
+    }
+    /// The states the cell carries, `h` first.
+    pub fn states(&self) -> &'static [StateKind] {
+        self.cell().states()
+    }
+    /// Features of one direction's `state`: `H` for `h` (the layer's output per direction).
+    pub fn state_size(&self, state: StateKind) -> usize {
+        match state {
+            StateKind::H => self.hidden_size(),
+        }
+    }
+    /// `R`: features of `h`, the state the recurrent weights multiply.
+    pub fn recurrent_size(&self) -> usize {
+        self.state_size(StateKind::H)
+    }
+    /// The Elman activation (`tanh` or `relu`); `None` for other cells.
+    pub fn nonlinearity(&self) -> Option<Nonlinearity> {
+        self.cell().nonlinearity()
     }
     /// Whether layers have biases.
     pub fn bias(&self) -> bool {
@@ -162,18 +190,18 @@ impl Model {
         &self.spec.name
     }
 
-    /// Features each time step of `layer` reads: `input_size` for layer 0, else `D * H`.
+    /// Features each time step of `layer` reads: `input_size` for layer 0, else `D * R`.
     pub fn layer_input_size(&self, layer: usize) -> usize {
         if layer == 0 {
             self.input_size()
         } else {
-            self.num_directions() * self.hidden_size()
+            self.output_size()
         }
     }
 
-    /// Features of one output time step: `D * H`.
+    /// Features of one output time step: `D * R`.
     pub fn output_size(&self) -> usize {
-        self.num_directions() * self.hidden_size()
+        self.num_directions() * self.recurrent_size()
     }
 
     /// Every parameter in torch's `state_dict` order (see [`state_dict_order`]).
@@ -184,10 +212,10 @@ impl Model {
                 layer,
                 direction,
                 kind,
-                rows: self.hidden_size(),
+                rows: self.gate_rows(),
                 cols: match kind {
                     ParamKind::WeightIh => Some(self.layer_input_size(layer)),
-                    ParamKind::WeightHh => Some(self.hidden_size()),
+                    ParamKind::WeightHh => Some(self.recurrent_size()),
                     ParamKind::BiasIh | ParamKind::BiasHh => None,
                 },
             })
@@ -207,16 +235,20 @@ impl Model {
             spec.num_layers as u64,
         );
         let d = if spec.bidirectional { 2 } else { 1 };
-        let per_direction = |input: u64| h * input + h * h + if spec.bias { 2 * h } else { 0 };
-        d * (per_direction(i) + (l - 1) * per_direction(d * h))
+        let (rows, r) = (spec.cell().gates() as u64 * h, h);
+        let per_direction =
+            |input: u64| rows * input + rows * r + if spec.bias { 2 * rows } else { 0 };
+        d * (per_direction(i) + (l - 1) * per_direction(d * r))
     }
 
     /// Multiply-add FLOPs of one time step of one sequence: the sum over layers and
-    /// directions of `2 * H * (in_l + H)` (bias additions and activations not counted).
+    /// directions of `2 * G * H * (in_l + R)` (bias additions and gate arithmetic not
+    /// counted).
     pub fn flops_per_step(&self) -> u64 {
-        let h = self.hidden_size() as u64;
+        let rows = self.gate_rows() as u64;
+        let r = self.recurrent_size() as u64;
         (0..self.num_layers())
-            .map(|l| 2 * h * (self.layer_input_size(l) as u64 + h))
+            .map(|l| 2 * rows * (self.layer_input_size(l) as u64 + r))
             .sum::<u64>()
             * self.num_directions() as u64
     }
@@ -230,12 +262,21 @@ impl Model {
 impl fmt::Display for Model {
     /// torch's repr, e.g. `RNN(10, 20, num_layers=2, bidirectional=True)`, plus dtype.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "RNN({}, {}", self.input_size(), self.hidden_size())?;
+        let cell = self.cell();
+        write!(
+            f,
+            "{}({}, {}",
+            cell.module(),
+            self.input_size(),
+            self.hidden_size()
+        )?;
         if self.num_layers() != 1 {
             write!(f, ", num_layers={}", self.num_layers())?;
         }
-        if self.nonlinearity() != Nonlinearity::Tanh {
-            write!(f, ", nonlinearity='{}'", self.nonlinearity())?;
+        if let Some(act) = cell.nonlinearity()
+            && act != Nonlinearity::Tanh
+        {
+            write!(f, ", nonlinearity='{act}'")?;
         }
         if !self.bias() {
             write!(f, ", bias=False")?;

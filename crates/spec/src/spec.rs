@@ -9,6 +9,7 @@
 use std::fmt;
 use std::str::FromStr;
 
+use crate::cell::Cell;
 use crate::error::SpecErrors;
 use crate::model::Model;
 use crate::validate::{SpecSpans, validate};
@@ -123,6 +124,11 @@ pub struct RnnSpec {
 pub const DEFAULT_NAME: &str = "rnn";
 
 impl RnnSpec {
+    /// The cell its fields describe.
+    pub fn cell(&self) -> Cell {
+        Cell::Rnn(self.nonlinearity)
+    }
+
     /// Starts a builder with torch's positional arguments and every other argument at torch's
     /// default: `RnnSpec::builder(10, 20).num_layers(2)` is `nn.RNN(10, 20, 2)`.
     pub fn builder(input_size: i64, hidden_size: i64) -> RnnSpecBuilder {

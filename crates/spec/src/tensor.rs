@@ -385,6 +385,10 @@ impl<'a, T: Element> TensorViewMut<'a, T> {
     pub fn data_mut(&mut self) -> &mut [T] {
         self.data
     }
+    /// The elements, row-major, mutable, for as long as the view's borrow.
+    pub fn into_data_mut(self) -> &'a mut [T] {
+        self.data
+    }
 }
 
 #[cfg(test)]

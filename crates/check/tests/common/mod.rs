@@ -18,7 +18,10 @@ use rand::rngs::ChaCha8Rng;
 use rand::{RngExt, SeedableRng};
 use rnnc::ir::passes::unroll::UnrollConfig;
 use rnnc::ir::{PassId, PipelineConfig};
-use rnnc::{DType, Element, Model, Nonlinearity, RnnSpec, Tensor, TensorView, Weights};
+use rnnc::{
+    DType, Element, Model, Nonlinearity, RnnSpec, State, StateKind, StateView, Tensor, TensorView,
+    Weights,
+};
 
 /// The proptest configuration of a property: `PROPTEST_CASES` when set (a soak run:
 /// `PROPTEST_CASES=5000 cargo test --release --test jit_vs_interp`), else `default_cases`,
@@ -65,12 +68,12 @@ impl std::fmt::Debug for ModelCase {
         write!(f, "{}", self.spec)?;
         writeln!(
             f,
-            "# the call: input {:?}, h0 {:?}, lengths {:?}",
-            data.input_shape, data.h0_shape, data.lengths
+            "# the call: input {:?}, initial states {:?}, lengths {:?}",
+            data.input_shape, data.hx_shapes, data.lengths
         )?;
         write!(
             f,
-            "# the data: Weights::init(&model, {0}); input and h0 from ChaCha8 seeded {0} \
+            "# the data: Weights::init(&model, {0}); input and initial states from ChaCha8 seeded {0} \
              (tests/common/mod.rs, ModelCase::data)",
             self.seed
         )
@@ -83,8 +86,10 @@ pub struct CaseData {
     pub weights: Weights,
     pub input_shape: Vec<usize>,
     pub input: Vec<f64>,
-    pub h0_shape: Option<Vec<usize>>,
-    pub h0: Option<Vec<f64>>,
+    /// The initial states' shapes and values, one per state of the cell (`h` first), or
+    /// none.
+    pub hx_shapes: Vec<Vec<usize>>,
+    pub hx: Vec<Vec<f64>>,
     pub lengths: Option<Vec<usize>>,
 }
 
@@ -104,18 +109,30 @@ impl ModelCase {
         };
         let count: usize = input_shape.iter().product();
         let input = (0..count).map(|_| rng.random_range(-2.0..2.0)).collect();
-        let states = model.num_layers() * model.num_directions();
-        let h0_shape = self.has_h0.then(|| {
-            if self.unbatched {
-                vec![states, model.hidden_size()]
-            } else {
-                vec![states, n, model.hidden_size()]
-            }
-        });
-        let h0 = h0_shape.as_ref().map(|shape| {
-            let count: usize = shape.iter().product();
-            (0..count).map(|_| rng.random_range(-1.0..1.0)).collect()
-        });
+        let rows = model.num_layers() * model.num_directions();
+        let hx_shapes: Vec<Vec<usize>> = if self.has_h0 {
+            model
+                .states()
+                .iter()
+                .map(|&kind| {
+                    let width = model.state_size(kind);
+                    if self.unbatched {
+                        vec![rows, width]
+                    } else {
+                        vec![rows, n, width]
+                    }
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let hx = hx_shapes
+            .iter()
+            .map(|shape| {
+                let count: usize = shape.iter().product();
+                (0..count).map(|_| rng.random_range(-1.0..1.0)).collect()
+            })
+            .collect();
         let lengths = (self.has_lengths && !self.unbatched)
             .then(|| (0..n).map(|_| rng.random_range(1..=l)).collect());
         CaseData {
@@ -123,8 +140,8 @@ impl ModelCase {
             weights,
             input_shape,
             input,
-            h0_shape,
-            h0,
+            hx_shapes,
+            hx,
             lengths,
         }
     }
@@ -241,29 +258,48 @@ impl CaseData {
     pub fn input<T: Element>(&self) -> Vec<T> {
         self.input.iter().map(|&v| T::from_f64(v)).collect()
     }
-    /// `h0` in the model's dtype.
-    pub fn h0<T: Element>(&self) -> Option<Vec<T>> {
-        self.h0
-            .as_ref()
+    /// The initial states in the model's dtype (none, or one per state).
+    pub fn hx<T: Element>(&self) -> Vec<Vec<T>> {
+        self.hx
+            .iter()
             .map(|h| h.iter().map(|&v| T::from_f64(v)).collect())
+            .collect()
     }
 
     /// Runs `f` with views of the arguments in the model's dtype `T`.
     pub fn with_args<T: Element, R>(
         &self,
-        f: impl FnOnce(TensorView<'_, T>, Option<TensorView<'_, T>>, Option<&[usize]>) -> R,
+        f: impl FnOnce(TensorView<'_, T>, Option<StateView<'_, T>>, Option<&[usize]>) -> R,
     ) -> R {
         let input = self.input::<T>();
-        let h0 = self.h0::<T>();
+        let hx = self.hx::<T>();
         let input_view = TensorView::new(&self.input_shape, &input).expect("shape matches data");
-        let h0_view = match (&self.h0_shape, &h0) {
-            (Some(shape), Some(data)) => {
-                Some(TensorView::new(shape, data).expect("shape matches data"))
-            }
-            _ => None,
-        };
-        f(input_view, h0_view, self.lengths.as_deref())
+        let views: Vec<TensorView<'_, T>> = self
+            .hx_shapes
+            .iter()
+            .zip(&hx)
+            .map(|(shape, data)| TensorView::new(shape, data).expect("shape matches data"))
+            .collect();
+        let hx_view = views.first().map(|&h| StateView {
+            h,
+            c: views.get(1).copied(),
+        });
+        f(input_view, hx_view, self.lengths.as_deref())
     }
+}
+
+/// A call's results by name: the output, then each final state (`h_n`, ...).
+pub fn results<'a, T: Element>(
+    output: &'a Tensor<T>,
+    state: &'a State<T>,
+) -> Vec<(&'static str, &'a Tensor<T>)> {
+    let mut all = vec![("output", output)];
+    for kind in StateKind::ALL {
+        if let Some(t) = state.get(kind) {
+            all.push((kind.last(), t));
+        }
+    }
+    all
 }
 
 /// The first element where `got` is not within `tol * (1 + |ref|)` of `reference`.

@@ -10,7 +10,7 @@ use rnnc_spec::Model;
 
 use rnnc_kernel::{Scalar, Target};
 
-use super::{BiasRef, Block, Epilogue, Graph, Layer, Layout, RecInput, Recurrence};
+use super::{BiasRef, BiasTerm, Block, Epilogue, Graph, Layer, Layout, RecInput, Recurrence};
 
 /// The unoptimized graph of `model` for `target`.
 pub fn build_graph(model: &Model, target: Target) -> Graph {
@@ -20,7 +20,7 @@ pub fn build_graph(model: &Model, target: Target) -> Graph {
     };
     let lanes = target.lanes(dtype) as usize;
     let bias = if model.bias() {
-        vec![BiasRef::Ih, BiasRef::Hh]
+        vec![BiasTerm::all(BiasRef::Ih), BiasTerm::all(BiasRef::Hh)]
     } else {
         Vec::new()
     };
@@ -29,6 +29,7 @@ pub fn build_graph(model: &Model, target: Target) -> Graph {
             projection: None,
             recurrences: (0..model.num_directions())
                 .map(|direction| Recurrence {
+                    cell: model.cell(),
                     direction,
                     input: RecInput::Fused,
                     bias: bias.clone(),
@@ -46,7 +47,6 @@ pub fn build_graph(model: &Model, target: Target) -> Graph {
         input_size: model.input_size(),
         hidden_size: model.hidden_size(),
         directions: model.num_directions(),
-        nonlinearity: model.nonlinearity(),
         bias: model.bias(),
         batch_first: model.batch_first(),
         layers,

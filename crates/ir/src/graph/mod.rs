@@ -5,16 +5,18 @@
 //! it: where biases are added, whether a layer's input projection is hoisted into one GEMM
 //! over all time steps, whether the activation is fused into the recurrence, how weights
 //! are packed and how register blocks are shaped. Lowering turns the decisions into loops.
-//! Invariants, checked by [`verify_graph`](crate::verify_graph):
+//! Invariants, checked by [`verify_graph`]:
 //! - a layer has one recurrence per direction, in direction order;
 //! - a recurrence reads a hoisted projection exactly when one projection of its layer
 //!   covers its direction;
+//! - every recurrence computes the same cell (the model's);
 //! - with `bias = true` each of `bias_ih`, `bias_hh` of a direction is added exactly once
-//!   (alone or folded), in the projection or the recurrence; with `bias = false` never;
+//!   to every gate (alone or folded, for all gates or a group of them), in the projection
+//!   or the recurrence; with `bias = false` never;
 //! - block shapes fit the panel layout and the 16 vector registers.
 
 use rnnc_kernel::{Scalar, Target};
-use rnnc_spec::{Nonlinearity, ParamKind};
+use rnnc_spec::{Cell, ParamKind, StateKind};
 
 mod build;
 mod text;
@@ -50,6 +52,44 @@ impl BiasRef {
             BiasRef::Ih => "ih",
             BiasRef::Hh => "hh",
             BiasRef::Folded => "ih+hh",
+        }
+    }
+}
+
+/// The gates a bias term is added to, in torch's gate order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Gates {
+    /// Every gate of the cell.
+    All,
+    /// Gates `first..end`, fewer than all.
+    Range(usize, usize),
+}
+
+impl Gates {
+    /// Whether gate `g` of a cell of `count` gates is among them.
+    pub fn contains(self, g: usize, count: usize) -> bool {
+        match self {
+            Gates::All => g < count,
+            Gates::Range(first, end) => (first..end.min(count)).contains(&g),
+        }
+    }
+}
+
+/// A bias added to the pre-activations of some gates.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BiasTerm {
+    /// Which bias vectors.
+    pub bias: BiasRef,
+    /// To which gates' rows.
+    pub gates: Gates,
+}
+
+impl BiasTerm {
+    /// `bias` added to every gate.
+    pub fn all(bias: BiasRef) -> BiasTerm {
+        BiasTerm {
+            bias,
+            gates: Gates::All,
         }
     }
 }
@@ -118,23 +158,26 @@ pub struct Projection {
     /// Directions whose `weight_ih` rows it computes.
     pub directions: Vec<usize>,
     /// Biases that initialize each element, in this order.
-    pub bias: Vec<BiasRef>,
+    pub bias: Vec<BiasTerm>,
     /// Layout of the stacked `weight_ih`.
     pub layout: Layout,
     /// Register block (panel layouts only).
     pub block: Block,
 }
 
-/// `h_t = act(pre_t)` for one direction of one layer, where `pre_t` is `P_t` (or
-/// `W_ih x_t`) plus `W_hh h_(t-1)` plus the listed biases.
+/// One direction of one layer: at each step, the cell's pre-activations `pre_t` (`G * H`
+/// rows: `P_t` or `W_ih x_t`, plus `W_hh h_(t-1)`, plus the listed biases), then the cell's
+/// epilogue (for the Elman cell, `h_t = act(pre_t)`).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Recurrence {
+    /// The cell computed.
+    pub cell: Cell,
     /// 0 forward, 1 reverse.
     pub direction: usize,
     /// Where `W_ih x_t` comes from.
     pub input: RecInput,
     /// Biases added to the accumulated sum, in this order.
-    pub bias: Vec<BiasRef>,
+    pub bias: Vec<BiasTerm>,
     /// Fused or separate activation.
     pub epilogue: Epilogue,
     /// Layout of `weight_hh` (and `weight_ih` when the input is fused).
@@ -167,8 +210,6 @@ pub struct Graph {
     pub hidden_size: usize,
     /// `D`: 1 or 2.
     pub directions: usize,
-    /// tanh or relu.
-    pub nonlinearity: Nonlinearity,
     /// Whether the model has biases.
     pub bias: bool,
     /// Input and output rows are `(b, t)` instead of `(t, b)`.
@@ -187,11 +228,47 @@ impl Graph {
         if layer == 0 {
             self.input_size
         } else {
-            self.directions * self.hidden_size
+            self.output_size()
         }
     }
-    /// `H` rounded up to whole vectors: the stride of directions in `P` and of states.
+    /// `R`: features of the state `h` that the recurrent weights multiply.
+    pub fn recurrent_size(&self) -> usize {
+        self.state_size(StateKind::H)
+    }
+    /// `D * R`: features of one output step.
+    pub fn output_size(&self) -> usize {
+        self.directions * self.recurrent_size()
+    }
+    /// Features of one direction's `state`.
+    pub fn state_size(&self, state: StateKind) -> usize {
+        match state {
+            StateKind::H => self.hidden_size,
+        }
+    }
+    /// `H` rounded up to whole vectors: the stride of states.
     pub fn padded_hidden(&self) -> usize {
         self.hidden_size.div_ceil(self.lanes()) * self.lanes()
+    }
+    /// A state's width rounded up to whole vectors: its stride per sequence in the
+    /// workspace.
+    pub fn padded_state(&self, state: StateKind) -> usize {
+        self.state_size(state).div_ceil(self.lanes()) * self.lanes()
+    }
+    /// The cell every recurrence computes (a verified graph has one).
+    pub fn cell(&self) -> Cell {
+        self.layers
+            .iter()
+            .flat_map(|l| &l.recurrences)
+            .map(|r| r.cell)
+            .next()
+            .expect("a verified graph has a recurrence")
+    }
+    /// `G`: the cell's gates.
+    pub fn gates(&self) -> usize {
+        self.cell().gates()
+    }
+    /// `G * Hp`: pre-activation rows of one direction, the stride of directions in `P`.
+    pub fn padded_rows(&self) -> usize {
+        self.gates() * self.padded_hidden()
     }
 }

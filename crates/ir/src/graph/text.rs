@@ -3,7 +3,7 @@
 use std::fmt;
 
 use rnnc_kernel::{Scalar, Target};
-use rnnc_spec::{ParamKind, param_name};
+use rnnc_spec::{Cell, ParamKind, param_name};
 
 use super::*;
 
@@ -22,26 +22,30 @@ impl fmt::Display for Block {
     }
 }
 
-fn bias_text(bias: &[BiasRef]) -> String {
+/// `ih+hh` for every gate; `hh[2]`, `ih[0..2]` for gate groups.
+fn bias_text(bias: &[BiasTerm]) -> String {
     if bias.is_empty() {
-        "none".into()
-    } else {
-        bias.iter().map(|b| b.text()).collect::<Vec<_>>().join(",")
+        return "none".into();
     }
+    let term = |t: &BiasTerm| match t.gates {
+        Gates::All => t.bias.text().to_string(),
+        Gates::Range(first, end) if end == first + 1 => format!("{}[{first}]", t.bias.text()),
+        Gates::Range(first, end) => format!("{}[{first}..{end}]", t.bias.text()),
+    };
+    bias.iter().map(term).collect::<Vec<_>>().join(",")
 }
 
 impl fmt::Display for Graph {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(
             f,
-            "graph {} {} vector={} input_size={} hidden_size={} directions={} {} bias={} {}",
+            "graph {} {} vector={} input_size={} hidden_size={} directions={} bias={} {}",
             self.name,
             self.dtype,
             self.target.vector_bits,
             self.input_size,
             self.hidden_size,
             self.directions,
-            self.nonlinearity,
             self.bias,
             if self.batch_first {
                 "batch_first"
@@ -78,7 +82,8 @@ impl fmt::Display for Graph {
                 };
                 write!(
                     f,
-                    "  recur weights={} input={input} bias={} epilogue={} layout={}",
+                    "  recur cell={} weights={} input={input} bias={} epilogue={} layout={}",
+                    r.cell,
                     param_name(l, r.direction, ParamKind::WeightHh),
                     bias_text(&r.bias),
                     match r.epilogue {
@@ -119,11 +124,11 @@ pub fn parse_graph(text: &str) -> Result<Graph, GraphParseError> {
         .next()
         .ok_or_else(|| fail(1, "empty text: expected `graph NAME ...`".into()))?;
     let words: Vec<&str> = header.split_whitespace().collect();
-    if words.len() != 10 || words[0] != "graph" {
+    if words.len() != 9 || words[0] != "graph" {
         return Err(fail(
             line,
             format!(
-                "expected `graph NAME DTYPE vector=.. input_size=.. hidden_size=.. directions=.. ACT bias=.. LAYOUT`, found `{header}`"
+                "expected `graph NAME DTYPE vector=.. input_size=.. hidden_size=.. directions=.. bias=.. LAYOUT`, found `{header}`"
             ),
         ));
     }
@@ -147,10 +152,7 @@ pub fn parse_graph(text: &str) -> Result<Graph, GraphParseError> {
         input_size: value(words[4], "input_size")?,
         hidden_size: value(words[5], "hidden_size")?,
         directions: value(words[6], "directions")?,
-        nonlinearity: words[7]
-            .parse()
-            .map_err(|()| fail(line, format!("unknown nonlinearity `{}`", words[7])))?,
-        bias: match words[8] {
+        bias: match words[7] {
             "bias=true" => true,
             "bias=false" => false,
             other => {
@@ -160,7 +162,7 @@ pub fn parse_graph(text: &str) -> Result<Graph, GraphParseError> {
                 ));
             }
         },
-        batch_first: match words[9] {
+        batch_first: match words[8] {
             "batch_first" => true,
             "time_major" => false,
             other => {
@@ -245,6 +247,8 @@ pub fn parse_graph(text: &str) -> Result<Graph, GraphParseError> {
                 });
             }
             "recur" => {
+                let cell = Cell::from_mode(field("cell")?)
+                    .ok_or_else(|| fail(line, format!("unknown cell `{}`", fields["cell"])))?;
                 let direction = direction_of(field("weights")?, ParamKind::WeightHh)?;
                 let input = match field("input")? {
                     "projected" => RecInput::Projected,
@@ -265,6 +269,7 @@ pub fn parse_graph(text: &str) -> Result<Graph, GraphParseError> {
                     other => return Err(fail(line, format!("bad epilogue `{other}`"))),
                 };
                 layer.recurrences.push(Recurrence {
+                    cell,
                     direction,
                     input,
                     bias,
@@ -298,16 +303,33 @@ fn parse_block(text: &str) -> Option<Block> {
     })
 }
 
-fn parse_bias(text: &str) -> Option<Vec<BiasRef>> {
+fn parse_bias(text: &str) -> Option<Vec<BiasTerm>> {
     if text == "none" {
         return Some(Vec::new());
     }
     text.split(',')
-        .map(|t| match t {
-            "ih" => Some(BiasRef::Ih),
-            "hh" => Some(BiasRef::Hh),
-            "ih+hh" => Some(BiasRef::Folded),
-            _ => None,
+        .map(|t| {
+            let (name, gates) = match t.split_once('[') {
+                None => (t, Gates::All),
+                Some((name, range)) => {
+                    let range = range.strip_suffix(']')?;
+                    let (first, end) = match range.split_once("..") {
+                        Some((a, b)) => (a.parse().ok()?, b.parse().ok()?),
+                        None => {
+                            let g: usize = range.parse().ok()?;
+                            (g, g + 1)
+                        }
+                    };
+                    (name, Gates::Range(first, end))
+                }
+            };
+            let bias = match name {
+                "ih" => BiasRef::Ih,
+                "hh" => BiasRef::Hh,
+                "ih+hh" => BiasRef::Folded,
+                _ => return None,
+            };
+            Some(BiasTerm { bias, gates })
         })
         .collect()
 }

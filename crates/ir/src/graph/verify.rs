@@ -55,6 +55,12 @@ pub fn verify_graph(graph: &Graph) -> Result<(), GraphVerifyError> {
             }
         }
     };
+    let cell = graph
+        .layers
+        .iter()
+        .flat_map(|l| &l.recurrences)
+        .map(|r| r.cell)
+        .next();
     for (l, layer) in graph.layers.iter().enumerate() {
         let at = format!("layer {l}");
         let directions: Vec<usize> = layer.recurrences.iter().map(|r| r.direction).collect();
@@ -89,6 +95,18 @@ pub fn verify_graph(graph: &Graph) -> Result<(), GraphVerifyError> {
                 param_name(l, r.direction, ParamKind::WeightHh)
             );
             check_schedule(&mut errors, &at, r.layout, r.block);
+            // A fused epilogue finds a vector of units' gates in one block: panels and
+            // blocks hold whole groups of G vectors.
+            let group = r.cell.gates() * lanes;
+            if let (Epilogue::Fused, Layout::Panels { width }) = (r.epilogue, r.layout) {
+                for rows in [width, r.block.rows, r.block.rest_rows] {
+                    if rows % group != 0 {
+                        errors.push(format!(
+                            "{at}: a fused epilogue needs panels and blocks of whole gate groups ({group} rows), found {rows}"
+                        ));
+                    }
+                }
+            }
             let covered = projected.contains(&r.direction);
             if covered != (r.input == RecInput::Projected) {
                 errors.push(format!(
@@ -97,28 +115,41 @@ pub fn verify_graph(graph: &Graph) -> Result<(), GraphVerifyError> {
                     if covered { "covers" } else { "does not cover" }
                 ));
             }
-            let mut kinds: Vec<ParamKind> = r
-                .bias
-                .iter()
-                .flat_map(|b| b.kinds().iter().copied())
-                .collect();
-            if covered && let Some(p) = &layer.projection {
-                kinds.extend(p.bias.iter().flat_map(|b| b.kinds().iter().copied()));
+            if Some(r.cell) != cell {
+                errors.push(format!(
+                    "{at}: computes {}, but the graph's first recurrence computes {}",
+                    r.cell,
+                    cell.map_or("nothing".to_string(), |c| c.to_string())
+                ));
             }
-            let expected: &[ParamKind] = if graph.bias {
-                &[ParamKind::BiasIh, ParamKind::BiasHh]
-            } else {
-                &[]
-            };
-            let count = |k: ParamKind| kinds.iter().filter(|&&x| x == k).count();
-            for kind in [ParamKind::BiasIh, ParamKind::BiasHh] {
-                let want = usize::from(expected.contains(&kind));
-                if count(kind) != want {
+            let gates = r.cell.gates();
+            let mut terms: Vec<BiasTerm> = r.bias.clone();
+            if covered && let Some(p) = &layer.projection {
+                terms.extend(p.bias.iter().copied());
+            }
+            for t in &terms {
+                if let Gates::Range(first, end) = t.gates
+                    && !(first < end && end <= gates && end - first < gates)
+                {
                     errors.push(format!(
-                        "{at}: {} added {} times, expected {want}",
-                        kind.stem(),
-                        count(kind)
+                        "{at}: bias gates {first}..{end} are not a proper group of the {gates} gates of {}",
+                        r.cell
                     ));
+                }
+            }
+            for kind in [ParamKind::BiasIh, ParamKind::BiasHh] {
+                let want = usize::from(graph.bias);
+                for g in 0..gates {
+                    let count = terms
+                        .iter()
+                        .filter(|t| t.gates.contains(g, gates) && t.bias.kinds().contains(&kind))
+                        .count();
+                    if count != want {
+                        errors.push(format!(
+                            "{at}: {} of gate {g} added {count} times, expected {want}",
+                            kind.stem(),
+                        ));
+                    }
                 }
             }
         }

@@ -2,15 +2,31 @@
 //! both at every step. Changes rounding (one sum of the biases, then one addition), which
 //! the reference tolerance covers.
 
-use crate::graph::{BiasRef, Graph};
+use crate::graph::{BiasRef, BiasTerm, Gates, Graph};
 
-/// Replaces every bias list holding both `ih` and `hh` with the folded sum.
+/// In every bias list, replaces each `ih` term that has an `hh` term for the same gates
+/// with their folded sum, placed first.
 pub fn fold_bias(mut graph: Graph) -> Graph {
-    let fold = |bias: &mut Vec<BiasRef>| {
-        if bias.contains(&BiasRef::Ih) && bias.contains(&BiasRef::Hh) {
-            bias.retain(|b| !matches!(b, BiasRef::Ih | BiasRef::Hh));
-            bias.insert(0, BiasRef::Folded);
-        }
+    let fold = |bias: &mut Vec<BiasTerm>| {
+        let pairs: Vec<Gates> = bias
+            .iter()
+            .filter(|t| {
+                t.bias == BiasRef::Ih
+                    && bias.contains(&BiasTerm {
+                        bias: BiasRef::Hh,
+                        ..**t
+                    })
+            })
+            .map(|t| t.gates)
+            .collect();
+        bias.retain(|t| t.bias == BiasRef::Folded || !pairs.contains(&t.gates));
+        bias.splice(
+            0..0,
+            pairs.into_iter().map(|gates| BiasTerm {
+                bias: BiasRef::Folded,
+                gates,
+            }),
+        );
     };
     for layer in &mut graph.layers {
         if let Some(p) = &mut layer.projection {

@@ -7,7 +7,7 @@
 //! kept exactly, `reduce_add` included: its halving order adds whole parts first, which is
 //! what halving the wide vector does. Loads from read-only buffers then move down to just
 //! before their first use, so that machine code can fold them into the operation. After this
-//! pass the module verifies at [`Level::Legal`](crate::verify::Level::Legal) once `tanh` is
+//! pass the module verifies at [`Level::Legal`] once `tanh` is
 //! expanded.
 
 use std::collections::HashMap;

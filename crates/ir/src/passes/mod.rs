@@ -1,5 +1,5 @@
 //! The passes, one file each. Graph passes take and return a [`Graph`](crate::Graph);
-//! kernel passes a [`Module`](crate::Module); `lower` goes from one to the other.
+//! kernel passes a [`Module`](crate::kernel::Module); `lower` goes from one to the other.
 
 pub mod block;
 pub mod expand_tanh;

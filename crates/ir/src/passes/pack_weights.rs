@@ -21,16 +21,16 @@ pub fn panel_width(rows: usize, lanes: usize, vectors: usize) -> usize {
 /// Packs every weight matrix into panels of at most `vectors` vectors.
 pub fn pack_weights(mut graph: Graph, vectors: usize) -> Graph {
     let lanes = graph.lanes();
-    let hp = graph.padded_hidden();
+    let rows = graph.padded_rows();
     for layer in &mut graph.layers {
         if let Some(p) = &mut layer.projection {
             p.layout = Layout::Panels {
-                width: panel_width(hp * p.directions.len(), lanes, vectors),
+                width: panel_width(rows * p.directions.len(), lanes, vectors),
             };
         }
         for r in &mut layer.recurrences {
             r.layout = Layout::Panels {
-                width: panel_width(hp, lanes, vectors),
+                width: panel_width(rows, lanes, vectors),
             };
         }
     }

@@ -1,0 +1,40 @@
+//! The cell-specific part of lowering, behind one interface: everything else (products
+//! over `G * Hp` rows, biases, masking, stores, threads) is the same for every cell.
+//!
+//! A new cell implements [`CellLowering`] in a file of its own (like `elman`) and is
+//! named in [`lowering`].
+
+use rnnc_kernel::Reg;
+use rnnc_kernel::builder::Builder;
+use rnnc_spec::{Cell, Nonlinearity};
+
+use super::elman::Elman;
+
+/// What a cell's epilogue gets for a vector of hidden units of one sequence at one step.
+pub(super) struct CellInput {
+    /// Zeros of `ty`.
+    pub zero: Reg,
+    /// Each gate's pre-activation (products and biases), in torch's gate order.
+    pub gates: Vec<Reg>,
+}
+
+/// The cell's arithmetic between the gates' pre-activations and the new states.
+pub(super) trait CellLowering: Sync {
+    /// Emits the new value of every state (in `Cell::states` order, `h` first, which is
+    /// also the output) from `input`; `old(b, i)` gives the value of state `i` before the
+    /// step. Masking and stores are the caller's.
+    fn epilogue(
+        &self,
+        b: &mut Builder<'_>,
+        input: &CellInput,
+        old: &mut dyn FnMut(&mut Builder<'_>, usize) -> Reg,
+    ) -> Vec<Reg>;
+}
+
+/// The lowering of `cell`.
+pub(super) fn lowering(cell: Cell) -> &'static dyn CellLowering {
+    match cell {
+        Cell::Rnn(Nonlinearity::Tanh) => &Elman(Nonlinearity::Tanh),
+        Cell::Rnn(Nonlinearity::Relu) => &Elman(Nonlinearity::Relu),
+    }
+}

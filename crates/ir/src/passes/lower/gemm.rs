@@ -1,0 +1,258 @@
+//! The loop nests of matrix products, cell-agnostic over `G * Hp` rows: panel kernels
+//! (register blocks of rows times columns, one broadcast input element per panel column),
+//! dot products along torch's rows, and the hoisted input projection built from them.
+
+use rnnc_kernel::builder::Builder;
+use rnnc_kernel::{Buf, FloatOp, IntOp, Op, Operand, Reg, Type};
+
+use super::emit_gate_row;
+use super::kernels::{KernelCtx, LayerIo};
+use super::plan::Key;
+use super::shares::{Share, for_panels, panel_range, share_range};
+use crate::graph::{Block, Layout, Projection};
+
+/// A weight stream for panel kernels: accumulate `sum_k W[k][rows] * src_c[k]`.
+pub(super) struct WeightStream {
+    pub weights: Buf,
+    /// Element index of the sub-block's first weight (column 0).
+    pub at: Reg,
+    /// Panel width: the stride between consecutive k.
+    pub panel_width: usize,
+    pub k: usize,
+    pub src: Buf,
+    /// Per column: element index of `src_c[0]`.
+    pub src_at: Vec<Reg>,
+}
+
+/// Adds `stream` to the accumulators `accs` (one per column, `rows` rows each).
+pub(super) fn accumulate(
+    k: &KernelCtx<'_>,
+    b: &mut Builder<'_>,
+    rows: usize,
+    accs: &[Reg],
+    stream: &WeightStream,
+) {
+    let vty = k.vty(rows);
+    let sty = Type::scalar(k.dtype);
+    b.for_loop("k", Operand::Imm(stream.k as i64), false, |b, kk| {
+        let wk = b.imul("wk", kk, Operand::Imm(stream.panel_width as i64));
+        let wk = b.iadd("wk", wk, Operand::Reg(stream.at));
+        let w = b.load("w", vty, stream.weights, Some(wk), 0);
+        for (c, &acc) in accs.iter().enumerate() {
+            let xi = b.iadd("xi", stream.src_at[c], Operand::Reg(kk));
+            let x = b.load("x", sty, stream.src, Some(xi), 0);
+            let xs = b.def("xs", vty, Op::Splat(x));
+            b.set(acc, Op::Fma(w, xs, acc));
+        }
+    });
+}
+
+/// `sum_k W[row][k] * src[k]` in torch layout: vectors along k, `reduce_add`, scalar tail.
+pub(super) fn dot(
+    ctx: &KernelCtx<'_>,
+    b: &mut Builder<'_>,
+    weights: (Buf, Reg),
+    src: (Buf, Reg),
+    k: usize,
+) -> Reg {
+    let lanes = ctx.lanes;
+    let sty = Type::scalar(ctx.dtype);
+    let vty = ctx.vty(lanes);
+    let chunks = k / lanes;
+    let sum = if chunks > 0 {
+        let acc = b.fconst("dacc", vty, 0.0);
+        b.for_loop("kc", Operand::Imm(chunks as i64), false, |b, kc| {
+            let i = b.imul("i", kc, Operand::Imm(lanes as i64));
+            let wi = b.iadd("wi", weights.1, Operand::Reg(i));
+            let si = b.iadd("si", src.1, Operand::Reg(i));
+            let w = b.load("w", vty, weights.0, Some(wi), 0);
+            let x = b.load("x", vty, src.0, Some(si), 0);
+            b.set(acc, Op::Fma(w, x, acc));
+        });
+        b.def("dot", sty, Op::ReduceAdd(acc))
+    } else {
+        b.fconst("dot", sty, 0.0)
+    };
+    for kk in chunks * lanes..k {
+        let w = b.load("w", sty, weights.0, Some(weights.1), kk as i64);
+        let x = b.load("x", sty, src.0, Some(src.1), kk as i64);
+        b.set(sum, Op::Fma(w, x, sum));
+    }
+    sum
+}
+
+/// Loads and sums bias terms at element `at` of each region, `lanes` wide; zero if none.
+pub(super) fn bias_init(
+    k: &KernelCtx<'_>,
+    b: &mut Builder<'_>,
+    regions: &[Buf],
+    at: Reg,
+    lanes: usize,
+) -> Reg {
+    let ty = k.vty(lanes);
+    match regions.split_first() {
+        None => b.fconst("acc", ty, 0.0),
+        Some((first, rest)) => {
+            let acc = b.load("acc", ty, *first, Some(at), 0);
+            for &r in rest {
+                let v = b.load("bias", ty, r, Some(at), 0);
+                b.set(acc, Op::Float(FloatOp::Add, acc, v));
+            }
+            acc
+        }
+    }
+}
+
+/// `P = X W_ih^T + biases` for every row of `X` (time steps and sequences), for the
+/// projection's directions, split between the parts of a multi-threaded call by `share`.
+pub(super) fn emit_projection(
+    k: &KernelCtx<'_>,
+    b: &mut Builder<'_>,
+    io: &LayerIo,
+    p: &Projection,
+    share: Option<Share>,
+) {
+    let l = io.layer;
+    let wbuf = k.region(b, Key::ProjWeights(l));
+    let biases: Vec<Buf> = (0..p.bias.len())
+        .map(|i| k.region(b, Key::ProjBias(l, i)))
+        .collect();
+    let pbuf = k.work(b, "P");
+    let pw = k.plan.p_width as i64;
+    let width = io.x_width;
+    let gates = k.gates;
+    match p.layout {
+        Layout::Torch => {
+            // Shares split the rows of X (time steps and sequences).
+            let (first, count) = match share {
+                None => (None, k.ln),
+                Some(share) => {
+                    let (u0, u1) = share_range(b, Operand::Reg(k.ln), share);
+                    let count = b.def(
+                        "count",
+                        Type::I64,
+                        Op::Int(IntOp::Sub, u1, Operand::Reg(u0)),
+                    );
+                    (Some(u0), count)
+                }
+            };
+            b.for_loop("r", Operand::Reg(count), false, |b, r| {
+                let r = match first {
+                    Some(u0) => b.iadd("r", r, Operand::Reg(u0)),
+                    None => r,
+                };
+                let xrow = b.imul("xrow", r, Operand::Imm(width as i64));
+                let prow = b.imul("prow", r, Operand::Imm(pw));
+                for i in 0..p.directions.len() {
+                    for gate in 0..gates {
+                        b.for_loop("j", Operand::Imm(k.h as i64), false, |b, j| {
+                            // torch's row gate * H + j of direction i's stacked matrix.
+                            let first_row = (i * gates + gate) * k.h;
+                            let wrow = b.imul("wrow", j, Operand::Imm(width as i64));
+                            let wrow =
+                                b.iadd("wrow", wrow, Operand::Imm((first_row * width) as i64));
+                            let s = dot(k, b, (wbuf, wrow), (io.x, xrow), width);
+                            let row = emit_gate_row(b, gate, j, gates, k.lanes);
+                            let at = b.iadd("at", row, Operand::Imm((i * k.rows) as i64));
+                            if !biases.is_empty() {
+                                let acc = bias_init(k, b, &biases, at, 1);
+                                b.set(s, Op::Float(FloatOp::Add, acc, s));
+                            }
+                            let pi = b.iadd("pi", prow, Operand::Reg(at));
+                            b.store(pbuf, Some(pi), 0, s);
+                        });
+                    }
+                }
+            });
+        }
+        Layout::Panels { width: panel } => {
+            let rows = p.directions.len() * k.rows;
+            let block = p.block;
+            let range = share.map(|share| panel_range(b, rows, panel, share));
+            for_panels(b, rows, panel, range, |b, index, pwidth, _| {
+                let row0 = b.imul("row0", index, Operand::Imm(panel as i64));
+                let woff = b.imul("woff", row0, Operand::Imm(width as i64));
+                let emit = |b: &mut Builder<'_>, cols: &[Reg], rows: usize, sub: usize| {
+                    let at = b.iadd("at", row0, Operand::Imm(sub as i64));
+                    let accs: Vec<Reg> = cols
+                        .iter()
+                        .map(|_| bias_init(k, b, &biases, at, rows))
+                        .collect();
+                    let wat = b.iadd("wat", woff, Operand::Imm(sub as i64));
+                    let src_at: Vec<Reg> = cols
+                        .iter()
+                        .map(|&r| b.imul("xrow", r, Operand::Imm(width as i64)))
+                        .collect();
+                    let stream = WeightStream {
+                        weights: wbuf,
+                        at: wat,
+                        panel_width: pwidth,
+                        k: width,
+                        src: io.x,
+                        src_at,
+                    };
+                    accumulate(k, b, rows, &accs, &stream);
+                    for (&r, &acc) in cols.iter().zip(&accs) {
+                        let pi = b.imul("pi", r, Operand::Imm(pw));
+                        let pi = b.iadd("pi", pi, Operand::Reg(at));
+                        b.store(pbuf, Some(pi), 0, acc);
+                    }
+                };
+                column_blocks(b, k.ln, block, pwidth, emit);
+            });
+        }
+    }
+}
+
+/// Sub-blocks of `rows` rows within a panel of `width`: (offset, rows).
+fn sub_blocks(width: usize, rows: usize) -> Vec<(usize, usize)> {
+    (0..width)
+        .step_by(rows)
+        .map(|s| (s, rows.min(width - s)))
+        .collect()
+}
+
+/// Runs `emit(columns, rows, sub-block offset)` over all `count` columns: blocks of
+/// `block.cols` first, then single columns with `block.rest_rows`.
+pub(super) fn column_blocks(
+    b: &mut Builder<'_>,
+    count: Reg,
+    block: Block,
+    panel_width: usize,
+    mut emit: impl FnMut(&mut Builder<'_>, &[Reg], usize, usize),
+) {
+    if block.cols == 1 {
+        b.for_loop("col", Operand::Reg(count), false, |b, col| {
+            for (sub, rows) in sub_blocks(panel_width, block.rows) {
+                emit(b, &[col], rows, sub);
+            }
+        });
+        return;
+    }
+    let blocks = b.def(
+        "blocks",
+        Type::I64,
+        Op::Int(IntOp::Div, count, Operand::Imm(block.cols as i64)),
+    );
+    b.for_loop("cb", Operand::Reg(blocks), false, |b, cb| {
+        let c0 = b.imul("c0", cb, Operand::Imm(block.cols as i64));
+        let cols: Vec<Reg> = (0..block.cols)
+            .map(|c| b.iadd("col", c0, Operand::Imm(c as i64)))
+            .collect();
+        for (sub, rows) in sub_blocks(panel_width, block.rows) {
+            emit(b, &cols, rows, sub);
+        }
+    });
+    let done = b.imul("done", blocks, Operand::Imm(block.cols as i64));
+    let rest = b.def(
+        "rest",
+        Type::I64,
+        Op::Int(IntOp::Sub, count, Operand::Reg(done)),
+    );
+    b.for_loop("cr", Operand::Reg(rest), false, |b, cr| {
+        let col = b.iadd("col", cr, Operand::Reg(done));
+        for (sub, rows) in sub_blocks(panel_width, block.rest_rows) {
+            emit(b, &[col], rows, sub);
+        }
+    });
+}

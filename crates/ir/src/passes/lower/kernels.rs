@@ -1,0 +1,555 @@
+//! Kernel functions: their parameters (the forward calling convention, generated from the
+//! cell's states), the prologue they share, and what they are: one function per layer
+//! called by `forward`, or the phase functions of a multi-threaded schedule.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+
+use rnnc_kernel::builder::Builder;
+use rnnc_kernel::{
+    Buf, BufKind, Call, Function, IntOp, Op, Operand, Param, Phase, Reg, Scalar, Size, Stmt, Type,
+    canonicalize_regs,
+};
+use rnnc_spec::{ParamKind, StateKind, param_name};
+
+use super::cell::{CellLowering, lowering};
+use super::gemm::emit_projection;
+use super::plan::{Key, Plan};
+use super::shares::Share;
+use super::step::{Recur, States};
+use crate::graph::Graph;
+
+/// Registers and buffers shared by the emitters of one kernel function.
+pub(super) struct KernelCtx<'p> {
+    pub plan: &'p Plan,
+    pub dtype: Scalar,
+    pub lanes: usize,
+    /// `H`.
+    pub h: usize,
+    /// `H` rounded up to whole vectors.
+    pub hp: usize,
+    /// `G`: the cell's gates.
+    pub gates: usize,
+    /// `G * Hp`: pre-activation rows of one direction.
+    pub rows: usize,
+    pub directions: usize,
+    pub batch_first: bool,
+    pub cell: &'static dyn CellLowering,
+    /// The packed weights and the workspace: views into them are made on first use, so
+    /// that a function has only the views it reads (its size, and the time to compile it,
+    /// do not grow with the number of layers it does not touch).
+    weights: Buf,
+    work: Buf,
+    views: RefCell<HashMap<String, Buf>>,
+    pub input: Buf,
+    /// The cell's states, `h` first.
+    pub states: Vec<StateParams>,
+    pub lengths: Buf,
+    pub output: Buf,
+    pub seq_len: Reg,
+    pub batch: Reg,
+    pub ln: Reg,
+    pub no_lengths: Reg,
+}
+
+impl KernelCtx<'_> {
+    /// The view of a packed region (made on first use).
+    pub fn region(&self, b: &mut Builder<'_>, key: Key) -> Buf {
+        let r = self.plan.region(key);
+        self.view(
+            b,
+            &r.name,
+            self.weights,
+            Size::fixed(r.offset),
+            Size::fixed(r.len),
+        )
+    }
+    /// The view of a workspace region (made on first use).
+    pub fn work(&self, b: &mut Builder<'_>, name: &str) -> Buf {
+        let (offset, len) = self.plan.work_region(name);
+        self.view(b, name, self.work, offset, len)
+    }
+    fn view(&self, b: &mut Builder<'_>, name: &str, base: Buf, offset: Size, len: Size) -> Buf {
+        if let Some(&buf) = self.views.borrow().get(name) {
+            return buf;
+        }
+        let buf = b
+            .func
+            .new_buf(name, self.dtype, BufKind::View { base, offset, len });
+        self.views.borrow_mut().insert(name.to_string(), buf);
+        buf
+    }
+    pub fn vty(&self, lanes: usize) -> Type {
+        Builder::vty(self.dtype, lanes)
+    }
+    /// Row of step `t` of sequence `s` in sequence buffers.
+    pub fn row(&self, b: &mut Builder<'_>, t: Reg, s: Reg) -> Reg {
+        if self.batch_first {
+            let bl = b.imul("row", s, Operand::Reg(self.seq_len));
+            b.iadd("row", bl, Operand::Reg(t))
+        } else {
+            let tn = b.imul("row", t, Operand::Reg(self.batch));
+            b.iadd("row", tn, Operand::Reg(s))
+        }
+    }
+    /// `len_s`: the sequence's length, or `L` without lengths.
+    pub fn length(&self, b: &mut Builder<'_>, s: Reg) -> Reg {
+        let len = b.def("len", Type::I64, Op::Copy(self.seq_len));
+        let lengths = self.lengths;
+        b.if_else(
+            self.no_lengths,
+            |_| {},
+            |b| {
+                b.set(
+                    len,
+                    Op::Load(
+                        lengths,
+                        rnnc_kernel::Addr {
+                            index: Some(s),
+                            offset: 0,
+                        },
+                    ),
+                )
+            },
+        );
+        len
+    }
+}
+
+/// A state's parameters and sizes in a kernel.
+pub(super) struct StateParams {
+    pub kind: StateKind,
+    /// Features per (layer, direction) and sequence.
+    pub width: usize,
+    /// `width` rounded up to whole vectors: the stride of sequences in the workspace.
+    pub padded: usize,
+    /// The initial value (nullable) and whether it is null.
+    pub initial: (Buf, Reg),
+    /// The final value.
+    pub last: Buf,
+}
+
+/// Where a layer reads and writes.
+pub(super) struct LayerIo {
+    pub layer: usize,
+    pub x: Buf,
+    pub x_width: usize,
+    pub out: Buf,
+    pub out_width: usize,
+}
+
+/// The scalar parameters of `forward` and of every phase function.
+const SCALARS: [&str; 2] = ["seq_len", "batch"];
+/// The extra parameters of phase functions: the step and the share.
+const PHASE_SCALARS: [&str; 3] = ["n", "part", "parts"];
+
+/// The buffer parameters of a kernel, in calling order.
+struct Params {
+    weights: Buf,
+    input: Buf,
+    initial: Vec<Buf>,
+    lengths: Buf,
+    output: Buf,
+    last: Vec<Buf>,
+    work: Buf,
+}
+
+/// A function with the forward calling convention (and `extra` scalar parameters) and no
+/// body: `(@weights, @input, @<state>0..., @lengths, @output, @<state>_n..., @work,
+/// %seq_len, %batch, extra...)`, one initial and one final buffer per state of the cell.
+fn kernel_signature(
+    g: &Graph,
+    plan: &Plan,
+    name: &str,
+    extra: &[&str],
+) -> (Function, Params, Vec<Reg>) {
+    let mut func = Function::new(name);
+    let param = |func: &mut Function, name: &str, elem: Scalar, flags: (bool, bool), len: Size| {
+        let (readonly, nullable) = flags;
+        let kind = BufKind::Param {
+            readonly,
+            nullable,
+            len: Some(len),
+        };
+        let buf = func.new_buf(name, elem, kind);
+        func.params.push(Param::Buf(buf));
+        buf
+    };
+    // Sizes in elements for a call of L steps and N sequences (`LN` = L * N).
+    let per_row = |features: usize| Size {
+        ln: features as u64,
+        n: 0,
+        c: 0,
+    };
+    let per_sequence = |elements: usize| Size {
+        ln: 0,
+        n: elements as u64,
+        c: 0,
+    };
+    let states = g.cell().states();
+    let state_len =
+        |kind: StateKind| per_sequence(g.directions * g.layers.len() * g.state_size(kind));
+    let (read, read_or_null, write) = ((true, false), (true, true), (false, false));
+    let dtype = g.dtype;
+    let weights = param(
+        &mut func,
+        "weights",
+        dtype,
+        read,
+        Size::fixed(plan.packed_len),
+    );
+    let input = param(&mut func, "input", dtype, read, per_row(g.input_size));
+    let initial = states
+        .iter()
+        .map(|&k| param(&mut func, k.initial(), dtype, read_or_null, state_len(k)))
+        .collect();
+    let lengths = param(
+        &mut func,
+        "lengths",
+        Scalar::I64,
+        read_or_null,
+        per_sequence(1),
+    );
+    let output = param(&mut func, "output", dtype, write, per_row(g.output_size()));
+    let last = states
+        .iter()
+        .map(|&k| param(&mut func, k.last(), dtype, write, state_len(k)))
+        .collect();
+    let work = param(&mut func, "work", dtype, write, plan.work_size());
+    let scalars: Vec<Reg> = SCALARS
+        .iter()
+        .chain(extra)
+        .map(|n| {
+            let r = func.new_reg(n, Type::I64);
+            func.params.push(Param::Scalar(r));
+            r
+        })
+        .collect();
+    let params = Params {
+        weights,
+        input,
+        initial,
+        lengths,
+        output,
+        last,
+        work,
+    };
+    (func, params, scalars)
+}
+
+/// Creates a kernel function with the forward calling convention (and `extra` scalar
+/// parameters) and the prologue every kernel shares; `emit` writes the body.
+fn new_kernel<'p>(
+    g: &Graph,
+    plan: &'p Plan,
+    name: &str,
+    extra: &[&str],
+    emit: impl FnOnce(&KernelCtx<'p>, &mut Builder<'_>, &[Reg]),
+) -> Function {
+    let (mut func, params, scalars) = kernel_signature(g, plan, name, extra);
+    let mut b = Builder::new(&mut func);
+    let (seq_len, batch) = (scalars[0], scalars[1]);
+    let ln = b.imul("ln", seq_len, Operand::Reg(batch));
+    let nulls: Vec<Reg> = params
+        .initial
+        .iter()
+        .zip(g.cell().states())
+        .map(|(&buf, kind)| {
+            b.def(
+                &format!("no_{}", kind.initial()),
+                Type::I64,
+                Op::IsNull(buf),
+            )
+        })
+        .collect();
+    let states = g
+        .cell()
+        .states()
+        .iter()
+        .enumerate()
+        .map(|(i, &kind)| StateParams {
+            kind,
+            width: g.state_size(kind),
+            padded: g.padded_state(kind),
+            initial: (params.initial[i], nulls[i]),
+            last: params.last[i],
+        })
+        .collect();
+    let no_lengths = b.def("no_lengths", Type::I64, Op::IsNull(params.lengths));
+    let ctx = KernelCtx {
+        plan,
+        dtype: g.dtype,
+        lanes: g.lanes(),
+        h: g.hidden_size,
+        hp: g.padded_hidden(),
+        gates: g.gates(),
+        rows: g.padded_rows(),
+        directions: g.directions,
+        batch_first: g.batch_first,
+        cell: lowering(g.cell()),
+        weights: params.weights,
+        work: params.work,
+        views: RefCell::new(HashMap::new()),
+        input: params.input,
+        states,
+        lengths: params.lengths,
+        output: params.output,
+        seq_len,
+        batch,
+        ln,
+        no_lengths,
+    };
+    emit(&ctx, &mut b, &scalars[2..]);
+    let body = b.finish();
+    func.body = body;
+    canonicalize_regs(&mut func);
+    func
+}
+
+fn layer_io(g: &Graph, k: &KernelCtx<'_>, b: &mut Builder<'_>, l: usize) -> LayerIo {
+    LayerIo {
+        layer: l,
+        x: if l == 0 {
+            k.input
+        } else {
+            k.work(b, &format!("Y{}", (l - 1) % 2))
+        },
+        x_width: g.layer_input_size(l),
+        out: if l + 1 == g.layers.len() {
+            k.output
+        } else {
+            k.work(b, &format!("Y{}", l % 2))
+        },
+        out_width: g.output_size(),
+    }
+}
+
+/// The column of `P` where a recurrence's projected input starts, if hoisted.
+fn p_column(g: &Graph, l: usize, direction: usize) -> Option<usize> {
+    g.layers[l]
+        .projection
+        .as_ref()
+        .and_then(|p| p.directions.iter().position(|&d| d == direction))
+        .map(|i| i * g.padded_rows())
+}
+
+/// The recurrence of direction `d` of layer `l`, in a kernel.
+fn recur<'a, 'p>(
+    g: &'a Graph,
+    k: &'a KernelCtx<'p>,
+    io: &'a LayerIo,
+    l: usize,
+    d: usize,
+) -> Recur<'a, 'p> {
+    let r = &g.layers[l].recurrences[d];
+    Recur {
+        k,
+        io,
+        r,
+        p_column: p_column(g, l, r.direction),
+    }
+}
+
+/// The single-threaded forward pass: one function per layer, and `forward`, which calls
+/// them in order. Functions of one layer each keep code generation linear in the number
+/// of layers (Cranelift's time and memory grow faster than linearly with a function's
+/// size: one function for 512 layers took 4.9 GB).
+pub(super) fn emit_forward(g: &Graph, plan: &Plan) -> Vec<Function> {
+    let layers = (0..g.layers.len())
+        .map(|l| emit_layer(g, plan, l))
+        .collect();
+    dispatch("forward", layers, &|name, callees| Callee {
+        func: kernel_signature(g, plan, name, &[]).0,
+        layers: callees.iter().flat_map(|c| c.layers.clone()).collect(),
+    })
+}
+
+/// Most calls one function makes: `forward` and `pack` of a deep model call groups of
+/// layers (`forward_g0`, ...), so that no function grows with the number of layers.
+const CALLS_PER_FUNCTION: usize = 32;
+
+/// A function and the layers it covers.
+pub(super) struct Callee {
+    pub func: Function,
+    pub layers: Vec<usize>,
+}
+
+/// The function `name`, which calls the per-layer `functions` in order, through groups of
+/// at most [`CALLS_PER_FUNCTION`] calls when there are more; `signature` makes a caller of
+/// some callees (its parameters include theirs, which calls pass on by name). Returns every
+/// function, callees before callers.
+pub(super) fn dispatch(
+    name: &str,
+    functions: Vec<Function>,
+    signature: &dyn Fn(&str, &[Callee]) -> Callee,
+) -> Vec<Function> {
+    let mut level: Vec<Callee> = functions
+        .into_iter()
+        .enumerate()
+        .map(|(l, func)| Callee {
+            func,
+            layers: vec![l],
+        })
+        .collect();
+    let mut out = Vec::new();
+    let mut depth = 0;
+    loop {
+        let top = level.len() <= CALLS_PER_FUNCTION;
+        let mut next = Vec::new();
+        for (i, chunk) in level.chunks(CALLS_PER_FUNCTION).enumerate() {
+            let caller_name = if top {
+                name.to_string()
+            } else {
+                format!("{name}_g{depth}_{i}")
+            };
+            let mut caller = signature(&caller_name, chunk);
+            for callee in chunk {
+                let call = call_by_name(&caller.func, &callee.func);
+                caller.func.body.push(Stmt::Call(call));
+            }
+            next.push(caller);
+        }
+        out.extend(level.into_iter().map(|c| c.func));
+        level = next;
+        depth += 1;
+        if top {
+            out.extend(level.into_iter().map(|c| c.func));
+            return out;
+        }
+    }
+}
+
+/// A call of `callee` from `caller` passing, for each of the callee's parameters, the
+/// caller's parameter of the same name.
+fn call_by_name(caller: &Function, callee: &Function) -> Call {
+    let name_of = |func: &Function, p: &Param| match p {
+        Param::Buf(b) => format!("@{}", func.buf(*b).name),
+        Param::Scalar(r) => format!("%{}", func.reg(*r).name),
+    };
+    let mine: HashMap<String, Param> = caller
+        .params
+        .iter()
+        .map(|p| (name_of(caller, p), *p))
+        .collect();
+    let args = callee
+        .params
+        .iter()
+        .map(|p| mine[&name_of(callee, p)])
+        .collect();
+    Call {
+        callee: callee.name.clone(),
+        args,
+    }
+}
+
+/// One layer of the single-threaded forward pass: its projection, then its recurrences.
+fn emit_layer(g: &Graph, plan: &Plan, l: usize) -> Function {
+    let layer = &g.layers[l];
+    new_kernel(g, plan, &format!("layer_l{l}"), &[], |k, b, _| {
+        let io = layer_io(g, k, b, l);
+        if let Some(p) = &layer.projection {
+            b.comment(format!(
+                "layer {l}: input projection P = X W_ih^T + bias, all steps at once"
+            ));
+            emit_projection(k, b, &io, p, None);
+        }
+        for (d, r) in layer.recurrences.iter().enumerate() {
+            b.comment(format!(
+                "layer {l}: recurrence {}",
+                param_name(l, r.direction, ParamKind::WeightHh)
+            ));
+            recur(g, k, &io, l, d).emit_recurrence(b);
+        }
+    })
+}
+
+/// The phase functions of a multi-threaded forward pass and their schedule.
+///
+/// Per layer: the projection split by panels between parts; then a bidirectional layer
+/// runs its two directions whole, one per part (no synchronization until the layer ends);
+/// a unidirectional layer initializes its states on one part, runs each time step split by
+/// panels of `W_hh` (each part computes, activates and stores its rows; all parts finish a
+/// step before any starts the next; with one part, one call runs every step), and copies
+/// the final states on one part. Every element is computed by exactly the operations of
+/// the sequential `forward`, in the same order, whatever the parts.
+pub(super) fn emit_phases(g: &Graph, plan: &Plan) -> (Vec<Function>, Vec<Phase>) {
+    let mut functions = Vec::new();
+    let mut schedule = Vec::new();
+    for (l, layer) in g.layers.iter().enumerate() {
+        if let Some(p) = &layer.projection {
+            let name = format!("proj_l{l}");
+            functions.push(new_kernel(g, plan, &name, &PHASE_SCALARS, |k, b, s| {
+                let io = layer_io(g, k, b, l);
+                let share = Share {
+                    part: s[1],
+                    parts: s[2],
+                };
+                emit_projection(k, b, &io, p, Some(share));
+            }));
+            schedule.push(Phase::All(name));
+        }
+        if layer.recurrences.len() == 2 {
+            let mut names = Vec::new();
+            for (d, r) in layer.recurrences.iter().enumerate() {
+                let name = format!("rec_l{l}{}", if r.direction == 1 { "_reverse" } else { "" });
+                functions.push(new_kernel(g, plan, &name, &PHASE_SCALARS, |k, b, _| {
+                    let io = layer_io(g, k, b, l);
+                    recur(g, k, &io, l, d).emit_recurrence(b);
+                }));
+                names.push(name);
+            }
+            schedule.push(Phase::Pair(names[0].clone(), names[1].clone()));
+            continue;
+        }
+        let direction = layer.recurrences[0].direction;
+        let init = format!("init_l{l}");
+        functions.push(new_kernel(g, plan, &init, &PHASE_SCALARS, |k, b, _| {
+            let halves = States::new(k, b, direction, None);
+            halves.emit_init(k, b, (l, direction));
+        }));
+        let step = format!("step_l{l}");
+        functions.push(new_kernel(g, plan, &step, &PHASE_SCALARS, |k, b, s| {
+            let io = layer_io(g, k, b, l);
+            let halves = States::new(k, b, direction, Some(s[0]));
+            let t = if direction == 1 {
+                let last = b.def(
+                    "last",
+                    Type::I64,
+                    Op::Int(IntOp::Sub, k.seq_len, Operand::Imm(1)),
+                );
+                b.def(
+                    "t",
+                    Type::I64,
+                    Op::Int(IntOp::Sub, last, Operand::Reg(s[0])),
+                )
+            } else {
+                s[0]
+            };
+            let share = Share {
+                part: s[1],
+                parts: s[2],
+            };
+            recur(g, k, &io, l, 0).emit_step(b, &halves, t, Some(share));
+        }));
+        // With one part, all steps in one call: a call per step would cost small models
+        // more than the step itself.
+        let steps = format!("steps_l{l}");
+        functions.push(new_kernel(g, plan, &steps, &PHASE_SCALARS, |k, b, _| {
+            let io = layer_io(g, k, b, l);
+            let halves = States::new(k, b, direction, None);
+            recur(g, k, &io, l, 0).emit_steps(b, &halves);
+        }));
+        let last = format!("hn_l{l}");
+        functions.push(new_kernel(g, plan, &last, &PHASE_SCALARS, |k, b, _| {
+            // After L steps the state is in the half step L would read.
+            let halves = States::new(k, b, direction, Some(k.seq_len));
+            halves.emit_final(k, b, (l, direction));
+        }));
+        schedule.extend([
+            Phase::One(init),
+            Phase::Steps(step, steps),
+            Phase::One(last),
+        ]);
+    }
+    (functions, schedule)
+}

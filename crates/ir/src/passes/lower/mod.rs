@@ -1,0 +1,169 @@
+//! `lower`: the layer graph becomes the kernel IR: `pack` functions that lay torch's
+//! weights out as the graph decided, and the forward pass as counted loops (one function
+//! per layer and `forward`, or the phase functions of a multi-threaded schedule).
+//!
+//! Files by concern:
+//! - `plan`: the packed buffer's regions and the workspace's;
+//! - `pack`: the functions that fill the packed buffer;
+//! - `kernels`: kernel functions, their parameters (generated from the cell's states),
+//!   `forward` and the schedule's phases, calls through groups;
+//! - `shares`: how the parts of a multi-threaded call split the work;
+//! - `gemm`: the loop nests of matrix products (panel blocks, dot products) and the hoisted
+//!   projection;
+//! - `step`: the recurrence: states, the time loop, one step's products;
+//! - `epilogue`: what follows the products (biases, the cell, masking, stores);
+//! - `cell` and one file per cell (`elman`): the cell-specific part of the epilogue.
+//!
+//! Memory the kernels use (element counts; `Hp` is `H` rounded up to whole vectors, `G`
+//! the cell's gates):
+//! - packed weights: per node, its matrices in the node's layout and its bias vectors
+//!   (`G * Hp` per direction, zero-padded; a folded bias is `bias_ih + bias_hh`, summed by
+//!   `pack`);
+//! - workspace: `P` (`LN x (directions x G * Hp)`, hoisted projections), `Y0`/`Y1` (outputs
+//!   of inner layers, in the input's row order), per direction a double-buffered state
+//!   (`2 x N x Hp`), and `pre` (`N x G * Hp`) for separate epilogues.
+//!
+//! Gate rows: the `G * H` rows of a layer's weights and biases (torch stacks gate blocks of
+//! `H` rows) are packed gate-interleaved by vectors: the rows of gate `g` for hidden units
+//! `[c * lanes, (c + 1) * lanes)` are rows `[(c * G + g) * lanes, ...)` of the packed
+//! matrix and of `P`, so that the `G` pre-activations of a vector of units sit in `G`
+//! consecutive vectors, where the epilogue finds them together. The products are
+//! cell-agnostic loops over `G * Hp` rows. With one gate the interleaving is the identity.
+//!
+//! Rows of sequence buffers (input, `Y`, output, `P`) are `t * N + b` (time-major) or
+//! `b * L + t` (batch-first): one order for all of them, so a projection is one GEMM over
+//! `LN` rows whatever the layout. Lanes past `H` in padded buffers may hold anything: no
+//! loop reads them as inputs (reductions stop at `H`) and no store copies them to a user
+//! buffer.
+//!
+//! Masking for variable lengths: at step `t`, sequence `b` is active iff `t < len_b`
+//! (`len_b = L` without lengths). An inactive sequence keeps its states and outputs zero,
+//! which also starts the reverse direction at its last valid step.
+
+mod cell;
+mod elman;
+mod epilogue;
+mod gemm;
+mod kernels;
+mod pack;
+mod plan;
+mod shares;
+mod step;
+
+use rnnc_kernel::builder::Builder;
+use rnnc_kernel::{Buf, Cmp, IntOp, Module, Op, Operand, Reg, Scalar, StateInfo, Type};
+
+use crate::graph::Graph;
+use plan::Plan;
+
+/// Lowers a graph to a module of `pack` and `forward`, or for multi-threaded execution
+/// (`parallel`) of `pack` and the phase functions of a schedule, which run with one part
+/// serve single-threaded calls too: one copy of the code instead of two halves the compile
+/// time.
+pub fn lower(g: &Graph, parallel: bool) -> Module {
+    let plan = Plan::new(g);
+    let mut functions = pack::emit_pack(g, &plan);
+    let mut schedule = Vec::new();
+    if parallel {
+        let (phases, phase_schedule) = kernels::emit_phases(g, &plan);
+        functions.extend(phases);
+        schedule = phase_schedule;
+    } else {
+        functions.extend(kernels::emit_forward(g, &plan));
+    }
+    let states = g
+        .cell()
+        .states()
+        .iter()
+        .map(|&kind| StateInfo {
+            name: kind.name().to_string(),
+            width: g.state_size(kind) as u64,
+            layers: g.layers.len() as u64,
+            directions: g.directions as u64,
+        })
+        .collect();
+    Module {
+        name: g.name.clone(),
+        dtype: g.dtype,
+        target: g.target,
+        packed_len: plan.packed_len,
+        work: plan.work_size(),
+        states,
+        functions,
+        schedule,
+    }
+}
+
+/// Copies `count` consecutive elements in vectors of `lanes`, then one narrower vector for
+/// the rest (legalization splits it into scalars).
+fn copy_elems(
+    b: &mut Builder<'_>,
+    scalar: Scalar,
+    lanes: usize,
+    (src, src_at): (Buf, Option<Reg>),
+    (dst, dst_at): (Buf, Option<Reg>),
+    count: usize,
+) {
+    let chunks = count / lanes;
+    let vty = Builder::vty(scalar, lanes);
+    if chunks > 0 {
+        b.for_loop("c", Operand::Imm(chunks as i64), false, |b, c| {
+            let i = b.imul("i", c, Operand::Imm(lanes as i64));
+            let si = match src_at {
+                Some(s) => b.iadd("si", i, Operand::Reg(s)),
+                None => i,
+            };
+            let di = match dst_at {
+                Some(d) => b.iadd("di", i, Operand::Reg(d)),
+                None => i,
+            };
+            let v = b.load("v", vty, src, Some(si), 0);
+            b.store(dst, Some(di), 0, v);
+        });
+    }
+    let tail = count % lanes;
+    if tail > 0 {
+        let at = (chunks * lanes) as i64;
+        let v = b.load("v", Builder::vty(scalar, tail), src, src_at, at);
+        b.store(dst, dst_at, at, v);
+    }
+}
+
+/// The packed row of gate `g`'s row for the hidden unit in register `j`, gates interleaved
+/// by vectors (`plan::gate_row`); `j` itself with one gate.
+pub(super) fn emit_gate_row(
+    b: &mut Builder<'_>,
+    g: usize,
+    j: Reg,
+    gates: usize,
+    lanes: usize,
+) -> Reg {
+    if gates == 1 {
+        return j;
+    }
+    let chunk = b.def(
+        "chunk",
+        Type::I64,
+        Op::Int(IntOp::Div, j, Operand::Imm(lanes as i64)),
+    );
+    let first = b.imul("first", chunk, Operand::Imm(lanes as i64));
+    let lane = b.def(
+        "lane",
+        Type::I64,
+        Op::Int(IntOp::Sub, j, Operand::Reg(first)),
+    );
+    let row = b.imul("grow", chunk, Operand::Imm((gates * lanes) as i64));
+    let row = b.iadd("grow", row, Operand::Reg(lane));
+    b.iadd("grow", row, Operand::Imm((g * lanes) as i64))
+}
+
+/// `min(a, b)` on `i64`.
+fn min(b: &mut Builder<'_>, name: &str, x: Reg, y: Reg) -> Reg {
+    b.def(name, Type::I64, Op::Select(Cmp::Lt, x, y, x, y))
+}
+
+/// `max(x, 0)` on `i64`.
+fn at_least_zero(b: &mut Builder<'_>, name: &str, x: Reg) -> Reg {
+    let zero = b.iconst("zero", 0);
+    b.def(name, Type::I64, Op::Select(Cmp::Lt, x, zero, zero, x))
+}

@@ -1,0 +1,389 @@
+//! The recurrence of one layer and direction: its states (initial values, double buffers,
+//! final values), the time loop, and one step's products over the `G * Hp` pre-activation
+//! rows, which end in the epilogue.
+
+use rnnc_kernel::builder::Builder;
+use rnnc_kernel::{BitOp, Buf, FloatOp, IntOp, Op, Operand, Reg, Type};
+
+use super::epilogue::{Position, emit_separate_epilogue};
+use super::gemm::{WeightStream, accumulate, column_blocks, dot};
+use super::kernels::{KernelCtx, LayerIo, StateParams};
+use super::plan::{Key, state_name};
+use super::shares::{Share, for_panels, panel_range, share_range};
+use super::{at_least_zero, copy_elems, emit_gate_row, min};
+use crate::graph::{Layout, Recurrence};
+
+/// One state's double buffer in a recurrence: `buf[s_in + b * padded + j]` is the state
+/// before the step, and the step writes the new one at `s_out`.
+pub(super) struct Halves {
+    pub buf: Buf,
+    pub padded: usize,
+    pub s_in: Reg,
+    pub s_out: Reg,
+}
+
+/// The double buffers of every state of the cell, `h` first.
+pub(super) struct States(pub Vec<Halves>);
+
+impl States {
+    /// The halves of direction `d` before step number `n` (`n & 1` selects them), or before
+    /// the first step when `n` is `None`.
+    pub fn new(k: &KernelCtx<'_>, b: &mut Builder<'_>, d: usize, n: Option<Reg>) -> States {
+        States(
+            k.states
+                .iter()
+                .map(|state| {
+                    let buf = k.work(b, &state_name(state.kind, d));
+                    let half = b.imul("half", k.batch, Operand::Imm(state.padded as i64));
+                    // Registers of their own: the sequential forward swaps them after every
+                    // step.
+                    let (s_in, s_out) = match n {
+                        None => (
+                            b.iconst("s_in", 0),
+                            b.def("s_out", Type::I64, Op::Copy(half)),
+                        ),
+                        Some(n) => {
+                            let one = b.iconst("one", 1);
+                            let odd = b.def("odd", Type::I64, Op::Bits(BitOp::And, n, one));
+                            let s_in = b.def(
+                                "s_in",
+                                Type::I64,
+                                Op::Int(IntOp::Mul, odd, Operand::Reg(half)),
+                            );
+                            let s_out = b.def(
+                                "s_out",
+                                Type::I64,
+                                Op::Int(IntOp::Sub, half, Operand::Reg(s_in)),
+                            );
+                            (s_in, s_out)
+                        }
+                    };
+                    Halves {
+                        buf,
+                        padded: state.padded,
+                        s_in,
+                        s_out,
+                    }
+                })
+                .collect(),
+        )
+    }
+
+    /// `h`'s halves: what the recurrent product reads.
+    pub fn h(&self) -> &Halves {
+        &self.0[0]
+    }
+
+    /// After a step: the new states become the old ones.
+    fn swap(&self, b: &mut Builder<'_>) {
+        for halves in &self.0 {
+            let tmp = b.def("tmp", Type::I64, Op::Copy(halves.s_in));
+            b.set(halves.s_in, Op::Copy(halves.s_out));
+            b.set(halves.s_out, Op::Copy(tmp));
+        }
+    }
+}
+
+/// Where sequence `s`'s row of (layer, direction) row `index` starts in a caller's state
+/// buffer (`[layers * D][batch][width]`, torch's layout).
+fn caller_row(k: &KernelCtx<'_>, b: &mut Builder<'_>, index: i64, s: Reg, width: usize) -> Reg {
+    let row = b.imul("hrow", k.batch, Operand::Imm(index));
+    let row = b.iadd("hrow", row, Operand::Reg(s));
+    b.imul("hrow", row, Operand::Imm(width as i64))
+}
+
+/// For each state and sequence `s` of the batch: `body(b, state, halves, s, base)`, with
+/// `base` where `s`'s value starts in the state's `s_in` half.
+fn for_each_sequence(
+    k: &KernelCtx<'_>,
+    b: &mut Builder<'_>,
+    states: &States,
+    mut body: impl FnMut(&mut Builder<'_>, &StateParams, &Halves, Reg, Reg),
+) {
+    for (state, halves) in k.states.iter().zip(&states.0) {
+        b.for_loop("b", Operand::Reg(k.batch), false, |b, s| {
+            let base = b.imul("sbase", s, Operand::Imm(halves.padded as i64));
+            let base = b.iadd("sbase", base, Operand::Reg(halves.s_in));
+            body(b, state, halves, s, base);
+        });
+    }
+}
+
+impl States {
+    /// The states before the first step of layer `at.0`, direction `at.1`: the initial values
+    /// given, or zeros (padding lanes zeroed too), in the `s_in` halves.
+    pub(super) fn emit_init(&self, k: &KernelCtx<'_>, b: &mut Builder<'_>, at: (usize, usize)) {
+        let index = (at.0 * k.directions + at.1) as i64;
+        for_each_sequence(k, b, self, |b, state, halves, s, base| {
+            let zero = b.fconst("zero", k.vty(k.lanes), 0.0);
+            b.for_loop(
+                "c",
+                Operand::Imm((halves.padded / k.lanes) as i64),
+                false,
+                |b, c| {
+                    let i = b.imul("i", c, Operand::Imm(k.lanes as i64));
+                    let i = b.iadd("i", i, Operand::Reg(base));
+                    b.store(halves.buf, Some(i), 0, zero);
+                },
+            );
+            let (initial, none) = state.initial;
+            b.if_else(
+                none,
+                |_| {},
+                |b| {
+                    let row = caller_row(k, b, index, s, state.width);
+                    copy_elems(
+                        b,
+                        k.dtype,
+                        k.lanes,
+                        (initial, Some(row)),
+                        (halves.buf, Some(base)),
+                        state.width,
+                    );
+                },
+            );
+        });
+    }
+
+    /// The final states (`h_n`, ...): the `s_in` halves, after each sequence's last valid step.
+    pub(super) fn emit_final(&self, k: &KernelCtx<'_>, b: &mut Builder<'_>, at: (usize, usize)) {
+        let index = (at.0 * k.directions + at.1) as i64;
+        for_each_sequence(k, b, self, |b, state, halves, s, base| {
+            let row = caller_row(k, b, index, s, state.width);
+            copy_elems(
+                b,
+                k.dtype,
+                k.lanes,
+                (halves.buf, Some(base)),
+                (state.last, Some(row)),
+                state.width,
+            );
+        });
+    }
+}
+
+/// One recurrence in a kernel function: what every emitter of its steps needs.
+pub(super) struct Recur<'a, 'p> {
+    pub k: &'a KernelCtx<'p>,
+    pub io: &'a LayerIo,
+    pub r: &'a Recurrence,
+    /// The column of `P` where its projected input starts, if hoisted.
+    pub p_column: Option<usize>,
+}
+
+impl Recur<'_, '_> {
+    /// The whole recurrence: states from their initial values, every step, final states.
+    pub fn emit_recurrence(&self, b: &mut Builder<'_>) {
+        let (l, d) = (self.io.layer, self.r.direction);
+        let states = States::new(self.k, b, d, None);
+        states.emit_init(self.k, b, (l, d));
+        self.emit_steps(b, &states);
+        states.emit_final(self.k, b, (l, d));
+    }
+
+    /// Every step in order (backwards in time for the reverse direction), from the states
+    /// in the `s_in` halves.
+    pub fn emit_steps(&self, b: &mut Builder<'_>, states: &States) {
+        let reverse = self.r.direction == 1;
+        b.for_loop("t", Operand::Reg(self.k.seq_len), reverse, |b, t| {
+            self.emit_step(b, states, t, None);
+            states.swap(b);
+        });
+    }
+
+    /// Step `t`: the new states from the old for the rows the share owns (all without
+    /// one): the products, then the epilogue, fused or separate.
+    pub fn emit_step(&self, b: &mut Builder<'_>, states: &States, t: Reg, share: Option<Share>) {
+        let k = self.k;
+        let chunks = k.hp / k.lanes;
+        // The vector-wide unit chunks the share owns, for the separate epilogue: whole
+        // panels' worth, or (torch layout) chunks directly. `None`: all of them.
+        let chunk_range = match self.r.layout {
+            Layout::Torch => self.emit_torch_products(b, states, t, share),
+            Layout::Panels { width } => {
+                let range = share.map(|share| panel_range(b, k.rows, width, share));
+                let mut chunk_range = None;
+                if let Some((u0, u1)) = range {
+                    // Units per panel: its rows over the gates.
+                    let per_panel = (width / k.gates / k.lanes) as i64;
+                    let c0 = b.imul("c0", u0, Operand::Imm(per_panel));
+                    let c1 = b.imul("c1", u1, Operand::Imm(per_panel));
+                    let all = b.iconst("chunks", chunks as i64);
+                    chunk_range = Some((c0, min(b, "c1", c1, all)));
+                }
+                self.emit_panel_products(b, states, t, width, range);
+                chunk_range
+            }
+        };
+        if self.r.epilogue == crate::graph::Epilogue::Separate {
+            emit_separate_epilogue(self, b, states, t, chunk_range);
+        }
+    }
+
+    /// Torch layout: per sequence and hidden unit, one dot product per gate row. Returns
+    /// the unit chunks the share owns.
+    fn emit_torch_products(
+        &self,
+        b: &mut Builder<'_>,
+        states: &States,
+        t: Reg,
+        share: Option<Share>,
+    ) -> Option<(Reg, Reg)> {
+        let k = self.k;
+        let (l, d) = (self.io.layer, self.r.direction);
+        let x_width = self.io.x_width;
+        let sty = Type::scalar(k.dtype);
+        let chunks = k.hp / k.lanes;
+        let mut chunk_range = None;
+        // Units in whole chunks, so that the separate epilogue's chunks are the share's.
+        let (j_first, j_count) = match share {
+            None => (None, Operand::Imm(k.h as i64)),
+            Some(share) => {
+                let (u0, u1) = share_range(b, Operand::Imm(chunks as i64), share);
+                chunk_range = Some((u0, u1));
+                let j0 = b.imul("j_first", u0, Operand::Imm(k.lanes as i64));
+                let j1 = b.imul("j_end", u1, Operand::Imm(k.lanes as i64));
+                let h = b.iconst("h", k.h as i64);
+                let j1 = min(b, "j_end", j1, h);
+                let count = b.def(
+                    "count",
+                    Type::I64,
+                    Op::Int(IntOp::Sub, j1, Operand::Reg(j0)),
+                );
+                (Some(j0), Operand::Reg(at_least_zero(b, "count", count)))
+            }
+        };
+        let h = states.h();
+        let r_width = k.states[0].width;
+        b.for_loop("b", Operand::Reg(k.batch), false, |b, s| {
+            let len = k.length(b, s);
+            let row = k.row(b, t, s);
+            let hbase = b.imul("hbase", s, Operand::Imm(h.padded as i64));
+            let hbase = b.iadd("hbase", hbase, Operand::Reg(h.s_in));
+            b.for_loop("j", j_count, false, |b, j| {
+                let j = match j_first {
+                    Some(j0) => b.iadd("j", j, Operand::Reg(j0)),
+                    None => j,
+                };
+                let gates: Vec<Reg> = (0..k.gates)
+                    .map(|gate| {
+                        let acc = match self.p_column {
+                            Some(col) => {
+                                let pi = b.imul("pi", row, Operand::Imm(k.plan.p_width as i64));
+                                let grow = emit_gate_row(b, gate, j, k.gates, k.lanes);
+                                let pi = b.iadd("pi", pi, Operand::Reg(grow));
+                                let pbuf = k.work(b, "P");
+                                b.load("acc", sty, pbuf, Some(pi), col as i64)
+                            }
+                            None => {
+                                let xrow = b.imul("xrow", row, Operand::Imm(x_width as i64));
+                                let wrow = b.imul("wrow", j, Operand::Imm(x_width as i64));
+                                let w_ih = k.region(b, Key::RecInput(l, d));
+                                let w_at = (gate * k.h * x_width) as i64;
+                                let wrow = offset(b, wrow, w_at);
+                                dot(k, b, (w_ih, wrow), (self.io.x, xrow), x_width)
+                            }
+                        };
+                        let wrow = b.imul("wrow", j, Operand::Imm(r_width as i64));
+                        let w_hh = k.region(b, Key::RecWeights(l, d));
+                        let wrow = offset(b, wrow, (gate * k.h * r_width) as i64);
+                        let s_hh = dot(k, b, (w_hh, wrow), (h.buf, hbase), r_width);
+                        b.set(acc, Op::Float(FloatOp::Add, acc, s_hh));
+                        acc
+                    })
+                    .collect();
+                let at = Position { t, s, len };
+                self.finish_unit(b, states, &at, j, &gates);
+            });
+        });
+        chunk_range
+    }
+
+    /// Panel layout: register blocks of rows times sequences, the rows a share's panels.
+    fn emit_panel_products(
+        &self,
+        b: &mut Builder<'_>,
+        states: &States,
+        t: Reg,
+        width: usize,
+        range: Option<(Reg, Reg)>,
+    ) {
+        let k = self.k;
+        let (l, d) = (self.io.layer, self.r.direction);
+        let x_width = self.io.x_width;
+        let h = states.h();
+        let r_width = k.states[0].width;
+        for_panels(b, k.rows, width, range, |b, panel, pwidth, last_row| {
+            let row0 = b.imul("row0", panel, Operand::Imm(width as i64));
+            let whh = b.imul("whh", row0, Operand::Imm(r_width as i64));
+            let wih = b.imul("wih", row0, Operand::Imm(x_width as i64));
+            let emit = |b: &mut Builder<'_>, cols: &[Reg], rows: usize, sub: usize| {
+                // The sub-block's first row, when it is in the last panel (which may hold
+                // padding rows).
+                let first = last_row.map(|first| first + sub);
+                let j0 = b.iadd("j0", row0, Operand::Imm(sub as i64));
+                let lens: Vec<Reg> = cols.iter().map(|&s| k.length(b, s)).collect();
+                let rows_of: Vec<Reg> = cols.iter().map(|&s| k.row(b, t, s)).collect();
+                let accs: Vec<Reg> = rows_of
+                    .iter()
+                    .map(|&row| match self.p_column {
+                        Some(col) => {
+                            let pi = b.imul("pi", row, Operand::Imm(k.plan.p_width as i64));
+                            let pi = b.iadd("pi", pi, Operand::Reg(j0));
+                            let pbuf = k.work(b, "P");
+                            b.load("acc", k.vty(rows), pbuf, Some(pi), col as i64)
+                        }
+                        None => b.fconst("acc", k.vty(rows), 0.0),
+                    })
+                    .collect();
+                if self.p_column.is_none() {
+                    let at = b.iadd("wat", wih, Operand::Imm(sub as i64));
+                    let src_at = rows_of
+                        .iter()
+                        .map(|&row| b.imul("xrow", row, Operand::Imm(x_width as i64)))
+                        .collect();
+                    let stream = WeightStream {
+                        weights: k.region(b, Key::RecInput(l, d)),
+                        at,
+                        panel_width: pwidth,
+                        k: x_width,
+                        src: self.io.x,
+                        src_at,
+                    };
+                    accumulate(k, b, rows, &accs, &stream);
+                }
+                let at = b.iadd("wat", whh, Operand::Imm(sub as i64));
+                let src_at = cols
+                    .iter()
+                    .map(|&s| {
+                        let i = b.imul("hrow", s, Operand::Imm(h.padded as i64));
+                        b.iadd("hrow", i, Operand::Reg(h.s_in))
+                    })
+                    .collect();
+                let stream = WeightStream {
+                    weights: k.region(b, Key::RecWeights(l, d)),
+                    at,
+                    panel_width: pwidth,
+                    k: r_width,
+                    src: h.buf,
+                    src_at,
+                };
+                accumulate(k, b, rows, &accs, &stream);
+                for (c, &s) in cols.iter().enumerate() {
+                    let at = Position { t, s, len: lens[c] };
+                    self.finish_block(b, states, &at, (j0, rows, first), accs[c]);
+                }
+            };
+            column_blocks(b, k.batch, self.r.block, pwidth, emit);
+        });
+    }
+}
+
+/// `base + at`, or `base` itself for `at = 0` (no instruction).
+fn offset(b: &mut Builder<'_>, base: Reg, at: i64) -> Reg {
+    if at == 0 {
+        base
+    } else {
+        b.iadd("wrow", base, Operand::Imm(at))
+    }
+}

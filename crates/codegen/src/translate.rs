@@ -570,7 +570,7 @@ impl Translator<'_, '_> {
             Op::Select(cmp, a, b, x, y) => self.select(*cmp, *a, *b, *x, *y)?,
             Op::Load(buf, addr) => self.load(dst, *buf, addr)?,
             Op::IsNull(buf) => self.is_null(*buf),
-            Op::Slice(..) | Op::Tanh(_) => {
+            Op::Slice(..) | Op::Tanh(_) | Op::Sigmoid(_) => {
                 return Err(CodegenError::Illegal(
                     "not legal for codegen: run expand-tanh and legalize first".into(),
                 ));

@@ -923,8 +923,9 @@ impl Bits for Vec<f64> {
     }
 }
 
-/// `expand-tanh`'s expansion (additions, multiply-adds, a division, selects, bit tricks
-/// for f64) over the edge values, the clamp boundaries and a sweep of the range.
+/// `expand-tanh`'s expansion of `tanh` and `sigmoid` (additions, multiply-adds, a division,
+/// selects, bit tricks for f64) over the edge values, the clamp boundaries (sigmoid's at
+/// twice tanh's) and a sweep of the range.
 #[test]
 fn expanded_tanh() {
     let mut f32s = f32_edges();
@@ -936,28 +937,40 @@ fn expanded_tanh() {
         0.0004,
         0.000_399_99,
         -0.0004,
+        15.997_623,
+        -15.997_624,
     ]);
     let mut f64s = f64_edges();
     f64s.extend((-400..=400).map(|i| i as f64 * 0.06));
-    f64s.extend([0.625, 0.624_999_999_999_999_9, 22.0, 19.1, -0.625]);
-    for (ty, elem, bits) in [
-        ("f32x4", Elem::F32, Buffer::f32s(&f32s).bits),
-        ("f32", Elem::F32, Buffer::f32s(&f32s).bits),
-        ("f64x2", Elem::F64, Buffer::f64s(&f64s).bits),
-        ("f64", Elem::F64, Buffer::f64s(&f64s).bits),
-    ] {
-        let lanes: usize = ty.split_once('x').map_or(1, |(_, l)| l.parse().unwrap());
-        let input = buffer(elem, bits).padded(lanes);
-        let text = kernel([ty, ty, ty], ty, "tanh %x");
-        let module = rnnc_ir::passes::expand_tanh::expand_tanh(parse_module(&text).unwrap());
-        let len = input.bits.len();
-        check(
-            &format!("tanh.{ty}"),
-            &module.to_string(),
-            [&input, &input, &input],
-            elem,
-            len,
-            (len / lanes) as i64,
-        );
+    f64s.extend([
+        0.625,
+        0.624_999_999_999_999_9,
+        22.0,
+        19.1,
+        -0.625,
+        44.0,
+        -1.25,
+    ]);
+    for op in ["tanh", "sigmoid"] {
+        for (ty, elem, bits) in [
+            ("f32x4", Elem::F32, Buffer::f32s(&f32s).bits),
+            ("f32", Elem::F32, Buffer::f32s(&f32s).bits),
+            ("f64x2", Elem::F64, Buffer::f64s(&f64s).bits),
+            ("f64", Elem::F64, Buffer::f64s(&f64s).bits),
+        ] {
+            let lanes: usize = ty.split_once('x').map_or(1, |(_, l)| l.parse().unwrap());
+            let input = buffer(elem, bits).padded(lanes);
+            let text = kernel([ty, ty, ty], ty, &format!("{op} %x"));
+            let module = rnnc_ir::passes::expand_tanh::expand_tanh(parse_module(&text).unwrap());
+            let len = input.bits.len();
+            check(
+                &format!("{op}.{ty}"),
+                &module.to_string(),
+                [&input, &input, &input],
+                elem,
+                len,
+                (len / lanes) as i64,
+            );
+        }
     }
 }

@@ -114,6 +114,14 @@ fn compare<T: PartialOrd>(cmp: Cmp, a: T, b: T) -> bool {
 }
 
 /// `tanh` exactly: f64's, rounded to f32 for f32 lanes (until `expand-tanh` replaces it).
+pub(crate) fn sigmoid(scalar: Scalar, v: u64) -> u64 {
+    let exact = |x: f64| 1.0 / (1.0 + (-x).exp());
+    match scalar {
+        Scalar::F32 => f32_bits(exact(f32_of(v) as f64) as f32),
+        _ => exact(f64_of(v)).to_bits(),
+    }
+}
+
 pub(crate) fn tanh(scalar: Scalar, v: u64) -> u64 {
     match scalar {
         Scalar::F32 => f32_bits((f32_of(v) as f64).tanh() as f32),

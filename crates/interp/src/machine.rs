@@ -456,6 +456,11 @@ impl Machine<'_, '_, '_, '_> {
                     *o = lanes::tanh(scalar, self.lane(*a, i));
                 }
             }
+            Op::Sigmoid(a) => {
+                for (i, o) in out[..n].iter_mut().enumerate() {
+                    *o = lanes::sigmoid(scalar, self.lane(*a, i));
+                }
+            }
             Op::Load(buf, addr) => {
                 let (arg, at) = self.range(inst, *buf, addr, n)?;
                 self.track(inst, *buf, (arg, at, n), false)?;

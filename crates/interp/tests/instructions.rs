@@ -142,6 +142,17 @@ fn tanh_is_rounded_from_f64() {
 }
 
 #[test]
+fn sigmoid_is_rounded_from_f64() {
+    let body = "  %v: f32x4 = load.f32x4 @x[0]\n  %t: f32x4 = sigmoid %v\n  store @y[0], %t";
+    let x = [0.5f32, f32::NEG_INFINITY, f32::INFINITY, f32::NAN];
+    let y = f32s(body, &x, 4);
+    assert_eq!(y[0], (1.0 / (1.0 + (-0.5f64).exp())) as f32);
+    assert_eq!(y[1].to_bits(), 0f32.to_bits());
+    assert_eq!(y[2], 1.0);
+    assert!(y[3].is_nan());
+}
+
+#[test]
 fn loops_run_in_order_or_reverse_and_branches_take_one_side() {
     let body = "  %k: i64 = iconst.i64 0\n  for %i in 0..4 rev {\n    %f: f64 = bitcast.f64 %k\n    store @y[%i], %f\n    %k = iadd %k, 1\n  }\n  %c: i64 = load.i64 @x[0]\n  if %c {\n    %a: i64 = iconst.i64 7\n    %fa: f64 = bitcast.f64 %a\n    store @y[4], %fa\n  } else {\n    %b: i64 = iconst.i64 9\n    %fb: f64 = bitcast.f64 %b\n    store @y[4], %fb\n  }";
     assert_eq!(i64s(body, &[1], 5), [3, 2, 1, 0, 7]);

@@ -1,31 +1,34 @@
-//! The worst error of `expand-tanh`, measured by running the expansion itself in the
-//! interpreter (so the number is the kernels' own, not a model's of them).
+//! The worst error of `expand-tanh` (tanh and sigmoid), measured by running the expansion
+//! itself in the interpreter (so the number is the kernels' own, not a model's of them).
 //!
 //! f32: every 257th non-negative float here (the expansion is odd); the exhaustive sweep
 //! over all 2^31 non-negative floats is `cargo test --release -p rnnc-interp --test
 //! tanh_accuracy -- --ignored` (a few minutes), whose result the README reports.
 //! f64: log-spaced samples over the whole range against `f64::tanh`.
+//! sigmoid, which is not odd: every 257th finite f32 of both signs (exhaustive with
+//! `--ignored`), absolute error against f64's `1 / (1 + exp(-x))`; f64 on log-spaced
+//! samples of both signs.
 
 use rnnc_interp::{Arg, InterpError, run_function};
 use rnnc_ir::passes::expand_tanh::expand_tanh;
 use rnnc_kernel::{Valid, parse_module, verify};
 
-/// Runs `@tanh` of `module`.
+/// Runs `@f` of `module`.
 fn run(module: &Valid, args: &mut [Arg<'_>]) -> Result<(), InterpError> {
-    run_function(module, "tanh", args)
+    run_function(module, "f", args)
 }
 
 const LANES: usize = 64;
 
-/// `y[i] = tanh(x[i])` over chunks of LANES, after `expand-tanh`.
-fn kernel(ty: &str) -> Valid {
+/// `y[i] = op(x[i])` over chunks of LANES, after `expand-tanh`; `op` is `tanh` or `sigmoid`.
+fn kernel(op: &str, ty: &str) -> Valid {
     let text = format!(
         "module t {ty} vector=128 packed=0 work=0
-func @tanh(@x: {ty} readonly, @y: {ty}, %n: i64) {{
+func @f(@x: {ty} readonly, @y: {ty}, %n: i64) {{
   for %c in 0..%n {{
     %i: i64 = imul %c, {LANES}
     %v: {ty}x{LANES} = load.{ty}x{LANES} @x[%i]
-    %v = tanh %v
+    %v = {op} %v
     store @y[%i], %v
   }}
 }}"
@@ -34,12 +37,20 @@ func @tanh(@x: {ty} readonly, @y: {ty}, %n: i64) {{
 }
 
 fn tanh_f32(x: &[f32]) -> Vec<f32> {
+    eval_f32("tanh", x)
+}
+
+fn tanh_f64(x: &[f64]) -> Vec<f64> {
+    eval_f64("tanh", x)
+}
+
+fn eval_f32(op: &str, x: &[f32]) -> Vec<f32> {
     let mut padded = x.to_vec();
     padded.resize(x.len().div_ceil(LANES) * LANES, 0.0);
     let mut y = vec![0f32; padded.len()];
     let chunks = (padded.len() / LANES) as i64;
     run(
-        &kernel("f32"),
+        &kernel(op, "f32"),
         &mut [Arg::F32(&padded), Arg::F32Mut(&mut y), Arg::Scalar(chunks)],
     )
     .unwrap();
@@ -47,13 +58,13 @@ fn tanh_f32(x: &[f32]) -> Vec<f32> {
     y
 }
 
-fn tanh_f64(x: &[f64]) -> Vec<f64> {
+fn eval_f64(op: &str, x: &[f64]) -> Vec<f64> {
     let mut padded = x.to_vec();
     padded.resize(x.len().div_ceil(LANES) * LANES, 0.0);
     let mut y = vec![0f64; padded.len()];
     let chunks = (padded.len() / LANES) as i64;
     run(
-        &kernel("f64"),
+        &kernel(op, "f64"),
         &mut [Arg::F64(&padded), Arg::F64Mut(&mut y), Arg::Scalar(chunks)],
     )
     .unwrap();
@@ -163,15 +174,7 @@ fn tanh_f64_is_accurate() {
         .collect();
     x.extend((0..10_000).map(|i| 0.6 + 0.05 * i as f64 / 10_000.0));
     x.extend(x.clone().iter().map(|v| -v));
-    let y = tanh_f64(&x);
-    let mut worst = (0f64, 0f64);
-    for (xi, yi) in x.iter().zip(&y) {
-        let exact = xi.tanh();
-        let rel = ((yi - exact) / exact).abs();
-        if rel > worst.0 {
-            worst = (rel, *xi);
-        }
-    }
+    let worst = worst_f64(&x, &tanh_f64(&x), |x, y| ((y - x.tanh()) / x.tanh()).abs());
     println!(
         "f64 tanh: worst relative error {:e} at {:e}",
         worst.0, worst.1
@@ -179,6 +182,113 @@ fn tanh_f64_is_accurate() {
     assert!(
         worst.0 < 1e-15,
         "worst relative error {:e} at {:e}",
+        worst.0,
+        worst.1
+    );
+}
+
+/// (worst error, where) over `x` and the results `y`, by `error(x, y)`.
+fn worst_f64(x: &[f64], y: &[f64], error: impl Fn(f64, f64) -> f64) -> (f64, f64) {
+    let mut worst = (0f64, 0f64);
+    for (&xi, &yi) in x.iter().zip(y) {
+        let e = error(xi, yi);
+        if e > worst.0 {
+            worst = (e, xi);
+        }
+    }
+    worst
+}
+
+fn sigmoid_exact(x: f64) -> f64 {
+    1.0 / (1.0 + (-x).exp())
+}
+
+/// (worst absolute error, where) of the f32 sigmoid over every `step`-th finite f32 of
+/// both signs.
+fn sigmoid_sweep_f32(step: usize) -> (f64, f32) {
+    let mut worst = (0f64, 0f32);
+    let block = 1 << 20;
+    for sign in [0u32, 0x8000_0000] {
+        let mut start = 0u32;
+        while start < 0x7f80_0000 {
+            let x: Vec<f32> = (start..0x7f80_0000u32.min(start + (block * step) as u32))
+                .step_by(step)
+                .map(|bits| f32::from_bits(bits | sign))
+                .collect();
+            start = start.saturating_add((block * step) as u32);
+            for (xi, yi) in x.iter().zip(eval_f32("sigmoid", &x)) {
+                let err = (yi as f64 - sigmoid_exact(*xi as f64)).abs();
+                if err > worst.0 {
+                    worst = (err, *xi);
+                }
+            }
+        }
+    }
+    worst
+}
+
+#[test]
+fn sigmoid_f32_error_is_bounded() {
+    let (abs, at) = sigmoid_sweep_f32(257);
+    println!("f32 sigmoid: worst absolute error {abs:e} (at {at:e})");
+    assert!(abs <= 2.5e-7, "worst absolute error {abs:e} at {at:e}");
+}
+
+#[test]
+#[ignore = "exhaustive: every finite f32, minutes in release mode"]
+fn sigmoid_f32_error_exhaustive() {
+    let (abs, at) = sigmoid_sweep_f32(1);
+    println!("f32 sigmoid, all 2^32 finite floats: worst absolute error {abs:e} (at {at:e})");
+    assert!(abs <= 2.5e-7);
+}
+
+#[test]
+fn sigmoid_special_values_follow_torch() {
+    let y = eval_f32(
+        "sigmoid",
+        &[
+            f32::NAN,
+            f32::INFINITY,
+            f32::NEG_INFINITY,
+            0.0,
+            -0.0,
+            40.0,
+            -200.0,
+        ],
+    );
+    assert!(y[0].is_nan());
+    assert_eq!(&y[1..], [1.0, 0.0, 0.5, 0.5, 1.0, 0.0]);
+    let z = eval_f64(
+        "sigmoid",
+        &[
+            f64::NAN,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            0.0,
+            60.0,
+            -800.0,
+        ],
+    );
+    assert!(z[0].is_nan());
+    assert_eq!(&z[1..], [1.0, 0.0, 0.5, 1.0, 0.0]);
+}
+
+#[test]
+fn sigmoid_f64_is_accurate() {
+    let mut x: Vec<f64> = (0..200_000)
+        .map(|i| 10f64.powf(-300.0 + 302.0 * i as f64 / 200_000.0))
+        .collect();
+    x.extend(x.clone().iter().map(|v| -v));
+    let worst = worst_f64(&x, &eval_f64("sigmoid", &x), |x, y| {
+        (y - sigmoid_exact(x)).abs()
+    });
+    println!(
+        "f64 sigmoid: worst absolute error {:e} at {:e}",
+        worst.0, worst.1
+    );
+    assert!(
+        worst.0 < 5e-16,
+        "worst absolute error {:e} at {:e}",
         worst.0,
         worst.1
     );

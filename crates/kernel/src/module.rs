@@ -178,6 +178,10 @@ pub enum Op {
     /// Hyperbolic tangent: exact semantics (rounded f64 `tanh`) for the interpreter, until
     /// `expand-tanh` replaces it with primitive operations.
     Tanh(Reg),
+    /// Logistic sigmoid: `1 / (1 + exp(-x))` computed in f64 and rounded to the lane type
+    /// by the interpreter, until `expand-tanh` replaces it with `0.5 + 0.5 * tanh(x / 2)`,
+    /// expanded.
+    Sigmoid(Reg),
     /// Consecutive elements from a buffer.
     Load(Buf, Addr),
     /// Consecutive elements to a buffer.
@@ -711,7 +715,8 @@ impl Op {
             | Op::Extract(a, _)
             | Op::Slice(a, _)
             | Op::ReduceAdd(a)
-            | Op::Tanh(a) => *a = f(*a),
+            | Op::Tanh(a)
+            | Op::Sigmoid(a) => *a = f(*a),
             Op::Int(_, a, b) => {
                 *a = f(*a);
                 if let Operand::Reg(b) = b {

@@ -659,6 +659,10 @@ fn parse_inst(line: usize, text: &str, names: &mut Names, func: &mut Function) -
             want(1)?;
             Op::Tanh(reg(0)?)
         }
+        "sigmoid" => {
+            want(1)?;
+            Op::Sigmoid(reg(0)?)
+        }
         "load" => {
             want(1)?;
             let (buf, addr) = parse_addr(line, args[0], names)?;

@@ -681,14 +681,19 @@ impl Verifier<'_> {
                         return Err(format!("a {c} comparison cannot select {d} lanes"));
                     }
                 }
-                Op::Tanh(a) => {
+                Op::Tanh(a) | Op::Sigmoid(a) => {
+                    let name = if matches!(inst.op, Op::Tanh(_)) {
+                        "tanh"
+                    } else {
+                        "sigmoid"
+                    };
                     let d = need_dst()?;
-                    same(d, ty(*a), "tanh")?;
+                    same(d, ty(*a), name)?;
                     if !d.scalar.is_float() {
-                        return Err("tanh takes float lanes".into());
+                        return Err(format!("{name} takes float lanes"));
                     }
                     if self.level == Level::Legal {
-                        return Err("tanh must be expanded before codegen".into());
+                        return Err(format!("{name} must be expanded before codegen"));
                     }
                 }
                 Op::Load(b, addr) => {

@@ -253,6 +253,7 @@ impl fmt::Display for InstDisplay<'_> {
                 write!(f, "select.{cmp} {}, {}, {}, {}", r(*a), r(*b), r(*x), r(*y))
             }
             Op::Tanh(a) => write!(f, "tanh {}", r(*a)),
+            Op::Sigmoid(a) => write!(f, "sigmoid {}", r(*a)),
             Op::Load(b, a) => write!(f, "load{} {}", suffix(), addr(*b, a)),
             Op::Store(b, a, v) => write!(f, "store {}, {}", addr(*b, a), r(*v)),
             Op::IsNull(b) => write!(f, "is_null @{}", func.buf(*b).name),

@@ -42,7 +42,7 @@ fn reads_before_assignment_are_caught_inside_loops() {
 fn stores_to_read_only_buffers_and_illegal_widths_are_caught() {
     let e = errors("  %a: f32 = load.f32 @x[0]\n  store @x[1], %a");
     assert!(e.contains("store to read-only @x"), "{e}");
-    let text = "module m f32 vector=128 packed=0 work=0\nfunc @f(@x: f32 readonly) {\n  %a: f32x8 = load.f32x8 @x[0]\n  %a = tanh %a\n}\n";
+    let text = "module m f32 vector=128 packed=0 work=0\nfunc @f(@x: f32 readonly) {\n  %a: f32x8 = load.f32x8 @x[0]\n  %a = tanh %a\n  %a = sigmoid %a\n}\n";
     let e = verify_module(&parse_module(text).unwrap(), Level::Legal)
         .unwrap_err()
         .to_string();
@@ -51,6 +51,7 @@ fn stores_to_read_only_buffers_and_illegal_widths_are_caught() {
         "{e}"
     );
     assert!(e.contains("tanh must be expanded before codegen"), "{e}");
+    assert!(e.contains("sigmoid must be expanded before codegen"), "{e}");
 }
 
 #[test]

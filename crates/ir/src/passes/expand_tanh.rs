@@ -1,6 +1,6 @@
-//! `expand-tanh`: replace `tanh` with additions, multiplications, fused multiply-adds, one
-//! division and selects, so that kernels call nothing and the interpreter and native code
-//! compute the same bits.
+//! `expand-tanh`: replace `tanh` (and `sigmoid`, as `0.5 + 0.5 * tanh(x / 2)`) with
+//! additions, multiplications, fused multiply-adds, one division and selects, so that
+//! kernels call nothing and the interpreter and native code compute the same bits.
 //!
 //! f32: Eigen 3.4's `generic_fast_tanh_float` for FMA targets: `x` clamped to
 //! `[-7.99881172, 7.99881172]` (where the rational reaches exactly 1), then
@@ -16,7 +16,7 @@
 //! relative error seen over log-spaced samples: 6.2e-16 (about 3 ulp).
 //!
 //! Special values as torch: NaN gives NaN (comparisons with NaN are false, so NaN passes
-//! every clamp and select unchanged), +-inf gives +-1.
+//! every clamp and select unchanged), +-inf gives +-1 (sigmoid: 0 and 1).
 
 use rnnc_kernel::builder::Builder;
 use rnnc_kernel::*;
@@ -38,13 +38,13 @@ fn expand_body(func: &mut Function, body: Vec<Stmt>) -> Vec<Stmt> {
         match stmt {
             Stmt::Inst(Inst {
                 dst: Some(dst),
-                op: Op::Tanh(x),
+                op: op @ (Op::Tanh(_) | Op::Sigmoid(_)),
             }) => {
                 let mut b = Builder::new(func);
-                match b.func.ty(x).scalar {
-                    Scalar::F32 => tanh_f32(&mut b, dst, x),
-                    Scalar::F64 => tanh_f64(&mut b, dst, x),
-                    Scalar::I64 => unreachable!("the verifier rejects tanh of integers"),
+                match op {
+                    Op::Tanh(x) => tanh(&mut b, dst, x),
+                    Op::Sigmoid(x) => sigmoid(&mut b, dst, x),
+                    _ => unreachable!("matched above"),
                 }
                 out.extend(b.finish());
             }
@@ -61,6 +61,25 @@ fn expand_body(func: &mut Function, body: Vec<Stmt>) -> Vec<Stmt> {
         }
     }
     out
+}
+
+fn tanh(b: &mut Builder<'_>, dst: Reg, x: Reg) {
+    match b.func.ty(x).scalar {
+        Scalar::F32 => tanh_f32(b, dst, x),
+        Scalar::F64 => tanh_f64(b, dst, x),
+        Scalar::I64 => unreachable!("the verifier rejects tanh of integers"),
+    }
+}
+
+/// `sigmoid(x) = 0.5 + 0.5 * tanh(x / 2)`: `x / 2` is exact (but for subnormals, where
+/// sigmoid is 0.5 anyway), so the error is tanh's halved plus one rounding of the `fma`.
+fn sigmoid(b: &mut Builder<'_>, dst: Reg, x: Reg) {
+    let ty = b.func.ty(x);
+    let half = b.fconst("half", ty, 0.5);
+    let hx = b.def("hx", ty, Op::Float(FloatOp::Mul, x, half));
+    let t = b.reg("t", ty);
+    tanh(b, t, hx);
+    b.set(dst, Op::Fma(t, half, half));
 }
 
 /// `x < bound ? bound_value : other`-style helpers, all NaN-transparent.

@@ -346,7 +346,8 @@ impl Parts {
             | Op::Float(..)
             | Op::Fma(..)
             | Op::Bits(..)
-            | Op::Tanh(_)) => {
+            | Op::Tanh(_)
+            | Op::Sigmoid(_)) => {
                 // Lane-wise: part i of the result from part i of each operand.
                 for r in op.uses() {
                     self.of(func, r);

@@ -55,6 +55,8 @@ pub struct CompiledRnn {
     kernels: NativeKernels,
     /// Identifies the packed layout, so that weights packed for another one are refused.
     layout_key: u64,
+    /// `ir.max_rows()`, which walks every buffer of the module: once, not per call.
+    max_rows: u64,
     /// Threads per call, and FLOPs per thread (see [`CompileOptions`]).
     threads: usize,
     min_flops_per_thread: u64,
@@ -152,6 +154,7 @@ impl CompiledRnn {
         Ok(CompiledRnn {
             model: model.clone(),
             layout_key: hasher.finish(),
+            max_rows: ir.max_rows(),
             kernels: NativeKernels::new(code, &ir.schedule, shape, options.threads)
                 .map_err(|e| Error::Options(e.to_string()))?,
             threads: options.threads,
@@ -287,7 +290,7 @@ impl CompiledRnn {
         let rows = (call.seq_len as u64).checked_mul(call.batch as u64);
         if i64::try_from(call.seq_len).is_err()
             || i64::try_from(call.batch).is_err()
-            || rows.is_none_or(|rows| rows > self.ir.max_rows())
+            || rows.is_none_or(|rows| rows > self.max_rows)
         {
             return Err(Error::TooLarge {
                 seq_len: call.seq_len,

@@ -37,7 +37,10 @@ struct CaseConfig {
     input_size: i64,
     hidden_size: i64,
     num_layers: i64,
-    nonlinearity: String,
+    /// `lstm` or `gru` for torch's gated cells; absent for `torch.nn.RNN`.
+    cell: Option<String>,
+    /// Absent for the gated cells.
+    nonlinearity: Option<String>,
     bias: bool,
     batch_first: bool,
     bidirectional: bool,
@@ -105,6 +108,17 @@ impl Case {
             path: p.display().to_string(),
             message,
         };
+        if path
+            .extension()
+            .is_some_and(|e| e != "json" && e != "safetensors")
+        {
+            return Err(fail(
+                path,
+                "not a case: expected NAME.json (with NAME.safetensors beside it) or a \
+                 directory of cases"
+                    .into(),
+            ));
+        }
         let json =
             std::fs::read_to_string(&json_path).map_err(|e| fail(&json_path, e.to_string()))?;
         let config: CaseConfig = serde_json::from_str(&json)
@@ -180,10 +194,19 @@ impl Case {
 
 impl CaseConfig {
     fn model(&self, name: &str) -> Result<Model, String> {
-        let nonlinearity: Nonlinearity = self
+        if let Some(cell) = self.cell.as_deref().filter(|&c| c != "rnn") {
+            return Err(format!(
+                "a case of cell `{cell}`: this rnnc compiles torch.nn.RNN only (LSTM and GRU \
+                 are not supported yet)"
+            ));
+        }
+        let nonlinearity = self
             .nonlinearity
+            .as_deref()
+            .ok_or("missing key `nonlinearity` (`tanh` or `relu`)")?;
+        let nonlinearity: Nonlinearity = nonlinearity
             .parse()
-            .map_err(|()| format!("Unknown nonlinearity '{}'", self.nonlinearity))?;
+            .map_err(|()| format!("Unknown nonlinearity '{nonlinearity}'"))?;
         let dtype: DType = self.dtype.parse().map_err(|()| {
             format!(
                 "unknown dtype '{}': expected float32 or float64",

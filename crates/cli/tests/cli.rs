@@ -83,9 +83,14 @@ fn verify_fails_on_a_wrong_or_unreadable_case() {
     let n = bytes.len();
     bytes[n - 2] ^= 0x40; // flips a high bit of the last element of h_n
     std::fs::write(dir.join("altered.safetensors"), &bytes).unwrap();
+    let gated = json.replace("\"nonlinearity\": \"tanh\"", "\"cell\": \"gru\"");
+    assert_ne!(gated, json);
+    std::fs::write(dir.join("gated.json"), &gated).unwrap();
     json = json.replace("\"tanh\"", "\"gelu\"");
     std::fs::write(dir.join("broken.json"), &json).unwrap();
-    let out = rnnc(&["verify", dir.to_str().unwrap()]);
+    let notes = dir.join("README.md");
+    std::fs::write(&notes, "not a case").unwrap();
+    let out = rnnc(&["verify", dir.to_str().unwrap(), notes.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(1));
     let stdout = text(&out.stdout);
     assert!(
@@ -94,7 +99,15 @@ fn verify_fails_on_a_wrong_or_unreadable_case() {
     );
     assert!(stdout.contains("broken       error:"), "{stdout}");
     assert!(stdout.contains("Unknown nonlinearity 'gelu'"), "{stdout}");
-    assert!(stdout.contains("0 passed, 2 failed"), "{stdout}");
+    assert!(
+        stdout.contains("a case of cell `gru`: this rnnc compiles torch.nn.RNN only"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("README.md: not a case: expected NAME.json"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("0 passed, 4 failed"), "{stdout}");
 }
 
 #[test]

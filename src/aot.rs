@@ -201,6 +201,13 @@ pub fn header(model: &Model, ir: &Legal, baked: bool, triple: &str, source: &str
             ),
         ),
     ];
+    if model.cell() == rnnc_spec::Cell::Lstm {
+        sizes.push((
+            "PROJ_SIZE".into(),
+            model.proj_size(),
+            "P: LSTM projection (weight_hr); h has P features when P > 0, else H".into(),
+        ));
+    }
     for state in &ir.states {
         sizes.push((
             format!("STATE_{}_SIZE", state.name.to_uppercase()),
@@ -331,7 +338,7 @@ fn forward_api(model: &Model, ir: &Legal, forward: &Function, baked: bool) -> (S
                         state_shape(state),
                         state.name,
                         if ir.states.len() > 1 {
-                            " (all initial states NULL, or none)"
+                            " (all initial states NULL, or none:\n *           else RNNC_NULL_ARGUMENT)"
                         } else {
                             ""
                         }

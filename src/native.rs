@@ -50,8 +50,8 @@ const MAX_BUFFERS: usize = 5 + 2 * MAX_STATES;
 enum PhaseOf<F> {
     All(F),
     One(F),
-    /// Per step, and all steps in one call.
-    Steps(F, F),
+    /// Per step (its stages, at most two), and all steps in one call.
+    Steps([Option<F>; 2], F),
     Pair(F, F),
 }
 
@@ -133,10 +133,7 @@ impl KernelShape {
             entries.push("forward");
         }
         for phase in &ir.schedule {
-            match phase {
-                Phase::All(f) | Phase::One(f) => entries.push(f),
-                Phase::Steps(f, g) | Phase::Pair(f, g) => entries.extend([f.as_str(), g]),
-            }
+            entries.extend(phase.functions().into_iter().map(String::as_str));
         }
         let mut slots: Option<Vec<Slot>> = None;
         for name in entries {
@@ -280,7 +277,19 @@ impl NativeKernels {
                     Ok(match p {
                         Phase::All(f) => PhaseOf::All(phase(f)?),
                         Phase::One(f) => PhaseOf::One(phase(f)?),
-                        Phase::Steps(f, g) => PhaseOf::Steps(phase(f)?, phase(g)?),
+                        Phase::Steps { stages, all } => {
+                            let mut resolved = [None; 2];
+                            if stages.len() > resolved.len() {
+                                return Err(Refused(format!(
+                                    "a step of {} stages (the runtime runs at most 2)",
+                                    stages.len()
+                                )));
+                            }
+                            for (slot, f) in resolved.iter_mut().zip(stages) {
+                                *slot = Some(phase(f)?);
+                            }
+                            PhaseOf::Steps(resolved, phase(all)?)
+                        }
                         Phase::Pair(f, g) => PhaseOf::Pair(phase(f)?, phase(g)?),
                     })
                 })
@@ -488,10 +497,12 @@ unsafe fn run_member(phases: &[PhaseOf<PhaseFn>], raw: RawArgs, m: Member<'_>) {
                     unsafe { raw.phase(f, 0, 0, 1) }
                 }
             }
-            PhaseOf::Steps(f, _) => {
+            PhaseOf::Steps(stages, _) => {
                 for n in 0..raw.seq_len {
-                    unsafe { raw.phase(f, n, part, threads) };
-                    m.barrier.wait();
+                    for f in stages.into_iter().flatten() {
+                        unsafe { raw.phase(f, n, part, threads) };
+                        m.barrier.wait();
+                    }
                 }
                 continue;
             }

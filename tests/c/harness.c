@@ -1,10 +1,11 @@
 /* One forward pass of an rnnc object file through its C API: the linking test of
  * crates/cli/tests/aot.rs. Compiled once per model with
- *   -DRNN_HEADER='"NAME.h"' -DRNN_NAME=NAME -DRNN_UPPER=UPPERCASE_NAME
+ *   -DRNN_HEADER='"NAME.h"' -DRNN_NAME=NAME -DRNN_UPPER=UPPERCASE_NAME [-DRNN_LSTM=1]
  * Usage: harness DIR SEQ_LEN BATCH HAS_H0 HAS_LENGTHS
  * Reads DIR/params.bin (all parameters, state_dict order; unless the weights are baked
- * in), DIR/input.bin, DIR/h0.bin and DIR/lengths.bin (int64) as raw little-endian data;
- * writes DIR/output.bin and DIR/h_n.bin. */
+ * in), DIR/input.bin, DIR/h0.bin (and an LSTM's DIR/c0.bin) and DIR/lengths.bin (int64)
+ * as raw little-endian data; writes DIR/output.bin and DIR/h_n.bin (and DIR/c_n.bin).
+ * An LSTM given h0 is first called without c0, which must be refused. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +15,18 @@
 #define CAT(a, b) CAT_(a, b)
 #define SIZE(x) CAT(RNN_UPPER, x)
 #define FN(x) CAT(RNN_NAME, x)
+
+#ifndef RNN_LSTM
+#define RNN_LSTM 0
+#endif
+#if RNN_LSTM
+/* The state arguments of the forward functions: (h0, c0) and (h_n, c_n). */
+#define INITIAL(h0, c0) h0, c0
+#define FINAL(h_n, c_n) h_n, c_n
+#else
+#define INITIAL(h0, c0) h0
+#define FINAL(h_n, c_n) h_n
+#endif
 
 typedef FN(_scalar) scalar;
 
@@ -46,8 +59,8 @@ static void write_file(const char *dir, const char *name, const void *data, size
 int main(int argc, char **argv) {
     const char *dir;
     int64_t seq_len, batch;
-    size_t rows, states;
-    scalar *input, *h0 = NULL, *output, *h_n, *work;
+    size_t rows, states, cstates = 0;
+    scalar *input, *h0 = NULL, *c0 = NULL, *output, *h_n, *c_n = NULL, *work;
     int64_t *lengths = NULL;
     int status;
 #if !SIZE(_WEIGHTS_BAKED)
@@ -67,14 +80,24 @@ int main(int argc, char **argv) {
     states = (size_t)SIZE(_NUM_LAYER_DIRECTIONS) * (size_t)batch * SIZE(_STATE_H_SIZE);
     input = read_file(dir, "input.bin", rows * SIZE(_INPUT_SIZE) * sizeof(scalar));
     if (atoi(argv[4])) h0 = read_file(dir, "h0.bin", states * sizeof(scalar));
+#if RNN_LSTM
+    cstates = (size_t)SIZE(_NUM_LAYER_DIRECTIONS) * (size_t)batch * SIZE(_STATE_C_SIZE);
+    if (h0) c0 = read_file(dir, "c0.bin", cstates * sizeof(scalar));
+    c_n = malloc(cstates * sizeof(scalar) + 1);
+    if (!c_n) return 3;
+#endif
     if (atoi(argv[5])) lengths = read_file(dir, "lengths.bin", (size_t)batch * sizeof(int64_t));
     output = malloc(rows * SIZE(_OUTPUT_SIZE) * sizeof(scalar) + 1);
     h_n = malloc(states * sizeof(scalar) + 1);
     work = malloc(SIZE(_WORK_SIZE)(seq_len, batch) * sizeof(scalar) + 1);
     if (!output || !h_n || !work) return 3;
 #if SIZE(_WEIGHTS_BAKED)
-    status = FN(_forward)(input, h0, lengths, output, h_n, work, seq_len, batch);
+#define FORWARD(c0_arg) \
+    FN(_forward)(input, INITIAL(h0, c0_arg), lengths, output, FINAL(h_n, c_n), work, seq_len, batch)
 #else
+#define FORWARD(c0_arg) \
+    FN(_forward)(packed, input, INITIAL(h0, c0_arg), lengths, output, FINAL(h_n, c_n), work, \
+                 seq_len, batch)
     for (k = 0; k < SIZE(_NUM_PARAMS); k++) total += sizes[k];
     all = read_file(dir, "params.bin", total * sizeof(scalar));
     for (total = 0, k = 0; k < SIZE(_NUM_PARAMS); k++) {
@@ -84,13 +107,22 @@ int main(int argc, char **argv) {
     packed = malloc(SIZE(_PACKED_SIZE) * sizeof(scalar));
     if (!packed) return 3;
     FN(_pack)(params, packed);
-    status = FN(_forward)(packed, input, h0, lengths, output, h_n, work, seq_len, batch);
 #endif
+#if RNN_LSTM
+    /* torch takes (h0, c0) together: h0 without c0 is refused, not read as c0 = 0. */
+    if (h0 && batch > 0 && FORWARD(NULL) != RNNC_NULL_ARGUMENT) {
+        fprintf(stderr, "h0 without c0 was not refused\n");
+        return 5;
+    }
+#endif
+    status = FORWARD(c0);
     if (status != RNNC_OK) {
         fprintf(stderr, "forward returned status %d\n", status);
         return 4;
     }
     write_file(dir, "output.bin", output, rows * SIZE(_OUTPUT_SIZE) * sizeof(scalar));
     write_file(dir, "h_n.bin", h_n, states * sizeof(scalar));
+    if (c_n) write_file(dir, "c_n.bin", c_n, cstates * sizeof(scalar));
+    (void)c0;
     return 0;
 }

@@ -2,18 +2,21 @@
 //!
 //! The format is the one `tests/golden/README.md` describes and `tools/rnnc_cases.py`
 //! writes: torch's constructor arguments and how the call was made in `NAME.json`; the
-//! weights under `state_dict` names plus `input`, `h0` (if any), `output` and `h_n` in
-//! `NAME.safetensors`. A case that cannot be read is an error naming the file and the
+//! weights under `state_dict` names plus `input`, `h0` (if any), `output` and `h_n` (and
+//! an LSTM's `c0`, `c_n`) in `NAME.safetensors`. A case that cannot be read is an error naming the file and the
 //! problem, never a panic: cases come from users' own models too.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use rnnc_spec::{DType, LoadOptions, Model, Nonlinearity, RnnSpec, TensorData, Weights};
+use rnnc_spec::{
+    CellKind, DType, Element, LoadOptions, Model, Nonlinearity, RnnSpec, StateKind, StateView,
+    TensorData, TensorView, Weights,
+};
 use serde::Deserialize;
 
 /// Tensors of a case file that are not parameters.
-const CALL_TENSORS: [&str; 4] = ["input", "h0", "output", "h_n"];
+const CALL_TENSORS: [&str; 6] = ["input", "h0", "c0", "output", "h_n", "c_n"];
 
 /// Why a case could not be read. Always a problem of the case files (the user's).
 #[derive(Debug, thiserror::Error)]
@@ -41,6 +44,8 @@ struct CaseConfig {
     cell: Option<String>,
     /// Absent for the gated cells.
     nonlinearity: Option<String>,
+    /// An LSTM's projection size; absent or 0 for none.
+    proj_size: Option<i64>,
     bias: bool,
     batch_first: bool,
     bidirectional: bool,
@@ -88,12 +93,16 @@ pub struct Case {
     pub input: CaseTensor,
     /// The initial state, if torch got one.
     pub h0: Option<CaseTensor>,
+    /// An LSTM's initial cell state, given with `h0`.
+    pub c0: Option<CaseTensor>,
     /// Valid steps per sequence, for packed cases.
     pub lengths: Option<Vec<usize>>,
     /// torch's output (zeros at padded steps).
     pub output: CaseTensor,
     /// torch's final state, in the original batch order.
     pub h_n: CaseTensor,
+    /// An LSTM's final cell state.
+    pub c_n: Option<CaseTensor>,
     /// Problems that do not stop the case from running, e.g. a key rnnc does not know.
     pub warnings: Vec<String>,
 }
@@ -143,11 +152,18 @@ impl Case {
             read_tensor(&file, name, model.dtype(), &config.tensors)
                 .map_err(|message| fail(&tensors_path, message))
         };
+        let has_c = model.states().contains(&StateKind::C);
         let h0 = if config.has_h0 {
             Some(tensor("h0")?)
         } else {
             None
         };
+        let c0 = if config.has_h0 && has_c {
+            Some(tensor("c0")?)
+        } else {
+            None
+        };
+        let c_n = if has_c { Some(tensor("c_n")?) } else { None };
         if config.packed != config.lengths.is_some() {
             return Err(fail(
                 &json_path,
@@ -165,9 +181,11 @@ impl Case {
             name,
             input: tensor("input")?,
             h0,
+            c0,
             lengths: config.lengths.clone(),
             output: tensor("output")?,
             h_n: tensor("h_n")?,
+            c_n,
             model,
             weights,
         };
@@ -190,32 +208,59 @@ impl Case {
         let _ = config.enforce_sorted; // torch's sorting is undone in its outputs.
         Ok(case)
     }
+
+    /// The initial states torch got (`h0`, and `c0` for an LSTM), if any, as `T`.
+    pub fn initial<T: Element>(&self) -> Option<StateView<'_, T>> {
+        fn view<T: Element>(t: &CaseTensor) -> TensorView<'_, T> {
+            t.view::<T>().expect("case tensors have the case's dtype")
+        }
+        self.h0.as_ref().map(|h0| StateView {
+            h: view(h0),
+            c: self.c0.as_ref().map(view),
+        })
+    }
+
+    /// torch's final states, in the cell's order: `h_n`, then an LSTM's `c_n`.
+    pub fn finals(&self) -> Vec<(StateKind, &CaseTensor)> {
+        std::iter::once((StateKind::H, &self.h_n))
+            .chain(self.c_n.as_ref().map(|c| (StateKind::C, c)))
+            .collect()
+    }
 }
 
 impl CaseConfig {
     fn model(&self, name: &str) -> Result<Model, String> {
-        if let Some(cell) = self.cell.as_deref().filter(|&c| c != "rnn") {
-            return Err(format!(
-                "a case of cell `{cell}`: this rnnc compiles torch.nn.RNN only (LSTM and GRU \
-                 are not supported yet)"
-            ));
-        }
-        let nonlinearity = self
-            .nonlinearity
-            .as_deref()
-            .ok_or("missing key `nonlinearity` (`tanh` or `relu`)")?;
-        let nonlinearity: Nonlinearity = nonlinearity
-            .parse()
-            .map_err(|()| format!("Unknown nonlinearity '{nonlinearity}'"))?;
+        let cell: CellKind = match self.cell.as_deref() {
+            None => CellKind::Rnn,
+            Some(cell) => cell.parse().map_err(|()| {
+                format!("Unknown cell '{cell}'. Select from 'rnn', 'lstm' or 'gru'.")
+            })?,
+        };
+        let nonlinearity = match (cell, self.nonlinearity.as_deref()) {
+            (CellKind::Rnn, None) => {
+                return Err("missing key `nonlinearity` (`tanh` or `relu`)".into());
+            }
+            (_, None) => None,
+            (_, Some(found)) => Some(
+                found
+                    .parse::<Nonlinearity>()
+                    .map_err(|()| format!("Unknown nonlinearity '{found}'"))?,
+            ),
+        };
         let dtype: DType = self.dtype.parse().map_err(|()| {
             format!(
                 "unknown dtype '{}': expected float32 or float64",
                 self.dtype
             )
         })?;
-        RnnSpec::builder(self.input_size, self.hidden_size)
+        let mut builder = RnnSpec::builder(self.input_size, self.hidden_size)
+            .cell(cell)
+            .proj_size(self.proj_size.unwrap_or(0));
+        if let Some(nonlinearity) = nonlinearity {
+            builder = builder.nonlinearity(nonlinearity);
+        }
+        builder
             .num_layers(self.num_layers)
-            .nonlinearity(nonlinearity)
             .bias(self.bias)
             .batch_first(self.batch_first)
             .dropout(self.dropout)

@@ -4,7 +4,7 @@
 
 use rnnc_interp::{Arg, run_function};
 use rnnc_ir::{PipelineConfig, compile_ir};
-use rnnc_kernel::{Phase, Role, Valid};
+use rnnc_kernel::{Role, Valid};
 use rnnc_spec::{
     CallShape, Element, Model, State, StateView, StateViewMut, Tensor, TensorView, Weights,
 };
@@ -40,7 +40,7 @@ fn arguments<'a, T: Element>(
     } = buffers;
     let entry = match module.schedule.first() {
         None => "forward",
-        Some(Phase::All(f) | Phase::One(f) | Phase::Steps(f, _) | Phase::Pair(f, _)) => f,
+        Some(phase) => phase.functions()[0],
     };
     let func = module.function(entry).ok_or_else(|| Error::Mismatch {
         message: format!("no function @{entry}"),

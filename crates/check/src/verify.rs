@@ -7,7 +7,7 @@
 
 use std::fmt;
 
-use rnnc_spec::{DType, Element, State, StateView, Tensor, TensorView};
+use rnnc_spec::{DType, Element, State, Tensor, TensorView};
 
 use crate::case::{Case, CaseTensor};
 use crate::engine::Engine;
@@ -125,22 +125,29 @@ fn compare_case<T: Element>(
         &case.model,
         &case.weights,
         view(&case.input),
-        case.h0.as_ref().map(|h0| StateView::from(view(h0))),
+        case.initial(),
         case.lengths.as_deref(),
     )?;
-    let h_n = state.h;
     let mismatch = |what, got: &[usize], want: &[usize]| crate::Error::Mismatch {
         message: format!("{what} has shape {got:?}, torch's has {want:?}"),
     };
     if output.shape() != case.output.shape {
         return Err(mismatch("output", output.shape(), &case.output.shape));
     }
-    if h_n.shape() != case.h_n.shape {
-        return Err(mismatch("h_n", h_n.shape(), &case.h_n.shape));
+    let mut worst = worst_error("output", output.data(), view::<T>(&case.output).data());
+    for (kind, torch) in case.finals() {
+        let got = state
+            .get(kind)
+            .expect("an engine returns every state of the cell");
+        if got.shape() != torch.shape {
+            return Err(mismatch(kind.last(), got.shape(), &torch.shape));
+        }
+        let error = worst_error(kind.last(), got.data(), view::<T>(torch).data());
+        if error.error > worst.error {
+            worst = error;
+        }
     }
-    let out = worst_error("output", output.data(), view::<T>(&case.output).data());
-    let hn = worst_error("h_n", h_n.data(), view::<T>(&case.h_n).data());
-    Ok(if hn.error > out.error { hn } else { out })
+    Ok(worst)
 }
 
 #[cfg(test)]

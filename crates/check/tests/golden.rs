@@ -6,14 +6,20 @@ use rnnc_check::Engine;
 use rnnc_check::case::{Case, collect_case_paths};
 use rnnc_check::verify::run_case;
 
+/// The cases of `torch.nn.RNN`, `torch.nn.LSTM` and `torch.nn.GRU`, in that order.
 fn cases() -> Vec<Case> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/golden/torch-rnn");
-    let paths = collect_case_paths(&[dir]).expect("the golden directory is readable");
-    assert_eq!(paths.len(), 60, "the shared set has 60 cases");
-    paths
-        .iter()
-        .map(|p| Case::load(p).unwrap_or_else(|e| panic!("{e}")))
-        .collect()
+    let golden = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/golden");
+    let mut cases = Vec::new();
+    for module in ["torch-rnn", "torch-lstm", "torch-gru"] {
+        let paths = collect_case_paths(&[golden.join(module)]).expect("the directory is readable");
+        assert_eq!(paths.len(), 60, "the shared set has 60 cases of {module}");
+        cases.extend(
+            paths
+                .iter()
+                .map(|p| Case::load(p).unwrap_or_else(|e| panic!("{e}"))),
+        );
+    }
+    cases
 }
 
 #[test]
@@ -59,6 +65,18 @@ fn a_perturbed_case_fails() {
     let report = run_case(&case, Engine::Reference, 1).unwrap();
     assert!(!report.passed);
     assert_eq!(report.worst.at, Some(("output", 7)));
+    // An LSTM's c_n is compared too.
+    let mut lstm = cases()
+        .into_iter()
+        .find(|c| c.c_n.is_some() && c.model.dtype() == rnnc::DType::F32)
+        .expect("an f32 LSTM case");
+    let Some(rnnc::TensorData::F32(c_n)) = lstm.c_n.as_mut().map(|c| &mut c.data) else {
+        panic!("the LSTM case has an f32 c_n");
+    };
+    c_n[0] += 1e-3;
+    let report = run_case(&lstm, Engine::Jit, 1).unwrap();
+    assert!(!report.passed);
+    assert_eq!(report.worst.at, Some(("c_n", 0)));
 }
 
 /// The interpreter passes every torch case with each optional pass switched off in turn.
@@ -89,17 +107,20 @@ fn interp_passes_every_torch_case_with_each_pass_off() {
         fn view<T: rnnc::Element>(t: &rnnc_check::case::CaseTensor) -> rnnc::TensorView<'_, T> {
             t.view().unwrap()
         }
-        let (out, h_n) = rnnc_check::interp_forward(
+        let (out, state) = rnnc_check::interp_forward(
             &case.model,
             config,
             &case.weights,
             view(&case.input),
-            case.h0.as_ref().map(|h| view(h).into()),
+            case.initial(),
             case.lengths.as_deref(),
         )
         .unwrap();
-        let a = worst_error("output", out.data(), view::<T>(&case.output).data()).error;
-        let b = worst_error("h_n", h_n.h.data(), view::<T>(&case.h_n).data()).error;
-        a.max(b)
+        let mut worst = worst_error("output", out.data(), view::<T>(&case.output).data()).error;
+        for (kind, torch) in case.finals() {
+            let got = state.get(kind).unwrap();
+            worst = worst.max(worst_error(kind.last(), got.data(), view::<T>(torch).data()).error);
+        }
+        worst
     }
 }

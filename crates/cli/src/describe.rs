@@ -26,17 +26,41 @@ pub fn describe(model: &Model) -> String {
         model.num_layers(),
     );
     let _ = writeln!(out, "{}: {model}", model.name());
+    let out_width = model.output_size();
     let (seq_in, seq_out) = if model.batch_first() {
-        (format!("(N, L, {i})"), format!("(N, L, {})", d * h))
+        (format!("(N, L, {i})"), format!("(N, L, {out_width})"))
     } else {
-        (format!("(L, N, {i})"), format!("(L, N, {})", d * h))
+        (format!("(L, N, {i})"), format!("(L, N, {out_width})"))
     };
     let _ = writeln!(
         out,
-        "  input  {seq_in} or unbatched (L, {i})\n  output {seq_out} or unbatched (L, {})\n  h0, h_n ({}, N, {h}) or unbatched ({}, {h})",
-        d * h,
-        d * l,
-        d * l
+        "  input  {seq_in} or unbatched (L, {i})\n  output {seq_out} or unbatched (L, {out_width})"
+    );
+    for &kind in model.states() {
+        let w = model.state_size(kind);
+        let _ = writeln!(
+            out,
+            "  {}, {} ({}, N, {w}) or unbatched ({}, {w})",
+            kind.initial(),
+            kind.last(),
+            d * l,
+            d * l
+        );
+    }
+    let cell = model.cell();
+    let _ = writeln!(
+        out,
+        "  gates {} ({} x {h} rows of every weight_ih, weight_hh and bias){}",
+        cell.gate_names().join(", "),
+        cell.gates(),
+        if model.proj_size() > 0 {
+            format!(
+                "; h projected from {h} to {} by weight_hr",
+                model.proj_size()
+            )
+        } else {
+            String::new()
+        }
     );
     if model.dropout() != 0.0 {
         let _ = writeln!(
@@ -61,8 +85,13 @@ pub fn describe(model: &Model) -> String {
     );
     let _ = writeln!(
         out,
-        "{} FLOPs per time step per sequence (2 * H * (in + H) per layer and direction)",
-        grouped(model.flops_per_step())
+        "{} FLOPs per time step per sequence (2 * G * H * (in + R){} per layer and direction)",
+        grouped(model.flops_per_step()),
+        if model.proj_size() > 0 {
+            " + 2 * P * H"
+        } else {
+            ""
+        }
     );
     out
 }

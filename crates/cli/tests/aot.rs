@@ -1,5 +1,6 @@
 //! Ahead of time, for real: `rnnc` emits an object and a header, the system C compiler
-//! links them with `tests/c/harness.c`, and the program runs the PyTorch cases. On x86-64
+//! links them with `tests/c/harness.c`, and the program runs the PyTorch cases (RNN, LSTM
+//! and GRU). On x86-64
 //! natively; on aarch64 with Debian's cross compiler under qemu (installed by `.ci/run`;
 //! `RNNC_SKIP_CROSS=1` skips that part on machines without them).
 
@@ -14,13 +15,19 @@ fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
+/// The cases of torch.nn.RNN, torch.nn.LSTM and torch.nn.GRU.
 fn cases() -> Vec<Case> {
-    collect_case_paths(&[root().join("tests/golden/torch-rnn")])
+    let dirs =
+        ["torch-rnn", "torch-lstm", "torch-gru"].map(|d| root().join("tests/golden").join(d));
+    collect_case_paths(&dirs)
         .unwrap()
         .iter()
         .map(|p| Case::load(p).unwrap())
         .collect()
 }
+
+/// A case's results as raw bytes: the output, then each final state (`h_n`, `c_n`).
+type Results = Vec<(&'static str, Vec<u8>)>;
 
 fn run(cmd: &mut Command) -> String {
     let out = cmd
@@ -56,19 +63,20 @@ fn bytes_of(data: &TensorData) -> Vec<u8> {
 }
 
 /// What native code on this machine computes for the case, as raw bytes.
-fn jit_bytes(case: &Case) -> (Vec<u8>, Vec<u8>) {
-    fn go<T: Element>(case: &Case) -> (Vec<u8>, Vec<u8>) {
+fn jit_bytes(case: &Case) -> Results {
+    fn go<T: Element>(case: &Case) -> Results {
         let rnn = CompiledRnn::new(&case.model).unwrap();
         let packed = rnn.pack(&case.weights).unwrap();
         let input = case.input.view::<T>().unwrap();
-        let h0 = case.h0.as_ref().map(|h| h.view::<T>().unwrap().into());
         let (out, state) = rnn
-            .forward(&packed, input, h0, case.lengths.as_deref())
+            .forward(&packed, input, case.initial(), case.lengths.as_deref())
             .unwrap();
-        (
-            bytes_of(&T::wrap(out.into_data())),
-            bytes_of(&T::wrap(state.h.into_data())),
-        )
+        let mut results = vec![("output", bytes_of(&T::wrap(out.into_data())))];
+        for (kind, _) in case.finals() {
+            let t = state.get(kind).unwrap();
+            results.push((kind.last(), bytes_of(&T::wrap(t.data().to_vec()))));
+        }
+        results
     }
     match case.model.dtype() {
         DType::F32 => go::<f32>(case),
@@ -89,8 +97,9 @@ fn decode(bytes: &[u8], dtype: DType) -> Vec<f64> {
     }
 }
 
-/// Emits, compiles, links and runs one case; returns the program's output and h_n bytes.
-fn run_case(case: &Case, tc: &Toolchain, bake: bool, dir: &Path) -> (Vec<u8>, Vec<u8>) {
+/// Emits, compiles, links and runs one case; returns the program's output and final
+/// states' bytes.
+fn run_case(case: &Case, tc: &Toolchain, bake: bool, dir: &Path) -> Results {
     std::fs::create_dir_all(dir).unwrap();
     let name = &case.name;
     let mut spec = case.model.spec().clone();
@@ -123,8 +132,10 @@ fn run_case(case: &Case, tc: &Toolchain, bake: bool, dir: &Path) -> (Vec<u8>, Ve
         "{name}: undefined symbols: {undefined}"
     );
     std::fs::write(dir.join("input.bin"), bytes_of(&case.input.data)).unwrap();
-    if let Some(h0) = &case.h0 {
-        std::fs::write(dir.join("h0.bin"), bytes_of(&h0.data)).unwrap();
+    for (file, tensor) in [("h0.bin", &case.h0), ("c0.bin", &case.c0)] {
+        if let Some(t) = tensor {
+            std::fs::write(dir.join(file), bytes_of(&t.data)).unwrap();
+        }
     }
     if let Some(lengths) = &case.lengths {
         let bytes: Vec<u8> = lengths
@@ -147,6 +158,7 @@ fn run_case(case: &Case, tc: &Toolchain, bake: bool, dir: &Path) -> (Vec<u8>, Ve
         .arg(format!("-DRNN_HEADER=\"{name}.h\""))
         .arg(format!("-DRNN_NAME={name}"))
         .arg(format!("-DRNN_UPPER={}", name.to_uppercase()))
+        .arg(format!("-DRNN_LSTM={}", u8::from(case.c_n.is_some())))
         .arg("-I")
         .arg(dir)
         .arg(root().join("tests/c/harness.c"))
@@ -172,10 +184,12 @@ fn run_case(case: &Case, tc: &Toolchain, bake: bool, dir: &Path) -> (Vec<u8>, Ve
         u8::from(case.h0.is_some()).to_string(),
         u8::from(case.lengths.is_some()).to_string(),
     ]));
-    (
-        std::fs::read(dir.join("output.bin")).unwrap(),
-        std::fs::read(dir.join("h_n.bin")).unwrap(),
-    )
+    let mut results = vec![("output", std::fs::read(dir.join("output.bin")).unwrap())];
+    for (kind, _) in case.finals() {
+        let file = dir.join(format!("{}.bin", kind.last()));
+        results.push((kind.last(), std::fs::read(file).unwrap()));
+    }
+    results
 }
 
 /// Every case, half with the weights baked in: matches PyTorch within the tolerance and
@@ -185,9 +199,11 @@ fn check_toolchain(tc: &Toolchain) {
     let mut checked = 0;
     for (i, case) in cases().iter().enumerate() {
         let bake = i % 2 == 1;
-        let (out, h_n) = run_case(case, tc, bake, &base.join(&case.name));
+        let results = run_case(case, tc, bake, &base.join(&case.name));
         let dtype = case.model.dtype();
-        for (what, got, torch) in [("output", &out, &case.output), ("h_n", &h_n, &case.h_n)] {
+        let torch = std::iter::once(("output", &case.output))
+            .chain(case.finals().into_iter().map(|(k, t)| (k.last(), t)));
+        for ((what, got), (_, torch)) in results.iter().zip(torch) {
             let got = decode(got, dtype);
             let want = decode(&bytes_of(&torch.data), dtype);
             assert_eq!(got.len(), want.len(), "{}: {what} length", case.name);
@@ -203,16 +219,15 @@ fn check_toolchain(tc: &Toolchain) {
                 tc.triple
             );
         }
-        let (jit_out, jit_h_n) = jit_bytes(case);
         assert!(
-            out == jit_out && h_n == jit_h_n,
+            results == jit_bytes(case),
             "{} on {}: not bit-identical to the JIT",
             case.name,
             tc.triple
         );
         checked += 1;
     }
-    assert_eq!(checked, 60);
+    assert_eq!(checked, 180);
     let _ = std::fs::remove_dir_all(base);
 }
 

@@ -86,6 +86,7 @@ fn verify_fails_on_a_wrong_or_unreadable_case() {
     let gated = json.replace("\"nonlinearity\": \"tanh\"", "\"cell\": \"gru\"");
     assert_ne!(gated, json);
     std::fs::write(dir.join("gated.json"), &gated).unwrap();
+    std::fs::write(dir.join("gated.safetensors"), &bytes).unwrap();
     json = json.replace("\"tanh\"", "\"gelu\"");
     std::fs::write(dir.join("broken.json"), &json).unwrap();
     let notes = dir.join("README.md");
@@ -99,8 +100,9 @@ fn verify_fails_on_a_wrong_or_unreadable_case() {
     );
     assert!(stdout.contains("broken       error:"), "{stdout}");
     assert!(stdout.contains("Unknown nonlinearity 'gelu'"), "{stdout}");
+    // An RNN's tensors under a GRU's configuration: the shapes say which module they are.
     assert!(
-        stdout.contains("a case of cell `gru`: this rnnc compiles torch.nn.RNN only"),
+        stdout.contains("the gates of a torch.nn.RNN (h): the spec has cell = \"gru\""),
         "{stdout}"
     );
     assert!(
@@ -171,16 +173,29 @@ fn emit_ir_after_every_pass_for_every_example_spec() {
 
 #[test]
 fn verify_runs_the_interpreter() {
-    let out = rnnc(&["verify", "--engine", "interp", "tests/golden/torch-rnn"]);
+    let out = rnnc(&[
+        "verify",
+        "--engine",
+        "interp",
+        "tests/golden/torch-lstm",
+        "tests/golden/torch-gru",
+    ]);
     assert!(out.status.success(), "{}", text(&out.stdout));
-    assert!(text(&out.stdout).contains("60 passed, 0 failed (engine: interp, threads: 1)"));
+    assert!(text(&out.stdout).contains("120 passed, 0 failed (engine: interp, threads: 1)"));
 }
 
 #[test]
 fn verify_splits_calls_between_threads() {
-    let out = rnnc(&["verify", "--threads", "2", "tests/golden/torch-rnn"]);
+    let out = rnnc(&[
+        "verify",
+        "--threads",
+        "2",
+        "tests/golden/torch-rnn",
+        "tests/golden/torch-lstm",
+        "tests/golden/torch-gru",
+    ]);
     assert!(out.status.success(), "{}", text(&out.stdout));
-    assert!(text(&out.stdout).contains("60 passed, 0 failed (engine: jit, threads: 2)"));
+    assert!(text(&out.stdout).contains("180 passed, 0 failed (engine: jit, threads: 2)"));
     let zero = rnnc(&["verify", "--threads", "0", "tests/golden/torch-rnn"]);
     assert!(!zero.status.success());
     assert!(

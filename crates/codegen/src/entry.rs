@@ -76,7 +76,10 @@ impl Status {
             Status::BadSeqLen => "seq_len < 1",
             Status::BadBatch => "batch < 0",
             Status::TooLarge => "seq_len * batch is beyond the model's NAME_MAX_ROWS",
-            Status::NullArgument => "a pointer that may not be NULL is NULL (batch > 0)",
+            Status::NullArgument => {
+                "a pointer that may not be NULL is NULL, or some initial states are and others \
+                 not (batch > 0)"
+            }
             Status::BadLengths => "a length is outside 1..seq_len",
             Status::Overlap => "output, h_n or work overlaps another buffer",
         }
@@ -97,6 +100,8 @@ pub(crate) struct Pointer {
     pub nullable: bool,
     /// Whether it is a buffer of `lengths` (`i64` each, `1..=seq_len`).
     pub lengths: bool,
+    /// Whether it is an initial state (`h0`, `c0`): given all together or not at all.
+    pub initial: bool,
 }
 
 /// Emits the checks; afterwards the builder is in the block where the kernel's body goes.
@@ -133,6 +138,17 @@ pub(crate) fn emit_checks(
     for p in pointers.iter().filter(|p| !p.nullable && !is_zero(p.len)) {
         let null = b.ins().icmp_imm_s(IntCC::Equal, p.value, 0);
         fail(b, null, Status::NullArgument);
+    }
+    // torch takes an LSTM's (h0, c0) together or not at all: some NULL and some not is
+    // refused, not read as zeros.
+    let initial: Vec<&Pointer> = pointers.iter().filter(|p| p.initial).collect();
+    if let Some((first, rest)) = initial.split_first() {
+        let first_null = b.ins().icmp_imm_s(IntCC::Equal, first.value, 0);
+        for p in rest {
+            let null = b.ins().icmp_imm_s(IntCC::Equal, p.value, 0);
+            let mixed = b.ins().bxor(first_null, null);
+            fail(b, mixed, Status::NullArgument);
+        }
     }
     for p in pointers.iter().filter(|p| p.lengths) {
         check_lengths(b, p.value, seq_len, batch, &fail);

@@ -400,6 +400,7 @@ impl Translator<'_, '_> {
                         writable: !readonly,
                         nullable,
                         lengths: info.name == "lengths",
+                        initial: nullable && info.name != "lengths",
                     });
                 }
             }

@@ -239,11 +239,13 @@ pub fn run_schedule(
         match phase {
             Phase::All(f) => (0..parts).try_for_each(|part| call(t, f, 0, (part, parts), part))?,
             Phase::One(f) => call(t, f, 0, (0, 1), 0)?,
-            Phase::Steps(_, all) if parts == 1 => call(t, all, 0, (0, 1), 0)?,
-            Phase::Steps(f, _) => {
+            Phase::Steps { all, .. } if parts == 1 => call(t, all, 0, (0, 1), 0)?,
+            Phase::Steps { stages, .. } => {
                 for n in 0..seq_len {
-                    (0..parts).try_for_each(|part| call(t, f, n, (part, parts), part))?;
-                    barrier(t);
+                    for f in stages {
+                        (0..parts).try_for_each(|part| call(t, f, n, (part, parts), part))?;
+                        barrier(t);
+                    }
                 }
             }
             Phase::Pair(f, g) => {

@@ -1,10 +1,10 @@
 //! Printing then parsing gives back the same IR, at every stage of the pipeline, for
-//! arbitrary models and pass configurations.
+//! arbitrary models (RNN, LSTM with and without projections, GRU) and pass configurations.
 
 use proptest::prelude::*;
 use rnnc_ir::kernel::parse_module;
 use rnnc_ir::{PassId, PipelineConfig, Stage, parse_graph, run_pipeline};
-use rnnc_spec::{DType, Model, Nonlinearity, RnnSpec};
+use rnnc_spec::{CellKind, DType, Model, Nonlinearity, RnnSpec};
 
 fn model() -> impl Strategy<Value = Model> {
     (
@@ -16,16 +16,28 @@ fn model() -> impl Strategy<Value = Model> {
         any::<bool>(),
         any::<bool>(),
         any::<bool>(),
+        prop_oneof![
+            Just(CellKind::Rnn),
+            Just(CellKind::Lstm),
+            Just(CellKind::Gru)
+        ],
+        0.0f64..1.0,
     )
-        .prop_map(|(i, h, l, relu, bias, bf, bidir, f64)| {
-            RnnSpec::builder(i, h)
-                .num_layers(l)
-                .nonlinearity(if relu {
-                    Nonlinearity::Relu
-                } else {
-                    Nonlinearity::Tanh
-                })
-                .bias(bias)
+        .prop_map(|(i, h, l, relu, bias, bf, bidir, f64, cell, proj)| {
+            let mut spec = RnnSpec::builder(i, h).cell(cell).num_layers(l);
+            match cell {
+                CellKind::Rnn => {
+                    spec = spec.nonlinearity(if relu {
+                        Nonlinearity::Relu
+                    } else {
+                        Nonlinearity::Tanh
+                    })
+                }
+                // Projections half the time.
+                CellKind::Lstm if relu => spec = spec.proj_size((proj * h as f64) as i64),
+                _ => {}
+            }
+            spec.bias(bias)
                 .batch_first(bf)
                 .bidirectional(bidir)
                 .dtype(if f64 { DType::F64 } else { DType::F32 })

@@ -376,14 +376,31 @@ pub enum Phase {
     All(String),
     /// Part 0 runs it.
     One(String),
-    /// The time steps of a recurrence. With several parts, every part runs the first
-    /// function for each step `n` in `0..seq_len`, and all parts finish step `n` before any
-    /// starts `n + 1`; with one part, the second function runs every step in one call (the
-    /// same operations in the same order, without a call per step).
-    Steps(String, String),
+    /// The time steps of a recurrence. With several parts, for each step `n` in
+    /// `0..seq_len` every part runs each of the `stages` in order, and all parts finish a
+    /// stage before any starts the next (an LSTM with projections has two: the cell, then
+    /// `W_hr h`); with one part, `all` runs every step in one call (the same operations in
+    /// the same order, without a call per step).
+    Steps {
+        /// The functions of one step, in order.
+        stages: Vec<String>,
+        /// Every step, in one call.
+        all: String,
+    },
     /// Part 0 runs the first and part 1 the second at once (one part: one after the
     /// other).
     Pair(String, String),
+}
+
+impl Phase {
+    /// Every function the phase names, in order.
+    pub fn functions(&self) -> Vec<&String> {
+        match self {
+            Phase::All(f) | Phase::One(f) => vec![f],
+            Phase::Steps { stages, all } => stages.iter().chain([all]).collect(),
+            Phase::Pair(f, g) => vec![f, g],
+        }
+    }
 }
 
 /// A state the model carries between steps, for every layer and direction: its initial

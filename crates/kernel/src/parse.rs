@@ -62,13 +62,16 @@ pub fn parse_module(text: &str) -> Result<Module> {
         let phase = match (words.first().copied(), words.len()) {
             (Some("all"), 2) => Phase::All(name(1)?),
             (Some("one"), 2) => Phase::One(name(1)?),
-            (Some("steps"), 3) => Phase::Steps(name(1)?, name(2)?),
+            (Some("steps"), n) if n >= 3 => Phase::Steps {
+                stages: (1..n - 1).map(name).collect::<Result<_>>()?,
+                all: name(n - 1)?,
+            },
             (Some("pair"), 3) => Phase::Pair(name(1)?, name(2)?),
             _ => {
                 return err(
                     line,
                     format!(
-                        "expected `phase all|one @f` or `phase steps|pair @f @g`, found `{text}`"
+                        "expected `phase all|one @f`, `phase pair @f @g` or `phase steps @stage... @all`, found `{text}`"
                     ),
                 );
             }

@@ -102,10 +102,7 @@ pub fn verify_module(module: &Module, level: Level) -> Result<(), VerifyError> {
     if !module.states.is_empty() {
         entries.extend(module.function("forward").map(|f| &f.name));
         for phase in &module.schedule {
-            match phase {
-                Phase::All(f) | Phase::One(f) => entries.push(f),
-                Phase::Steps(f, g) | Phase::Pair(f, g) => entries.extend([f, g]),
-            }
+            entries.extend(phase.functions());
         }
     }
     for name in entries {
@@ -114,11 +111,7 @@ pub fn verify_module(module: &Module, level: Level) -> Result<(), VerifyError> {
         }
     }
     for phase in &module.schedule {
-        let names = match phase {
-            Phase::All(f) | Phase::One(f) => vec![f],
-            Phase::Steps(f, g) | Phase::Pair(f, g) => vec![f, g],
-        };
-        for name in names {
+        for name in phase.functions() {
             match module.function(name) {
                 None => errors.push(module_problem(
                     Entity::Schedule(name.clone()),

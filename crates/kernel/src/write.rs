@@ -41,7 +41,13 @@ impl fmt::Display for Module {
             match phase {
                 Phase::All(f1) => writeln!(f, "phase all @{f1}")?,
                 Phase::One(f1) => writeln!(f, "phase one @{f1}")?,
-                Phase::Steps(f1, f2) => writeln!(f, "phase steps @{f1} @{f2}")?,
+                Phase::Steps { stages, all } => {
+                    write!(f, "phase steps")?;
+                    for stage in stages {
+                        write!(f, " @{stage}")?;
+                    }
+                    writeln!(f, " @{all}")?
+                }
                 Phase::Pair(f1, f2) => writeln!(f, "phase pair @{f1} @{f2}")?,
             }
         }

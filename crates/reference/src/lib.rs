@@ -9,8 +9,10 @@
 //! Semantics, for each layer and direction (`D` = 2 if bidirectional):
 //! - each step computes the cell's next states from the input and the states before
 //!   (`step`, one arm per cell; for the Elman RNN,
-//!   `h_t = act(W_ih x_t + b_ih + W_hh h_(t-1) + b_hh)` with `act` = tanh or relu); the
-//!   states start from the initial ones given (`h0[layer * D + direction]`) or zeros;
+//!   `h_t = act(W_ih x_t + b_ih + W_hh h_(t-1) + b_hh)` with `act` = tanh or relu; the
+//!   LSTM's and GRU's are torch's documented formulas, the LSTM's projection included); the
+//!   states start from the initial ones given (`h0[layer * D + direction]`, `c0` likewise)
+//!   or zeros;
 //! - layer k > 0 reads layer k - 1's output, forward features then reverse features;
 //! - with `lengths`, sequence b runs steps `0..len_b` only: the forward direction stops
 //!   after `len_b - 1`, the reverse direction starts there; outputs past `len_b` are zero
@@ -81,6 +83,7 @@ pub fn forward<T: Element>(
                 w_ih: param(ParamKind::WeightIh).expect("checked weights have weight_ih"),
                 w_hh: param(ParamKind::WeightHh).expect("checked weights have weight_hh"),
                 bias: param(ParamKind::BiasIh).zip(param(ParamKind::BiasHh)),
+                w_hr: param(ParamKind::WeightHr),
                 input_size: model.layer_input_size(layer),
                 hidden_size: model.hidden_size(),
             };
@@ -138,6 +141,8 @@ struct Params<'a, T> {
     w_hh: &'a [T],
     /// `(bias_ih, bias_hh)`, when the model has biases.
     bias: Option<(&'a [T], &'a [T])>,
+    /// An LSTM's projection `(P, H)`, when it has one.
+    w_hr: Option<&'a [T]>,
     input_size: usize,
     hidden_size: usize,
 }
@@ -179,7 +184,60 @@ fn step<T: Element>(cell: Cell, p: &Params<'_, T>, x: &[T], state: &[Vec<T>]) ->
                 .collect();
             vec![next]
         }
+        Cell::Lstm => {
+            // Gates i, f, g, o; c' = f c + i g; h' = o tanh(c'), projected by W_hr if any.
+            let (h, c) = (&state[0], &state[1]);
+            let hidden = p.hidden_size;
+            let pre = |gate: usize, j: usize| {
+                let row = gate * hidden + j;
+                let (ih, hh) = p.products(row, x, h);
+                let (b_ih, b_hh) = p.biases(row);
+                ih + hh + (b_ih + b_hh)
+            };
+            let mut next_c = Vec::with_capacity(hidden);
+            let mut next_h = Vec::with_capacity(hidden);
+            for (j, c_old) in c.iter().enumerate() {
+                let (i, f) = (sigmoid(pre(0, j)), sigmoid(pre(1, j)));
+                let (g, o) = (pre(2, j).tanh(), sigmoid(pre(3, j)));
+                let c_new = T::from_f64(f * c_old.to_f64() + i * g);
+                next_c.push(c_new);
+                next_h.push(T::from_f64(o * c_new.to_f64().tanh()));
+            }
+            if let Some(w_hr) = p.w_hr {
+                next_h = w_hr
+                    .chunks(hidden)
+                    .map(|row| T::from_f64(dot(row, &next_h)))
+                    .collect();
+            }
+            vec![next_h, next_c]
+        }
+        Cell::Gru => {
+            // Gates r, z, n: n = tanh(W_in x + b_in + r (W_hn h + b_hn)),
+            // h' = (1 - z) n + z h.
+            let h = &state[0];
+            let hidden = p.hidden_size;
+            let next = (0..hidden)
+                .map(|j| {
+                    let parts = |gate: usize| {
+                        let row = gate * hidden + j;
+                        let (ih, hh) = p.products(row, x, h);
+                        let (b_ih, b_hh) = p.biases(row);
+                        (ih + b_ih, hh + b_hh)
+                    };
+                    let ((r_i, r_h), (z_i, z_h), (n_i, n_h)) = (parts(0), parts(1), parts(2));
+                    let (r, z) = (sigmoid(r_i + r_h), sigmoid(z_i + z_h));
+                    let n = (n_i + r * n_h).tanh();
+                    T::from_f64((1.0 - z) * n + z * h[j].to_f64())
+                })
+                .collect();
+            vec![next]
+        }
     }
+}
+
+/// The logistic function; `sigmoid(-inf) = 0`, `sigmoid(inf) = 1`, NaN stays NaN.
+fn sigmoid(x: f64) -> f64 {
+    1.0 / (1.0 + (-x).exp())
 }
 
 fn dot<T: Element>(a: &[T], b: &[T]) -> f64 {

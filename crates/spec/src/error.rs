@@ -84,6 +84,52 @@ pub enum SpecErrorKind {
         /// The value found.
         found: String,
     },
+    /// A cell other than `rnn`, `lstm` or `gru`.
+    #[error("Unknown cell '{found}'. Select from 'rnn', 'lstm' or 'gru'.")]
+    UnknownCell {
+        /// The value found.
+        found: String,
+    },
+    /// `nonlinearity` given for a cell that has none (torch's LSTM and GRU take no such
+    /// argument).
+    #[error(
+        "nonlinearity applies only to cell = \"rnn\" (torch.nn.{module} takes no \
+         nonlinearity argument), got nonlinearity = \"{found}\" with cell = \"{cell}\""
+    )]
+    NonlinearityNotRnn {
+        /// The cell of the spec.
+        cell: &'static str,
+        /// torch's module for it.
+        module: &'static str,
+        /// The nonlinearity given.
+        found: &'static str,
+    },
+    /// `proj_size` on a cell other than LSTM (torch's message).
+    #[error(
+        "proj_size argument is only supported for LSTM, not RNN or GRU (cell = \"{cell}\", proj_size = {found})"
+    )]
+    ProjSizeNotLstm {
+        /// The cell of the spec.
+        cell: &'static str,
+        /// The value found.
+        found: i64,
+    },
+    /// A negative `proj_size` (torch's message).
+    #[error("proj_size should be a positive integer or zero to disable projections, got {found}")]
+    ProjSizeNegative {
+        /// The value found.
+        found: i64,
+    },
+    /// `proj_size >= hidden_size` (torch's message).
+    #[error(
+        "proj_size has to be smaller than hidden_size, got proj_size = {found} with hidden_size = {hidden_size}"
+    )]
+    ProjSizeNotSmaller {
+        /// The value found.
+        found: i64,
+        /// The spec's `hidden_size`.
+        hidden_size: i64,
+    },
     /// A dtype other than `f32` or `f64`.
     #[error("Unknown dtype '{found}'. Select from 'f32' or 'f64'.")]
     UnknownDtype {
@@ -121,6 +167,11 @@ impl SpecErrorKind {
             SpecErrorKind::DropoutOutOfRange { .. } => Some("dropout"),
             SpecErrorKind::UnknownNonlinearity { .. } => Some("nonlinearity"),
             SpecErrorKind::UnknownDtype { .. } => Some("dtype"),
+            SpecErrorKind::UnknownCell { .. } => Some("cell"),
+            SpecErrorKind::NonlinearityNotRnn { .. } => Some("nonlinearity"),
+            SpecErrorKind::ProjSizeNotLstm { .. }
+            | SpecErrorKind::ProjSizeNegative { .. }
+            | SpecErrorKind::ProjSizeNotSmaller { .. } => Some("proj_size"),
             SpecErrorKind::InvalidName { .. } => Some("name"),
             SpecErrorKind::TooManyParameters { .. } => None,
         }
@@ -139,6 +190,13 @@ impl SpecErrorKind {
             SpecErrorKind::DropoutOutOfRange { .. } => "expected a number in [0, 1]".into(),
             SpecErrorKind::UnknownNonlinearity { .. } => "expected \"tanh\" or \"relu\"".into(),
             SpecErrorKind::UnknownDtype { .. } => "expected \"f32\" or \"f64\"".into(),
+            SpecErrorKind::UnknownCell { .. } => "expected \"rnn\", \"lstm\" or \"gru\"".into(),
+            SpecErrorKind::NonlinearityNotRnn { .. } => "only for cell = \"rnn\"".into(),
+            SpecErrorKind::ProjSizeNotLstm { .. } => "only for cell = \"lstm\"".into(),
+            SpecErrorKind::ProjSizeNegative { .. } => "expected an integer >= 0".into(),
+            SpecErrorKind::ProjSizeNotSmaller { hidden_size, .. } => {
+                format!("expected less than hidden_size ({hidden_size})")
+            }
             SpecErrorKind::InvalidName { reason, .. } => (*reason).into(),
             SpecErrorKind::TooManyParameters { .. } => "in this spec".into(),
         }
@@ -161,6 +219,10 @@ impl SpecErrorKind {
             )),
             SpecErrorKind::InvalidName { .. } => {
                 Some("a name is [A-Za-z_][A-Za-z0-9_]*, at most 64 characters".into())
+            }
+            SpecErrorKind::NonlinearityNotRnn { .. } => Some("remove the nonlinearity key".into()),
+            SpecErrorKind::ProjSizeNotLstm { .. } => {
+                Some("remove proj_size, or set cell = \"lstm\"".into())
             }
             _ => None,
         }

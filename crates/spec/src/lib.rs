@@ -31,7 +31,7 @@ pub use cell::{Cell, MAX_STATES, StateKind};
 pub use error::{SpecError, SpecErrorKind, SpecErrors};
 pub use model::{Model, Param, ParamKind, param_name, state_dict_order};
 pub use parse::{KNOWN_KEYS, SpecFile, default_name};
-pub use spec::{DEFAULT_NAME, DType, Nonlinearity, RnnSpec, RnnSpecBuilder};
+pub use spec::{CellKind, DEFAULT_NAME, DType, Nonlinearity, RnnSpec, RnnSpecBuilder};
 pub use state::{Shapes, State, StateView, StateViewMut};
 pub use tensor::{
     AllocError, Element, Tensor, TensorData, TensorError, TensorView, TensorViewMut, try_resize,

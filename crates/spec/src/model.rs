@@ -27,6 +27,8 @@ pub enum ParamKind {
     BiasIh,
     /// `bias_hh`: `(G * hidden_size,)`.
     BiasHh,
+    /// `weight_hr` (LSTM with projections): `(proj_size, hidden_size)`.
+    WeightHr,
 }
 
 impl ParamKind {
@@ -37,6 +39,7 @@ impl ParamKind {
             ParamKind::WeightHh => "weight_hh",
             ParamKind::BiasIh => "bias_ih",
             ParamKind::BiasHh => "bias_hh",
+            ParamKind::WeightHr => "weight_hr",
         }
     }
 }
@@ -83,27 +86,28 @@ pub fn param_name(layer: usize, direction: usize, kind: ParamKind) -> String {
 }
 
 /// Parameters in torch's `state_dict` order: by layer, then direction, then `weight_ih`,
-/// `weight_hh`, `bias_ih`, `bias_hh` (no biases when `bias` is false).
+/// `weight_hh`, `bias_ih`, `bias_hh` (no biases when `bias` is false), then `weight_hr`
+/// when the model has projections (`proj`).
 pub fn state_dict_order(
     num_layers: usize,
     num_directions: usize,
     bias: bool,
+    proj: bool,
 ) -> Vec<(usize, usize, ParamKind)> {
-    let kinds: &[ParamKind] = if bias {
-        &[
-            ParamKind::WeightIh,
-            ParamKind::WeightHh,
-            ParamKind::BiasIh,
-            ParamKind::BiasHh,
-        ]
-    } else {
-        &[ParamKind::WeightIh, ParamKind::WeightHh]
-    };
+    let kinds = [
+        (ParamKind::WeightIh, true),
+        (ParamKind::WeightHh, true),
+        (ParamKind::BiasIh, bias),
+        (ParamKind::BiasHh, bias),
+        (ParamKind::WeightHr, proj),
+    ];
     let mut order = Vec::new();
     for layer in 0..num_layers {
         for direction in 0..num_directions {
-            for &kind in kinds {
-                order.push((layer, direction, kind));
+            for &(kind, present) in &kinds {
+                if present {
+                    order.push((layer, direction, kind));
+                }
             }
         }
     }
@@ -151,10 +155,16 @@ impl Model {
     pub fn states(&self) -> &'static [StateKind] {
         self.cell().states()
     }
-    /// Features of one direction's `state`: `H` for `h` (the layer's output per direction).
+    /// `P`: an LSTM's `proj_size`, 0 without projections.
+    pub fn proj_size(&self) -> usize {
+        self.spec.proj_size as usize
+    }
+    /// Features of one direction's `state`: `R` for `h` (the layer's output per direction),
+    /// `H` for `c`.
     pub fn state_size(&self, state: StateKind) -> usize {
         match state {
-            StateKind::H => self.hidden_size(),
+            StateKind::H if self.proj_size() > 0 => self.proj_size(),
+            StateKind::H | StateKind::C => self.hidden_size(),
         }
     }
     /// `R`: features of `h`, the state the recurrent weights multiply.
@@ -206,20 +216,29 @@ impl Model {
 
     /// Every parameter in torch's `state_dict` order (see [`state_dict_order`]).
     pub fn params(&self) -> Vec<Param> {
-        state_dict_order(self.num_layers(), self.num_directions(), self.bias())
-            .into_iter()
-            .map(|(layer, direction, kind)| Param {
-                layer,
-                direction,
-                kind,
-                rows: self.gate_rows(),
-                cols: match kind {
-                    ParamKind::WeightIh => Some(self.layer_input_size(layer)),
-                    ParamKind::WeightHh => Some(self.recurrent_size()),
-                    ParamKind::BiasIh | ParamKind::BiasHh => None,
-                },
-            })
-            .collect()
+        state_dict_order(
+            self.num_layers(),
+            self.num_directions(),
+            self.bias(),
+            self.proj_size() > 0,
+        )
+        .into_iter()
+        .map(|(layer, direction, kind)| Param {
+            layer,
+            direction,
+            kind,
+            rows: match kind {
+                ParamKind::WeightHr => self.proj_size(),
+                _ => self.gate_rows(),
+            },
+            cols: match kind {
+                ParamKind::WeightIh => Some(self.layer_input_size(layer)),
+                ParamKind::WeightHh => Some(self.recurrent_size()),
+                ParamKind::WeightHr => Some(self.hidden_size()),
+                ParamKind::BiasIh | ParamKind::BiasHh => None,
+            },
+        })
+        .collect()
     }
 
     /// Total parameter elements.
@@ -235,20 +254,22 @@ impl Model {
             spec.num_layers as u64,
         );
         let d = if spec.bidirectional { 2 } else { 1 };
-        let (rows, r) = (spec.cell().gates() as u64 * h, h);
+        let p = spec.proj_size as u64;
+        let (rows, r) = (spec.cell().gates() as u64 * h, if p > 0 { p } else { h });
         let per_direction =
-            |input: u64| rows * input + rows * r + if spec.bias { 2 * rows } else { 0 };
+            |input: u64| rows * input + rows * r + if spec.bias { 2 * rows } else { 0 } + p * h;
         d * (per_direction(i) + (l - 1) * per_direction(d * r))
     }
 
     /// Multiply-add FLOPs of one time step of one sequence: the sum over layers and
-    /// directions of `2 * G * H * (in_l + R)` (bias additions and gate arithmetic not
-    /// counted).
+    /// directions of `2 * G * H * (in_l + R)`, plus `2 * P * H` for projections (bias
+    /// additions and gate arithmetic not counted).
     pub fn flops_per_step(&self) -> u64 {
         let rows = self.gate_rows() as u64;
         let r = self.recurrent_size() as u64;
+        let proj = 2 * (self.proj_size() * self.hidden_size()) as u64;
         (0..self.num_layers())
-            .map(|l| 2 * rows * (self.layer_input_size(l) as u64 + r))
+            .map(|l| 2 * rows * (self.layer_input_size(l) as u64 + r) + proj)
             .sum::<u64>()
             * self.num_directions() as u64
     }
@@ -290,13 +311,16 @@ impl fmt::Display for Model {
         if self.bidirectional() {
             write!(f, ", bidirectional=True")?;
         }
+        if self.proj_size() > 0 {
+            write!(f, ", proj_size={}", self.proj_size())?;
+        }
         write!(f, ", dtype={})", self.dtype())
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use crate::RnnSpec;
+    use crate::{CellKind, RnnSpec};
 
     #[test]
     fn params_follow_torch_state_dict() {
@@ -328,5 +352,34 @@ mod tests {
         let no_bias = RnnSpec::builder(3, 4).bias(false).build().unwrap();
         assert_eq!(no_bias.params().len(), 2);
         assert_eq!(no_bias.num_parameters(), 12 + 16);
+    }
+
+    #[test]
+    fn lstm_projections_follow_torch() {
+        // torch.nn.LSTM(10, 20, 2, bidirectional=True, proj_size=5).state_dict()
+        let model = RnnSpec::builder(10, 20)
+            .cell(CellKind::Lstm)
+            .num_layers(2)
+            .bidirectional(true)
+            .proj_size(5)
+            .build()
+            .unwrap();
+        let params = model.params();
+        let shapes: Vec<_> = params.iter().map(|p| (p.name(), p.shape())).collect();
+        assert_eq!(shapes[0], ("weight_ih_l0".into(), vec![80, 10]));
+        assert_eq!(shapes[1], ("weight_hh_l0".into(), vec![80, 5]));
+        assert_eq!(shapes[4], ("weight_hr_l0".into(), vec![5, 20]));
+        assert_eq!(shapes[10], ("weight_ih_l1".into(), vec![80, 10]));
+        assert_eq!(shapes[19], ("weight_hr_l1_reverse".into(), vec![5, 20]));
+        let total: usize = params.iter().map(|p| p.len()).sum();
+        assert_eq!(total, model.num_parameters());
+        assert_eq!(
+            model.to_string(),
+            "LSTM(10, 20, num_layers=2, bidirectional=True, proj_size=5, dtype=f32)"
+        );
+        let gru = RnnSpec::builder(3, 4).cell(CellKind::Gru).build().unwrap();
+        assert_eq!(gru.params()[1].shape(), [12, 4]);
+        let total: usize = gru.params().iter().map(|p| p.len()).sum();
+        assert_eq!(total, gru.num_parameters());
     }
 }

@@ -3,6 +3,7 @@
 //! A spec file holds top-level keys named like torch's constructor arguments:
 //!
 //! ```toml
+//! cell = "lstm"         # "rnn" (default), "lstm" or "gru"
 //! input_size = 10
 //! hidden_size = 20
 //! num_layers = 2        # optional, like every key but the two sizes
@@ -23,7 +24,8 @@ use crate::spec::RnnSpec;
 use crate::validate::{SpecSpans, validate};
 
 /// Every key a spec file may hold.
-pub const KNOWN_KEYS: [&str; 10] = [
+pub const KNOWN_KEYS: [&str; 12] = [
+    "cell",
     "input_size",
     "hidden_size",
     "num_layers",
@@ -32,6 +34,7 @@ pub const KNOWN_KEYS: [&str; 10] = [
     "batch_first",
     "dropout",
     "bidirectional",
+    "proj_size",
     "dtype",
     "name",
 ];
@@ -176,35 +179,42 @@ fn read_table(
             expected,
             found: describe(value),
         };
-        let mut read = || -> Result<(), SpecErrorKind> {
-            match known {
-                "input_size" => spec.input_size = integer(value).map_err(wrong)?,
-                "hidden_size" => spec.hidden_size = integer(value).map_err(wrong)?,
-                "num_layers" => spec.num_layers = integer(value).map_err(wrong)?,
-                "bias" => spec.bias = boolean(value).map_err(wrong)?,
-                "batch_first" => spec.batch_first = boolean(value).map_err(wrong)?,
-                "bidirectional" => spec.bidirectional = boolean(value).map_err(wrong)?,
-                "dropout" => spec.dropout = number(value).map_err(wrong)?,
-                "name" => spec.name = string(value).map_err(wrong)?.to_string(),
-                "nonlinearity" => {
-                    let found = string(value).map_err(wrong)?;
-                    spec.nonlinearity =
-                        found
-                            .parse()
-                            .map_err(|()| SpecErrorKind::UnknownNonlinearity {
+        let mut read =
+            || -> Result<(), SpecErrorKind> {
+                match known {
+                    "input_size" => spec.input_size = integer(value).map_err(wrong)?,
+                    "hidden_size" => spec.hidden_size = integer(value).map_err(wrong)?,
+                    "num_layers" => spec.num_layers = integer(value).map_err(wrong)?,
+                    "proj_size" => spec.proj_size = integer(value).map_err(wrong)?,
+                    "cell" => {
+                        let found = string(value).map_err(wrong)?;
+                        spec.cell = found.parse().map_err(|()| SpecErrorKind::UnknownCell {
+                            found: found.to_string(),
+                        })?;
+                    }
+                    "bias" => spec.bias = boolean(value).map_err(wrong)?,
+                    "batch_first" => spec.batch_first = boolean(value).map_err(wrong)?,
+                    "bidirectional" => spec.bidirectional = boolean(value).map_err(wrong)?,
+                    "dropout" => spec.dropout = number(value).map_err(wrong)?,
+                    "name" => spec.name = string(value).map_err(wrong)?.to_string(),
+                    "nonlinearity" => {
+                        let found = string(value).map_err(wrong)?;
+                        spec.nonlinearity = Some(found.parse().map_err(|()| {
+                            SpecErrorKind::UnknownNonlinearity {
                                 found: found.to_string(),
-                            })?;
+                            }
+                        })?);
+                    }
+                    "dtype" => {
+                        let found = string(value).map_err(wrong)?;
+                        spec.dtype = found.parse().map_err(|()| SpecErrorKind::UnknownDtype {
+                            found: found.to_string(),
+                        })?;
+                    }
+                    _ => unreachable!("every key of KNOWN_KEYS is read above"),
                 }
-                "dtype" => {
-                    let found = string(value).map_err(wrong)?;
-                    spec.dtype = found.parse().map_err(|()| SpecErrorKind::UnknownDtype {
-                        found: found.to_string(),
-                    })?;
-                }
-                _ => unreachable!("every key of KNOWN_KEYS is read above"),
-            }
-            Ok(())
-        };
+                Ok(())
+            };
         if let Err(kind) = read() {
             errors.push(SpecError {
                 kind,

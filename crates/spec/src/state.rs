@@ -84,6 +84,7 @@ impl<T: Element> State<T> {
     fn slot(&mut self, kind: StateKind) -> Option<&mut Option<Tensor<T>>> {
         match kind {
             StateKind::H => None,
+            StateKind::C => Some(&mut self.c),
         }
     }
 
@@ -91,6 +92,7 @@ impl<T: Element> State<T> {
     pub fn get(&self, kind: StateKind) -> Option<&Tensor<T>> {
         match kind {
             StateKind::H => Some(&self.h),
+            StateKind::C => self.c.as_ref(),
         }
     }
 
@@ -98,6 +100,7 @@ impl<T: Element> State<T> {
     pub fn get_mut(&mut self, kind: StateKind) -> Option<&mut Tensor<T>> {
         match kind {
             StateKind::H => Some(&mut self.h),
+            StateKind::C => self.c.as_mut(),
         }
     }
 
@@ -135,6 +138,7 @@ impl<'a, T: Element> StateView<'a, T> {
     pub fn get(&self, kind: StateKind) -> Option<TensorView<'a, T>> {
         match kind {
             StateKind::H => Some(self.h),
+            StateKind::C => self.c,
         }
     }
 
@@ -161,6 +165,7 @@ impl<'a, T: Element> StateViewMut<'a, T> {
     pub fn get_mut(&mut self, kind: StateKind) -> Option<&mut [T]> {
         match kind {
             StateKind::H => Some(self.h.data_mut()),
+            StateKind::C => self.c.as_mut().map(|c| c.data_mut()),
         }
     }
 

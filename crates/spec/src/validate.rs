@@ -1,7 +1,8 @@
 //! Validation: the only way from an [`RnnSpec`] to a [`Model`].
 //!
-//! Rules mirror `torch.nn.RNN.__init__` (positive `hidden_size` and `num_layers`, `dropout`
-//! a number in `[0, 1]`, `tanh` or `relu`), and add rnnc's own: a positive `input_size`, a
+//! Rules mirror `torch.nn.RNNBase.__init__` (positive `hidden_size` and `num_layers`,
+//! `dropout` a number in `[0, 1]`, `tanh` or `relu` for the RNN only, `proj_size` for the
+//! LSTM only, not negative and smaller than `hidden_size`), and add rnnc's own: a positive `input_size`, a
 //! C identifier as `name`, and sizes small enough that every element offset in a kernel fits
 //! in 32 bits. All rules run; every broken one is reported.
 
@@ -9,7 +10,7 @@ use std::ops::Range;
 
 use crate::error::{SpecError, SpecErrorKind, SpecErrors};
 use crate::model::Model;
-use crate::spec::RnnSpec;
+use crate::spec::{CellKind, RnnSpec};
 
 /// Largest `input_size` and `hidden_size` rnnc compiles.
 pub const MAX_SIZE: i64 = 1 << 16;
@@ -64,6 +65,30 @@ pub(crate) fn validate(spec: &RnnSpec, spans: &SpecSpans) -> Result<Model, SpecE
     if !(0.0..=1.0).contains(&spec.dropout) {
         report(SpecErrorKind::DropoutOutOfRange {
             found: spec.dropout,
+        });
+    }
+    if let Some(act) = spec.nonlinearity
+        && spec.cell != CellKind::Rnn
+    {
+        report(SpecErrorKind::NonlinearityNotRnn {
+            cell: spec.cell.as_str(),
+            module: spec.cell().module(),
+            found: act.as_str(),
+        });
+    }
+    if spec.proj_size != 0 && spec.cell != CellKind::Lstm {
+        report(SpecErrorKind::ProjSizeNotLstm {
+            cell: spec.cell.as_str(),
+            found: spec.proj_size,
+        });
+    } else if spec.proj_size < 0 {
+        report(SpecErrorKind::ProjSizeNegative {
+            found: spec.proj_size,
+        });
+    } else if spec.proj_size > 0 && spec.proj_size >= spec.hidden_size && spec.hidden_size > 0 {
+        report(SpecErrorKind::ProjSizeNotSmaller {
+            found: spec.proj_size,
+            hidden_size: spec.hidden_size,
         });
     }
     if let Err(reason) = check_name(&spec.name) {

@@ -11,7 +11,8 @@ use std::fmt;
 use rand::rngs::ChaCha8Rng;
 use rand::{RngExt, SeedableRng};
 
-use crate::model::{Model, Param};
+use crate::cell::Cell;
+use crate::model::{Model, Param, ParamKind};
 use crate::spec::DType;
 use crate::tensor::{Element, Tensor, TensorData};
 
@@ -40,6 +41,9 @@ pub enum TensorProblem {
         expected: Vec<usize>,
         /// The tensor's.
         found: Vec<usize>,
+        /// What the found shape suggests (another cell, another `proj_size`), if rnnc can
+        /// tell.
+        hint: Option<String>,
     },
     /// A parameter of the wrong element type.
     Dtype {
@@ -72,10 +76,17 @@ impl fmt::Display for TensorProblem {
                 name,
                 expected,
                 found,
-            } => write!(
-                f,
-                "tensor `{name}` has shape {found:?}, expected {expected:?}"
-            ),
+                hint,
+            } => {
+                write!(
+                    f,
+                    "tensor `{name}` has shape {found:?}, expected {expected:?}"
+                )?;
+                match hint {
+                    Some(hint) => write!(f, " ({hint})"),
+                    None => Ok(()),
+                }
+            }
             TensorProblem::Dtype {
                 name,
                 expected,
@@ -124,8 +135,23 @@ impl std::fmt::Display for Mismatch {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut lines: Vec<String> = Vec::new();
         let mut explained: Vec<(&str, Vec<&str>)> = Vec::new();
+        // A shape hint (another cell, say) usually explains many tensors: said once.
+        let mut shape_hints: Vec<&str> = Vec::new();
         for p in &self.problems {
             match p {
+                TensorProblem::Shape {
+                    name,
+                    expected,
+                    found,
+                    hint: Some(hint),
+                } => {
+                    lines.push(format!(
+                        "tensor `{name}` has shape {found:?}, expected {expected:?}"
+                    ));
+                    if !shape_hints.contains(&hint.as_str()) {
+                        shape_hints.push(hint);
+                    }
+                }
                 TensorProblem::Unexpected {
                     name,
                     hint: Some(hint),
@@ -162,6 +188,9 @@ impl std::fmt::Display for Mismatch {
                     write!(f, "\n  {line}")?;
                 }
             }
+        }
+        for hint in shape_hints {
+            write!(f, "\nhint: {hint}")?;
         }
         if let Some(prefix) = &self.suggested_prefix {
             write!(
@@ -283,6 +312,7 @@ impl Weights {
                 problems.push(TensorProblem::Shape {
                     name: format!("{prefix}{name}"),
                     expected: param.shape(),
+                    hint: shape_hint(model, &param, &candidate.shape),
                     found: candidate.shape,
                 });
                 continue;
@@ -370,8 +400,63 @@ impl Weights {
     }
 }
 
+/// Explains a mis-shaped parameter by the cell or `proj_size` whose shape it has: gate
+/// rows of another cell (an LSTM's `4 * H` for a GRU's `3 * H`), or the columns of another
+/// projection.
+fn shape_hint(model: &Model, param: &Param, found: &[usize]) -> Option<String> {
+    let h = model.hidden_size();
+    let cell = model.cell();
+    let rows = *found.first()?;
+    let gate_kinds = [
+        ParamKind::WeightIh,
+        ParamKind::WeightHh,
+        ParamKind::BiasIh,
+        ParamKind::BiasHh,
+    ];
+    if gate_kinds.contains(&param.kind) && rows != model.gate_rows() && rows % h == 0 {
+        let other = Cell::ALL
+            .into_iter()
+            .find(|c| c.gates() == rows / h && c.gates() != cell.gates())?;
+        let names = |c: Cell| c.gate_names().join(", ");
+        return Some(format!(
+            "{rows} rows = {} x hidden_size {h}, the gates of a torch.nn.{} ({}): the spec has \
+             cell = \"{}\", a torch.nn.{} of {} gates ({})",
+            other.gates(),
+            other.module(),
+            names(other),
+            model.spec().cell,
+            cell.module(),
+            cell.gates(),
+            names(cell)
+        ));
+    }
+    if param.kind == ParamKind::WeightHh
+        && cell == Cell::Lstm
+        && rows == model.gate_rows()
+        && let Some(&cols) = found.get(1)
+    {
+        let found_proj = if cols == h { 0 } else { cols };
+        return Some(format!(
+            "weight_hh's {cols} columns are the recurrent state of an LSTM with proj_size = \
+             {found_proj}; the spec has proj_size = {}",
+            model.proj_size()
+        ));
+    }
+    None
+}
+
 /// Explains an unexpected tensor by the spec flag that would have produced it.
 fn unexpected_hint(model: &Model, name: &str) -> Option<String> {
+    if name.starts_with("weight_hr_l") {
+        return Some(if model.cell() == Cell::Lstm {
+            "weight_hr is an LSTM's projection; the spec has proj_size = 0".into()
+        } else {
+            format!(
+                "weight_hr is an LSTM's projection; the spec has cell = \"{}\"",
+                model.spec().cell
+            )
+        });
+    }
     let stems = ["weight_ih_l", "weight_hh_l", "bias_ih_l", "bias_hh_l"];
     let stem = stems.iter().find(|s| name.starts_with(*s))?;
     let rest = &name[stem.len()..];

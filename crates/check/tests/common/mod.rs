@@ -19,8 +19,8 @@ use rand::{RngExt, SeedableRng};
 use rnnc::ir::passes::unroll::UnrollConfig;
 use rnnc::ir::{PassId, PipelineConfig};
 use rnnc::{
-    DType, Element, Model, Nonlinearity, RnnSpec, State, StateKind, StateView, Tensor, TensorView,
-    Weights,
+    CellKind, DType, Element, Model, Nonlinearity, RnnSpec, State, StateKind, StateView, Tensor,
+    TensorView, Weights,
 };
 
 /// The proptest configuration of a property: `PROPTEST_CASES` when set (a soak run:
@@ -148,11 +148,8 @@ impl ModelCase {
 
     /// Multiply-adds of the call, roughly.
     fn cost(&self) -> u64 {
-        let s = &self.spec;
-        let d = if s.bidirectional { 2 } else { 1 };
-        let (i, h) = (s.input_size as u64, s.hidden_size as u64);
-        let per_step = d * h * (i + h) + (s.num_layers as u64 - 1) * d * h * (d * h + h);
-        per_step * (self.seq_len * self.batch) as u64
+        let model = self.spec.validate().expect("generated specs are valid");
+        model.flops(self.seq_len, self.batch) / 2
     }
 }
 
@@ -172,16 +169,23 @@ pub fn model_case() -> impl Strategy<Value = ModelCase> {
         any::<bool>(),
         any::<bool>(),
         prop::bool::weighted(0.35),
+        prop_oneof![2 => Just(CellKind::Rnn), 1 => Just(CellKind::Lstm), 1 => Just(CellKind::Gru)],
+        // An LSTM's projection, as a fraction of `hidden_size` (none half the time).
+        prop_oneof![1 => Just(0.0), 1 => 0.0f64..1.0],
     )
-        .prop_map(|(i, h, l, relu, bias, bf, bidir, f64)| {
-            RnnSpec::builder(i, h)
-                .num_layers(l)
-                .nonlinearity(if relu {
+        .prop_map(|(i, h, l, relu, bias, bf, bidir, f64, cell, proj)| {
+            let mut spec = RnnSpec::builder(i, h).cell(cell).num_layers(l);
+            if cell == CellKind::Rnn {
+                spec = spec.nonlinearity(if relu {
                     Nonlinearity::Relu
                 } else {
                     Nonlinearity::Tanh
-                })
-                .bias(bias)
+                });
+            }
+            if cell == CellKind::Lstm {
+                spec = spec.proj_size((proj * h as f64) as i64);
+            }
+            spec.bias(bias)
                 .batch_first(bf)
                 .bidirectional(bidir)
                 .dtype(if f64 { DType::F64 } else { DType::F32 })

@@ -12,7 +12,8 @@
 //! - every recurrence computes the same cell (the model's);
 //! - with `bias = true` each of `bias_ih`, `bias_hh` of a direction is added exactly once
 //!   to every gate (alone or folded, for all gates or a group of them), in the projection
-//!   or the recurrence; with `bias = false` never;
+//!   or the recurrence; with `bias = false` never; `bias_hh` of a gate whose recurrent part
+//!   the cell keeps apart (GRU's `n`) is neither folded nor in a projection;
 //! - block shapes fit the panel layout and the 16 vector registers.
 
 use rnnc_kernel::{Scalar, Target};
@@ -85,6 +86,18 @@ pub struct BiasTerm {
 }
 
 impl BiasTerm {
+    /// Whether the term may be added to the input side of `cell`'s pre-activations (in a
+    /// hoisted projection, or summed with the recurrent product): not when it holds
+    /// `bias_hh` of a gate whose recurrent part the cell keeps apart (GRU's `b_hn`, which
+    /// `r` multiplies).
+    pub fn input_side(self, cell: Cell) -> bool {
+        self.bias == BiasRef::Ih
+            || !cell
+                .split_gates()
+                .iter()
+                .any(|&g| self.gates.contains(g, cell.gates()))
+    }
+
     /// `bias` added to every gate.
     pub fn all(bias: BiasRef) -> BiasTerm {
         BiasTerm {
@@ -210,6 +223,8 @@ pub struct Graph {
     pub hidden_size: usize,
     /// `D`: 1 or 2.
     pub directions: usize,
+    /// `P`: an LSTM's `proj_size` (the width of `h`), 0 without projections.
+    pub proj_size: usize,
     /// Whether the model has biases.
     pub bias: bool,
     /// Input and output rows are `(b, t)` instead of `(t, b)`.
@@ -242,7 +257,8 @@ impl Graph {
     /// Features of one direction's `state`.
     pub fn state_size(&self, state: StateKind) -> usize {
         match state {
-            StateKind::H => self.hidden_size,
+            StateKind::H if self.proj_size > 0 => self.proj_size,
+            StateKind::H | StateKind::C => self.hidden_size,
         }
     }
     /// `H` rounded up to whole vectors: the stride of states.
@@ -266,6 +282,11 @@ impl Graph {
     /// `G`: the cell's gates.
     pub fn gates(&self) -> usize {
         self.cell().gates()
+    }
+    /// Accumulator sets of a recurrence's products: 2 when the cell keeps the recurrent
+    /// part of some gates apart (its products accumulate apart from the input's), else 1.
+    pub fn accumulator_sets(cell: Cell) -> usize {
+        if cell.split_gates().is_empty() { 1 } else { 2 }
     }
     /// `G * Hp`: pre-activation rows of one direction, the stride of directions in `P`.
     pub fn padded_rows(&self) -> usize {

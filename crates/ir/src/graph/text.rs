@@ -37,7 +37,7 @@ fn bias_text(bias: &[BiasTerm]) -> String {
 
 impl fmt::Display for Graph {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(
+        write!(
             f,
             "graph {} {} vector={} input_size={} hidden_size={} directions={} bias={} {}",
             self.name,
@@ -53,6 +53,10 @@ impl fmt::Display for Graph {
                 "time_major"
             }
         )?;
+        if self.proj_size > 0 {
+            write!(f, " proj_size={}", self.proj_size)?;
+        }
+        writeln!(f)?;
         for (l, layer) in self.layers.iter().enumerate() {
             writeln!(f, "layer {l}")?;
             if let Some(p) = &layer.projection {
@@ -124,11 +128,11 @@ pub fn parse_graph(text: &str) -> Result<Graph, GraphParseError> {
         .next()
         .ok_or_else(|| fail(1, "empty text: expected `graph NAME ...`".into()))?;
     let words: Vec<&str> = header.split_whitespace().collect();
-    if words.len() != 9 || words[0] != "graph" {
+    if !(9..=10).contains(&words.len()) || words[0] != "graph" {
         return Err(fail(
             line,
             format!(
-                "expected `graph NAME DTYPE vector=.. input_size=.. hidden_size=.. directions=.. bias=.. LAYOUT`, found `{header}`"
+                "expected `graph NAME DTYPE vector=.. input_size=.. hidden_size=.. directions=.. bias=.. LAYOUT [proj_size=..]`, found `{header}`"
             ),
         ));
     }
@@ -152,6 +156,10 @@ pub fn parse_graph(text: &str) -> Result<Graph, GraphParseError> {
         input_size: value(words[4], "input_size")?,
         hidden_size: value(words[5], "hidden_size")?,
         directions: value(words[6], "directions")?,
+        proj_size: match words.get(9) {
+            Some(word) => value(word, "proj_size")?,
+            None => 0,
+        },
         bias: match words[7] {
             "bias=true" => true,
             "bias=false" => false,

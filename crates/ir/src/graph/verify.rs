@@ -22,7 +22,13 @@ pub fn verify_graph(graph: &Graph) -> Result<(), GraphVerifyError> {
     if graph.layers.is_empty() {
         errors.push("a graph has at least one layer".into());
     }
-    let check_schedule = |errors: &mut Vec<String>, at: &str, layout: Layout, block: Block| {
+    // `sets`: accumulator sets per column (2 for a recurrence whose cell keeps the
+    // recurrent part of some gates apart).
+    let check_schedule = |errors: &mut Vec<String>,
+                          at: &str,
+                          layout: Layout,
+                          block: Block,
+                          sets: usize| {
         match layout {
             Layout::Torch => {
                 if block != Block::unblocked(lanes) {
@@ -46,7 +52,8 @@ pub fn verify_graph(graph: &Graph) -> Result<(), GraphVerifyError> {
                     errors.push(format!("{at}: a block has at least one column"));
                 }
                 // Accumulators plus one weight vector and the column broadcasts fit 16 registers.
-                let used = |rows: usize, cols: usize| rows / lanes.max(1) * cols + 1 + cols;
+                let used =
+                    |rows: usize, cols: usize| sets * (rows / lanes.max(1)) * cols + 1 + cols;
                 if used(block.rows, block.cols) > 16 || used(block.rest_rows, 1) > 16 {
                     errors.push(format!(
                         "{at}: block {block} needs more than 16 vector registers"
@@ -76,7 +83,7 @@ pub fn verify_graph(graph: &Graph) -> Result<(), GraphVerifyError> {
             .flat_map(|p| p.directions.clone())
             .collect();
         if let Some(p) = &layer.projection {
-            check_schedule(&mut errors, &format!("{at} project"), p.layout, p.block);
+            check_schedule(&mut errors, &format!("{at} project"), p.layout, p.block, 1);
             if p.directions.is_empty() {
                 errors.push(format!("{at}: a projection covers at least one direction"));
             }
@@ -94,7 +101,8 @@ pub fn verify_graph(graph: &Graph) -> Result<(), GraphVerifyError> {
                 "{at} recur {}",
                 param_name(l, r.direction, ParamKind::WeightHh)
             );
-            check_schedule(&mut errors, &at, r.layout, r.block);
+            let sets = Graph::accumulator_sets(r.cell);
+            check_schedule(&mut errors, &at, r.layout, r.block, sets);
             // A fused epilogue finds a vector of units' gates in one block: panels and
             // blocks hold whole groups of G vectors.
             let group = r.cell.gates() * lanes;
@@ -126,6 +134,24 @@ pub fn verify_graph(graph: &Graph) -> Result<(), GraphVerifyError> {
             let mut terms: Vec<BiasTerm> = r.bias.clone();
             if covered && let Some(p) = &layer.projection {
                 terms.extend(p.bias.iter().copied());
+            }
+            let projected_terms = if covered {
+                layer.projection.as_ref().map_or(&[][..], |p| &p.bias[..])
+            } else {
+                &[]
+            };
+            for t in r
+                .bias
+                .iter()
+                .filter(|t| t.bias == BiasRef::Folded)
+                .chain(projected_terms)
+            {
+                if !t.input_side(r.cell) {
+                    errors.push(format!(
+                        "{at}: bias term {t:?} adds bias_hh of a gate whose recurrent part {} keeps apart, on the input side",
+                        r.cell
+                    ));
+                }
             }
             for t in &terms {
                 if let Gates::Range(first, end) = t.gates

@@ -5,52 +5,98 @@
 //! batch, the last steps of a projection) use the whole panel width: up to 8 accumulator
 //! chains, enough to hide FMA latency. The main loop trades rows for columns so that each
 //! weight vector loaded feeds `cols` multiply-adds: `rows` = half the panel (at most 4
-//! vectors) and `cols` = 8 accumulators' worth, never more than 6.
+//! vectors) and `cols` = 8 accumulators' worth, never more than 6. A recurrence's blocks
+//! hold whole gate groups (`G` vectors: LSTM 4, GRU 3), and a cell that keeps recurrent
+//! parts apart (GRU) needs two accumulators per row vector and column: fewer columns.
 
 use crate::graph::{Block, Graph, Layout};
 
-/// The block for a panel of `width` rows.
-pub fn block_for(width: usize, lanes: usize) -> Block {
-    let vectors = width / lanes;
-    let main_vectors = vectors.div_ceil(2).clamp(1, 4);
-    Block {
-        rows: main_vectors * lanes,
-        cols: (8 / main_vectors).min(6),
-        rest_rows: width,
+/// How a recurrence's cell shapes its blocks: `group` vectors of rows hold one vector of
+/// units' gates (blocks hold whole groups, so that a fused epilogue finds every gate of
+/// its units), and `sets` accumulators per row vector and column (2 when the cell keeps
+/// the recurrent part of some gates apart).
+#[derive(Clone, Copy, Debug)]
+pub struct Shape {
+    /// Vectors of rows per gate group (`G` for a recurrence, 1 for a projection).
+    pub group: usize,
+    /// Accumulator sets.
+    pub sets: usize,
+}
+
+impl Shape {
+    /// A projection's: any rows, one set.
+    pub const PLAIN: Shape = Shape { group: 1, sets: 1 };
+
+    /// `vectors` rounded down to whole groups, at least one group.
+    fn whole(self, vectors: usize) -> usize {
+        (vectors / self.group).max(1) * self.group
     }
 }
 
-/// Most columns a block of `rows` rows may have: its accumulators, one weight vector and
-/// one broadcast per column fit the 16 vector registers.
-pub fn max_cols(rows: usize, lanes: usize) -> usize {
-    (15 / (rows / lanes + 1)).max(1)
+/// The block for a panel of `width` rows (whole groups).
+pub fn block_for(width: usize, lanes: usize, shape: Shape) -> Block {
+    let vectors = width / lanes;
+    let main_vectors = shape.whole(vectors.div_ceil(2).clamp(1, 4)).min(vectors);
+    let cols = (8 / main_vectors).clamp(1, 6);
+    Block {
+        rows: main_vectors * lanes,
+        cols: cols.min(max_cols(main_vectors * lanes, lanes, shape.sets)),
+        rest_rows: rest_rows(width, lanes, shape),
+    }
+}
+
+/// Most columns a block of `rows` rows may have: its accumulators (`sets` per row vector
+/// and column), one weight vector and one broadcast per column fit the 16 vector
+/// registers.
+pub fn max_cols(rows: usize, lanes: usize, sets: usize) -> usize {
+    (15 / (sets * (rows / lanes) + 1)).max(1)
+}
+
+/// Rows of the leftover single columns: the whole panel when its accumulators fit the
+/// registers, else the largest whole number of groups that fits and tiles the panel.
+fn rest_rows(width: usize, lanes: usize, shape: Shape) -> usize {
+    let vectors = width / lanes;
+    let fit = 14 / shape.sets;
+    if vectors <= fit {
+        return width;
+    }
+    (1..=vectors / shape.group)
+        .rev()
+        .map(|groups| groups * shape.group)
+        .find(|&v| v <= fit && vectors.is_multiple_of(v))
+        .unwrap_or(shape.group)
+        * lanes
 }
 
 /// Sets the block of every panel-layout node: by the rule above, or `(rows, cols)` for
-/// the main loop when given (rows clamped to the panel, then columns to what fits the
-/// registers).
+/// the main loop when given (rows clamped to the panel and to whole groups, then columns
+/// to what fits the registers).
 pub fn block(mut graph: Graph, fixed: Option<(usize, usize)>) -> Graph {
     let lanes = graph.lanes();
-    let block_for = |width: usize, lanes: usize| match fixed {
+    let block_for = |width: usize, shape: Shape| match fixed {
         Some((rows, cols)) => {
-            let rows = rows.clamp(lanes, width);
+            let rows = shape.whole(rows.clamp(lanes, width) / lanes) * lanes;
             Block {
                 rows,
-                cols: cols.clamp(1, max_cols(rows, lanes)),
-                rest_rows: width,
+                cols: cols.clamp(1, max_cols(rows, lanes, shape.sets)),
+                rest_rows: rest_rows(width, lanes, shape),
             }
         }
-        None => block_for(width, lanes),
+        None => block_for(width, lanes, shape),
     };
     for layer in &mut graph.layers {
         if let Some(p) = &mut layer.projection
             && let Layout::Panels { width } = p.layout
         {
-            p.block = block_for(width, lanes);
+            p.block = block_for(width, Shape::PLAIN);
         }
         for r in &mut layer.recurrences {
             if let Layout::Panels { width } = r.layout {
-                r.block = block_for(width, lanes);
+                let shape = Shape {
+                    group: r.cell.gates(),
+                    sets: Graph::accumulator_sets(r.cell),
+                };
+                r.block = block_for(width, shape);
             }
         }
     }

@@ -5,13 +5,20 @@
 use crate::graph::{BiasRef, BiasTerm, Gates, Graph};
 
 /// In every bias list, replaces each `ih` term that has an `hh` term for the same gates
-/// with their folded sum, placed first.
+/// with their folded sum, placed first; never for a gate whose recurrent part the cell
+/// keeps apart (GRU's `b_hn` is multiplied by `r`, `b_in` is not).
 pub fn fold_bias(mut graph: Graph) -> Graph {
+    let cell = graph.cell();
     let fold = |bias: &mut Vec<BiasTerm>| {
         let pairs: Vec<Gates> = bias
             .iter()
             .filter(|t| {
                 t.bias == BiasRef::Ih
+                    && BiasTerm {
+                        bias: BiasRef::Folded,
+                        ..**t
+                    }
+                    .input_side(cell)
                     && bias.contains(&BiasTerm {
                         bias: BiasRef::Hh,
                         ..**t

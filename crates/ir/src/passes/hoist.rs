@@ -7,7 +7,8 @@
 //! step; below the threshold the per-step product is a few multiply-adds per row, cheaper
 //! than writing and re-reading `P`. Both directions of a layer share one projection (their
 //! rows stacked), so the input is read once. The recurrence's biases move into the
-//! projection's initial value, leaving the step loop with no bias to add.
+//! projection's initial value, leaving the step loop with no bias to add (but those a
+//! cell keeps with the recurrent product: GRU's `b_hn`).
 
 use crate::graph::{Graph, Projection, RecInput};
 
@@ -38,16 +39,22 @@ pub fn hoist(mut graph: Graph) -> Graph {
         else {
             continue;
         };
+        let cell = first.cell;
         let projection = Projection {
             directions: fused.clone(),
-            bias: first.bias.clone(),
+            bias: first
+                .bias
+                .iter()
+                .copied()
+                .filter(|t| t.input_side(cell))
+                .collect(),
             layout: first.layout,
             block: first.block,
         };
         for r in &mut layer.recurrences {
             if r.input == RecInput::Fused {
                 r.input = RecInput::Projected;
-                r.bias.clear();
+                r.bias.retain(|t| !t.input_side(cell));
             }
         }
         layer.projection = Some(projection);

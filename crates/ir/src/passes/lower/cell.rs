@@ -1,21 +1,27 @@
 //! The cell-specific part of lowering, behind one interface: everything else (products
 //! over `G * Hp` rows, biases, masking, stores, threads) is the same for every cell.
 //!
-//! A new cell implements [`CellLowering`] in a file of its own (like `elman`) and is
-//! named in [`lowering`].
+//! A new cell implements [`CellLowering`] in a file of its own (`elman`, `lstm`, `gru`)
+//! and is named in [`lowering`].
 
 use rnnc_kernel::Reg;
 use rnnc_kernel::builder::Builder;
 use rnnc_spec::{Cell, Nonlinearity};
 
 use super::elman::Elman;
+use super::gru::Gru;
+use super::lstm::Lstm;
 
 /// What a cell's epilogue gets for a vector of hidden units of one sequence at one step.
 pub(super) struct CellInput {
     /// Zeros of `ty`.
     pub zero: Reg,
-    /// Each gate's pre-activation (products and biases), in torch's gate order.
+    /// Each gate's pre-activation (products and biases), in torch's gate order; for a gate
+    /// the cell keeps split (`Cell::split_gates`), its input part only.
     pub gates: Vec<Reg>,
+    /// Per gate, the recurrent part (`W_h* h + b_h*`) of a split gate; `None` for the
+    /// others (whose recurrent part is in `gates`).
+    pub recurrent: Vec<Option<Reg>>,
 }
 
 /// The cell's arithmetic between the gates' pre-activations and the new states.
@@ -36,5 +42,7 @@ pub(super) fn lowering(cell: Cell) -> &'static dyn CellLowering {
     match cell {
         Cell::Rnn(Nonlinearity::Tanh) => &Elman(Nonlinearity::Tanh),
         Cell::Rnn(Nonlinearity::Relu) => &Elman(Nonlinearity::Relu),
+        Cell::Lstm => &Lstm,
+        Cell::Gru => &Gru,
     }
 }

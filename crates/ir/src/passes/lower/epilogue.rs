@@ -10,10 +10,10 @@ use rnnc_kernel::{Cmp, FloatOp, IntOp, Op, Operand, Reg, Type};
 
 use super::cell::CellInput;
 use super::emit_gate_row;
-use super::plan::{Key, pre_name};
+use super::plan::{Key, hfull_name, pre_name, rpre_name};
 use super::shares::for_units;
 use super::step::{Recur, States};
-use crate::graph::Epilogue;
+use crate::graph::{BiasRef, Epilogue};
 
 /// Which step of which sequence an epilogue finishes.
 pub(super) struct Position {
@@ -32,24 +32,32 @@ struct Units {
 }
 
 impl Recur<'_, '_> {
-    /// After a torch-layout product: the gates' pre-activations (scalars) of unit `j`.
+    /// After a torch-layout product: the gates' pre-activations (scalars) of unit `j`, and
+    /// their recurrent parts apart when the cell splits gates.
     pub(super) fn finish_unit(
         &self,
         b: &mut Builder<'_>,
         states: &States,
         at: &Position,
         j: Reg,
-        gates: &[Reg],
+        (gates, recurrent): (Vec<Reg>, Option<Vec<Reg>>),
     ) {
         let k = self.k;
         match self.r.epilogue {
             Epilogue::Separate => {
-                for (gate, &acc) in gates.iter().enumerate() {
-                    let pre_at = b.imul("pre_at", at.s, Operand::Imm(k.rows as i64));
-                    let row = emit_gate_row(b, gate, j, k.gates, k.lanes);
-                    let pre_at = b.iadd("pre_at", pre_at, Operand::Reg(row));
-                    let pre = k.work(b, pre_name(self.r.direction));
-                    b.store(pre, Some(pre_at), 0, acc);
+                let d = self.r.direction;
+                let parts = [
+                    Some((gates, pre_name(d))),
+                    recurrent.map(|r| (r, rpre_name(d))),
+                ];
+                for (values, buffer) in parts.into_iter().flatten() {
+                    for (gate, &acc) in values.iter().enumerate() {
+                        let pre_at = b.imul("pre_at", at.s, Operand::Imm(k.rows as i64));
+                        let row = emit_gate_row(b, gate, j, k.gates, k.lanes);
+                        let pre_at = b.iadd("pre_at", pre_at, Operand::Reg(row));
+                        let pre = k.work(b, buffer);
+                        b.store(pre, Some(pre_at), 0, acc);
+                    }
                 }
             }
             Epilogue::Fused => {
@@ -58,28 +66,35 @@ impl Recur<'_, '_> {
                     lanes: 1,
                     valid: 1,
                 };
-                self.epilogue(b, states, at, &units, gates.to_vec());
+                self.epilogue(b, states, at, &units, gates, recurrent);
             }
         }
     }
 
     /// After a panel product: the accumulator `acc` of `rows` pre-activation rows from row
-    /// `j0` (gates interleaved by vectors), whose first row is `first` when it is in the
-    /// last panel (which may hold padding rows).
+    /// `j0` (gates interleaved by vectors), and `racc` of their recurrent parts when the
+    /// cell splits gates, whose first row is `first` when it is in the last panel (which
+    /// may hold padding rows).
     pub(super) fn finish_block(
         &self,
         b: &mut Builder<'_>,
         states: &States,
         at: &Position,
         (j0, rows, first): (Reg, usize, Option<usize>),
-        acc: Reg,
+        (acc, racc): (Reg, Option<Reg>),
     ) {
         let k = self.k;
         if self.r.epilogue == Epilogue::Separate {
+            let d = self.r.direction;
             let pre_at = b.imul("pre_at", at.s, Operand::Imm(k.rows as i64));
             let pre_at = b.iadd("pre_at", pre_at, Operand::Reg(j0));
-            let pre = k.work(b, pre_name(self.r.direction));
-            b.store(pre, Some(pre_at), 0, acc);
+            for (value, buffer) in [Some((acc, pre_name(d))), racc.map(|r| (r, rpre_name(d)))]
+                .into_iter()
+                .flatten()
+            {
+                let pre = k.work(b, buffer);
+                b.store(pre, Some(pre_at), 0, value);
+            }
             return;
         }
         // Real units among `lanes` from unit `start` (statically known in the last panel).
@@ -93,7 +108,7 @@ impl Recur<'_, '_> {
                 lanes: rows,
                 valid: valid(first, rows),
             };
-            self.epilogue(b, states, at, &units, vec![acc]);
+            self.epilogue(b, states, at, &units, vec![acc], racc.map(|r| vec![r]));
             return;
         }
         // Blocks hold whole groups of `G` vectors (the graph verifier checks it): one
@@ -106,23 +121,29 @@ impl Recur<'_, '_> {
         );
         for c in 0..rows / group {
             let j = b.iadd("unit", unit0, Operand::Imm((c * k.lanes) as i64));
-            let gates = (0..k.gates)
-                .map(|g| {
-                    let lane = ((c * k.gates + g) * k.lanes) as u16;
-                    b.def("gate", k.vty(k.lanes), Op::Slice(acc, lane))
-                })
-                .collect();
+            let slices = |b: &mut Builder<'_>, acc: Reg, name: &str| -> Vec<Reg> {
+                (0..k.gates)
+                    .map(|g| {
+                        let lane = ((c * k.gates + g) * k.lanes) as u16;
+                        b.def(name, k.vty(k.lanes), Op::Slice(acc, lane))
+                    })
+                    .collect()
+            };
+            let gates = slices(b, acc, "gate");
+            let recurrent = racc.map(|racc| slices(b, racc, "rgate"));
             let units = Units {
                 j,
                 lanes: k.lanes,
                 valid: valid(first.map(|f| f / k.gates + c * k.lanes), k.lanes),
             };
-            self.epilogue(b, states, at, &units, gates);
+            self.epilogue(b, states, at, &units, gates, recurrent);
         }
     }
 
     /// Biases, the cell, masking and the stores of states and output for `units`, from
-    /// the gates' pre-activations `gates` (one value of `units.lanes` lanes per gate).
+    /// the gates' pre-activations `gates` (one value of `units.lanes` lanes per gate), and
+    /// every gate's recurrent part apart (`recurrent`) when the cell splits gates: summed
+    /// here but for the split gates.
     fn epilogue(
         &self,
         b: &mut Builder<'_>,
@@ -130,14 +151,37 @@ impl Recur<'_, '_> {
         at: &Position,
         units: &Units,
         gates: Vec<Reg>,
+        recurrent: Option<Vec<Reg>>,
     ) {
         let k = self.k;
         let (l, d) = (self.io.layer, self.r.direction);
         let ty = k.vty(units.lanes);
+        let cell = self.r.cell;
+        let recurrent: Vec<Option<Reg>> = match recurrent {
+            None => vec![None; gates.len()],
+            Some(parts) => gates
+                .iter()
+                .zip(parts)
+                .enumerate()
+                .map(|(gate, (&v, part))| {
+                    if cell.is_split(gate) {
+                        Some(part)
+                    } else {
+                        b.set(v, Op::Float(FloatOp::Add, v, part));
+                        None
+                    }
+                })
+                .collect(),
+        };
         for (i, term) in self.r.bias.iter().enumerate() {
             let region = k.region(b, Key::RecBias(l, d, i));
             for (gate, &v) in gates.iter().enumerate() {
                 if term.gates.contains(gate, k.gates) {
+                    // `bias_hh` of a split gate goes with its recurrent part.
+                    let v = match recurrent[gate] {
+                        Some(part) if term.bias == BiasRef::Hh => part,
+                        _ => v,
+                    };
                     let row = emit_gate_row(b, gate, units.j, k.gates, k.lanes);
                     let bias = b.load("bias", ty, region, Some(row), 0);
                     b.set(v, Op::Float(FloatOp::Add, v, bias));
@@ -161,9 +205,23 @@ impl Recur<'_, '_> {
             let (old_at, _, loaded) = &mut slots[i];
             *loaded.get_or_insert_with(|| b.load("old", ty, states.0[i].buf, Some(*old_at), 0))
         };
-        let input = CellInput { zero, gates };
+        let input = CellInput {
+            zero,
+            gates,
+            recurrent,
+        };
         let new = k.cell.epilogue(b, &input, &mut old);
-        for (i, &value) in new.iter().enumerate() {
+        // With projections the cell's `h` is unprojected: stored whole (no masking: only
+        // the projection stage reads it, and masks what it computes), states and output
+        // left to that stage.
+        let projected = k.proj > 0;
+        if projected {
+            let hfull = k.work(b, hfull_name(d));
+            let at = b.imul("hf_at", at.s, Operand::Imm(k.hp as i64));
+            let at = b.iadd("hf_at", at, Operand::Reg(units.j));
+            b.store(hfull, Some(at), 0, new[0]);
+        }
+        for (i, &value) in new.iter().enumerate().skip(usize::from(projected)) {
             let previous = old(b, i);
             let kept = b.def(
                 "kept",
@@ -173,7 +231,7 @@ impl Recur<'_, '_> {
             let new_at = slots.borrow()[i].1;
             b.store(states.0[i].buf, Some(new_at), 0, kept);
         }
-        if units.valid == 0 {
+        if units.valid == 0 || projected {
             return;
         }
         let h = new[0];
@@ -216,16 +274,21 @@ pub(super) fn emit_separate_epilogue(
                 b.imul("pre_row", j0, Operand::Imm(k.gates as i64))
             };
             let pre_at = b.iadd("pre_at", base, Operand::Reg(row));
-            let pre = k.work(b, pre_name(rec.r.direction));
-            let gates = (0..k.gates)
-                .map(|g| b.load("pre", k.vty(lanes), pre, Some(pre_at), (g * lanes) as i64))
-                .collect();
+            let d = rec.r.direction;
+            let load = |b: &mut Builder<'_>, buffer: &str| -> Vec<Reg> {
+                let pre = k.work(b, buffer);
+                (0..k.gates)
+                    .map(|g| b.load("pre", k.vty(lanes), pre, Some(pre_at), (g * lanes) as i64))
+                    .collect()
+            };
+            let gates = load(b, pre_name(d));
+            let recurrent = rec.split.then(|| load(b, rpre_name(d)));
             let units = Units {
                 j: j0,
                 lanes,
                 valid,
             };
-            rec.epilogue(b, states, &at, &units, gates);
+            rec.epilogue(b, states, &at, &units, gates, recurrent);
         };
         for_units(b, chunks, chunk_range, "jc", |b, jc, is_last| {
             if is_last {

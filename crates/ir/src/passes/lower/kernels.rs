@@ -32,6 +32,8 @@ pub(super) struct KernelCtx<'p> {
     pub gates: usize,
     /// `G * Hp`: pre-activation rows of one direction.
     pub rows: usize,
+    /// `P`: an LSTM's projection size, 0 without projections.
+    pub proj: usize,
     pub directions: usize,
     pub batch_first: bool,
     pub cell: &'static dyn CellLowering,
@@ -284,6 +286,7 @@ fn new_kernel<'p>(
         hp: g.padded_hidden(),
         gates: g.gates(),
         rows: g.padded_rows(),
+        proj: g.proj_size,
         directions: g.directions,
         batch_first: g.batch_first,
         cell: lowering(g.cell()),
@@ -347,6 +350,7 @@ fn recur<'a, 'p>(
         io,
         r,
         p_column: p_column(g, l, r.direction),
+        split: !r.cell.split_gates().is_empty(),
     }
 }
 
@@ -463,6 +467,20 @@ fn emit_layer(g: &Graph, plan: &Plan, l: usize) -> Function {
     })
 }
 
+/// The time step of step number `n`: `n`, or `L - 1 - n` in the reverse direction.
+fn step_time(k: &KernelCtx<'_>, b: &mut Builder<'_>, direction: usize, n: Reg) -> Reg {
+    if direction == 1 {
+        let last = b.def(
+            "last",
+            Type::I64,
+            Op::Int(IntOp::Sub, k.seq_len, Operand::Imm(1)),
+        );
+        b.def("t", Type::I64, Op::Int(IntOp::Sub, last, Operand::Reg(n)))
+    } else {
+        n
+    }
+}
+
 /// The phase functions of a multi-threaded forward pass and their schedule.
 ///
 /// Per layer: the projection split by panels between parts; then a bidirectional layer
@@ -470,7 +488,8 @@ fn emit_layer(g: &Graph, plan: &Plan, l: usize) -> Function {
 /// a unidirectional layer initializes its states on one part, runs each time step split by
 /// panels of `W_hh` (each part computes, activates and stores its rows; all parts finish a
 /// step before any starts the next; with one part, one call runs every step), and copies
-/// the final states on one part. Every element is computed by exactly the operations of
+/// the final states on one part. An LSTM with projections adds a second stage to each
+/// step, `h = W_hr h_full` split by rows of `W_hr`, after all of `h_full` is stored. Every element is computed by exactly the operations of
 /// the sequential `forward`, in the same order, whatever the parts.
 pub(super) fn emit_phases(g: &Graph, plan: &Plan) -> (Vec<Function>, Vec<Phase>) {
     let mut functions = Vec::new();
@@ -507,30 +526,31 @@ pub(super) fn emit_phases(g: &Graph, plan: &Plan) -> (Vec<Function>, Vec<Phase>)
             let halves = States::new(k, b, direction, None);
             halves.emit_init(k, b, (l, direction));
         }));
-        let step = format!("step_l{l}");
-        functions.push(new_kernel(g, plan, &step, &PHASE_SCALARS, |k, b, s| {
-            let io = layer_io(g, k, b, l);
-            let halves = States::new(k, b, direction, Some(s[0]));
-            let t = if direction == 1 {
-                let last = b.def(
-                    "last",
-                    Type::I64,
-                    Op::Int(IntOp::Sub, k.seq_len, Operand::Imm(1)),
-                );
-                b.def(
-                    "t",
-                    Type::I64,
-                    Op::Int(IntOp::Sub, last, Operand::Reg(s[0])),
-                )
-            } else {
-                s[0]
+        // One stage of step `%n`, for the share `%part` of `%parts`.
+        let stage =
+            |name: &str, emit: &dyn Fn(&Recur<'_, '_>, &mut Builder<'_>, &States, Reg, Share)| {
+                new_kernel(g, plan, name, &PHASE_SCALARS, |k, b, s| {
+                    let io = layer_io(g, k, b, l);
+                    let halves = States::new(k, b, direction, Some(s[0]));
+                    let t = step_time(k, b, direction, s[0]);
+                    let share = Share {
+                        part: s[1],
+                        parts: s[2],
+                    };
+                    emit(&recur(g, k, &io, l, 0), b, &halves, t, share);
+                })
             };
-            let share = Share {
-                part: s[1],
-                parts: s[2],
-            };
-            recur(g, k, &io, l, 0).emit_step(b, &halves, t, Some(share));
+        let mut stages = vec![format!("step_l{l}")];
+        functions.push(stage(&stages[0], &|r, b, states, t, share| {
+            r.emit_step(b, states, t, Some(share))
         }));
+        if g.proj_size > 0 {
+            // `W_hr h` needs every unit of the step's `h`: a stage of its own.
+            stages.push(format!("project_l{l}"));
+            functions.push(stage(&stages[1], &|r, b, states, t, share| {
+                r.emit_projection_stage(b, states, t, Some(share))
+            }));
+        }
         // With one part, all steps in one call: a call per step would cost small models
         // more than the step itself.
         let steps = format!("steps_l{l}");
@@ -547,7 +567,7 @@ pub(super) fn emit_phases(g: &Graph, plan: &Plan) -> (Vec<Function>, Vec<Phase>)
         }));
         schedule.extend([
             Phase::One(init),
-            Phase::Steps(step, steps),
+            Phase::Steps { stages, all: steps },
             Phase::One(last),
         ]);
     }

@@ -12,7 +12,8 @@
 //!   projection;
 //! - `step`: the recurrence: states, the time loop, one step's products;
 //! - `epilogue`: what follows the products (biases, the cell, masking, stores);
-//! - `cell` and one file per cell (`elman`): the cell-specific part of the epilogue.
+//! - `cell` and one file per cell (`elman`, `lstm`, `gru`): the cell-specific part of the
+//!   epilogue.
 //!
 //! Memory the kernels use (element counts; `Hp` is `H` rounded up to whole vectors, `G`
 //! the cell's gates):
@@ -44,7 +45,9 @@ mod cell;
 mod elman;
 mod epilogue;
 mod gemm;
+mod gru;
 mod kernels;
+mod lstm;
 mod pack;
 mod plan;
 mod shares;

@@ -40,6 +40,7 @@ fn pack_signature(
                 ParamKind::WeightIh => rows * g.layer_input_size(l) as u64,
                 ParamKind::WeightHh => rows * g.recurrent_size() as u64,
                 ParamKind::BiasIh | ParamKind::BiasHh => rows,
+                ParamKind::WeightHr => (g.proj_size * g.hidden_size) as u64,
             };
             param(&mut func, &param_name(l, d, k), true, len)
         })
@@ -50,7 +51,7 @@ fn pack_signature(
 
 /// `pack` and the per-layer functions it calls.
 pub(super) fn emit_pack(g: &Graph, plan: &Plan) -> Vec<Function> {
-    let params = state_dict_order(g.layers.len(), g.directions, g.bias);
+    let params = state_dict_order(g.layers.len(), g.directions, g.bias, g.proj_size > 0);
     let of_layers = |layers: &[usize]| -> Vec<_> {
         params
             .iter()
@@ -124,7 +125,10 @@ fn emit_pack_layer(
                 cols,
                 layout: Layout::Torch,
             } => {
-                let rows = gates * h;
+                let rows = match kind {
+                    ParamKind::WeightHr => g.proj_size,
+                    _ => gates * h,
+                };
                 for (i, &d) in dirs.iter().enumerate() {
                     let at = b.iconst("at", (i * rows * cols) as i64);
                     copy_elems(

@@ -1,5 +1,6 @@
 //! The plan of memory: which region of the packed buffer holds which node's weights and
-//! biases, and the regions of the workspace.
+//! biases (and an LSTM's projections, in torch's layout), and the regions of the
+//! workspace.
 
 use std::collections::HashMap;
 
@@ -43,6 +44,8 @@ pub(super) enum Key {
     RecInput(usize, usize),
     RecWeights(usize, usize),
     RecBias(usize, usize, usize),
+    /// An LSTM's `weight_hr` of (layer, direction).
+    RecProj(usize, usize),
 }
 
 #[derive(Clone, Debug)]
@@ -68,6 +71,25 @@ pub(super) struct Plan {
 /// The workspace of a direction's pre-activations (separate epilogue).
 pub(super) fn pre_name(direction: usize) -> &'static str {
     if direction == 0 { "pre" } else { "pre_reverse" }
+}
+
+/// The workspace of a direction's recurrent parts of the pre-activations (separate
+/// epilogue of a cell that splits gates).
+pub(super) fn rpre_name(direction: usize) -> &'static str {
+    if direction == 0 {
+        "rpre"
+    } else {
+        "rpre_reverse"
+    }
+}
+
+/// The workspace of a direction's unprojected `h` (LSTM with projections).
+pub(super) fn hfull_name(direction: usize) -> &'static str {
+    if direction == 0 {
+        "hfull"
+    } else {
+        "hfull_reverse"
+    }
 }
 
 /// The workspace of a direction's double-buffered `state`: `state` (for `h`), `c_state`,
@@ -127,6 +149,7 @@ impl Plan {
             Layout::Torch => dirs * rows * cols,
             Layout::Panels { .. } => dirs * padded_rows * cols,
         };
+        let proj = g.proj_size;
         // Suffixes keep region names apart from the torch parameters `pack` reads.
         let layout_suffix = |layout: Layout| match layout {
             Layout::Torch => ".rows".to_string(),
@@ -212,6 +235,20 @@ impl Plan {
                     ParamKind::WeightHh,
                     g.recurrent_size(),
                 );
+                if proj > 0 {
+                    add(
+                        Key::RecProj(l, d),
+                        format!("{}.rows", param_name(l, d, ParamKind::WeightHr)),
+                        proj * g.hidden_size,
+                        Content::Matrix {
+                            layer: l,
+                            kind: ParamKind::WeightHr,
+                            dirs: vec![d],
+                            cols: g.hidden_size,
+                            layout: Layout::Torch,
+                        },
+                    );
+                }
                 for (i, &term) in r.bias.iter().enumerate() {
                     add(
                         Key::RecBias(l, d, i),
@@ -241,6 +278,12 @@ impl Plan {
                 ));
             }
         }
+        if proj > 0 {
+            // The unprojected `h` of a step, which `W_hr` reads once all of it is known.
+            for d in 0..g.directions {
+                work.push((hfull_name(d).to_string(), per_sequence(g.padded_hidden())));
+            }
+        }
         let separate = g
             .layers
             .iter()
@@ -250,6 +293,11 @@ impl Plan {
             // One per direction: the two directions of a layer may run at once.
             for d in 0..g.directions {
                 work.push((pre_name(d).to_string(), per_sequence(padded_rows)));
+            }
+            if !g.cell().split_gates().is_empty() {
+                for d in 0..g.directions {
+                    work.push((rpre_name(d).to_string(), per_sequence(padded_rows)));
+                }
             }
         }
         Plan {

@@ -3,12 +3,12 @@
 //! rows, which end in the epilogue.
 
 use rnnc_kernel::builder::Builder;
-use rnnc_kernel::{BitOp, Buf, FloatOp, IntOp, Op, Operand, Reg, Type};
+use rnnc_kernel::{BitOp, Buf, Cmp, FloatOp, IntOp, Op, Operand, Reg, Type};
 
 use super::epilogue::{Position, emit_separate_epilogue};
 use super::gemm::{WeightStream, accumulate, column_blocks, dot};
 use super::kernels::{KernelCtx, LayerIo, StateParams};
-use super::plan::{Key, state_name};
+use super::plan::{Key, hfull_name, state_name};
 use super::shares::{Share, for_panels, panel_range, share_range};
 use super::{at_least_zero, copy_elems, emit_gate_row, min};
 use crate::graph::{Layout, Recurrence};
@@ -169,6 +169,10 @@ pub(super) struct Recur<'a, 'p> {
     pub r: &'a Recurrence,
     /// The column of `P` where its projected input starts, if hoisted.
     pub p_column: Option<usize>,
+    /// Whether the cell keeps the recurrent part of some gates apart: then every gate's
+    /// recurrent product accumulates apart from its input part, and the epilogue sums those
+    /// of the gates that are not split.
+    pub split: bool,
 }
 
 impl Recur<'_, '_> {
@@ -187,6 +191,9 @@ impl Recur<'_, '_> {
         let reverse = self.r.direction == 1;
         b.for_loop("t", Operand::Reg(self.k.seq_len), reverse, |b, t| {
             self.emit_step(b, states, t, None);
+            if self.k.proj > 0 {
+                self.emit_projection_stage(b, states, t, None);
+            }
             states.swap(b);
         });
     }
@@ -218,6 +225,61 @@ impl Recur<'_, '_> {
         if self.r.epilogue == crate::graph::Epilogue::Separate {
             emit_separate_epilogue(self, b, states, t, chunk_range);
         }
+    }
+
+    /// An LSTM's projection at step `t`, after the cell has stored the unprojected `h` of
+    /// every unit: `h = W_hr h_full` for the rows of `W_hr` the share owns (all without
+    /// one), masked like the cell's states, stored to the state and the output.
+    pub fn emit_projection_stage(
+        &self,
+        b: &mut Builder<'_>,
+        states: &States,
+        t: Reg,
+        share: Option<Share>,
+    ) {
+        let k = self.k;
+        let (l, d) = (self.io.layer, self.r.direction);
+        let (first, count) = match share {
+            None => (None, Operand::Imm(k.proj as i64)),
+            Some(share) => {
+                let (p0, p1) = share_range(b, Operand::Imm(k.proj as i64), share);
+                let count = b.def(
+                    "count",
+                    Type::I64,
+                    Op::Int(IntOp::Sub, p1, Operand::Reg(p0)),
+                );
+                (Some(p0), Operand::Reg(count))
+            }
+        };
+        let h = states.h();
+        let sty = Type::scalar(k.dtype);
+        b.for_loop("b", Operand::Reg(k.batch), false, |b, s| {
+            let len = k.length(b, s);
+            let row = k.row(b, t, s);
+            let hf_at = b.imul("hf_at", s, Operand::Imm(k.hp as i64));
+            let sat = b.imul("sat", s, Operand::Imm(h.padded as i64));
+            let oat = b.imul("oat", row, Operand::Imm(self.io.out_width as i64));
+            let zero = b.fconst("zero", sty, 0.0);
+            b.for_loop("p", count, false, |b, p| {
+                let p = match first {
+                    Some(p0) => b.iadd("p", p, Operand::Reg(p0)),
+                    None => p,
+                };
+                let w_hr = k.region(b, Key::RecProj(l, d));
+                let hfull = k.work(b, hfull_name(d));
+                let wrow = b.imul("wrow", p, Operand::Imm(k.h as i64));
+                let v = dot(k, b, (w_hr, wrow), (hfull, hf_at), k.h);
+                let at = b.iadd("hat", sat, Operand::Reg(p));
+                let old_at = b.iadd("old_at", at, Operand::Reg(h.s_in));
+                let old = b.load("old", sty, h.buf, Some(old_at), 0);
+                let kept = b.def("kept", sty, Op::Select(Cmp::Lt, t, len, v, old));
+                let new_at = b.iadd("new_at", at, Operand::Reg(h.s_out));
+                b.store(h.buf, Some(new_at), 0, kept);
+                let out = b.def("out", sty, Op::Select(Cmp::Lt, t, len, v, zero));
+                let oat = b.iadd("oat", oat, Operand::Reg(p));
+                b.store(self.io.out, Some(oat), (d * k.proj) as i64, out);
+            });
+        });
     }
 
     /// Torch layout: per sequence and hidden unit, one dot product per gate row. Returns
@@ -265,6 +327,7 @@ impl Recur<'_, '_> {
                     Some(j0) => b.iadd("j", j, Operand::Reg(j0)),
                     None => j,
                 };
+                let mut recurrent = Vec::new();
                 let gates: Vec<Reg> = (0..k.gates)
                     .map(|gate| {
                         let acc = match self.p_column {
@@ -288,12 +351,17 @@ impl Recur<'_, '_> {
                         let w_hh = k.region(b, Key::RecWeights(l, d));
                         let wrow = offset(b, wrow, (gate * k.h * r_width) as i64);
                         let s_hh = dot(k, b, (w_hh, wrow), (h.buf, hbase), r_width);
-                        b.set(acc, Op::Float(FloatOp::Add, acc, s_hh));
+                        if self.split {
+                            recurrent.push(s_hh);
+                        } else {
+                            b.set(acc, Op::Float(FloatOp::Add, acc, s_hh));
+                        }
                         acc
                     })
                     .collect();
                 let at = Position { t, s, len };
-                self.finish_unit(b, states, &at, j, &gates);
+                let recurrent = self.split.then_some(recurrent);
+                self.finish_unit(b, states, &at, j, (gates, recurrent));
             });
         });
         chunk_range
@@ -352,6 +420,12 @@ impl Recur<'_, '_> {
                     };
                     accumulate(k, b, rows, &accs, &stream);
                 }
+                // A cell that splits gates accumulates the recurrent products apart.
+                let raccs: Option<Vec<Reg>> = self.split.then(|| {
+                    cols.iter()
+                        .map(|_| b.fconst("racc", k.vty(rows), 0.0))
+                        .collect()
+                });
                 let at = b.iadd("wat", whh, Operand::Imm(sub as i64));
                 let src_at = cols
                     .iter()
@@ -368,10 +442,11 @@ impl Recur<'_, '_> {
                     src: h.buf,
                     src_at,
                 };
-                accumulate(k, b, rows, &accs, &stream);
+                accumulate(k, b, rows, raccs.as_ref().unwrap_or(&accs), &stream);
                 for (c, &s) in cols.iter().enumerate() {
                     let at = Position { t, s, len: lens[c] };
-                    self.finish_block(b, states, &at, (j0, rows, first), accs[c]);
+                    let racc = raccs.as_ref().map(|r| r[c]);
+                    self.finish_block(b, states, &at, (j0, rows, first), (accs[c], racc));
                 }
             };
             column_blocks(b, k.batch, self.r.block, pwidth, emit);

@@ -201,6 +201,11 @@ pub fn header(model: &Model, ir: &Legal, baked: bool, triple: &str, source: &str
             ),
         ),
     ];
+    sizes.push((
+        "NUM_STATES".into(),
+        ir.states.len(),
+        format!("states carried between steps: {}", states.join(", ")),
+    ));
     if model.cell() == rnnc_spec::Cell::Lstm {
         sizes.push((
             "PROJ_SIZE".into(),

@@ -1,4 +1,4 @@
-//! rnnc: PyTorch's `torch.nn.RNN`, compiled for the CPU.
+//! rnnc: PyTorch's `torch.nn.RNN`, `torch.nn.LSTM` and `torch.nn.GRU`, compiled for the CPU.
 //!
 //! Compile a model once ([`CompiledRnn`]), pack its weights once ([`CompiledRnn::pack`]),
 //! then call [`forward`](CompiledRnn::forward) as often as you like, from as many threads
@@ -31,6 +31,24 @@
 //! let bad = vec![0.5f32; 5 * 3 * 7];
 //! let err = rnn.forward(&weights, TensorView::new(&[5, 3, 7], &bad)?, None, None).unwrap_err();
 //! assert_eq!(err.to_string(), "input.size(-1) must be equal to input_size. Expected 10, got 7");
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! An LSTM (here with projections) takes and returns `h` and `c` together, as torch does:
+//!
+//! ```
+//! use rnnc::{CellKind, CompiledRnn, RnnSpec, StateView, TensorView, Weights};
+//!
+//! // nn.LSTM(10, 20, proj_size=5): h has 5 features, c 20.
+//! let model = RnnSpec::builder(10, 20).cell(CellKind::Lstm).proj_size(5).build()?;
+//! let rnn = CompiledRnn::new(&model)?;
+//! let weights = rnn.pack(&Weights::init(&model, 0))?;
+//! let x = vec![0.5f32; 4 * 10];
+//! let (h0, c0) = (vec![0.0f32; 5], vec![0.0f32; 20]);
+//! let hx = StateView { h: TensorView::new(&[1, 5], &h0)?, c: Some(TensorView::new(&[1, 20], &c0)?) };
+//! let (output, state) = rnn.forward(&weights, TensorView::new(&[4, 10], &x)?, Some(hx), None)?;
+//! assert_eq!(output.shape(), [4, 5]);
+//! assert_eq!(state.c.unwrap().shape(), [1, 20]); // torch's c_n
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!

@@ -1,24 +1,33 @@
 #!/usr/bin/env python3
-"""Export a PyTorch RNN for rnnc: its spec (TOML) and its weights (safetensors).
+"""Export a PyTorch RNN, LSTM or GRU for rnnc: its spec (TOML) and its weights (safetensors).
 
   python tools/export_weights.py CHECKPOINT --out build/kws [--prefix encoder.rnn.]
-         [--nonlinearity tanh|relu] [--batch-first true|false] [--name kws]
+         [--cell rnn|lstm|gru] [--nonlinearity tanh|relu] [--batch-first true|false]
+         [--name kws]
 
 CHECKPOINT is one of:
-  - a whole module saved with torch.save(model) (a torch.nn.RNN, or a model holding one
-    at --prefix): every constructor argument is read from the module itself;
+  - a whole module saved with torch.save(model) (a torch.nn.RNN, LSTM or GRU, or a model
+    holding one at --prefix): every constructor argument is read from the module itself;
   - a state_dict saved with torch.save(model.state_dict()) (.pt/.pth) or with
-    safetensors.torch.save_file: sizes, layers, direction and bias are read from the
-    tensors' names and shapes, but a state_dict does not record nonlinearity and
-    batch_first, so --nonlinearity and --batch-first are required: a relu model exported
-    as tanh would compile, run and even verify against cases made from the same wrong
-    spec.
---prefix selects the RNN inside a larger model. Writes OUT.toml and OUT.safetensors (plain
-state_dict names), ready for:
+    safetensors.torch.save_file: the cell, sizes, layers, direction, bias and proj_size are
+    read from the tensors' names and shapes, but a state_dict does not record batch_first
+    (nor an RNN's nonlinearity), so --batch-first (and for an RNN --nonlinearity) are
+    required: a relu model exported as tanh would compile, run and even verify against
+    cases made from the same wrong spec.
+How the cell is told from the shapes: weight_hh_l0 is (G * hidden_size, R) with G = 1 for
+the RNN, 3 for the GRU (gates r, z, n) and 4 for the LSTM (i, f, g, o). Without a
+weight_hr_l0, R = hidden_size, so G is the ratio of weight_hh_l0's rows to its columns and
+no two cells share a shape (a 2-layer GRU of hidden size 4 has weight_hh [12, 4]; an LSTM
+with 12 rows would have hidden size 3 and 3 columns). With weight_hr_l0 (P, H) the model
+is an LSTM with proj_size P, hidden_size H and weight_hh (4H, P). --cell states the cell
+and is checked against the shapes.
+--prefix selects the module inside a larger model. Writes OUT.toml and OUT.safetensors
+(plain state_dict names), ready for:
 
   rnnc OUT.toml --weights OUT.safetensors -o build
 
-From Python, export(rnn, "build/kws") does the same for an nn.RNN you hold.
+From Python, export(module, "build/kws") does the same for an nn.RNN, nn.LSTM or nn.GRU
+you hold.
 """
 
 import argparse
@@ -38,12 +47,52 @@ class ExportError(Exception):
     """A mistake in the tool's input: reported in one message, without a traceback."""
 
 
+# Gate blocks stacked in each weight, per cell.
+GATES = {"rnn": 1, "gru": 3, "lstm": 4}
+MODULES = {"rnn": "torch.nn.RNN", "gru": "torch.nn.GRU", "lstm": "torch.nn.LSTM"}
+
+
+def cell_of(module):
+    """`rnn`, `lstm` or `gru` for a torch recurrent module, else None."""
+    for cls, cell in [(torch.nn.LSTM, "lstm"), (torch.nn.GRU, "gru"), (torch.nn.RNN, "rnn")]:
+        if isinstance(module, cls):
+            return cell
+    return None
+
+
 def spec_text(name, input_size, hidden_size, num_layers, nonlinearity, bias, batch_first,
-              bidirectional, dtype):
-    return (f'name = "{name}"\ninput_size = {input_size}\nhidden_size = {hidden_size}\n'
-            f'num_layers = {num_layers}\nnonlinearity = "{nonlinearity}"\n'
-            f'bias = {str(bias).lower()}\nbatch_first = {str(batch_first).lower()}\n'
-            f'bidirectional = {str(bidirectional).lower()}\ndtype = "{dtype}"\n')
+              bidirectional, dtype, cell="rnn", proj_size=0):
+    text = f'name = "{name}"\n'
+    if cell != "rnn":
+        text += f'cell = "{cell}"\n'
+    text += f'input_size = {input_size}\nhidden_size = {hidden_size}\nnum_layers = {num_layers}\n'
+    if cell == "rnn":
+        text += f'nonlinearity = "{nonlinearity}"\n'
+    if proj_size:
+        text += f"proj_size = {proj_size}\n"
+    return text + (f'bias = {str(bias).lower()}\nbatch_first = {str(batch_first).lower()}\n'
+                   f'bidirectional = {str(bidirectional).lower()}\ndtype = "{dtype}"\n')
+
+
+def infer_cell(state):
+    """(cell, hidden_size, proj_size) from a plain-named state_dict's shapes (see the module
+    documentation for why they are unambiguous)."""
+    if "weight_hh_l0" not in state:
+        raise ExportError("the state_dict has weight_ih_l0 but no weight_hh_l0")
+    rows, cols = state["weight_hh_l0"].shape
+    if "weight_hr_l0" in state:
+        proj, hidden = state["weight_hr_l0"].shape
+        if (rows, cols) != (4 * hidden, proj):
+            raise ExportError(
+                f"weight_hr_l0 {list(state['weight_hr_l0'].shape)} is an LSTM projection, but "
+                f"weight_hh_l0 is {[rows, cols]}, not [{4 * hidden}, {proj}]")
+        return "lstm", hidden, proj
+    cells = [c for c, g in GATES.items() if rows == g * cols]
+    if not cells:
+        raise ExportError(
+            f"weight_hh_l0 has shape {[rows, cols]}: not (G * hidden_size, hidden_size) for "
+            "G = 1 (RNN), 3 (GRU) or 4 (LSTM)")
+    return cells[0], cols, 0
 
 
 def prefixes(names, stem="weight_ih_l0"):
@@ -73,22 +122,33 @@ def select(state, prefix):
     raise ExportError(f"no RNN weights {where}: {hint}")
 
 
-def write(out, name, state, nonlinearity, batch_first):
-    """Infer the spec from a plain-named state_dict and write OUT.toml, OUT.safetensors."""
+def write(out, name, state, nonlinearity, batch_first, cell=None):
+    """Infer the spec from a plain-named state_dict and write OUT.toml, OUT.safetensors;
+    `cell`, if given, must be the one the shapes say."""
     layers = 1 + max(int(m.group(1)) for k in state if (m := re.match(r"weight_ih_l(\d+)$", k)))
-    hidden_size, input_size = state["weight_ih_l0"].shape
+    inferred, hidden_size, proj_size = infer_cell(state)
+    if cell is not None and cell != inferred:
+        rows, cols = state["weight_hh_l0"].shape
+        raise ExportError(
+            f"--cell {cell}, but the tensors are a {MODULES[inferred]}'s: weight_hh_l0 "
+            f"{[rows, cols]} stacks {GATES[inferred]} gate block(s) of hidden_size {hidden_size}"
+            + (f" (and weight_hr_l0 projects to {proj_size})" if proj_size else "")
+            + f", where a {MODULES[cell]} stacks {GATES[cell]}")
+    cell = inferred
+    if cell == "rnn" and nonlinearity is None:
+        raise ExportError("a torch.nn.RNN's state_dict does not record its nonlinearity: "
+                          "give --nonlinearity")
+    if cell != "rnn" and nonlinearity is not None:
+        raise ExportError(f"--nonlinearity is the RNN's; the tensors are a {MODULES[cell]}'s, "
+                          "which has none")
+    input_size = state["weight_ih_l0"].shape[1]
     dtypes = {torch.float32: "f32", torch.float64: "f64"}
     dtype = state["weight_ih_l0"].dtype
     if dtype not in dtypes:
         raise ExportError(f"rnnc computes in float32 or float64, the weights are {dtype}")
-    hh = tuple(state["weight_hh_l0"].shape) if "weight_hh_l0" in state else None
-    if hh != (hidden_size, hidden_size):
-        raise ExportError(
-            f"weight_hh_l0 has shape {list(hh) if hh else 'none'}, expected "
-            f"[{hidden_size}, {hidden_size}] for a torch.nn.RNN with weight_ih_l0 "
-            f"{list(state['weight_ih_l0'].shape)}")
     text = spec_text(name, input_size, hidden_size, layers, nonlinearity, "bias_ih_l0" in state,
-                     batch_first, "weight_ih_l0_reverse" in state, dtypes[dtype])
+                     batch_first, "weight_ih_l0_reverse" in state, dtypes[dtype], cell,
+                     proj_size)
     directory = os.path.dirname(out)
     if directory:
         os.makedirs(directory, exist_ok=True)
@@ -99,10 +159,13 @@ def write(out, name, state, nonlinearity, batch_first):
 
 
 def export(rnn, out, name=None):
-    """Write OUT.toml and OUT.safetensors for a torch.nn.RNN."""
-    if not isinstance(rnn, torch.nn.RNN):
-        raise ExportError(f"export takes a torch.nn.RNN, got {type(rnn).__name__}")
-    write(out, name or os.path.basename(out), rnn.state_dict(), rnn.nonlinearity, rnn.batch_first)
+    """Write OUT.toml and OUT.safetensors for a torch.nn.RNN, LSTM or GRU."""
+    cell = cell_of(rnn)
+    if cell is None:
+        raise ExportError(f"export takes a torch.nn.RNN, LSTM or GRU, got {type(rnn).__name__}")
+    nonlinearity = rnn.nonlinearity if cell == "rnn" else None
+    write(out, name or os.path.basename(out), rnn.state_dict(), nonlinearity, rnn.batch_first,
+          cell)
 
 
 def submodule(model, prefix):
@@ -111,8 +174,8 @@ def submodule(model, prefix):
     try:
         return model.get_submodule(path) if path else model
     except AttributeError:
-        names = [n for n, m in model.named_modules() if isinstance(m, torch.nn.RNN)]
-        raise ExportError(f"the module has no submodule `{path}`; its RNNs: "
+        names = [n for n, m in model.named_modules() if cell_of(m)]
+        raise ExportError(f"the module has no submodule `{path}`; its recurrent modules: "
                           + (", ".join(f"--prefix {n}" for n in names) or "none"))
 
 
@@ -148,8 +211,10 @@ def main(argv=None):
     parser.add_argument("checkpoint")
     parser.add_argument("--out", required=True, help="path without extension")
     parser.add_argument("--prefix", default="")
+    parser.add_argument("--cell", choices=list(GATES),
+                        help="the module's cell, checked against the shapes [inferred]")
     parser.add_argument("--nonlinearity", choices=["tanh", "relu"],
-                        help="required for a state_dict, which does not record it")
+                        help="an RNN's: required for its state_dict, which does not record it")
     parser.add_argument("--batch-first", type=parse_bool, metavar="true|false",
                         help="required for a state_dict, which does not record it")
     parser.add_argument("--name", help="C identifier for the emitted symbols [OUT's stem]")
@@ -159,11 +224,14 @@ def main(argv=None):
         loaded = load_checkpoint(args.checkpoint)
         if isinstance(loaded, torch.nn.Module):
             rnn = submodule(loaded, args.prefix)
-            if not isinstance(rnn, torch.nn.RNN):
+            cell = cell_of(rnn)
+            if cell is None:
                 raise ExportError(f"the module at `{args.prefix}` is a {type(rnn).__name__}, "
-                                  "not a torch.nn.RNN")
+                                  "not a torch.nn.RNN, LSTM or GRU")
+            if args.cell is not None and args.cell != cell:
+                raise ExportError(f"--cell {args.cell} contradicts the module, a {MODULES[cell]}")
             for flag, value in [("nonlinearity", args.nonlinearity), ("batch_first", args.batch_first)]:
-                if value is not None and value != getattr(rnn, flag):
+                if value is not None and value != getattr(rnn, flag, None):
                     raise ExportError(f"--{flag.replace('_', '-')} {value} contradicts the module, "
                                       f"which has {flag}={getattr(rnn, flag)}")
             export(rnn, args.out, name)
@@ -171,14 +239,17 @@ def main(argv=None):
         if not isinstance(loaded, dict):
             raise ExportError(f"{args.checkpoint} holds a {type(loaded).__name__}, not a "
                               "state_dict or a module")
-        missing = [f"--{f}" for f, v in [("nonlinearity", args.nonlinearity),
-                                          ("batch-first", args.batch_first)] if v is None]
+        state = select(loaded, args.prefix)
+        cell = infer_cell(state)[0]
+        needed = [("nonlinearity", args.nonlinearity)] if cell == "rnn" else []
+        missing = [f"--{f}" for f, v in needed + [("batch-first", args.batch_first)] if v is None]
         if missing:
+            flags = " and ".join(f for f, _ in needed + [("batch_first", None)])
             raise ExportError(
-                f"a state_dict does not record nonlinearity and batch_first: give {' and '.join(missing)} "
-                "(e.g. --nonlinearity tanh --batch-first false), or export the whole module "
-                "(torch.save(model)) instead")
-        write(args.out, name, select(loaded, args.prefix), args.nonlinearity, args.batch_first)
+                f"a state_dict does not record {flags}: give {' and '.join(missing)} "
+                "(e.g. --batch-first false), or export the whole module (torch.save(model)) "
+                "instead")
+        write(args.out, name, state, args.nonlinearity, args.batch_first, args.cell)
         return 0
     except ExportError as e:
         print(f"error: {e}", file=sys.stderr)

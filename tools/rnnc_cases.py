@@ -2,26 +2,29 @@
 """Write rnnc test cases computed by PyTorch (the format of tests/golden/README.md).
 
 A case is NAME.json (torch's constructor arguments and how the call was made) beside
-NAME.safetensors (the state_dict, `input`, optional `h0`, and torch's `output`, `h_n`).
-`rnnc verify PATH...` checks rnnc against such cases.
+NAME.safetensors (the state_dict, `input`, optional `h0` (and an LSTM's `c0`), and torch's
+`output`, `h_n` (and `c_n`)). `rnnc verify PATH...` checks rnnc against such cases.
 
 Commands:
-  random  --out DIR [--count N] [--seed S] [--max-size M] [--max-len L]
-          random models, flags and calls (packed, unbatched, h0...), like the shared set.
+  random  --out DIR [--cell rnn|lstm|gru] [--count N] [--seed S] [--max-size M] [--max-len L]
+          random models, flags and calls (packed, unbatched, h0, an LSTM's projections...),
+          like the shared sets.
   export  --spec SPEC.toml (--module MODEL.pt | --weights W.safetensors
-          --nonlinearity tanh|relu --batch-first true|false) [--prefix encoder.rnn.]
+          [--nonlinearity tanh|relu] --batch-first true|false) [--prefix encoder.rnn.]
           --out DIR/NAME [--input X.safetensors (tensor `input`)] [--seq-len L --batch N]
           [--h0] [--lengths 5,3,4] [--seed S]
-          your own trained model on a sample input: rnnc must reproduce what torch computes
-          for it. With --module (a whole module saved by torch.save(model)), torch runs your
-          module itself; with --weights (its state_dict, which does not record nonlinearity
-          or batch_first), you state those two flags. Either way every constructor argument
-          of the spec you compile is checked against the model, so that a spec that
-          describes another model (a relu RNN exported as tanh) fails here instead of
-          verifying against itself.
+          your own trained model (torch.nn.RNN, LSTM or GRU) on a sample input: rnnc must
+          reproduce what torch computes for it. With --module (a whole module saved by
+          torch.save(model)), torch runs your module itself; with --weights (its
+          state_dict, which does not record batch_first, nor an RNN's nonlinearity), you
+          state those flags, and the cell is read from the shapes (export_weights.py says
+          how). Either way every constructor argument of the spec you compile is checked
+          against the model, so that a spec that describes another model (a relu RNN
+          exported as tanh, a GRU as an LSTM) fails here instead of verifying against
+          itself. --h0 passes random initial states ((h0, c0) for an LSTM).
 
-From Python, `write_case(rnn, input, path, h0=None, lengths=None)` writes a case for any
-`torch.nn.RNN` you hold.
+From Python, `write_case(module, input, path, hx=None, lengths=None)` writes a case for any
+`torch.nn.RNN`, `LSTM` or `GRU` you hold (`hx` is `h0`, or `(h0, c0)` for an LSTM).
 
 Needs torch, safetensors and numpy (not needed by rnnc's build or tests).
 """
@@ -42,7 +45,8 @@ except ImportError as e:
 
 
 # The sibling tool's helpers (tools/ is the script's directory, hence on sys.path).
-from export_weights import normalized, parse_bool, prefixes  # noqa: E402
+from export_weights import (  # noqa: E402
+    ExportError, GATES, MODULES, cell_of, infer_cell, normalized, parse_bool, prefixes)
 
 
 class CaseError(Exception):
@@ -53,15 +57,20 @@ SPEC_DTYPES = {"f32": torch.float32, "float32": torch.float32,
                "f64": torch.float64, "float64": torch.float64}
 
 
-def write_case(rnn, input, path, h0=None, lengths=None, enforce_sorted=False):
-    """Run `rnn` (a torch.nn.RNN) on `input` in eval mode and write PATH.json/.safetensors.
+def write_case(rnn, input, path, hx=None, lengths=None, enforce_sorted=False):
+    """Run `rnn` (a torch.nn.RNN, LSTM or GRU) on `input` in eval mode and write
+    PATH.json/.safetensors.
 
-    `input` is (L, N, H_in), (N, L, H_in) for batch_first, or unbatched (L, H_in); `lengths`
-    (one per sequence) packs the padded input with pack_padded_sequence, as a
-    variable-length batch is fed to torch.
+    `input` is (L, N, H_in), (N, L, H_in) for batch_first, or unbatched (L, H_in); `hx` is
+    the initial state (`h0`, or `(h0, c0)` for an LSTM) or None; `lengths` (one per
+    sequence) packs the padded input with pack_padded_sequence, as a variable-length batch
+    is fed to torch.
     """
-    if not isinstance(rnn, torch.nn.RNN):
-        raise CaseError(f"write_case takes a torch.nn.RNN, got {type(rnn).__name__}")
+    cell = cell_of(rnn)
+    if cell is None:
+        raise CaseError(f"write_case takes a torch.nn.RNN, LSTM or GRU, got {type(rnn).__name__}")
+    if (cell == "lstm") != isinstance(hx, tuple) and hx is not None:
+        raise CaseError("an LSTM's initial state is a tuple (h0, c0); the others' a tensor h0")
     rnn = rnn.eval()
     dtype = next(rnn.parameters()).dtype
     if dtype not in DTYPES:
@@ -77,22 +86,32 @@ def write_case(rnn, input, path, h0=None, lengths=None, enforce_sorted=False):
             packed = torch.nn.utils.rnn.pack_padded_sequence(
                 input, torch.tensor(lengths), batch_first=rnn.batch_first,
                 enforce_sorted=enforce_sorted)
-            out, h_n = rnn(packed, h0)
+            out, h_n = rnn(packed, hx)
             output, _ = torch.nn.utils.rnn.pad_packed_sequence(
                 out, batch_first=rnn.batch_first, total_length=seq_len)
         else:
-            output, h_n = rnn(input, h0)
+            output, h_n = rnn(input, hx)
     tensors = {name: p.detach().contiguous() for name, p in rnn.state_dict().items()}
     tensors["input"] = input
-    if h0 is not None:
-        tensors["h0"] = h0.to(dtype).contiguous()
+    initial = hx if isinstance(hx, tuple) else (hx,)
+    for name, t in zip(["h0", "c0"], initial):
+        if t is not None:
+            tensors[name] = t.to(dtype).contiguous()
     tensors["output"] = output.contiguous()
-    tensors["h_n"] = h_n.contiguous()
+    for name, t in zip(["h_n", "c_n"], h_n if isinstance(h_n, tuple) else (h_n,)):
+        tensors[name] = t.contiguous()
     config = {
         "input_size": rnn.input_size,
         "hidden_size": rnn.hidden_size,
         "num_layers": rnn.num_layers,
-        "nonlinearity": rnn.nonlinearity,
+    }
+    if cell == "rnn":
+        config["nonlinearity"] = rnn.nonlinearity
+    else:
+        config["cell"] = cell
+    if cell == "lstm":
+        config["proj_size"] = rnn.proj_size
+    config |= {
         "bias": rnn.bias,
         "batch_first": rnn.batch_first,
         "bidirectional": rnn.bidirectional,
@@ -101,7 +120,7 @@ def write_case(rnn, input, path, h0=None, lengths=None, enforce_sorted=False):
         "seq_len": seq_len,
         "batch": batch,
         "unbatched": unbatched,
-        "has_h0": h0 is not None,
+        "has_h0": hx is not None,
         "packed": lengths is not None,
         "enforce_sorted": bool(enforce_sorted),
         "lengths": list(lengths) if lengths is not None else None,
@@ -115,31 +134,48 @@ def write_case(rnn, input, path, h0=None, lengths=None, enforce_sorted=False):
     save_file(tensors, path + ".safetensors")
 
 
-def random_case(rng, max_size, max_len):
-    """A random model and call, covering every flag and call form."""
+def initial_state(rnn, batch, unbatched, dtype):
+    """Random initial states for `rnn`: h0, or (h0, c0) for an LSTM (h0 has proj_size
+    features when the LSTM projects)."""
+    rows = rnn.num_layers * (2 if rnn.bidirectional else 1)
+    proj = getattr(rnn, "proj_size", 0)
+
+    def state(width):
+        shape = (rows, width) if unbatched else (rows, batch, width)
+        return torch.randn(*shape, dtype=dtype)
+    h0 = state(proj or rnn.hidden_size)
+    return (h0, state(rnn.hidden_size)) if isinstance(rnn, torch.nn.LSTM) else h0
+
+
+def random_case(rng, max_size, max_len, cell="rnn"):
+    """A random model of `cell` and call, covering every flag and call form."""
     d = dict(
         input_size=rng.randint(1, max_size),
         hidden_size=rng.randint(1, max_size),
         num_layers=rng.randint(1, 3),
-        nonlinearity=rng.choice(["tanh", "relu"]),
         bias=rng.random() < 0.8,
         batch_first=rng.random() < 0.5,
         bidirectional=rng.random() < 0.5,
         dropout=rng.choice([0.0, 0.0, 0.3]),
     )
     dtype = rng.choice([torch.float32, torch.float32, torch.float64])
-    rnn = torch.nn.RNN(**d, dtype=dtype)
+    if cell == "rnn":
+        rnn = torch.nn.RNN(**d, nonlinearity=rng.choice(["tanh", "relu"]), dtype=dtype)
+    elif cell == "lstm":
+        proj = rng.randint(1, d["hidden_size"] - 1) if d["hidden_size"] > 1 and \
+            rng.random() < 0.3 else 0
+        rnn = torch.nn.LSTM(**d, proj_size=proj, dtype=dtype)
+    else:
+        rnn = torch.nn.GRU(**d, dtype=dtype)
     seq_len, batch = rng.randint(1, max_len), rng.randint(1, 5)
     unbatched = rng.random() < 0.15
     packed = not unbatched and rng.random() < 0.25
-    hidden = (rnn.num_layers * (2 if rnn.bidirectional else 1), rnn.hidden_size)
     if unbatched:
         x = torch.randn(seq_len, rnn.input_size, dtype=dtype)
-        h0 = torch.randn(*hidden, dtype=dtype) if rng.random() < 0.5 else None
     else:
         shape = (batch, seq_len) if rnn.batch_first else (seq_len, batch)
         x = torch.randn(*shape, rnn.input_size, dtype=dtype)
-        h0 = torch.randn(hidden[0], batch, hidden[1], dtype=dtype) if rng.random() < 0.5 else None
+    h0 = initial_state(rnn, batch, unbatched, dtype) if rng.random() < 0.5 else None
     lengths, enforce_sorted = None, False
     if packed:
         lengths = [rng.randint(1, seq_len) for _ in range(batch)]
@@ -154,13 +190,14 @@ def command_random(args):
     rng = random.Random(args.seed)
     torch.manual_seed(args.seed)
     for i in range(args.count):
-        rnn, x, h0, lengths, enforce_sorted = random_case(rng, args.max_size, args.max_len)
+        rnn, x, h0, lengths, enforce_sorted = random_case(rng, args.max_size, args.max_len,
+                                                          args.cell)
         write_case(rnn, x, os.path.join(args.out, f"case_{i:03d}"), h0, lengths, enforce_sorted)
     print(f"wrote {args.count} cases to {args.out}")
 
 
-SPEC_DEFAULTS = {"num_layers": 1, "nonlinearity": "tanh", "bias": True, "batch_first": False,
-                 "dropout": 0.0, "bidirectional": False, "dtype": "f32"}
+SPEC_DEFAULTS = {"cell": "rnn", "num_layers": 1, "bias": True, "batch_first": False,
+                 "dropout": 0.0, "bidirectional": False, "proj_size": 0, "dtype": "f32"}
 
 
 def read_spec(path):
@@ -176,18 +213,25 @@ def read_spec(path):
             raise CaseError(f"{path}: missing required key `{key}`")
     if spec.get("dtype", "f32") not in SPEC_DTYPES:
         raise CaseError(f"{path}: unknown dtype {spec['dtype']!r}")
-    return {**SPEC_DEFAULTS, **spec}
+    if spec.get("cell", "rnn") not in GATES:
+        raise CaseError(f"{path}: unknown cell {spec['cell']!r}")
+    spec = {**SPEC_DEFAULTS, **spec}
+    if spec["cell"] == "rnn":
+        spec.setdefault("nonlinearity", "tanh")
+    return spec
 
 
 def check_spec_against(rnn, spec, spec_path, source):
     """Every constructor argument of the spec must be the model's."""
     dtype = next(rnn.parameters()).dtype
-    actual = {"input_size": rnn.input_size, "hidden_size": rnn.hidden_size,
-              "num_layers": rnn.num_layers, "nonlinearity": rnn.nonlinearity, "bias": rnn.bias,
+    actual = {"cell": cell_of(rnn), "input_size": rnn.input_size,
+              "hidden_size": rnn.hidden_size, "num_layers": rnn.num_layers, "bias": rnn.bias,
               "batch_first": rnn.batch_first, "dropout": float(rnn.dropout),
-              "bidirectional": rnn.bidirectional}
-    wrong = [f"{k} = {spec[k]!r} in the spec, {v!r} in {source}" for k, v in actual.items()
-             if (float(spec[k]) if k == "dropout" else spec[k]) != v]
+              "bidirectional": rnn.bidirectional, "proj_size": getattr(rnn, "proj_size", 0)}
+    if actual["cell"] == "rnn":
+        actual["nonlinearity"] = rnn.nonlinearity
+    wrong = [f"{k} = {spec.get(k)!r} in the spec, {v!r} in {source}" for k, v in actual.items()
+             if (float(spec[k]) if k == "dropout" else spec.get(k)) != v]
     if SPEC_DTYPES[spec["dtype"]] != dtype:
         wrong.append(f"dtype = {spec['dtype']!r} in the spec, {dtype} in {source}")
     if wrong:
@@ -204,35 +248,47 @@ def load_safetensors(path):
 
 
 def model_from_weights(args, spec):
-    """A torch.nn.RNN holding the state_dict of --weights, built with the flags the user
-    states (a state_dict does not record them) and the sizes the tensors have."""
-    missing = [f"--{f}" for f, v in [("nonlinearity", args.nonlinearity),
-                                      ("batch-first", args.batch_first)] if v is None]
-    if missing:
-        raise CaseError(f"a state_dict does not record nonlinearity and batch_first: give "
-                        f"{' and '.join(missing)} as your model has them (or --module MODEL.pt "
-                        "with the whole module)")
+    """A torch.nn.RNN, LSTM or GRU (as the shapes say) holding the state_dict of --weights,
+    built with the flags the user states (a state_dict does not record them) and the sizes
+    the tensors have."""
     prefix = normalized(args.prefix)
     tensors = load_safetensors(args.weights)
     state = {k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)}
     if "weight_ih_l0" not in state:
         found = prefixes(tensors)
-        hint = ("the file holds an RNN under " + ", ".join(f"--prefix {p}" if p else "no prefix"
-                                                            for p in found)) if found else \
-            "the file has no tensor named *weight_ih_l0"
+        hint = ("the file holds a recurrent module under "
+                + ", ".join(f"--prefix {p}" if p else "no prefix" for p in found)) if found \
+            else "the file has no tensor named *weight_ih_l0"
         raise CaseError(f"{args.weights}: no RNN weights under the prefix `{prefix}`: {hint}")
-    hidden, inputs = state["weight_ih_l0"].shape
+    try:
+        cell, hidden, proj = infer_cell(state)
+    except ExportError as e:
+        raise CaseError(f"{args.weights}: {e}")
+    needed = [("nonlinearity", args.nonlinearity)] if cell == "rnn" else []
+    missing = [f"--{f}" for f, v in needed + [("batch-first", args.batch_first)] if v is None]
+    if missing:
+        flags = " and ".join(f for f, _ in needed + [("batch_first", None)])
+        raise CaseError(f"a state_dict does not record {flags}: give "
+                        f"{' and '.join(missing)} as your model has them (or --module MODEL.pt "
+                        "with the whole module)")
+    if cell != "rnn" and args.nonlinearity is not None:
+        raise CaseError(f"--nonlinearity is the RNN's; the tensors are a {MODULES[cell]}'s")
+    inputs = state["weight_ih_l0"].shape[1]
     layers = 1 + max(int(k[len("weight_ih_l"):].split("_")[0]) for k in state
                      if k.startswith("weight_ih_l"))
-    rnn = torch.nn.RNN(inputs, hidden, num_layers=layers, nonlinearity=args.nonlinearity,
-                       bias="bias_ih_l0" in state, batch_first=args.batch_first,
-                       dropout=float(spec["dropout"]),
-                       bidirectional="weight_ih_l0_reverse" in state,
-                       dtype=state["weight_ih_l0"].dtype)
+    d = dict(num_layers=layers, bias="bias_ih_l0" in state, batch_first=args.batch_first,
+             dropout=float(spec["dropout"]), bidirectional="weight_ih_l0_reverse" in state,
+             dtype=state["weight_ih_l0"].dtype)
+    if cell == "rnn":
+        rnn = torch.nn.RNN(inputs, hidden, nonlinearity=args.nonlinearity, **d)
+    elif cell == "lstm":
+        rnn = torch.nn.LSTM(inputs, hidden, proj_size=proj, **d)
+    else:
+        rnn = torch.nn.GRU(inputs, hidden, **d)
     try:
         rnn.load_state_dict(state)
     except RuntimeError as e:
-        raise CaseError(f"{args.weights}: the tensors are not a torch.nn.RNN's: {e}")
+        raise CaseError(f"{args.weights}: the tensors are not a {MODULES[cell]}'s: {e}")
     return rnn
 
 
@@ -251,12 +307,12 @@ def model_from_module(args):
     try:
         rnn = model.get_submodule(path) if path else model
     except AttributeError:
-        names = [n for n, m in model.named_modules() if isinstance(m, torch.nn.RNN)]
-        raise CaseError(f"{args.module}: no submodule `{path}`; its RNNs: "
+        names = [n for n, m in model.named_modules() if cell_of(m)]
+        raise CaseError(f"{args.module}: no submodule `{path}`; its recurrent modules: "
                         + (", ".join(f"--prefix {n}" for n in names) or "none"))
-    if not isinstance(rnn, torch.nn.RNN):
+    if cell_of(rnn) is None:
         raise CaseError(f"{args.module}: `{path or 'the module'}` is a {type(rnn).__name__}, "
-                        "not a torch.nn.RNN")
+                        "not a torch.nn.RNN, LSTM or GRU")
     return rnn
 
 
@@ -264,7 +320,8 @@ def command_export(args):
     spec = read_spec(args.spec)
     if (args.module is None) == (args.weights is None):
         raise CaseError("give the model as --module MODEL.pt (torch.save(model)) or as "
-                        "--weights W.safetensors with --nonlinearity and --batch-first")
+                        "--weights W.safetensors with --batch-first (and an RNN's "
+                        "--nonlinearity)")
     if args.module is not None:
         rnn = model_from_module(args)
         check_spec_against(rnn, spec, args.spec, args.module)
@@ -289,11 +346,7 @@ def command_export(args):
     unbatched = x.dim() == 2
     batch = 1 if unbatched else (x.shape[0] if rnn.batch_first else x.shape[1])
     seq_len = x.shape[0] if unbatched or not rnn.batch_first else x.shape[1]
-    h0 = None
-    if args.h0:
-        states = rnn.num_layers * (2 if rnn.bidirectional else 1)
-        size = (states, rnn.hidden_size) if unbatched else (states, batch, rnn.hidden_size)
-        h0 = torch.randn(*size, dtype=dtype)
+    h0 = initial_state(rnn, batch, unbatched, dtype) if args.h0 else None
     lengths = None
     if args.lengths:
         try:
@@ -315,6 +368,8 @@ def main(argv=None):
     sub = parser.add_subparsers(dest="command", required=True)
     r = sub.add_parser("random", help="random models and calls")
     r.add_argument("--out", required=True)
+    r.add_argument("--cell", choices=list(GATES), default="rnn",
+                   help="torch.nn.RNN (default), LSTM or GRU")
     r.add_argument("--count", type=int, default=60)
     r.add_argument("--seed", type=int, default=0)
     r.add_argument("--max-size", type=int, default=24)
@@ -324,15 +379,17 @@ def main(argv=None):
     e.add_argument("--module", help="the whole module, saved with torch.save(model)")
     e.add_argument("--weights", help="safetensors of the state_dict")
     e.add_argument("--nonlinearity", choices=["tanh", "relu"],
-                   help="with --weights: the model's (a state_dict does not record it)")
+                   help="with --weights of an RNN: its nonlinearity (a state_dict does not "
+                        "record it)")
     e.add_argument("--batch-first", type=parse_bool, metavar="true|false",
                    help="with --weights: the model's (a state_dict does not record it)")
-    e.add_argument("--prefix", default="", help="name prefix of the RNN's tensors")
+    e.add_argument("--prefix", default="", help="name prefix of the module's tensors")
     e.add_argument("--out", required=True, help="path of the case, without extension")
     e.add_argument("--input", help="safetensors file holding a tensor `input`")
     e.add_argument("--seq-len", type=int, default=20)
     e.add_argument("--batch", type=int, default=1)
-    e.add_argument("--h0", action="store_true", help="also pass a random h0")
+    e.add_argument("--h0", action="store_true",
+                   help="also pass random initial states (h0, and an LSTM's c0)")
     e.add_argument("--lengths", help="comma-separated lengths: a packed call")
     e.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)

@@ -153,3 +153,67 @@ def test_an_exported_model_verifies_with_rnnc(tmp_path, relu_rnn):
                             text=True)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "1 passed, 0 failed" in result.stdout
+
+
+@pytest.fixture
+def lstmp():
+    torch.manual_seed(5)
+    return torch.nn.LSTM(6, 10, num_layers=2, proj_size=4, bidirectional=True)
+
+
+@pytest.fixture
+def gru():
+    torch.manual_seed(6)
+    return torch.nn.GRU(5, 4, num_layers=2, batch_first=True)
+
+
+def test_the_cell_is_read_from_a_state_dicts_shapes(tmp_path, lstmp, gru, capsys):
+    """An LSTM with projections and a 2-layer GRU: cell, sizes and proj_size come from the
+    shapes alone; batch_first must still be stated, nonlinearity must not."""
+    for module, expected in [(lstmp, ['cell = "lstm"', "proj_size = 4", "hidden_size = 10",
+                                      "num_layers = 2", "bidirectional = true"]),
+                             (gru, ['cell = "gru"', "hidden_size = 4", "num_layers = 2"])]:
+        checkpoint = tmp_path / "model.pt"
+        torch.save(module.state_dict(), checkpoint)
+        out = str(tmp_path / "m")
+        assert export_weights.main([str(checkpoint), "--out", out]) == 1
+        err = capsys.readouterr().err
+        assert "does not record batch_first: give --batch-first" in err, err
+        assert export_weights.main([str(checkpoint), "--out", out, "--batch-first", "false",
+                                    "--nonlinearity", "tanh"]) == 1
+        assert "--nonlinearity is the RNN's" in capsys.readouterr().err
+        assert export_weights.main([str(checkpoint), "--out", out, "--batch-first",
+                                    str(module.batch_first).lower()]) == 0
+        spec = open(out + ".toml").read()
+        assert all(line in spec for line in expected), spec
+        assert "nonlinearity" not in spec
+    # --cell is checked against the shapes: a GRU's state_dict is not an LSTM's.
+    assert export_weights.main([str(checkpoint), "--out", out, "--batch-first", "true",
+                                "--cell", "lstm"]) == 1
+    err = capsys.readouterr().err
+    assert "the tensors are a torch.nn.GRU's: weight_hh_l0 [12, 4] stacks 3" in err, err
+
+
+def test_lstm_and_gru_cases_verify_with_rnnc(tmp_path, lstmp, gru):
+    """Exported from PyTorch with the tools, run by rnnc on every engine: torch's numbers."""
+    for name, module in [("lstmp", lstmp), ("gru", gru)]:
+        whole = tmp_path / f"{name}.pt"
+        torch.save(module, whole)
+        out = str(tmp_path / name)
+        assert export_weights.main([str(whole), "--out", out]) == 0
+        case = str(tmp_path / "cases" / name)
+        assert rnnc_cases.main(["export", "--spec", out + ".toml", "--module", str(whole),
+                                "--out", case, "--seq-len", "6", "--batch", "3", "--h0",
+                                "--lengths", "6,2,4"]) == 0
+        config = json.load(open(case + ".json"))
+        assert config["has_h0"] and config.get("cell") == name.rstrip("p")
+        for engine in ["reference", "interp", "jit"]:
+            result = subprocess.run([rnnc_binary(), "verify", "--engine", engine, "--threads",
+                                     "2", case + ".json"], capture_output=True, text=True)
+            assert result.returncode == 0, result.stdout + result.stderr
+            assert "1 passed, 0 failed" in result.stdout
+    # A spec of another cell is refused before any case is written.
+    spec = tmp_path / "wrong.toml"
+    write_spec(spec, cell="lstm", input_size=5, hidden_size=4, num_layers=2, batch_first=True)
+    assert rnnc_cases.main(["export", "--spec", str(spec), "--module",
+                            str(tmp_path / "gru.pt"), "--out", str(tmp_path / "x")]) == 1

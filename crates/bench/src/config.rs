@@ -1,9 +1,10 @@
-//! Benchmark configurations (`benches/configs.toml`): a model and the shape of a call,
-//! shared by `rnnc bench`, the criterion benches and the comparison against PyTorch.
+//! Benchmark configurations (`benches/configs.toml` for the RNN, `benches/gated.toml` for
+//! LSTM and GRU): a model and the shape of a call, shared by `rnnc bench`, the criterion
+//! benches and the comparison against PyTorch.
 
 use std::path::Path;
 
-use rnnc_spec::{Model, Nonlinearity, RnnSpec};
+use rnnc_spec::{CellKind, Model, Nonlinearity, RnnSpec};
 use serde::Deserialize;
 
 /// One configuration: torch's constructor arguments plus `seq_len` and `batch`.
@@ -12,6 +13,9 @@ use serde::Deserialize;
 pub struct BenchConfig {
     /// Name in reports.
     pub name: String,
+    /// `rnn` (default), `lstm` or `gru`.
+    #[serde(default)]
+    pub cell: Option<String>,
     /// `H_in`.
     pub input_size: i64,
     /// `H`.
@@ -22,9 +26,12 @@ pub struct BenchConfig {
     /// Two directions (default false).
     #[serde(default)]
     pub bidirectional: bool,
-    /// `tanh` (default) or `relu`.
-    #[serde(default = "tanh")]
-    pub nonlinearity: String,
+    /// `tanh` (the RNN's default) or `relu`; only for the RNN.
+    #[serde(default)]
+    pub nonlinearity: Option<String>,
+    /// An LSTM's projection size (default 0: none).
+    #[serde(default)]
+    pub proj_size: i64,
     /// Time steps of the call.
     pub seq_len: usize,
     /// Sequences of the call.
@@ -33,9 +40,6 @@ pub struct BenchConfig {
 
 fn one() -> i64 {
     1
-}
-fn tanh() -> String {
-    "tanh".into()
 }
 
 #[derive(Deserialize)]
@@ -64,14 +68,24 @@ impl BenchConfig {
 
     /// The model (f32, time-major, with biases, as the peers run it).
     pub fn model(&self) -> Result<Model, String> {
-        let nonlinearity: Nonlinearity = self
-            .nonlinearity
-            .parse()
-            .map_err(|()| format!("Unknown nonlinearity '{}'", self.nonlinearity))?;
-        RnnSpec::builder(self.input_size, self.hidden_size)
-            .num_layers(self.num_layers)
+        let cell: CellKind = match &self.cell {
+            None => CellKind::Rnn,
+            Some(cell) => cell.parse().map_err(|()| {
+                format!("Unknown cell '{cell}'. Select from 'rnn', 'lstm' or 'gru'.")
+            })?,
+        };
+        let mut spec = RnnSpec::builder(self.input_size, self.hidden_size)
+            .cell(cell)
+            .proj_size(self.proj_size);
+        if let Some(nonlinearity) = &self.nonlinearity {
+            spec = spec.nonlinearity(
+                nonlinearity
+                    .parse::<Nonlinearity>()
+                    .map_err(|()| format!("Unknown nonlinearity '{nonlinearity}'"))?,
+            );
+        }
+        spec.num_layers(self.num_layers)
             .bidirectional(self.bidirectional)
-            .nonlinearity(nonlinearity)
             .name(rnnc_spec::default_name(&self.name))
             .build()
             .map_err(|e| {
@@ -80,7 +94,8 @@ impl BenchConfig {
             })
     }
 
-    /// FLOPs of one call: the sum over layers and directions of `2 L N H (in_l + H)`.
+    /// FLOPs of one call: the sum over layers and directions of `2 L N G H (in_l + R)`, plus
+    /// `2 L N P H` for projections (`Model::flops`).
     pub fn flops(&self) -> Result<u64, String> {
         Ok(self.model()?.flops(self.seq_len, self.batch))
     }
@@ -103,6 +118,23 @@ mod tests {
             .iter()
             .find(|c| c.name == "bidir-128x2-b8-relu")
             .unwrap();
-        assert!(bidir.bidirectional && bidir.nonlinearity == "relu");
+        assert!(bidir.bidirectional && bidir.nonlinearity.as_deref() == Some("relu"));
+    }
+
+    #[test]
+    fn the_gated_configurations_load_and_count_flops() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../benches/gated.toml");
+        let configs = BenchConfig::load(&path).unwrap();
+        assert_eq!(configs.len(), 8);
+        // gated.toml's formula: per layer 2*L*N*G*H*(in_l + R) + 2*L*N*P*H, R = P.
+        let lstmp = configs
+            .iter()
+            .find(|c| c.name == "lstmp-80x512p128x2")
+            .unwrap();
+        let (l, g, h, p) = (100u64, 4, 512, 128);
+        let layer = |input: u64| 2 * l * g * h * (input + p) + 2 * l * p * h;
+        assert_eq!(lstmp.flops().unwrap(), layer(80) + layer(128));
+        let gru = configs.iter().find(|c| c.name == "gru-stream-96").unwrap();
+        assert_eq!(gru.flops().unwrap(), 2 * 1000 * 3 * 96 * (42 + 96));
     }
 }

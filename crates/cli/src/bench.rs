@@ -1,4 +1,4 @@
-//! `rnnc bench [CONFIGS.toml]`: time `forward_into` on each benchmark configuration.
+//! `rnnc bench [CONFIGS.toml...]`: time `forward_into` on each benchmark configuration.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -10,10 +10,11 @@ use rnnc_bench::timing::{BenchSettings, bench, bench_callers};
 
 #[derive(clap::Args)]
 pub struct BenchArgs {
-    /// Configurations (the format of benches/configs.toml); the default is the file of the
-    /// checkout rnnc was built from.
-    #[arg(default_value_os_t = default_configs())]
-    configs: PathBuf,
+    /// Files of configurations (the format of benches/configs.toml); the default is the
+    /// RNN's (configs.toml) and the LSTM's and GRU's (gated.toml) of the checkout rnnc was
+    /// built from.
+    #[arg(default_values_os_t = default_configs())]
+    configs: Vec<PathBuf>,
 
     /// Threads per call; several (`--threads 1,2`) are measured interleaved, each line
     /// then also gives its speed relative to the first count's.
@@ -60,16 +61,31 @@ enum OptLevelArg {
     None,
 }
 
-/// The benchmark configurations of the checkout this binary was built from: an absolute
-/// path, so that `rnnc bench` finds them from any directory.
-fn default_configs() -> PathBuf {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../benches/configs.toml");
-    path.canonicalize().unwrap_or(path)
+/// The benchmark configurations of the checkout this binary was built from: absolute
+/// paths, so that `rnnc bench` finds them from any directory.
+fn default_configs() -> Vec<PathBuf> {
+    ["configs.toml", "gated.toml"]
+        .into_iter()
+        .map(|file| {
+            let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../../benches")
+                .join(file);
+            path.canonicalize().unwrap_or(path)
+        })
+        .collect()
 }
 
 pub fn run(args: &BenchArgs) -> anyhow::Result<ExitCode> {
-    let path = args.configs.clone();
-    let configs = BenchConfig::load(&path).map_err(anyhow::Error::msg)?;
+    let mut configs = Vec::new();
+    for path in &args.configs {
+        configs.extend(BenchConfig::load(path).map_err(anyhow::Error::msg)?);
+    }
+    let path = args
+        .configs
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect::<Vec<_>>()
+        .join(", ");
     if !(args.seconds > 0.0 && args.seconds <= 600.0) {
         anyhow::bail!("--seconds must be in (0, 600], got {}", args.seconds);
     }
@@ -97,7 +113,7 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<ExitCode> {
     }
     let selected = select(args, &configs);
     if selected.is_empty() {
-        anyhow::bail!("no configuration in {} matches", path.display());
+        anyhow::bail!("no configuration in {path} matches");
     }
     for config in selected {
         let results = bench(config, &options(args), &settings)?;
@@ -147,13 +163,13 @@ fn options(args: &BenchArgs) -> CompileOptions {
 /// `--callers N`: the latency of calls made by N threads at once.
 fn run_callers(
     args: &BenchArgs,
-    path: &Path,
+    path: &str,
     configs: &[BenchConfig],
     settings: &BenchSettings,
 ) -> anyhow::Result<ExitCode> {
     let selected = select(args, configs);
     if selected.is_empty() {
-        anyhow::bail!("no configuration in {} matches", path.display());
+        anyhow::bail!("no configuration in {path} matches");
     }
     if !args.json {
         crate::print_out(&format!(

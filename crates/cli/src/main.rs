@@ -20,8 +20,8 @@ use clap::{Parser, Subcommand};
 #[command(
     name = "rnnc",
     version,
-    about = "A compiler for PyTorch's torch.nn.RNN: specs in, specialized CPU kernels out",
-    long_about = "A compiler for PyTorch's torch.nn.RNN.\n\n\
+    about = "A compiler for PyTorch's torch.nn.RNN, LSTM and GRU: specs in, specialized CPU kernels out",
+    long_about = "A compiler for PyTorch's torch.nn.RNN, LSTM and GRU.\n\n\
         `rnnc SPEC.toml` compiles a spec into NAME.o and NAME.h (a C API) for this machine \
         or --target; --weights bakes a safetensors state_dict into the object. --emit \
         describe|ir|clif|asm prints the model, the optimized IR, Cranelift IR or assembly \

@@ -375,59 +375,98 @@ fn bad_targets_directories_and_weights_fail_cleanly() {
 
 /// The README's C walkthrough: tools/c/kws_demo.c against a kws object with baked weights
 /// prints what native code computes for the same input.
-#[test]
-fn the_c_walkthrough_program_prints_what_the_jit_computes() {
-    let dir = std::env::temp_dir().join(format!("rnnc-demo-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let model = rnnc::SpecFile::read(&root().join("specs/kws.toml"))
-        .unwrap()
-        .validate()
-        .unwrap();
+/// A walkthrough program: `spec` compiled with seeded weights baked in, `program` (a C file
+/// of `tools/c/`) built against its object with `defines`; returns what the program prints
+/// and what the JIT computes in one call on the walkthroughs' input, 50 frames of
+/// `sin(0.01 * i)`, 40 features each.
+fn walkthrough(
+    dir: &Path,
+    spec: &str,
+    program: &str,
+    defines: &[String],
+) -> (String, rnnc::Tensor<f32>, rnnc::State<f32>) {
+    let spec = root().join(spec);
+    let model = rnnc::SpecFile::read(&spec).unwrap().validate().unwrap();
+    let name = model.name().to_string();
     let weights = rnnc::Weights::init(&model, 11);
-    let weights_path = dir.join("kws.safetensors");
+    let weights_path = dir.join(format!("{name}.safetensors"));
     weights.save(&weights_path).unwrap();
     run(Command::new(env!("CARGO_BIN_EXE_rnnc"))
-        .arg(root().join("specs/kws.toml"))
+        .arg(&spec)
         .arg("--weights")
         .arg(&weights_path)
         .arg("-o")
-        .arg(&dir));
-    let program = dir.join("kws_demo");
+        .arg(dir));
+    let binary = dir.join(format!("{name}_demo"));
     run(Command::new("cc")
-        .args(["-O2", "-std=c99", "-Wall", "-Wextra", "-Werror"])
-        .arg(root().join("tools/c/kws_demo.c"))
-        .arg(dir.join("kws.o"))
+        .args([
+            "-O2",
+            "-std=c99",
+            "-pedantic",
+            "-Wall",
+            "-Wextra",
+            "-Werror",
+        ])
+        .args(defines)
+        .arg(root().join("tools/c").join(program))
+        .arg(dir.join(format!("{name}.o")))
         .arg("-I")
-        .arg(&dir)
+        .arg(dir)
         .args(["-lm", "-o"])
-        .arg(&program));
-    let printed = run(&mut Command::new(&program));
+        .arg(&binary));
+    let printed = run(&mut Command::new(&binary));
     let rnn = CompiledRnn::new(&model).unwrap();
     let packed = rnn.pack(&weights).unwrap();
     let x: Vec<f32> = (0..50 * 40)
         .map(|i| (0.01 * i as f64).sin() as f32)
         .collect();
-    let (out, state) = rnn
-        .forward(
-            &packed,
-            rnnc::TensorView::new(&[50, 40], &x).unwrap(),
-            None,
-            None,
-        )
-        .unwrap();
-    let h_n = state.h;
+    let input = rnnc::TensorView::new(&[50, 40], &x).unwrap();
+    let (out, state) = rnn.forward(&packed, input, None, None).unwrap();
+    (printed, out, state)
+}
+
+/// Four elements as the walkthrough programs print them.
+fn four(v: &[f32]) -> String {
+    format!("{:.6} {:.6} {:.6} {:.6}", v[0], v[1], v[2], v[3])
+}
+
+#[test]
+fn the_c_walkthrough_program_prints_what_the_jit_computes() {
+    let dir = std::env::temp_dir().join(format!("rnnc-demo-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (printed, out, state) = walkthrough(&dir, "specs/kws.toml", "kws_demo.c", &[]);
     let expected = format!(
-        "output[0][0][:4] = {:.6} {:.6} {:.6} {:.6}\nh_n[1][:4]       = {:.6} {:.6} {:.6} {:.6}\n",
-        out.data()[0],
-        out.data()[1],
-        out.data()[2],
-        out.data()[3],
-        h_n.data()[128],
-        h_n.data()[129],
-        h_n.data()[130],
-        h_n.data()[131]
+        "output[0][0][:4] = {}\nh_n[1][:4]       = {}\n",
+        four(out.data()),
+        four(&state.h.data()[128..])
     );
     assert_eq!(printed, expected);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// The walkthrough's streaming program (`tools/c/stream_demo.c`), for the LSTM with
+/// projections and the GRU of `specs/`: 50 frames fed in chunks of 10, the states carried
+/// from call to call, print what the JIT computes in one call.
+#[test]
+fn the_c_streaming_program_prints_what_the_jit_computes() {
+    let dir = std::env::temp_dir().join(format!("rnnc-stream-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    for name in ["lstmp", "gru"] {
+        let defines = [
+            format!("-DMODEL={name}"),
+            format!("-DMODEL_UPPER={}", name.to_uppercase()),
+            format!("-DMODEL_HEADER=\"{name}.h\""),
+        ];
+        let spec = format!("specs/{name}.toml");
+        let (printed, out, state) = walkthrough(&dir, &spec, "stream_demo.c", &defines);
+        let width = out.shape()[1];
+        let expected = format!(
+            "output[49][:4] = {}\nh_n[0][:4]     = {}\n",
+            four(&out.data()[49 * width..]),
+            four(state.h.data())
+        );
+        assert_eq!(printed, expected, "{name}");
+    }
     let _ = std::fs::remove_dir_all(dir);
 }
 

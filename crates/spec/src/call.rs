@@ -11,9 +11,15 @@ use crate::spec::DType;
 /// What is wrong with the arguments of a forward call. Always the caller's fault.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum CallError {
-    /// Input neither `(L, H_in)` nor 3-D.
-    #[error("RNN: Expected input to be 2D or 3D, got {found}D tensor instead")]
+    /// Input neither `(L, H_in)` nor 3-D (torch's message, which says "tensor" for the
+    /// RNN only).
+    #[error(
+        "{module}: Expected input to be 2D or 3D, got {found}D{} instead",
+        if *.module == "RNN" { " tensor" } else { "" }
+    )]
     InputRank {
+        /// torch's module: `RNN`, `LSTM`, `GRU`.
+        module: &'static str,
         /// Dims of the input.
         found: usize,
     },
@@ -215,7 +221,12 @@ impl CallShape {
             [l, f] => (true, l, 1, f),
             [l, n, f] if !model.batch_first() => (false, l, n, f),
             [n, l, f] => (false, l, n, f),
-            _ => return Err(CallError::InputRank { found: input.len() }),
+            _ => {
+                return Err(CallError::InputRank {
+                    module: model.cell().module(),
+                    found: input.len(),
+                });
+            }
         };
         if features != model.input_size() {
             return Err(CallError::InputSize {
@@ -404,6 +415,45 @@ mod tests {
         let u = CallShape::check(&model(true), &[5, 10], Some(&[&[2, 20]]), None).unwrap();
         assert!(u.unbatched && !u.batch_first);
         assert_eq!(u.output_shape(), [5, 20]);
+    }
+
+    #[test]
+    fn gated_cells_errors_read_like_torch() {
+        use crate::CellKind;
+        let gru = RnnSpec::builder(4, 4).cell(CellKind::Gru).build().unwrap();
+        let msg = |r: Result<CallShape, CallError>| r.unwrap_err().to_string();
+        assert_eq!(
+            msg(CallShape::check(&gru, &[1, 2, 3, 4], None, None)),
+            "GRU: Expected input to be 2D or 3D, got 4D instead"
+        );
+        // torch.nn.LSTM(3, 4) called with c0 of 5 features.
+        let lstm = RnnSpec::builder(3, 4).cell(CellKind::Lstm).build().unwrap();
+        let (h0, c0): (&[usize], &[usize]) = (&[1, 2, 4], &[1, 2, 5]);
+        assert_eq!(
+            msg(CallShape::check(&lstm, &[5, 2, 3], Some(&[h0, c0]), None)),
+            "Expected hidden[1] size (1, 2, 4), got [1, 2, 5]"
+        );
+        assert_eq!(
+            msg(CallShape::check(&lstm, &[5, 2, 3], Some(&[h0]), None)),
+            "expected the 2 initial state(s) (h0, c0) together, got 1 tensor(s)"
+        );
+        // With projections h has proj_size features, c hidden_size.
+        let proj = RnnSpec::builder(3, 4)
+            .cell(CellKind::Lstm)
+            .proj_size(2)
+            .build()
+            .unwrap();
+        let s = CallShape::check(&proj, &[5, 2, 3], Some(&[&[1, 2, 2], &[1, 2, 4]]), None);
+        assert_eq!(s.unwrap().output_shape(), [5, 2, 2]);
+        assert_eq!(
+            msg(CallShape::check(
+                &proj,
+                &[5, 2, 3],
+                Some(&[&[1, 2, 4], &[1, 2, 4]]),
+                None
+            )),
+            "Expected hidden[0] size (1, 2, 2), got [1, 2, 4]"
+        );
     }
 
     #[test]

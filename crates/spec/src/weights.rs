@@ -420,13 +420,14 @@ fn shape_hint(model: &Model, param: &Param, found: &[usize]) -> Option<String> {
         let names = |c: Cell| c.gate_names().join(", ");
         return Some(format!(
             "{rows} rows = {} x hidden_size {h}, the gates of a torch.nn.{} ({}): the spec has \
-             cell = \"{}\", a torch.nn.{} of {} gates ({})",
+             cell = \"{}\", a torch.nn.{} of {} gate{} ({})",
             other.gates(),
             other.module(),
             names(other),
             model.spec().cell,
             cell.module(),
             cell.gates(),
+            if cell.gates() == 1 { "" } else { "s" },
             names(cell)
         ));
     }
@@ -480,6 +481,42 @@ fn unexpected_hint(model: &Model, name: &str) -> Option<String> {
 mod tests {
     use super::*;
     use crate::RnnSpec;
+
+    /// An LSTM's state_dict for a GRU spec: every mis-shaped tensor on its line, and one
+    /// hint saying whose shapes they are.
+    #[test]
+    fn another_cells_weights_are_named() {
+        use crate::CellKind;
+        let lstm = RnnSpec::builder(3, 4)
+            .cell(CellKind::Lstm)
+            .proj_size(2)
+            .build()
+            .unwrap();
+        let gru = RnnSpec::builder(3, 4).cell(CellKind::Gru).build().unwrap();
+        let tensors: Vec<(String, Tensor<f32>)> = Weights::init(&lstm, 1)
+            .iter()
+            .map(|(p, d)| {
+                let data = f32::unwrap(d).unwrap().to_vec();
+                (p.name(), Tensor::new(p.shape(), data).unwrap())
+            })
+            .collect();
+        let err = Weights::from_tensors(&gru, tensors)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("tensor `weight_ih_l0` has shape [16, 3], expected [12, 3]"),
+            "{err}"
+        );
+        assert!(err.contains("unexpected tensor `weight_hr_l0`"), "{err}");
+        assert_eq!(err.matches("hint:").count(), 1, "{err}");
+        assert!(
+            err.contains(
+                "hint: 16 rows = 4 x hidden_size 4, the gates of a torch.nn.LSTM (i, f, g, o): \
+                 the spec has cell = \"gru\", a torch.nn.GRU of 3 gates (r, z, n)"
+            ),
+            "{err}"
+        );
+    }
 
     #[test]
     fn init_is_seeded_and_within_torch_bounds() {

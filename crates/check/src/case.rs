@@ -302,31 +302,45 @@ fn read_tensor(
     Ok(CaseTensor { shape, data })
 }
 
-/// Every case at the given paths: files are cases, directories are searched (not
-/// recursively) for `*.json`; sorted by path. Unreadable directories are errors.
+/// Every case at the given paths: files are cases, directories are searched with their
+/// subdirectories (`tests/golden` holds `torch-rnn/`, `torch-lstm/`, `torch-gru/`) for
+/// `*.json`; each directory's cases sorted by path. A directory without any case, or one
+/// that cannot be read, is an error.
 pub fn collect_case_paths(paths: &[PathBuf]) -> Result<Vec<PathBuf>, CaseError> {
     let mut cases = Vec::new();
     for path in paths {
         if path.is_dir() {
-            let entries = std::fs::read_dir(path).map_err(|e| CaseError {
-                path: path.display().to_string(),
-                message: e.to_string(),
-            })?;
-            let mut found: Vec<PathBuf> = entries
-                .filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|p| p.extension().is_some_and(|e| e == "json"))
-                .collect();
-            if found.is_empty() {
+            let before = cases.len();
+            collect_dir(path, &mut cases)?;
+            if cases.len() == before {
                 return Err(CaseError {
                     path: path.display().to_string(),
-                    message: "no case (*.json) in this directory".into(),
+                    message: "no case (*.json) in this directory or below".into(),
                 });
             }
-            found.sort();
-            cases.extend(found);
         } else {
             cases.push(path.clone());
         }
     }
     Ok(cases)
+}
+
+/// The `*.json` files of `dir` (sorted), then those of its subdirectories (in name order).
+fn collect_dir(dir: &Path, cases: &mut Vec<PathBuf>) -> Result<(), CaseError> {
+    let entries = std::fs::read_dir(dir).map_err(|e| CaseError {
+        path: dir.display().to_string(),
+        message: e.to_string(),
+    })?;
+    let mut entries: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+    entries.sort();
+    cases.extend(
+        entries
+            .iter()
+            .filter(|p| p.is_file() && p.extension().is_some_and(|e| e == "json"))
+            .cloned(),
+    );
+    for sub in entries.iter().filter(|p| p.is_dir()) {
+        collect_dir(sub, cases)?;
+    }
+    Ok(())
 }

@@ -18,7 +18,8 @@ pub struct VerifyArgs {
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=64))]
     threads: u16,
 
-    /// Case files (NAME.json beside NAME.safetensors) or directories of cases.
+    /// Case files (NAME.json beside NAME.safetensors) or directories of cases (searched with
+    /// their subdirectories).
     #[arg(required = true)]
     paths: Vec<PathBuf>,
 }

@@ -56,11 +56,12 @@ fn a_bad_spec_fails_with_diagnostics_on_stderr() {
 
 #[test]
 fn verify_passes_the_torch_cases_and_prints_a_summary() {
-    let out = rnnc(&["verify", "--engine", "reference", "tests/golden/torch-rnn"]);
+    // A directory of directories: RNN, LSTM and GRU cases.
+    let out = rnnc(&["verify", "--engine", "reference", "tests/golden"]);
     let stdout = text(&out.stdout);
     assert!(out.status.success(), "{stdout}");
-    assert_eq!(stdout.lines().filter(|l| l.ends_with("pass")).count(), 60);
-    assert!(stdout.contains("60 passed, 0 failed"), "{stdout}");
+    assert_eq!(stdout.lines().filter(|l| l.ends_with("pass")).count(), 180);
+    assert!(stdout.contains("180 passed, 0 failed"), "{stdout}");
     // The default engine is native code, and works on single files as well.
     let one = rnnc(&["verify", "tests/golden/torch-rnn/case_011.json"]);
     assert!(one.status.success());

@@ -150,11 +150,15 @@ fn emit_pack_layer(
             } => {
                 // Zero everything (padding rows), then place each real element:
                 // stacked row r = i * G * Hp + gate row lives in panel r / width at
-                // column k.
+                // column k. An LSTM's `weight_hr` is one "gate" of `P` rows.
                 let zero = b.fconst("zero", scalar, 0.0);
                 b.for_loop("e", Operand::Imm(region.len as i64), false, |b, e| {
                     b.store(view, Some(e), 0, zero);
                 });
+                let (gates, h, padded_rows) = match kind {
+                    ParamKind::WeightHr => (1, g.proj_size, g.proj_size.div_ceil(lanes) * lanes),
+                    _ => (gates, h, padded_rows),
+                };
                 let rows = dirs.len() * padded_rows;
                 let full = (rows / width) as i64;
                 let (cols, width) = (*cols as i64, *width as i64);

@@ -1,6 +1,6 @@
 //! The plan of memory: which region of the packed buffer holds which node's weights and
-//! biases (and an LSTM's projections, in torch's layout), and the regions of the
-//! workspace.
+//! biases (and an LSTM's projections, in panels beside a panel recurrence), and the regions
+//! of the workspace.
 
 use std::collections::HashMap;
 
@@ -80,6 +80,17 @@ pub(super) fn rpre_name(direction: usize) -> &'static str {
         "rpre"
     } else {
         "rpre_reverse"
+    }
+}
+
+/// The layout of an LSTM's `weight_hr` beside a recurrence of `layout`: torch's rows, or
+/// panels no wider than the recurrence's and than `P` rounded up to whole vectors.
+pub(super) fn proj_layout(g: &Graph, layout: Layout) -> Layout {
+    match layout {
+        Layout::Torch => Layout::Torch,
+        Layout::Panels { width } => Layout::Panels {
+            width: width.min(g.padded_proj()),
+        },
     }
 }
 
@@ -236,16 +247,28 @@ impl Plan {
                     g.recurrent_size(),
                 );
                 if proj > 0 {
+                    // Panels (no wider than the recurrence's, of whole vectors) when the
+                    // recurrence has them: a GEMV of independent accumulator chains rather
+                    // than one dependent chain per row.
+                    let layout = proj_layout(g, r.layout);
+                    let rows = match layout {
+                        Layout::Torch => proj,
+                        Layout::Panels { .. } => g.padded_proj(),
+                    };
                     add(
                         Key::RecProj(l, d),
-                        format!("{}.rows", param_name(l, d, ParamKind::WeightHr)),
-                        proj * g.hidden_size,
+                        format!(
+                            "{}{}",
+                            param_name(l, d, ParamKind::WeightHr),
+                            layout_suffix(layout)
+                        ),
+                        rows * g.hidden_size,
                         Content::Matrix {
                             layer: l,
                             kind: ParamKind::WeightHr,
                             dirs: vec![d],
                             cols: g.hidden_size,
-                            layout: Layout::Torch,
+                            layout,
                         },
                     );
                 }

@@ -8,10 +8,11 @@ use rnnc_kernel::{BitOp, Buf, Cmp, FloatOp, IntOp, Op, Operand, Reg, Type};
 use super::epilogue::{Position, emit_separate_epilogue};
 use super::gemm::{WeightStream, accumulate, column_blocks, dot};
 use super::kernels::{KernelCtx, LayerIo, StateParams};
-use super::plan::{Key, hfull_name, state_name};
+use super::plan::{Content, Key, hfull_name, state_name};
 use super::shares::{Share, for_panels, panel_range, share_range};
 use super::{at_least_zero, copy_elems, emit_gate_row, min};
 use crate::graph::{Layout, Recurrence};
+use crate::passes::block::{Shape, block_for};
 
 /// One state's double buffer in a recurrence: `buf[s_in + b * padded + j]` is the state
 /// before the step, and the step writes the new one at `s_out`.
@@ -229,7 +230,8 @@ impl Recur<'_, '_> {
 
     /// An LSTM's projection at step `t`, after the cell has stored the unprojected `h` of
     /// every unit: `h = W_hr h_full` for the rows of `W_hr` the share owns (all without
-    /// one), masked like the cell's states, stored to the state and the output.
+    /// one), masked like the cell's states, stored to the state and the output. One dot
+    /// product per row in torch's layout; a panel GEMV when `W_hr` is in panels.
     pub fn emit_projection_stage(
         &self,
         b: &mut Builder<'_>,
@@ -239,6 +241,13 @@ impl Recur<'_, '_> {
     ) {
         let k = self.k;
         let (l, d) = (self.io.layer, self.r.direction);
+        if let Content::Matrix {
+            layout: Layout::Panels { width },
+            ..
+        } = k.plan.region(Key::RecProj(l, d)).content
+        {
+            return self.emit_projection_panels(b, states, t, share, width);
+        }
         let (first, count) = match share {
             None => (None, Operand::Imm(k.proj as i64)),
             Some(share) => {
@@ -279,6 +288,77 @@ impl Recur<'_, '_> {
                 let oat = b.iadd("oat", oat, Operand::Reg(p));
                 b.store(self.io.out, Some(oat), (d * k.proj) as i64, out);
             });
+        });
+    }
+
+    /// The projection stage with `weight_hr` in panels of `width` rows: register blocks
+    /// of rows of `h` times sequences, the rows a share's panels; then masking and the
+    /// stores of the state and the output, as the torch-layout stage does per element.
+    fn emit_projection_panels(
+        &self,
+        b: &mut Builder<'_>,
+        states: &States,
+        t: Reg,
+        share: Option<Share>,
+        width: usize,
+    ) {
+        let k = self.k;
+        let (l, d) = (self.io.layer, self.r.direction);
+        let rows = k.proj.div_ceil(k.lanes) * k.lanes;
+        let h = states.h();
+        let range = share.map(|share| panel_range(b, rows, width, share));
+        let block = block_for(width, k.lanes, Shape::PLAIN);
+        for_panels(b, rows, width, range, |b, panel, pwidth, last_row| {
+            let row0 = b.imul("row0", panel, Operand::Imm(width as i64));
+            let woff = b.imul("woff", row0, Operand::Imm(k.h as i64));
+            let emit = |b: &mut Builder<'_>, cols: &[Reg], rows: usize, sub: usize| {
+                let at = b.iadd("p0", row0, Operand::Imm(sub as i64));
+                let accs: Vec<Reg> = cols
+                    .iter()
+                    .map(|_| b.fconst("acc", k.vty(rows), 0.0))
+                    .collect();
+                let src_at = cols
+                    .iter()
+                    .map(|&s| b.imul("hf_at", s, Operand::Imm(k.hp as i64)))
+                    .collect();
+                let stream = WeightStream {
+                    weights: k.region(b, Key::RecProj(l, d)),
+                    at: b.iadd("wat", woff, Operand::Imm(sub as i64)),
+                    panel_width: pwidth,
+                    k: k.h,
+                    src: k.work(b, hfull_name(d)),
+                    src_at,
+                };
+                accumulate(k, b, rows, &accs, &stream);
+                // Real rows of `h` in this sub-block (the last panel may hold padding).
+                let valid =
+                    last_row.map_or(rows, |first| rows.min(k.proj - (first + sub).min(k.proj)));
+                for (&s, &acc) in cols.iter().zip(&accs) {
+                    let len = k.length(b, s);
+                    let sat = b.imul("sat", s, Operand::Imm(h.padded as i64));
+                    let sat = b.iadd("sat", sat, Operand::Reg(at));
+                    let old_at = b.iadd("old_at", sat, Operand::Reg(h.s_in));
+                    let old = b.load("old", k.vty(rows), h.buf, Some(old_at), 0);
+                    let kept = b.def("kept", k.vty(rows), Op::Select(Cmp::Lt, t, len, acc, old));
+                    let new_at = b.iadd("new_at", sat, Operand::Reg(h.s_out));
+                    b.store(h.buf, Some(new_at), 0, kept);
+                    if valid == 0 {
+                        continue;
+                    }
+                    let zero = b.fconst("zero", k.vty(rows), 0.0);
+                    let out = b.def("out", k.vty(rows), Op::Select(Cmp::Lt, t, len, acc, zero));
+                    let out = if valid < rows {
+                        b.def("out", k.vty(valid), Op::Slice(out, 0))
+                    } else {
+                        out
+                    };
+                    let row = k.row(b, t, s);
+                    let oat = b.imul("oat", row, Operand::Imm(self.io.out_width as i64));
+                    let oat = b.iadd("oat", oat, Operand::Reg(at));
+                    b.store(self.io.out, Some(oat), (d * k.proj) as i64, out);
+                }
+            };
+            column_blocks(b, k.batch, block, pwidth, emit);
         });
     }
 

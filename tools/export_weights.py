@@ -122,6 +122,22 @@ def select(state, prefix):
     raise ExportError(f"no RNN weights {where}: {hint}")
 
 
+def check_flags(cell, nonlinearity, batch_first):
+    """The flags a state_dict does not record, as the user stated them: batch_first, and a
+    torch.nn.RNN's nonlinearity (which the LSTM and the GRU do not have)."""
+    if cell != "rnn" and nonlinearity is not None:
+        raise ExportError(f"--nonlinearity is the RNN's; the tensors are a {MODULES[cell]}'s, "
+                          "which has none")
+    unrecorded = (["nonlinearity"] if cell == "rnn" else []) + ["batch_first"]
+    given = {"nonlinearity": nonlinearity, "batch_first": batch_first}
+    missing = [f"--{f.replace('_', '-')}" for f in unrecorded if given[f] is None]
+    if missing:
+        raise ExportError(
+            f"a state_dict does not record {' and '.join(unrecorded)}: give "
+            f"{' and '.join(missing)} as your model has them (e.g. --batch-first false), or "
+            "export the whole module (torch.save(model)) instead")
+
+
 def write(out, name, state, nonlinearity, batch_first, cell=None):
     """Infer the spec from a plain-named state_dict and write OUT.toml, OUT.safetensors;
     `cell`, if given, must be the one the shapes say."""
@@ -135,12 +151,7 @@ def write(out, name, state, nonlinearity, batch_first, cell=None):
             + (f" (and weight_hr_l0 projects to {proj_size})" if proj_size else "")
             + f", where a {MODULES[cell]} stacks {GATES[cell]}")
     cell = inferred
-    if cell == "rnn" and nonlinearity is None:
-        raise ExportError("a torch.nn.RNN's state_dict does not record its nonlinearity: "
-                          "give --nonlinearity")
-    if cell != "rnn" and nonlinearity is not None:
-        raise ExportError(f"--nonlinearity is the RNN's; the tensors are a {MODULES[cell]}'s, "
-                          "which has none")
+    check_flags(cell, nonlinearity, batch_first)
     input_size = state["weight_ih_l0"].shape[1]
     dtypes = {torch.float32: "f32", torch.float64: "f64"}
     dtype = state["weight_ih_l0"].dtype
@@ -239,17 +250,8 @@ def main(argv=None):
         if not isinstance(loaded, dict):
             raise ExportError(f"{args.checkpoint} holds a {type(loaded).__name__}, not a "
                               "state_dict or a module")
-        state = select(loaded, args.prefix)
-        cell = infer_cell(state)[0]
-        needed = [("nonlinearity", args.nonlinearity)] if cell == "rnn" else []
-        missing = [f"--{f}" for f, v in needed + [("batch-first", args.batch_first)] if v is None]
-        if missing:
-            flags = " and ".join(f for f, _ in needed + [("batch_first", None)])
-            raise ExportError(
-                f"a state_dict does not record {flags}: give {' and '.join(missing)} "
-                "(e.g. --batch-first false), or export the whole module (torch.save(model)) "
-                "instead")
-        write(args.out, name, state, args.nonlinearity, args.batch_first, args.cell)
+        write(args.out, name, select(loaded, args.prefix), args.nonlinearity, args.batch_first,
+              args.cell)
         return 0
     except ExportError as e:
         print(f"error: {e}", file=sys.stderr)

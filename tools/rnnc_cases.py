@@ -46,7 +46,8 @@ except ImportError as e:
 
 # The sibling tool's helpers (tools/ is the script's directory, hence on sys.path).
 from export_weights import (  # noqa: E402
-    ExportError, GATES, MODULES, cell_of, infer_cell, normalized, parse_bool, prefixes)
+    ExportError, GATES, MODULES, cell_of, check_flags, infer_cell, normalized, parse_bool,
+    prefixes)
 
 
 class CaseError(Exception):
@@ -264,15 +265,10 @@ def model_from_weights(args, spec):
         cell, hidden, proj = infer_cell(state)
     except ExportError as e:
         raise CaseError(f"{args.weights}: {e}")
-    needed = [("nonlinearity", args.nonlinearity)] if cell == "rnn" else []
-    missing = [f"--{f}" for f, v in needed + [("batch-first", args.batch_first)] if v is None]
-    if missing:
-        flags = " and ".join(f for f, _ in needed + [("batch_first", None)])
-        raise CaseError(f"a state_dict does not record {flags}: give "
-                        f"{' and '.join(missing)} as your model has them (or --module MODEL.pt "
-                        "with the whole module)")
-    if cell != "rnn" and args.nonlinearity is not None:
-        raise CaseError(f"--nonlinearity is the RNN's; the tensors are a {MODULES[cell]}'s")
+    try:
+        check_flags(cell, args.nonlinearity, args.batch_first)
+    except ExportError as e:
+        raise CaseError(f"{e} (for a case: --module MODEL.pt)")
     inputs = state["weight_ih_l0"].shape[1]
     layers = 1 + max(int(k[len("weight_ih_l"):].split("_")[0]) for k in state
                      if k.startswith("weight_ih_l"))

@@ -261,10 +261,6 @@ impl Graph {
             StateKind::H | StateKind::C => self.hidden_size,
         }
     }
-    /// `P` rounded up to whole vectors: the padded rows of an LSTM's `weight_hr` panels.
-    pub fn padded_proj(&self) -> usize {
-        self.proj_size.div_ceil(self.lanes()) * self.lanes()
-    }
     /// `H` rounded up to whole vectors: the stride of states.
     pub fn padded_hidden(&self) -> usize {
         self.hidden_size.div_ceil(self.lanes()) * self.lanes()

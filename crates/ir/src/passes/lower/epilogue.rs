@@ -6,7 +6,7 @@
 use std::cell::RefCell;
 
 use rnnc_kernel::builder::Builder;
-use rnnc_kernel::{Cmp, FloatOp, IntOp, Op, Operand, Reg, Type};
+use rnnc_kernel::{Buf, Cmp, FloatOp, IntOp, Op, Operand, Reg, Type};
 
 use super::cell::CellInput;
 use super::emit_gate_row;
@@ -25,10 +25,10 @@ pub(super) struct Position {
 
 /// `lanes` consecutive hidden units from unit `j`, of which the first `valid` are real
 /// (the rest padding).
-struct Units {
-    j: Reg,
-    lanes: usize,
-    valid: usize,
+pub(super) struct Units {
+    pub j: Reg,
+    pub lanes: usize,
+    pub valid: usize,
 }
 
 impl Recur<'_, '_> {
@@ -223,18 +223,46 @@ impl Recur<'_, '_> {
         }
         for (i, &value) in new.iter().enumerate().skip(usize::from(projected)) {
             let previous = old(b, i);
-            let kept = b.def(
-                "kept",
-                ty,
-                Op::Select(Cmp::Lt, at.t, at.len, value, previous),
-            );
             let new_at = slots.borrow()[i].1;
-            b.store(states.0[i].buf, Some(new_at), 0, kept);
+            self.store_state(b, at, (states.0[i].buf, new_at), value, previous);
         }
-        if units.valid == 0 || projected {
+        if !projected {
+            self.store_output(b, at, units, new[0], zero);
+        }
+    }
+
+    /// The masked store of a state's new value: `value` at `new_at` of `buf` while the
+    /// sequence is active at step `at.t`, else `old` (a sequence past its length keeps its
+    /// states).
+    pub(super) fn store_state(
+        &self,
+        b: &mut Builder<'_>,
+        at: &Position,
+        (buf, new_at): (Buf, Reg),
+        value: Reg,
+        old: Reg,
+    ) {
+        let ty = b.func.reg(value).ty;
+        let kept = b.def("kept", ty, Op::Select(Cmp::Lt, at.t, at.len, value, old));
+        b.store(buf, Some(new_at), 0, kept);
+    }
+
+    /// The output of step `at.t` of sequence `at.s` for `units` of the state `h`: `h` while
+    /// the sequence is active, else `zero` (of `h`'s type); padding lanes are not stored.
+    /// The cell's epilogue ends here, and an LSTM's projection stage.
+    pub(super) fn store_output(
+        &self,
+        b: &mut Builder<'_>,
+        at: &Position,
+        units: &Units,
+        h: Reg,
+        zero: Reg,
+    ) {
+        if units.valid == 0 {
             return;
         }
-        let h = new[0];
+        let k = self.k;
+        let ty = b.func.reg(h).ty;
         let out = b.def("out", ty, Op::Select(Cmp::Lt, at.t, at.len, h, zero));
         let out = if units.valid < units.lanes {
             b.def("out", k.vty(units.valid), Op::Slice(out, 0))
@@ -244,7 +272,7 @@ impl Recur<'_, '_> {
         let row = k.row(b, at.t, at.s);
         let oat = b.imul("oat", row, Operand::Imm(self.io.out_width as i64));
         let oat = b.iadd("oat", oat, Operand::Reg(units.j));
-        let direction_at = (d * k.states[0].width) as i64;
+        let direction_at = (self.r.direction * k.states[0].width) as i64;
         b.store(self.io.out, Some(oat), direction_at, out);
     }
 }
@@ -282,7 +310,7 @@ pub(super) fn emit_separate_epilogue(
                     .collect()
             };
             let gates = load(b, pre_name(d));
-            let recurrent = rec.split.then(|| load(b, rpre_name(d)));
+            let recurrent = rec.split().then(|| load(b, rpre_name(d)));
             let units = Units {
                 j: j0,
                 lanes,

@@ -350,7 +350,6 @@ fn recur<'a, 'p>(
         io,
         r,
         p_column: p_column(g, l, r.direction),
-        split: !r.cell.split_gates().is_empty(),
     }
 }
 

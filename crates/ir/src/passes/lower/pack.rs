@@ -6,7 +6,7 @@ use rnnc_kernel::builder::Builder;
 use rnnc_kernel::{
     BufKind, Cmp, FloatOp, Function, IntOp, Op, Operand, Param, Size, Type, canonicalize_regs,
 };
-use rnnc_spec::{ParamKind, param_name, state_dict_order};
+use rnnc_spec::{ParamKind, StateKind, param_name, state_dict_order};
 
 use super::kernels::{Callee, dispatch};
 use super::plan::{Content, Plan};
@@ -156,7 +156,7 @@ fn emit_pack_layer(
                     b.store(view, Some(e), 0, zero);
                 });
                 let (gates, h, padded_rows) = match kind {
-                    ParamKind::WeightHr => (1, g.proj_size, g.proj_size.div_ceil(lanes) * lanes),
+                    ParamKind::WeightHr => (1, g.proj_size, g.padded_state(StateKind::H)),
                     _ => (gates, h, padded_rows),
                 };
                 let rows = dirs.len() * padded_rows;

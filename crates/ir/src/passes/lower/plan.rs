@@ -84,12 +84,13 @@ pub(super) fn rpre_name(direction: usize) -> &'static str {
 }
 
 /// The layout of an LSTM's `weight_hr` beside a recurrence of `layout`: torch's rows, or
-/// panels no wider than the recurrence's and than `P` rounded up to whole vectors.
+/// panels no wider than the recurrence's and than `h`'s padded width (`P` rounded up to
+/// whole vectors).
 pub(super) fn proj_layout(g: &Graph, layout: Layout) -> Layout {
     match layout {
         Layout::Torch => Layout::Torch,
         Layout::Panels { width } => Layout::Panels {
-            width: width.min(g.padded_proj()),
+            width: width.min(g.padded_state(StateKind::H)),
         },
     }
 }
@@ -253,7 +254,7 @@ impl Plan {
                     let layout = proj_layout(g, r.layout);
                     let rows = match layout {
                         Layout::Torch => proj,
-                        Layout::Panels { .. } => g.padded_proj(),
+                        Layout::Panels { .. } => g.padded_state(StateKind::H),
                     };
                     add(
                         Key::RecProj(l, d),

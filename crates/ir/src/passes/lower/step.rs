@@ -3,9 +3,9 @@
 //! rows, which end in the epilogue.
 
 use rnnc_kernel::builder::Builder;
-use rnnc_kernel::{BitOp, Buf, Cmp, FloatOp, IntOp, Op, Operand, Reg, Type};
+use rnnc_kernel::{BitOp, Buf, FloatOp, IntOp, Op, Operand, Reg, Type};
 
-use super::epilogue::{Position, emit_separate_epilogue};
+use super::epilogue::{Position, Units, emit_separate_epilogue};
 use super::gemm::{WeightStream, accumulate, column_blocks, dot};
 use super::kernels::{KernelCtx, LayerIo, StateParams};
 use super::plan::{Content, Key, hfull_name, state_name};
@@ -170,13 +170,16 @@ pub(super) struct Recur<'a, 'p> {
     pub r: &'a Recurrence,
     /// The column of `P` where its projected input starts, if hoisted.
     pub p_column: Option<usize>,
-    /// Whether the cell keeps the recurrent part of some gates apart: then every gate's
-    /// recurrent product accumulates apart from its input part, and the epilogue sums those
-    /// of the gates that are not split.
-    pub split: bool,
 }
 
 impl Recur<'_, '_> {
+    /// Whether the cell keeps the recurrent part of some gates apart: then every gate's
+    /// recurrent product accumulates apart from its input part, and the epilogue sums those
+    /// of the gates that are not split.
+    pub fn split(&self) -> bool {
+        !self.r.cell.split_gates().is_empty()
+    }
+
     /// The whole recurrence: states from their initial values, every step, final states.
     pub fn emit_recurrence(&self, b: &mut Builder<'_>) {
         let (l, d) = (self.io.layer, self.r.direction);
@@ -263,11 +266,13 @@ impl Recur<'_, '_> {
         let h = states.h();
         let sty = Type::scalar(k.dtype);
         b.for_loop("b", Operand::Reg(k.batch), false, |b, s| {
-            let len = k.length(b, s);
-            let row = k.row(b, t, s);
+            let at = Position {
+                t,
+                s,
+                len: k.length(b, s),
+            };
             let hf_at = b.imul("hf_at", s, Operand::Imm(k.hp as i64));
             let sat = b.imul("sat", s, Operand::Imm(h.padded as i64));
-            let oat = b.imul("oat", row, Operand::Imm(self.io.out_width as i64));
             let zero = b.fconst("zero", sty, 0.0);
             b.for_loop("p", count, false, |b, p| {
                 let p = match first {
@@ -278,15 +283,17 @@ impl Recur<'_, '_> {
                 let hfull = k.work(b, hfull_name(d));
                 let wrow = b.imul("wrow", p, Operand::Imm(k.h as i64));
                 let v = dot(k, b, (w_hr, wrow), (hfull, hf_at), k.h);
-                let at = b.iadd("hat", sat, Operand::Reg(p));
-                let old_at = b.iadd("old_at", at, Operand::Reg(h.s_in));
+                let hat = b.iadd("hat", sat, Operand::Reg(p));
+                let old_at = b.iadd("old_at", hat, Operand::Reg(h.s_in));
                 let old = b.load("old", sty, h.buf, Some(old_at), 0);
-                let kept = b.def("kept", sty, Op::Select(Cmp::Lt, t, len, v, old));
-                let new_at = b.iadd("new_at", at, Operand::Reg(h.s_out));
-                b.store(h.buf, Some(new_at), 0, kept);
-                let out = b.def("out", sty, Op::Select(Cmp::Lt, t, len, v, zero));
-                let oat = b.iadd("oat", oat, Operand::Reg(p));
-                b.store(self.io.out, Some(oat), (d * k.proj) as i64, out);
+                let new_at = b.iadd("new_at", hat, Operand::Reg(h.s_out));
+                self.store_state(b, &at, (h.buf, new_at), v, old);
+                let unit = Units {
+                    j: p,
+                    lanes: 1,
+                    valid: 1,
+                };
+                self.store_output(b, &at, &unit, v, zero);
             });
         });
     }
@@ -304,8 +311,8 @@ impl Recur<'_, '_> {
     ) {
         let k = self.k;
         let (l, d) = (self.io.layer, self.r.direction);
-        let rows = k.proj.div_ceil(k.lanes) * k.lanes;
         let h = states.h();
+        let rows = h.padded;
         let range = share.map(|share| panel_range(b, rows, width, share));
         let block = block_for(width, k.lanes, Shape::PLAIN);
         for_panels(b, rows, width, range, |b, panel, pwidth, last_row| {
@@ -333,29 +340,27 @@ impl Recur<'_, '_> {
                 // Real rows of `h` in this sub-block (the last panel may hold padding).
                 let valid =
                     last_row.map_or(rows, |first| rows.min(k.proj - (first + sub).min(k.proj)));
+                let units = Units {
+                    j: at,
+                    lanes: rows,
+                    valid,
+                };
                 for (&s, &acc) in cols.iter().zip(&accs) {
-                    let len = k.length(b, s);
+                    let pos = Position {
+                        t,
+                        s,
+                        len: k.length(b, s),
+                    };
                     let sat = b.imul("sat", s, Operand::Imm(h.padded as i64));
                     let sat = b.iadd("sat", sat, Operand::Reg(at));
                     let old_at = b.iadd("old_at", sat, Operand::Reg(h.s_in));
                     let old = b.load("old", k.vty(rows), h.buf, Some(old_at), 0);
-                    let kept = b.def("kept", k.vty(rows), Op::Select(Cmp::Lt, t, len, acc, old));
                     let new_at = b.iadd("new_at", sat, Operand::Reg(h.s_out));
-                    b.store(h.buf, Some(new_at), 0, kept);
-                    if valid == 0 {
-                        continue;
+                    self.store_state(b, &pos, (h.buf, new_at), acc, old);
+                    if valid > 0 {
+                        let zero = b.fconst("zero", k.vty(rows), 0.0);
+                        self.store_output(b, &pos, &units, acc, zero);
                     }
-                    let zero = b.fconst("zero", k.vty(rows), 0.0);
-                    let out = b.def("out", k.vty(rows), Op::Select(Cmp::Lt, t, len, acc, zero));
-                    let out = if valid < rows {
-                        b.def("out", k.vty(valid), Op::Slice(out, 0))
-                    } else {
-                        out
-                    };
-                    let row = k.row(b, t, s);
-                    let oat = b.imul("oat", row, Operand::Imm(self.io.out_width as i64));
-                    let oat = b.iadd("oat", oat, Operand::Reg(at));
-                    b.store(self.io.out, Some(oat), (d * k.proj) as i64, out);
                 }
             };
             column_blocks(b, k.batch, block, pwidth, emit);
@@ -431,7 +436,7 @@ impl Recur<'_, '_> {
                         let w_hh = k.region(b, Key::RecWeights(l, d));
                         let wrow = offset(b, wrow, (gate * k.h * r_width) as i64);
                         let s_hh = dot(k, b, (w_hh, wrow), (h.buf, hbase), r_width);
-                        if self.split {
+                        if self.split() {
                             recurrent.push(s_hh);
                         } else {
                             b.set(acc, Op::Float(FloatOp::Add, acc, s_hh));
@@ -440,7 +445,7 @@ impl Recur<'_, '_> {
                     })
                     .collect();
                 let at = Position { t, s, len };
-                let recurrent = self.split.then_some(recurrent);
+                let recurrent = self.split().then_some(recurrent);
                 self.finish_unit(b, states, &at, j, (gates, recurrent));
             });
         });
@@ -501,7 +506,7 @@ impl Recur<'_, '_> {
                     accumulate(k, b, rows, &accs, &stream);
                 }
                 // A cell that splits gates accumulates the recurrent products apart.
-                let raccs: Option<Vec<Reg>> = self.split.then(|| {
+                let raccs: Option<Vec<Reg>> = self.split().then(|| {
                     cols.iter()
                         .map(|_| b.fconst("racc", k.vty(rows), 0.0))
                         .collect()

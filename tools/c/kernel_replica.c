@@ -1,13 +1,15 @@
 /* rnnc's batch-1 micro-kernel (8 accumulators of 4 f32 = one 32-row panel, one input
- * column) as three instruction streams for the same arithmetic, run over a K x 32 panel:
- *   (a) the instructions Cranelift 0.135 emits for it today (from `rnnc SPEC --emit asm`):
+ * column) as four instruction streams for the same arithmetic, run over a K x 32 panel:
+ *   (a) the instructions Cranelift 0.135 emits for it (from `rnnc SPEC --emit asm` before
+ *       rnnc patched Cranelift, see vendor/README.md):
  *       index arithmetic per k, `vmovss` + register `vbroadcastss`, a `movdqa` copy before
  *       each `vfmadd132ps` because x64 Cranelift never uses the accumulator-tied 231 form;
  *   (b) (a) with pointer bumps instead of the index arithmetic;
- *   (c) what a hand-written kernel does: `vbroadcastss` from memory, `vfmadd231ps`.
+ *   (c) what a hand-written kernel does: `vbroadcastss` from memory, `vfmadd231ps`;
+ *   (d) what rnnc emits with its patched Cranelift: (a) with `vfmadd231ps` and no copies.
  * K sets where the panel lives: 64 (8 KiB, L1) ... 1024 (128 KiB, L2).
  *
- *   cc -O2 -mavx2 -mfma tools/c/kernel_replica.c -o /tmp/kr && for K in 64 256 1024; do /tmp/kr $K; done
+ *   cc -O2 -mavx2 -mfma tools/c/kernel_replica.c -o /tmp/kr && for K in 64 256 1024 4096; do /tmp/kr $K; done
  */
 #include <stdio.h>
 #include <time.h>
@@ -22,6 +24,13 @@ static double now(void){struct timespec t;clock_gettime(CLOCK_MONOTONIC,&t);retu
 #define CLOBBERS "r10", "r12", "r14", "r15", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", \
     "xmm7", "xmm8", "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15", "memory", "cc"
 
+/* (a) and (d): the loop head, then per k Cranelift's index arithmetic and register broadcast
+ * (K0 for the even k of the unrolled pair, K1 for the odd one). */
+#define LOOP_HEAD "xor %%r12,%%r12\n" "1: cmp %[kh],%%r12\n jge 2f\n"
+#define INDEX_K0 "imul $2,%%r12,%%r10\n lea (%%r10),%%r14\n imul $32,%%r14,%%r14\n lea (%%r14),%%r15\n add %[xr],%%r10\n" \
+    "vmovss (%[x],%%r10,4),%%xmm8\n vbroadcastss %%xmm8,%%xmm8\n"
+#define INDEX_K1 "imul $2,%%r12,%%r10\n lea 1(%%r10),%%r14\n imul $32,%%r14,%%r14\n lea (%%r14),%%r15\n lea 1(%[xr],%%r10),%%r10\n"
+
 static long K = 64;
 float W[32*4096] __attribute__((aligned(64)));
 float X[4096*64] __attribute__((aligned(64)));
@@ -33,10 +42,7 @@ static void ka(long cols){
     const float* xrow = X + (c%64)*K;
     __asm__ volatile(
       ZERO_ACCUMULATORS
-      "xor %%r12,%%r12\n"
-      "1: cmp %[kh],%%r12\n jge 2f\n"
-      "imul $2,%%r12,%%r10\n lea (%%r10),%%r14\n imul $32,%%r14,%%r14\n lea (%%r14),%%r15\n add %[xr],%%r10\n"
-      "vmovss (%[x],%%r10,4),%%xmm8\n vbroadcastss %%xmm8,%%xmm8\n"
+      LOOP_HEAD INDEX_K0
       "movdqa %%xmm8,%%xmm9\n vfmadd132ps (%[w],%%r15,4),%%xmm7,%%xmm9\n"
       "movdqa %%xmm8,%%xmm10\n vfmadd132ps 16(%[w],%%r15,4),%%xmm6,%%xmm10\n"
       "movdqa %%xmm8,%%xmm11\n vfmadd132ps 32(%[w],%%r15,4),%%xmm5,%%xmm11\n"
@@ -45,7 +51,7 @@ static void ka(long cols){
       "movdqa %%xmm8,%%xmm14\n vfmadd132ps 80(%[w],%%r15,4),%%xmm2,%%xmm14\n"
       "movdqa %%xmm8,%%xmm15\n vfmadd132ps 96(%[w],%%r15,4),%%xmm1,%%xmm15\n"
       "vfmadd132ps 112(%[w],%%r15,4),%%xmm0,%%xmm8\n"
-      "imul $2,%%r12,%%r10\n lea 1(%%r10),%%r14\n imul $32,%%r14,%%r14\n lea (%%r14),%%r15\n lea 1(%[xr],%%r10),%%r10\n"
+      INDEX_K1
       "vmovss (%[x],%%r10,4),%%xmm0\n vbroadcastss %%xmm0,%%xmm0\n"
       "movdqa %%xmm0,%%xmm7\n vfmadd132ps (%[w],%%r15,4),%%xmm9,%%xmm7\n"
       "movdqa %%xmm0,%%xmm6\n vfmadd132ps 16(%[w],%%r15,4),%%xmm10,%%xmm6\n"
@@ -110,15 +116,41 @@ static void kc(long cols){
       : CLOBBERS);
   }
 }
+// (d) what rnnc emits with its patched Cranelift (vendor/): (a)'s index arithmetic and
+// register broadcast, the 231 form with the weight as memory operand, no copies
+static void kd(long cols){
+  for(long c=0;c<cols;c++){
+    const float* xrow = X + (c%64)*K;
+    __asm__ volatile(
+      ZERO_ACCUMULATORS
+      LOOP_HEAD INDEX_K0
+      "vfmadd231ps (%[w],%%r15,4),%%xmm8,%%xmm7\n vfmadd231ps 16(%[w],%%r15,4),%%xmm8,%%xmm6\n"
+      "vfmadd231ps 32(%[w],%%r15,4),%%xmm8,%%xmm5\n vfmadd231ps 48(%[w],%%r15,4),%%xmm8,%%xmm4\n"
+      "vfmadd231ps 64(%[w],%%r15,4),%%xmm8,%%xmm3\n vfmadd231ps 80(%[w],%%r15,4),%%xmm8,%%xmm2\n"
+      "vfmadd231ps 96(%[w],%%r15,4),%%xmm8,%%xmm1\n vfmadd231ps 112(%[w],%%r15,4),%%xmm8,%%xmm0\n"
+      INDEX_K1
+      "vmovss (%[x],%%r10,4),%%xmm8\n vbroadcastss %%xmm8,%%xmm8\n"
+      "vfmadd231ps (%[w],%%r15,4),%%xmm8,%%xmm7\n vfmadd231ps 16(%[w],%%r15,4),%%xmm8,%%xmm6\n"
+      "vfmadd231ps 32(%[w],%%r15,4),%%xmm8,%%xmm5\n vfmadd231ps 48(%[w],%%r15,4),%%xmm8,%%xmm4\n"
+      "vfmadd231ps 64(%[w],%%r15,4),%%xmm8,%%xmm3\n vfmadd231ps 80(%[w],%%r15,4),%%xmm8,%%xmm2\n"
+      "vfmadd231ps 96(%[w],%%r15,4),%%xmm8,%%xmm1\n vfmadd231ps 112(%[w],%%r15,4),%%xmm8,%%xmm0\n"
+      "add $1,%%r12\n jmp 1b\n 2:\n"
+      STORE_TWO
+      :: [x]"r"(X), [xr]"r"(xrow - X), [w]"r"(W), [o]"r"(OUT+ (c%64)*32), [kh]"r"(K/2)
+      : CLOBBERS);
+  }
+}
 int main(int argc,char**argv){
   if(argc>1) K=atol(argv[1]);
   if(K<2||K>4096||K%2){ fprintf(stderr,"K must be an even number in 2..4096, got %s\n",argv[1]); return 2; }
   for(int i=0;i<32*4096;i++) W[i]=1e-3f*(i%7);
   for(int i=0;i<4096*64;i++) X[i]=1e-3f*(i%5);
-  void (*f[3])(long)={ka,kb,kc}; const char* nm[3]={"(a) as Cranelift emits it","(b) (a) without index arithmetic","(c) ideal: 231 form, broadcast from memory"};
-  double best[3]={0,0,0};
-  for(int r=0;r<7;r++) for(int i=0;i<3;i++){
+  void (*f[4])(long)={ka,kb,kc,kd};
+  const char* nm[4]={"(a) as Cranelift 0.135 emits it","(b) (a) without index arithmetic",
+                     "(c) ideal: 231 form, broadcast from memory","(d) as rnnc's patched Cranelift emits it"};
+  double best[4]={0,0,0,0};
+  for(int r=0;r<7;r++) for(int i=0;i<4;i++){
     long cols=64*20000*64/K; double t=now(); f[i](cols); double s=now()-t;
     double g=cols*(double)K*32*2/s/1e9; if(g>best[i]) best[i]=g; }
-  for(int i=0;i<3;i++) printf("K=%4ld W panel %4ld KiB: %-45s %5.1f GFLOP/s (best of 7)\n",K,K*32*4/1024,nm[i],best[i]);
+  for(int i=0;i<4;i++) printf("K=%4ld W panel %4ld KiB: %-45s %5.1f GFLOP/s (best of 7)\n",K,K*32*4/1024,nm[i],best[i]);
 }

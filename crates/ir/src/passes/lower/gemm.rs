@@ -25,6 +25,11 @@ pub(super) struct WeightStream {
 }
 
 /// Adds `stream` to the accumulators `accs` (one per column, `rows` rows each).
+///
+/// The weight and input indices are running registers, advanced once per `k`, rather than
+/// `k * panel_width + at` computed from the loop variable: Cranelift (at `opt_level =
+/// none`) emits that as two multiplications and three additions per unrolled `k`, and the
+/// running form measured 3-5% faster on every benchmark configuration (issue 14's notes).
 pub(super) fn accumulate(
     k: &KernelCtx<'_>,
     b: &mut Builder<'_>,
@@ -34,15 +39,23 @@ pub(super) fn accumulate(
 ) {
     let vty = k.vty(rows);
     let sty = Type::scalar(k.dtype);
-    b.for_loop("k", Operand::Imm(stream.k as i64), false, |b, kk| {
-        let wk = b.imul("wk", kk, Operand::Imm(stream.panel_width as i64));
-        let wk = b.iadd("wk", wk, Operand::Reg(stream.at));
+    let wk = b.def("wk", Type::I64, Op::Copy(stream.at));
+    let xis: Vec<Reg> = (stream.src_at.iter())
+        .map(|&at| b.def("xi", Type::I64, Op::Copy(at)))
+        .collect();
+    b.for_loop("k", Operand::Imm(stream.k as i64), false, |b, _| {
         let w = b.load("w", vty, stream.weights, Some(wk), 0);
-        for (c, &acc) in accs.iter().enumerate() {
-            let xi = b.iadd("xi", stream.src_at[c], Operand::Reg(kk));
+        for (&acc, &xi) in accs.iter().zip(&xis) {
             let x = b.load("x", sty, stream.src, Some(xi), 0);
             let xs = b.def("xs", vty, Op::Splat(x));
             b.set(acc, Op::Fma(w, xs, acc));
+        }
+        b.set(
+            wk,
+            Op::Int(IntOp::Add, wk, Operand::Imm(stream.panel_width as i64)),
+        );
+        for &xi in &xis {
+            b.set(xi, Op::Int(IntOp::Add, xi, Operand::Imm(1)));
         }
     });
 }

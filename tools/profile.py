@@ -2,7 +2,10 @@
 """Where rnnc's generated code spends its time, by kernel-IR loop and instruction.
 
     python tools/profile.py b64-1024 [--threads 2] [--seconds 3] [--rnnc target/release/rnnc]
-                                     [--configs benches/configs.toml] [--top 12]
+                                     [--configs FILE...] [--top 12]
+
+CONFIG is a configuration of benches/configs.toml or benches/gated.toml (the default
+--configs, as for `rnnc bench`).
 
 Runs `rnnc bench --only CONFIG` under `perf record -e cpu-clock` (a software clock: it
 works on VMs without hardware counters) with RNNC_PERF_MAP set, so that perf names the
@@ -147,18 +150,23 @@ def main():
     signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("config")
-    p.add_argument("--configs", default=os.path.join(ROOT, "benches", "configs.toml"))
+    p.add_argument("--configs", nargs="+",
+                   default=[os.path.join(ROOT, "benches", name)
+                            for name in ("configs.toml", "gated.toml")])
     p.add_argument("--rnnc", default=os.path.join(ROOT, "target", "release", "rnnc"))
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--seconds", type=float, default=3.0)
     p.add_argument("--top", type=int, default=12)
     args = p.parse_args()
 
-    with open(args.configs, "rb") as f:
-        configs = {c["name"]: c for c in tomllib.load(f)["config"]}
+    configs = {}
+    for path in args.configs:
+        with open(path, "rb") as f:
+            configs.update({c["name"]: (path, c) for c in tomllib.load(f)["config"]})
     if args.config not in configs:
-        sys.exit(f"no configuration {args.config!r} in {args.configs}; "
+        sys.exit(f"no configuration {args.config!r} in {' '.join(args.configs)}; "
                  f"expected one of {', '.join(configs)}")
+    config_file, config = configs[args.config]
     if shutil.which("perf") is None:
         sys.exit("perf not found: install Linux perf (Debian: apt-get install linux-perf)")
     if not os.path.exists(args.rnnc):
@@ -167,14 +175,14 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         spec = os.path.join(tmp, "spec.toml")
         with open(spec, "w") as f:
-            f.write(spec_text(configs[args.config]))
+            f.write(spec_text(config))
         threaded = ["--threaded"] if args.threads > 1 else []
         listing = parse_listing(run([args.rnnc, spec, "--emit", "asm", *threaded]))
         labels = loop_labels(run([args.rnnc, spec, "--emit", "ir", *threaded]))
         data = os.path.join(tmp, "perf.data")
         env = dict(os.environ, RNNC_PERF_MAP="1")
         bench = run(["perf", "record", "-q", "-e", "cpu-clock", "-o", data, "--",
-                     args.rnnc, "bench", args.configs, "--only", args.config,
+                     args.rnnc, "bench", config_file, "--only", args.config,
                      "--threads", str(args.threads), "--seconds", str(args.seconds)],
                     env=env)
         samples = run(["perf", "script", "-i", data, "-F", "pid,ip,sym"])

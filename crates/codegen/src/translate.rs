@@ -611,6 +611,15 @@ impl Translator<'_, '_> {
         if let (IntOp::Shl, Operand::Imm(n)) = (op, b) {
             return Ok(self.b.ins().ishl_imm_s(a, n));
         }
+        // Unsigned division by a power of two is a shift, the same result bit for bit.
+        // Cranelift at `opt_level = none` would emit a `div` (tens of cycles), and the
+        // lowering divides by the lane count and the panel width in epilogue loops.
+        if let (IntOp::Div, Operand::Imm(n), false) = (op, b, ty.is_vector())
+            && n > 0
+            && (n as u64).is_power_of_two()
+        {
+            return Ok(self.b.ins().ushr_imm_s(a, i64::from(n.trailing_zeros())));
+        }
         if let (Operand::Imm(n), false) = (b, ty.is_vector()) {
             return Ok(match op {
                 IntOp::Add => self.b.ins().iadd_imm_s(a, n),

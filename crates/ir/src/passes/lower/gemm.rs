@@ -28,8 +28,9 @@ pub(super) struct WeightStream {
 ///
 /// The weight and input indices are running registers, advanced once per `k`, rather than
 /// `k * panel_width + at` computed from the loop variable: Cranelift (at `opt_level =
-/// none`) emits that as two multiplications and three additions per unrolled `k`, and the
-/// running form measured 3-5% faster on every benchmark configuration (issue 14's notes).
+/// none`) emits that as two multiplications and three additions per unrolled `k`. The
+/// running form measured 3-6% faster on most benchmark configurations and no slower on
+/// the others (the README's "The plateau").
 pub(super) fn accumulate(
     k: &KernelCtx<'_>,
     b: &mut Builder<'_>,
@@ -40,7 +41,9 @@ pub(super) fn accumulate(
     let vty = k.vty(rows);
     let sty = Type::scalar(k.dtype);
     let wk = b.def("wk", Type::I64, Op::Copy(stream.at));
-    let xis: Vec<Reg> = (stream.src_at.iter())
+    let xis: Vec<Reg> = stream
+        .src_at
+        .iter()
         .map(|&at| b.def("xi", Type::I64, Op::Copy(at)))
         .collect();
     b.for_loop("k", Operand::Imm(stream.k as i64), false, |b, _| {

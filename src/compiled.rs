@@ -9,8 +9,8 @@ use std::hash::{DefaultHasher, Hash, Hasher};
 use rnnc_codegen::{OptLevel, compile_jit};
 use rnnc_ir::{PipelineConfig, compile_legal};
 use rnnc_spec::{
-    CallError, CallShape, Element, MAX_STATES, Model, State, StateView, StateViewMut, Tensor,
-    TensorData, TensorView, TensorViewMut, Weights,
+    CallError, CallShape, Element, MAX_STATES, Model, Param, State, StateView, StateViewMut,
+    Tensor, TensorData, TensorView, TensorViewMut, Weights,
 };
 
 use crate::Error;
@@ -194,6 +194,36 @@ impl CompiledRnn {
         })
     }
 
+    /// Packs parameters borrowed from the caller (in [`Model::params`] order, as
+    /// [`Weights::match_borrowed`] returns them) without copying them first: for weights
+    /// that live elsewhere, such as a torch module's parameters seen through numpy.
+    pub fn pack_slices<T: Element>(&self, params: &[&[T]]) -> Result<PackedWeights, Error> {
+        CallShape::check_dtype(&self.model, "weights", T::DTYPE)?;
+        let expected = self.model.params();
+        let lengths_fit = params.len() == expected.len()
+            && params
+                .iter()
+                .zip(&expected)
+                .all(|(p, e)| p.len() == e.len());
+        if !lengths_fit {
+            return Err(Error::Options(format!(
+                "pack_slices needs the model's {} parameters in state_dict order with their \
+                 lengths {:?}; got lengths {:?}",
+                expected.len(),
+                expected.iter().map(Param::len).collect::<Vec<_>>(),
+                params.iter().map(|p| p.len()).collect::<Vec<_>>()
+            )));
+        }
+        let mut packed = rnnc_spec::try_zeroed("the packed weights", self.ir.packed_len as usize)?;
+        self.kernels
+            .pack(params, &mut packed)
+            .map_err(|e| Error::Native(e.to_string()))?;
+        Ok(PackedWeights {
+            layout_key: self.layout_key,
+            data: T::wrap(packed),
+        })
+    }
+
     /// Runs the model: `input` is `(L, N, H_in)` (`(N, L, H_in)` batch-first) or unbatched
     /// `(L, H_in)`; `hx` is every initial state of the cell (`h0`, as
     /// `StateView::from(h0)`; each `(D * num_layers, N, width)`, unbatched
@@ -367,10 +397,6 @@ impl<T: Element> Packer<T> {
         let params = weights
             .in_order::<T>()
             .expect("checked weights are in the model's dtype");
-        let mut packed = rnnc_spec::try_zeroed("the packed weights", rnn.ir.packed_len as usize)?;
-        rnn.kernels
-            .pack(&params, &mut packed)
-            .map_err(|e| Error::Native(e.to_string()))?;
-        Ok(T::wrap(packed))
+        Ok(rnn.pack_slices(&params)?.data)
     }
 }

@@ -87,12 +87,13 @@ pub use rnnc_ir as ir;
 #[doc(inline)]
 pub use rnnc_kernel as kernel;
 pub use rnnc_spec::{
-    AllocError, CallError, CallShape, Cell, CellKind, DType, Element, LoadOptions, MAX_LAYERS,
-    MAX_PARAMETERS, MAX_SIZE, Model, Nonlinearity, Param, ParamKind, RnnSpec, RnnSpecBuilder,
-    SpecError, SpecErrorKind, SpecErrors, SpecFile, State, StateKind, StateView, StateViewMut,
-    Tensor, TensorData, TensorError, TensorView, TensorViewMut, Weights, WeightsError,
+    AllocError, BorrowedTensor, CallError, CallShape, Cell, CellKind, DType, Element, LoadOptions,
+    MAX_LAYERS, MAX_PARAMETERS, MAX_SIZE, Model, Nonlinearity, Param, ParamKind, RnnSpec,
+    RnnSpecBuilder, SpecError, SpecErrorKind, SpecErrors, SpecFile, State, StateKind, StateView,
+    StateViewMut, Tensor, TensorData, TensorError, TensorView, TensorViewMut, Weights,
+    WeightsError,
 };
-pub use stream::{Stream, StreamError};
+pub use stream::{Stream, StreamError, StreamState};
 
 /// Everything that can go wrong in rnnc's runtime API.
 #[derive(Debug, thiserror::Error)]

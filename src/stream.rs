@@ -44,6 +44,13 @@ fn batch_text((batch, unbatched): (usize, bool)) -> String {
 pub struct Stream<'a, T: Element> {
     rnn: &'a CompiledRnn,
     weights: &'a PackedWeights,
+    carry: StreamState<T>,
+}
+
+/// What a [`Stream`] carries between chunks, without borrowing the model: for callers that
+/// cannot hold borrows (bindings to other languages). Feed every chunk with the same model
+/// and weights, as [`Stream`] does.
+pub struct StreamState<T: Element> {
     ctx: ForwardContext,
     /// The states after the chunks so far (or the initial ones); `None` means zeros.
     state: Option<State<T>>,
@@ -77,24 +84,10 @@ impl CompiledRnn {
         weights: &'a PackedWeights,
         hx: Option<StateView<'_, T>>,
     ) -> Result<Stream<'a, T>, Error> {
-        if self.model().bidirectional() {
-            return Err(StreamError::Bidirectional.into());
-        }
-        let copy = |t: TensorView<'_, T>| Tensor::new(t.shape().to_vec(), t.data().to_vec());
-        let state = match hx {
-            Some(hx) => Some(State {
-                h: copy(hx.h)?,
-                c: hx.c.map(copy).transpose()?,
-            }),
-            None => None,
-        };
         Ok(Stream {
             rnn: self,
             weights,
-            ctx: ForwardContext::new(),
-            state,
-            next: None,
-            shape: None,
+            carry: StreamState::new(self, hx)?,
         })
     }
 }
@@ -116,7 +109,48 @@ impl<T: Element> Stream<'_, T> {
         chunk: TensorView<'_, T>,
         output: TensorViewMut<'_, T>,
     ) -> Result<(), Error> {
-        let call = CallShape::check(self.rnn.model(), chunk.shape(), None, None)?;
+        self.carry.feed_into(self.rnn, self.weights, chunk, output)
+    }
+
+    /// The states after the chunks fed so far (the final states of the whole sequence), if
+    /// any.
+    pub fn state(&self) -> Option<StateView<'_, T>> {
+        self.carry.state()
+    }
+}
+
+impl<T: Element> StreamState<T> {
+    /// A stream of `rnn` from initial states `hx` (or zeros); see [`CompiledRnn::stream`].
+    pub fn new(rnn: &CompiledRnn, hx: Option<StateView<'_, T>>) -> Result<StreamState<T>, Error> {
+        if rnn.model().bidirectional() {
+            return Err(StreamError::Bidirectional.into());
+        }
+        let copy = |t: TensorView<'_, T>| Tensor::new(t.shape().to_vec(), t.data().to_vec());
+        let state = match hx {
+            Some(hx) => Some(State {
+                h: copy(hx.h)?,
+                c: hx.c.map(copy).transpose()?,
+            }),
+            None => None,
+        };
+        Ok(StreamState {
+            ctx: ForwardContext::new(),
+            state,
+            next: None,
+            shape: None,
+        })
+    }
+
+    /// Runs the next chunk with `rnn` and `weights` (those the stream was started with),
+    /// writing its output into `output`; see [`Stream::feed_into`].
+    pub fn feed_into(
+        &mut self,
+        rnn: &CompiledRnn,
+        weights: &PackedWeights,
+        chunk: TensorView<'_, T>,
+        output: TensorViewMut<'_, T>,
+    ) -> Result<(), Error> {
+        let call = CallShape::check(rnn.model(), chunk.shape(), None, None)?;
         let shape = (call.batch, call.unbatched);
         match self.shape {
             None => self.shape = Some(shape),
@@ -134,8 +168,8 @@ impl<T: Element> Stream<'_, T> {
         }
         let next = self.next.as_mut().expect("set above");
         let hx = self.state.as_ref().map(State::view);
-        self.rnn.forward_into(
-            self.weights,
+        rnn.forward_into(
+            weights,
             &mut self.ctx,
             chunk,
             hx,
@@ -151,8 +185,7 @@ impl<T: Element> Stream<'_, T> {
         Ok(())
     }
 
-    /// The states after the chunks fed so far (the final states of the whole sequence), if
-    /// any.
+    /// The states after the chunks fed so far, if any.
     pub fn state(&self) -> Option<StateView<'_, T>> {
         self.state.as_ref().map(State::view)
     }

@@ -385,3 +385,72 @@ fn degenerate_calls_return_at_once_or_are_refused() {
         "{err:?}"
     );
 }
+
+#[test]
+fn borrowed_weights_pack_as_owned_ones_and_mismatches_are_named() {
+    let model = RnnSpec::builder(3, 4)
+        .cell(rnnc::CellKind::Lstm)
+        .proj_size(2)
+        .build()
+        .unwrap();
+    let rnn = CompiledRnn::new(&model).unwrap();
+    let weights = Weights::init(&model, 7);
+    let owned = rnn.pack(&weights).unwrap();
+    // The same tensors, borrowed and offered in reverse order.
+    let mut tensors: Vec<rnnc::BorrowedTensor<'_, f32>> = weights
+        .iter()
+        .map(|(p, _)| (p.name(), p.shape(), Ok(weights.param::<f32>(p).unwrap())))
+        .collect();
+    tensors.reverse();
+    let slices = Weights::match_borrowed(&model, tensors.clone()).unwrap();
+    assert_eq!(rnn.pack_slices(&slices).unwrap(), owned);
+
+    let mut wrong = tensors;
+    wrong.retain(|(name, _, _)| name != "bias_hh_l0");
+    wrong[0].1 = vec![9, 9];
+    wrong[1].2 = Err("int8".into());
+    let err = Weights::match_borrowed(&model, wrong)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("missing tensor `bias_hh_l0` (expected shape [16])"),
+        "{err}"
+    );
+    assert!(err.contains("has shape [9, 9], expected"), "{err}");
+    assert!(err.contains("has dtype int8, expected f32"), "{err}");
+
+    // Slices of the wrong lengths or dtype are refused before native code runs.
+    let err = rnn.pack_slices(&slices[1..]).unwrap_err();
+    assert!(matches!(err, Error::Options(_)), "{err}");
+    let doubles = vec![0f64; 16];
+    let err = rnn.pack_slices::<f64>(&[&doubles]).unwrap_err();
+    assert!(matches!(err, Error::Call(CallError::Dtype { .. })), "{err}");
+}
+
+#[test]
+fn an_owned_stream_state_gives_the_streams_results() {
+    let (rnn, packed) = torch_doc();
+    let x: Vec<f32> = (0..7 * 10).map(|i| (i as f32 * 0.37).sin()).collect();
+    let mut stream = rnn.stream::<f32>(&packed, None).unwrap();
+    let mut state = rnnc::StreamState::<f32>::new(&rnn, None).unwrap();
+    for chunk in [&x[..30], &x[30..40], &x[40..]] {
+        let shape = [chunk.len() / 10, 10];
+        let view = TensorView::new(&shape, chunk).unwrap();
+        let expected = stream.feed(view).unwrap();
+        let mut out = vec![0f32; shape[0] * 20];
+        let out_shape = [shape[0], 20];
+        state
+            .feed_into(
+                &rnn,
+                &packed,
+                view,
+                TensorViewMut::new(&out_shape, &mut out).unwrap(),
+            )
+            .unwrap();
+        assert_eq!(out, expected.data());
+    }
+    assert_eq!(
+        state.state().unwrap().h.data(),
+        stream.state().unwrap().h.data()
+    );
+}

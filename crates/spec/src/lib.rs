@@ -38,5 +38,5 @@ pub use tensor::{
     try_zeroed,
 };
 pub use validate::{MAX_LAYERS, MAX_NAME_LEN, MAX_PARAMETERS, MAX_SIZE};
-pub use weights::{TensorProblem, Weights, WeightsError};
+pub use weights::{BorrowedTensor, TensorProblem, Weights, WeightsError};
 pub use weights_file::LoadOptions;

@@ -239,6 +239,10 @@ impl CandidateData<'_> {
     }
 }
 
+/// A tensor borrowed from the caller, for [`Weights::match_borrowed`]: its name, its shape,
+/// and its elements, or the name of its dtype when that is not the model's.
+pub type BorrowedTensor<'a, T> = (String, Vec<usize>, Result<&'a [T], String>);
+
 /// The parameters of one model.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Weights {
@@ -294,57 +298,37 @@ impl Weights {
     pub(crate) fn assemble(
         model: &Model,
         prefix: &str,
-        mut candidates: Vec<Candidate<'_>>,
+        candidates: Vec<Candidate<'_>>,
     ) -> Result<Weights, WeightsError> {
-        let mut problems = Vec::new();
-        let mut entries = Vec::new();
-        for param in model.params() {
-            let name = param.name();
-            let Some(i) = candidates.iter().position(|c| c.name == name) else {
-                problems.push(TensorProblem::Missing {
-                    name: format!("{prefix}{name}"),
-                    expected: param.shape(),
-                });
-                continue;
-            };
-            let candidate = candidates.swap_remove(i);
-            if candidate.shape != param.shape() {
-                problems.push(TensorProblem::Shape {
-                    name: format!("{prefix}{name}"),
-                    expected: param.shape(),
-                    hint: shape_hint(model, &param, &candidate.shape),
-                    found: candidate.shape,
-                });
-                continue;
-            }
-            let found = candidate.data.dtype_name();
-            match candidate.data.decode(model.dtype()) {
-                Some(data) => entries.push((param, data)),
-                None => problems.push(TensorProblem::Dtype {
-                    name: format!("{prefix}{name}"),
-                    expected: model.dtype(),
-                    found,
-                }),
-            }
-        }
-        candidates.sort_by(|a, b| a.name.cmp(&b.name));
-        for extra in candidates {
-            problems.push(TensorProblem::Unexpected {
-                hint: unexpected_hint(model, &extra.name),
-                name: format!("{prefix}{}", extra.name),
-            });
-        }
-        if problems.is_empty() {
-            Ok(Weights {
-                dtype: model.dtype(),
-                entries,
-            })
-        } else {
-            Err(WeightsError::Mismatch(Mismatch {
-                problems,
-                suggested_prefix: None,
-            }))
-        }
+        let candidates = candidates
+            .into_iter()
+            .map(|c| (c.name, c.shape, c.data))
+            .collect();
+        let entries = match_params(model, prefix, candidates, |data| {
+            let found = data.dtype_name();
+            data.decode(model.dtype()).ok_or(found)
+        })?;
+        Ok(Weights {
+            dtype: model.dtype(),
+            entries,
+        })
+    }
+
+    /// Matches borrowed tensors to the model's parameters without copying them: their data
+    /// in [`Model::params`] order, or every missing, extra, mis-shaped or wrong-dtype
+    /// tensor. Each tensor is its name, its shape and its data, or the name of its dtype
+    /// when that is not `T`.
+    pub fn match_borrowed<'a, T: Element>(
+        model: &Model,
+        tensors: Vec<BorrowedTensor<'a, T>>,
+    ) -> Result<Vec<&'a [T]>, WeightsError> {
+        let dtype = T::DTYPE;
+        let entries = match_params(model, "", tensors, |data| match data {
+            Ok(data) if dtype == model.dtype() => Ok(data),
+            Ok(_) => Err(dtype.to_string()),
+            Err(found) => Err(found),
+        })?;
+        Ok(entries.into_iter().map(|(_, data)| data).collect())
     }
 
     /// Confirms that these weights are exactly the parameters of `model`.
@@ -397,6 +381,62 @@ impl Weights {
             .iter()
             .find(|(p, _)| p == param)
             .and_then(|(_, d)| T::unwrap(d))
+    }
+}
+
+/// Matches named tensors (name, shape, data) to the model's parameters, collecting every
+/// problem: the decoded data in [`Model::params`] order. `decode` gives a tensor's data in
+/// the model's dtype, or the name of the dtype it has.
+fn match_params<D, X>(
+    model: &Model,
+    prefix: &str,
+    mut candidates: Vec<(String, Vec<usize>, D)>,
+    decode: impl Fn(D) -> Result<X, String>,
+) -> Result<Vec<(Param, X)>, WeightsError> {
+    let mut problems = Vec::new();
+    let mut entries = Vec::new();
+    for param in model.params() {
+        let name = param.name();
+        let Some(i) = candidates.iter().position(|c| c.0 == name) else {
+            problems.push(TensorProblem::Missing {
+                name: format!("{prefix}{name}"),
+                expected: param.shape(),
+            });
+            continue;
+        };
+        let (_, shape, data) = candidates.swap_remove(i);
+        if shape != param.shape() {
+            problems.push(TensorProblem::Shape {
+                name: format!("{prefix}{name}"),
+                expected: param.shape(),
+                hint: shape_hint(model, &param, &shape),
+                found: shape,
+            });
+            continue;
+        }
+        match decode(data) {
+            Ok(data) => entries.push((param, data)),
+            Err(found) => problems.push(TensorProblem::Dtype {
+                name: format!("{prefix}{name}"),
+                expected: model.dtype(),
+                found,
+            }),
+        }
+    }
+    candidates.sort_by(|a, b| a.0.cmp(&b.0));
+    for (extra, _, _) in candidates {
+        problems.push(TensorProblem::Unexpected {
+            hint: unexpected_hint(model, &extra),
+            name: format!("{prefix}{extra}"),
+        });
+    }
+    if problems.is_empty() {
+        Ok(entries)
+    } else {
+        Err(WeightsError::Mismatch(Mismatch {
+            problems,
+            suggested_prefix: None,
+        }))
     }
 }
 

@@ -217,8 +217,12 @@ def test_errors_are_torchs():
             (torch.zeros(2, 1, 4, dtype=torch.float64), None),
             (torch.zeros(2, 1, 4), (h, torch.zeros(2, 1, 3)) if cls is torch.nn.LSTM else h),
         ]
-        if cls is not torch.nn.LSTM:
+        if cls is torch.nn.LSTM:
+            calls.append((torch.zeros(2, 1, 4), (torch.zeros(2, 3), torch.zeros(2, 1, 3))))
+            calls.append((torch.zeros(2, 4), (torch.zeros(2, 3), torch.zeros(2, 1, 3))))
+        else:
             calls.append((torch.zeros(2, 1, 4), torch.zeros(2, 3)))
+            calls.append((torch.zeros(2, 4), torch.zeros(2, 1, 3)))
         for x, hx in calls:
             with pytest.raises(Exception) as theirs:
                 with torch.no_grad():

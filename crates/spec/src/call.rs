@@ -48,15 +48,16 @@ pub enum CallError {
         /// States given.
         found: usize,
     },
-    /// `h0` of a rank that does not go with the input's.
-    #[error("For {input} input, hx should also be {expected}-D but got {found}-D tensor")]
+    /// Initial states of a rank that does not go with the input's (torch names an LSTM's
+    /// two ranks together: "hx and cx").
+    #[error("For {input} input, {}", rank_text(*.expected, .found))]
     HiddenRank {
         /// "unbatched 2-D" or "batched 3-D".
         input: &'static str,
-        /// Dims `h0` must have.
+        /// Dims every state must have.
         expected: usize,
-        /// Dims it has.
-        found: usize,
+        /// Dims of each state given (`h0`, then an LSTM's `c0`).
+        found: Vec<usize>,
     },
     /// An initial state of the right rank but the wrong shape.
     #[error("Expected hidden{} size {}, got {found:?}", index_text(*.index), tuple(.expected))]
@@ -127,6 +128,19 @@ pub enum CallError {
         /// The buffer's shape.
         found: Vec<usize>,
     },
+}
+
+/// The rest of torch's rank message: `hx` alone, or an LSTM's `hx and cx` together.
+fn rank_text(expected: usize, found: &[usize]) -> String {
+    match found {
+        [h, c] => format!(
+            "hx and cx should also be {expected}-D but got ({h}-D, {c}-D) tensors"
+        ),
+        _ => format!(
+            "hx should also be {expected}-D but got {}-D tensor",
+            found.first().copied().unwrap_or(0)
+        ),
+    }
 }
 
 /// torch's `hidden[1]` for the second of several states.
@@ -262,19 +276,20 @@ impl CallShape {
                     found: hx.len(),
                 });
             }
+            let rank = if unbatched { 2 } else { 3 };
+            if hx.iter().any(|found| found.len() != rank) {
+                return Err(CallError::HiddenRank {
+                    input: if unbatched {
+                        "unbatched 2-D"
+                    } else {
+                        "batched 3-D"
+                    },
+                    expected: rank,
+                    found: hx.iter().map(|found| found.len()).collect(),
+                });
+            }
             for (i, (&kind, &found)) in states.iter().zip(hx).enumerate() {
                 let expected = shape.state_shape(kind);
-                if found.len() != expected.len() {
-                    return Err(CallError::HiddenRank {
-                        input: if unbatched {
-                            "unbatched 2-D"
-                        } else {
-                            "batched 3-D"
-                        },
-                        expected: expected.len(),
-                        found: found.len(),
-                    });
-                }
                 if *found != *expected {
                     return Err(CallError::HiddenShape {
                         index: (states.len() > 1).then_some(i),

@@ -133,9 +133,7 @@ pub enum CallError {
 /// The rest of torch's rank message: `hx` alone, or an LSTM's `hx and cx` together.
 fn rank_text(expected: usize, found: &[usize]) -> String {
     match found {
-        [h, c] => format!(
-            "hx and cx should also be {expected}-D but got ({h}-D, {c}-D) tensors"
-        ),
+        [h, c] => format!("hx and cx should also be {expected}-D but got ({h}-D, {c}-D) tensors"),
         _ => format!(
             "hx should also be {expected}-D but got {}-D tensor",
             found.first().copied().unwrap_or(0)

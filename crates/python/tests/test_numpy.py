@@ -147,6 +147,7 @@ def test_stream_of_a_bidirectional_model_is_refused():
     m, _ = small_model(cell="gru", bidirectional=True)
     with pytest.raises(RuntimeError, match="unidirectional"):
         m.stream()
+    assert repr(m) == "rnnc.Compiled(GRU(3, 4, bidirectional=True), dtype=float32, threads=1, name='gru')"
 
 
 def test_any_layout_of_the_same_values_gives_the_same_results():

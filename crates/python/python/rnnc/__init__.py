@@ -398,6 +398,10 @@ def compile_spec(spec, weights, threads: int = 1) -> Compiled:
     keys (``cell``, ``input_size``, ``hidden_size``, ...), ``weights`` a safetensors file's
     path or a dict of arrays under torch's ``state_dict`` names (numpy arrays, read without
     copying; torch tensors also do)."""
+    if isinstance(spec, dict) and "name" not in spec:
+        # The name of emitted symbols: the cell's, as for a torch module (not the file
+        # stem a spec file would give).
+        spec = {**spec, "name": str(spec.get("cell", "rnn"))}
     if isinstance(weights, dict):
         torch = _torch()
         if torch is not None:

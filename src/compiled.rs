@@ -184,14 +184,11 @@ impl CompiledRnn {
     /// Packs torch-layout weights into this kernel's layout (once; reuse the result).
     pub fn pack(&self, weights: &Weights) -> Result<PackedWeights, Error> {
         weights.check(&self.model)?;
-        let data = match self.model.dtype() {
-            rnnc_spec::DType::F32 => T32::pack(self, weights)?,
-            rnnc_spec::DType::F64 => T64::pack(self, weights)?,
-        };
-        Ok(PackedWeights {
-            layout_key: self.layout_key,
-            data,
-        })
+        const CHECKED: &str = "checked weights are in the model's dtype";
+        match self.model.dtype() {
+            rnnc_spec::DType::F32 => self.pack_slices(&weights.in_order::<f32>().expect(CHECKED)),
+            rnnc_spec::DType::F64 => self.pack_slices(&weights.in_order::<f64>().expect(CHECKED)),
+        }
     }
 
     /// Packs parameters borrowed from the caller (in [`Model::params`] order, as
@@ -385,18 +382,4 @@ struct Inputs<'a, T> {
     input: TensorView<'a, T>,
     hx: Option<StateView<'a, T>>,
     lengths: Option<&'a [usize]>,
-}
-
-/// Packing in a dtype, for the `match` on the model's.
-struct Packer<T>(std::marker::PhantomData<T>);
-type T32 = Packer<f32>;
-type T64 = Packer<f64>;
-
-impl<T: Element> Packer<T> {
-    fn pack(rnn: &CompiledRnn, weights: &Weights) -> Result<TensorData, Error> {
-        let params = weights
-            .in_order::<T>()
-            .expect("checked weights are in the model's dtype");
-        Ok(rnn.pack_slices(&params)?.data)
-    }
 }

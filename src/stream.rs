@@ -122,8 +122,20 @@ impl<T: Element> Stream<'_, T> {
 impl<T: Element> StreamState<T> {
     /// A stream of `rnn` from initial states `hx` (or zeros); see [`CompiledRnn::stream`].
     pub fn new(rnn: &CompiledRnn, hx: Option<StateView<'_, T>>) -> Result<StreamState<T>, Error> {
-        if rnn.model().bidirectional() {
+        let model = rnn.model();
+        if model.bidirectional() {
             return Err(StreamError::Bidirectional.into());
+        }
+        if let Some(hx) = &hx {
+            // Checked now, with torch's messages, against a one-step chunk of the batch
+            // the states have (every chunk is checked again when it comes).
+            let h = hx.h.shape();
+            let chunk = match (h.len(), model.batch_first()) {
+                (3, false) => vec![1, h[1], model.input_size()],
+                (3, true) => vec![h[1], 1, model.input_size()],
+                _ => vec![1, model.input_size()],
+            };
+            CallShape::check(model, &chunk, Some(&hx.shapes()), None)?;
         }
         let copy = |t: TensorView<'_, T>| Tensor::new(t.shape().to_vec(), t.data().to_vec());
         let state = match hx {

@@ -453,4 +453,20 @@ fn an_owned_stream_state_gives_the_streams_results() {
         state.state().unwrap().h.data(),
         stream.state().unwrap().h.data()
     );
+
+    // Initial states that fit no chunk are refused when the stream starts.
+    let h0 = vec![0f32; 2 * 3 * 21];
+    let h0 = TensorView::new(&[2, 3, 21], &h0).unwrap();
+    let err = rnn.stream::<f32>(&packed, Some(h0.into())).err().unwrap();
+    assert_eq!(
+        err.to_string(),
+        "Expected hidden size (2, 3, 20), got [2, 3, 21]"
+    );
+    let h0 = vec![0f32; 20];
+    let h0 = TensorView::new(&[20], &h0).unwrap();
+    let err = rnn.stream::<f32>(&packed, Some(h0.into())).err().unwrap();
+    assert_eq!(
+        err.to_string(),
+        "For unbatched 2-D input, hx should also be 2-D but got 1-D tensor"
+    );
 }

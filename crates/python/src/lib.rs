@@ -84,7 +84,6 @@ enum NotElements {
 /// that is (numpy's `copy(order="C")`).
 struct Elements<'py, T: Float> {
     array: Bound<'py, PyArrayDyn<T>>,
-    shape: Vec<usize>,
 }
 
 impl<'py, T: Float> Elements<'py, T> {
@@ -106,8 +105,7 @@ impl<'py, T: Float> Elements<'py, T> {
                 .and_then(|copy| Ok(copy.cast_into::<PyArrayDyn<T>>()?))
                 .map_err(|e| NotElements::Type(format!("an array numpy cannot copy ({e})")))?
         };
-        let shape = array.shape().to_vec();
-        Ok(Elements { array, shape })
+        Ok(Elements { array })
     }
 
     fn data(&self) -> &[T] {
@@ -120,8 +118,12 @@ impl<'py, T: Float> Elements<'py, T> {
         unsafe { self.array.as_slice() }.expect("C-contiguous, checked when made")
     }
 
+    fn shape(&self) -> &[usize] {
+        self.array.shape()
+    }
+
     fn view(&self) -> TensorView<'_, T> {
-        TensorView::new(&self.shape, self.data()).expect("numpy's shape fits its elements")
+        TensorView::new(self.shape(), self.data()).expect("numpy's shape fits its elements")
     }
 }
 
@@ -245,7 +247,7 @@ impl<'py, T: Float> Matched<'py, T> {
         let mut held = Vec::with_capacity(arrays.len());
         for (name, array) in arrays {
             match Elements::<T>::of(array) {
-                Ok(elements) => held.push((name.clone(), elements.shape.clone(), Ok(elements))),
+                Ok(elements) => held.push((name.clone(), elements.shape().to_vec(), Ok(elements))),
                 Err(NotElements::Dtype(found)) => {
                     let shape = array.cast::<PyUntypedArray>()?.shape().to_vec();
                     held.push((name.clone(), shape, Err(found)));
@@ -450,7 +452,7 @@ impl Native {
         let lengths: Option<Vec<usize>> =
             lengths.map(|l| l.iter().map(|&n| usize::try_from(n).unwrap_or(0)).collect());
         let shapes = hx.as_ref().map(StateView::shapes);
-        let call = CallShape::check(model, &input.shape, shapes.as_deref(), lengths.as_deref())
+        let call = CallShape::check(model, input.shape(), shapes.as_deref(), lengths.as_deref())
             .map_err(|e| py_error(e.into()))?;
         let results = Results::<T>::new(py, &call)?;
         let (output_view, state) = results.views();
@@ -479,7 +481,7 @@ impl Native {
         repeats: usize,
     ) -> PyResult<f64> {
         let input = self.input::<T>(input)?;
-        let call = CallShape::check(self.rnn.model(), &input.shape, None, None)
+        let call = CallShape::check(self.rnn.model(), input.shape(), None, None)
             .map_err(|e| py_error(e.into()))?;
         let results = Results::<T>::new(py, &call)?;
         let mut ctx = ForwardContext::new();
@@ -513,19 +515,6 @@ impl Native {
     fn start<T: Float>(&self, hx: Option<&Bound<'_, PyTuple>>) -> PyResult<Carry> {
         let states = initial_states::<T>(self.rnn.model(), hx)?;
         let hx = state_view(&states);
-        if let Some(hx) = &hx {
-            // A stream checks its initial states with the first chunk; say at once.
-            let batched = hx.h.shape().len() == 3;
-            let mut input = vec![1, self.rnn.model().input_size()];
-            if batched {
-                input.insert(1, hx.h.shape()[1]);
-                if self.rnn.model().batch_first() {
-                    input.swap(0, 1);
-                }
-            }
-            CallShape::check(self.rnn.model(), &input, Some(&hx.shapes()), None)
-                .map_err(|e| py_error(e.into()))?;
-        }
         let state = StreamState::new(&self.rnn, hx).map_err(py_error)?;
         Ok(T::carry(state))
     }
@@ -672,7 +661,7 @@ impl NativeStream {
     ) -> PyResult<Bound<'py, PyAny>> {
         let native = self.native.get();
         let chunk = native.input::<T>(chunk)?;
-        let call = CallShape::check(native.rnn.model(), &chunk.shape, None, None)
+        let call = CallShape::check(native.rnn.model(), chunk.shape(), None, None)
             .map_err(|e| py_error(e.into()))?;
         let output = zeros::<T>(py, &call.output_shape())?;
         let output_view = fresh_view(&output);

@@ -141,6 +141,9 @@ def test_streaming_is_bit_identical_to_one_call():
             assert np.array_equal(a, b)
         with pytest.raises(RuntimeError, match="first chunk's batch"):
             s(x[:2, :1])
+        with pytest.raises(RuntimeError, match=r"Expected hidden(\[0\])? size \(2, 3, 4\), got \[2, 3, 5\]"):
+            h5 = np.zeros((2, 3, 5), np.float32)
+            m.stream((h5, h0) if cell == "lstm" else h5)
 
 
 def test_stream_of_a_bidirectional_model_is_refused():

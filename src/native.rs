@@ -24,6 +24,10 @@
 //!    `SpinBarrier` separates phases and steps, and its release/acquire atomics order the
 //!    kernels' stores before the next phase's loads. The caller's exclusive borrows of the
 //!    buffers last until every thread has joined.
+//! 5. A forked child has only the thread that called `fork`: the workers of models made
+//!    before the fork do not exist there. [`fork_generation`] tells a pool made in another
+//!    process, which then runs every call on the calling thread and never waits for, wakes
+//!    or joins its workers (see `workers`).
 
 use rnnc_codegen::JitCode;
 use rnnc_kernel::{Function, Module, Param, Phase, Role, Size};
@@ -526,4 +530,54 @@ impl Drop for NativeKernels {
             unsafe { module.free_memory() };
         }
     }
+}
+
+/// How many times this process's line of ancestors has forked since rnnc first asked:
+/// a pool of workers made at another generation belongs to another process (invariant 5).
+pub(crate) fn fork_generation() -> u64 {
+    fork::GENERATION.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+/// Makes [`fork_generation`] count the forks that follow (once per process; before the
+/// first pool starts its workers).
+pub(crate) fn count_forks() {
+    fork::REGISTER.call_once(fork::register);
+}
+
+mod fork {
+    use std::sync::Once;
+    use std::sync::atomic::{AtomicU64, Ordering};
+
+    pub(super) static GENERATION: AtomicU64 = AtomicU64::new(0);
+    pub(super) static REGISTER: Once = Once::new();
+
+    /// Runs in the child of every fork, where only async-signal-safe work is allowed: an
+    /// atomic increment is.
+    #[cfg(unix)]
+    extern "C" fn in_child() {
+        GENERATION.fetch_add(1, Ordering::Relaxed);
+    }
+
+    #[cfg(unix)]
+    pub(super) fn register() {
+        unsafe extern "C" {
+            fn pthread_atfork(
+                prepare: Option<extern "C" fn()>,
+                parent: Option<extern "C" fn()>,
+                child: Option<extern "C" fn()>,
+            ) -> std::ffi::c_int;
+        }
+        // SAFETY: POSIX's pthread_atfork with a handler that stays valid for the process's
+        // life (a plain function) and is async-signal-safe. It fails only without memory
+        // (ENOMEM), and then forks are not counted: the cost is only the hang this guards
+        // against, in children that call a model their parent made.
+        let status = unsafe { pthread_atfork(None, None, Some(in_child)) };
+        if status != 0 {
+            eprintln!("rnnc: pthread_atfork failed ({status}): calls in forked children may hang");
+        }
+    }
+
+    /// No `fork` outside unix.
+    #[cfg(not(unix))]
+    pub(super) fn register() {}
 }

@@ -19,12 +19,17 @@
 //!   pool owns, and waiting uses the atomics and condition variables of [`Signal`].
 //! - [`Crew::run`] returns only after every worker has finished the job, so the job may
 //!   refer to the caller's buffers.
+//! - A pool belongs to the process that made it. In a forked child (a `multiprocessing`
+//!   worker, a DataLoader worker) its threads do not exist, and its mutexes and condition
+//!   variables may be held by them: there every call runs on the calling thread, and
+//!   dropping the pool leaks it instead of waking or joining threads that are not there.
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, TryLockError};
 use std::thread::JoinHandle;
 
 use crate::barrier::{Signal, SpinBarrier};
+use crate::native::{count_forks, fork_generation};
 
 /// Who a thread is in one call: part `part` of `threads`, meeting the others at `barrier`.
 pub(crate) struct Member<'a> {
@@ -57,6 +62,8 @@ pub(crate) struct Workers<J: Copy + Send + 'static> {
     busy: Mutex<()>,
     /// Calls of the model in flight, shared or not (see [`Workers::enter`]).
     in_flight: AtomicUsize,
+    /// The fork generation the workers were started in (see the module docs).
+    generation: u64,
 }
 
 /// A call in flight: the workers it may use, if any. Leaving (dropping it) ends the call.
@@ -78,6 +85,7 @@ impl<J: Copy + Send + 'static> Workers<J> {
         threads: usize,
         work: impl Fn(J, Member<'_>) + Send + Sync + 'static,
     ) -> std::io::Result<Workers<J>> {
+        count_forks();
         let shared = Arc::new(Shared {
             job: Mutex::new(None),
             start: Signal::new(),
@@ -92,6 +100,7 @@ impl<J: Copy + Send + 'static> Workers<J> {
             threads,
             busy: Mutex::new(()),
             in_flight: AtomicUsize::new(0),
+            generation: fork_generation(),
         };
         for part in 1..threads {
             let shared = Arc::clone(&shared);
@@ -124,9 +133,17 @@ impl<J: Copy + Send + 'static> Workers<J> {
         }
     }
 
+    /// Whether the workers exist: they do not in a process forked after they started.
+    fn here(&self) -> bool {
+        self.generation == fork_generation()
+    }
+
     /// Reserves the workers for a call of `threads` threads (at most the pool's); `None` if
-    /// another call holds them.
+    /// another call holds them, or in a forked child.
     pub fn reserve(&self, threads: usize) -> Option<Crew<'_, J>> {
+        if !self.here() {
+            return None;
+        }
         let guard = match self.busy.try_lock() {
             Ok(guard) => guard,
             // A panic while reserved leaves no worker running: the pool is usable.
@@ -216,6 +233,12 @@ impl<J: Copy + Send + 'static> Drop for Ticket<'_, J> {
 
 impl<J: Copy + Send + 'static> Drop for Workers<J> {
     fn drop(&mut self) {
+        if !self.here() {
+            // A forked child: the threads are the parent's. Joining them would wait
+            // forever, and their signals' locks may be held by threads that are gone.
+            std::mem::forget(std::mem::take(&mut self.handles));
+            return;
+        }
         self.shared.shutdown.store(true, Ordering::SeqCst);
         self.shared.start.bump();
         for handle in self.handles.drain(..) {

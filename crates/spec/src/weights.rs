@@ -489,16 +489,24 @@ fn shape_hint(model: &Model, param: &Param, found: &[usize]) -> Option<String> {
 /// Explains an unexpected tensor by the spec flag that would have produced it.
 fn unexpected_hint(model: &Model, name: &str) -> Option<String> {
     if name.starts_with("weight_hr_l") {
-        return Some(if model.cell() == Cell::Lstm {
-            "weight_hr is an LSTM's projection; the spec has proj_size = 0".into()
-        } else {
-            format!(
+        if model.cell() != Cell::Lstm {
+            return Some(format!(
                 "weight_hr is an LSTM's projection; the spec has cell = \"{}\"",
                 model.spec().cell
-            )
-        });
+            ));
+        }
+        if model.proj_size() == 0 {
+            return Some("weight_hr is an LSTM's projection; the spec has proj_size = 0".into());
+        }
+        // The spec projects: this one is of a layer or direction the spec does not have.
     }
-    let stems = ["weight_ih_l", "weight_hh_l", "bias_ih_l", "bias_hh_l"];
+    let stems = [
+        "weight_ih_l",
+        "weight_hh_l",
+        "bias_ih_l",
+        "bias_hh_l",
+        "weight_hr_l",
+    ];
     let stem = stems.iter().find(|s| name.starts_with(*s))?;
     let rest = &name[stem.len()..];
     let (layer, reverse) = match rest.strip_suffix("_reverse") {
@@ -554,6 +562,61 @@ mod tests {
                 "hint: 16 rows = 4 x hidden_size 4, the gates of a torch.nn.LSTM (i, f, g, o): \
                  the spec has cell = \"gru\", a torch.nn.GRU of 3 gates (r, z, n)"
             ),
+            "{err}"
+        );
+    }
+
+    /// Named tensors of `model`'s initialization, as a state_dict holds them.
+    fn state_dict(model: &Model) -> Vec<(String, Tensor<f32>)> {
+        Weights::init(model, 1)
+            .iter()
+            .map(|(p, d)| {
+                let data = f32::unwrap(d).unwrap().to_vec();
+                (p.name(), Tensor::new(p.shape(), data).unwrap())
+            })
+            .collect()
+    }
+
+    /// A projecting LSTM's unexpected `weight_hr_l1` is explained by what differs (the
+    /// layers), not by a `proj_size = 0` the spec does not have.
+    #[test]
+    fn an_unexpected_weight_hr_names_what_differs() {
+        use crate::CellKind;
+        let lstmp = |layers, bidirectional| {
+            RnnSpec::builder(3, 4)
+                .cell(CellKind::Lstm)
+                .proj_size(3)
+                .num_layers(layers)
+                .bidirectional(bidirectional)
+                .build()
+                .unwrap()
+        };
+        let err = Weights::from_tensors(&lstmp(1, false), state_dict(&lstmp(2, false)))
+            .unwrap_err()
+            .to_string();
+        assert!(!err.contains("proj_size = 0"), "{err}");
+        assert!(
+            err.contains(
+                "`weight_hh_l1`, `weight_hr_l1`, `weight_ih_l1`: the spec has no such \
+                 parameters (the spec has num_layers = 1)"
+            ),
+            "{err}"
+        );
+        let err = Weights::from_tensors(&lstmp(1, false), state_dict(&lstmp(1, true)))
+            .unwrap_err()
+            .to_string();
+        assert!(!err.contains("proj_size = 0"), "{err}");
+        assert!(
+            err.contains("`weight_hr_l0_reverse`") && err.contains("bidirectional = false"),
+            "{err}"
+        );
+        // Without projections in the spec, proj_size is what differs.
+        let lstm = RnnSpec::builder(3, 4).cell(CellKind::Lstm).build().unwrap();
+        let err = Weights::from_tensors(&lstm, state_dict(&lstmp(1, false)))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("weight_hr is an LSTM's projection; the spec has proj_size = 0"),
             "{err}"
         );
     }

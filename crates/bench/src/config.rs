@@ -71,7 +71,10 @@ impl BenchConfig {
         let cell: CellKind = match &self.cell {
             None => CellKind::Rnn,
             Some(cell) => cell.parse().map_err(|()| {
-                format!("Unknown cell '{cell}'. Select from 'rnn', 'lstm' or 'gru'.")
+                rnnc_spec::SpecErrorKind::UnknownCell {
+                    found: cell.clone(),
+                }
+                .to_string()
             })?,
         };
         let mut spec = RnnSpec::builder(self.input_size, self.hidden_size)

@@ -126,9 +126,12 @@ fn interp_config(threads: usize) -> rnnc_ir::PipelineConfig {
     }
 }
 
-/// Steps `step` over the rows of `input` (`(L, N, H_in)` or `(L, H_in)`), carrying the
-/// states; returns every step's new `h`, stacked, and the last states.
-pub(crate) fn step_loop<T: Element>(
+/// A stepped loop of any step function (one call of a cell module: its input `(N, H_in)`
+/// or `(H_in)` and the states before, to the new states): `step` over the rows of `input`
+/// (`(L, N, H_in)` or `(L, H_in)`, `L >= 1`), carrying the states from `hx` (or none for
+/// zeros). Returns every step's new `h`, stacked, `(L, N, H)` or `(L, H)`, and the last
+/// states.
+pub fn step_loop<T: Element>(
     input: TensorView<'_, T>,
     hx: Option<StateView<'_, T>>,
     mut step: impl FnMut(TensorView<'_, T>, Option<StateView<'_, T>>) -> Result<State<T>, crate::Error>,

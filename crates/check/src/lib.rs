@@ -18,7 +18,7 @@ mod engine;
 mod interp;
 pub mod verify;
 
-pub use engine::Engine;
+pub use engine::{Engine, step_loop};
 
 use rnnc_spec::{Element, Model, State, StateView, Tensor, TensorView, Weights};
 

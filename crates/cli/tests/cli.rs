@@ -33,6 +33,31 @@ fn describes_the_torch_documentation_example() {
     assert!(stdout.contains("2,800 FLOPs per time step"), "{stdout}");
 }
 
+/// A cell module as torch's cell modules are called: one step, its names without `_l0`.
+#[test]
+fn describes_a_cell_module() {
+    let out = rnnc(&["specs/lstm_cell.toml", "--emit", "describe"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    let expected = "\
+lstm_cell: LSTMCell(128, 128, dtype=f32)
+  input  (N, 128) or unbatched (128): one step per call
+  h0 -> h1 (N, 128) or unbatched (128): the state h before and after the step (torch's h')
+  c0 -> c1 (N, 128) or unbatched (128): the state c before and after the step (torch's c')
+  gates i, f, g, o (4 x 128 rows of every weight_ih, weight_hh and bias)
+
+parameters (torch state_dict names):
+  weight_ih  [512, 128]
+  weight_hh  [512, 128]
+  bias_ih    [512]
+  bias_hh    [512]
+
+132,096 parameters (528,384 bytes as f32)
+262,144 FLOPs per step per sequence (2 * G * H * (in + H))
+";
+    assert_eq!(stdout, expected);
+}
+
 #[test]
 fn a_bad_spec_fails_with_diagnostics_on_stderr() {
     let dir = std::env::temp_dir().join(format!("rnnc-cli-{}", std::process::id()));

@@ -33,16 +33,22 @@ fn forward_into_and_step_into_allocate_nothing_after_reserve() {
     }
 }
 
-fn allocates_nothing(threads: usize) {
-    let model = RnnSpec::builder(8, 24).num_layers(2).build().unwrap();
+/// `model` compiled for `threads` threads, every call split between all of them however
+/// small, with packed weights.
+fn compiled(model: &rnnc::Model, threads: usize) -> (CompiledRnn, rnnc::PackedWeights) {
     let options = CompileOptions {
         threads,
-        // Every call split between all threads, however small.
         min_flops_per_thread: 0,
         ..CompileOptions::default()
     };
-    let rnn = CompiledRnn::with_options(&model, &options).unwrap();
-    let packed = rnn.pack(&Weights::init(&model, 3)).unwrap();
+    let rnn = CompiledRnn::with_options(model, &options).unwrap();
+    let packed = rnn.pack(&Weights::init(model, 3)).unwrap();
+    (rnn, packed)
+}
+
+fn allocates_nothing(threads: usize) {
+    let model = RnnSpec::builder(8, 24).num_layers(2).build().unwrap();
+    let (rnn, packed) = compiled(&model, threads);
     let mut ctx = ForwardContext::new();
     ctx.reserve(&rnn, 10, 4).unwrap();
     let x = vec![0.25f32; 10 * 4 * 8];
@@ -85,13 +91,7 @@ fn steps_allocate_nothing(threads: usize) {
         .cell(rnnc::CellKind::LstmCell)
         .build()
         .unwrap();
-    let options = CompileOptions {
-        threads,
-        min_flops_per_thread: 0,
-        ..CompileOptions::default()
-    };
-    let rnn = CompiledRnn::with_options(&model, &options).unwrap();
-    let packed = rnn.pack(&Weights::init(&model, 3)).unwrap();
+    let (rnn, packed) = compiled(&model, threads);
     let mut ctx = ForwardContext::new();
     ctx.reserve(&rnn, 1, 4).unwrap();
     let x = vec![0.25f32; 4 * 8];

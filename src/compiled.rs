@@ -80,8 +80,10 @@ impl PackedWeights {
     }
 }
 
-/// Reusable scratch memory for [`CompiledRnn::forward_into`]: the kernel's workspace and
-/// the lengths in the kernel's integer type. It grows to the largest call it serves; after
+/// Reusable scratch memory for [`CompiledRnn::forward_into`] and
+/// [`CompiledRnn::step_into`]: the kernel's workspace (and, for a step, the kernel's
+/// output, which is the new `h` the caller gets in its state) and the lengths in the
+/// kernel's integer type. It grows to the largest call it serves; after
 /// [`reserve`](Self::reserve) for the largest `(seq_len, batch)`, calls up to that size
 /// allocate nothing.
 #[derive(Debug, Default)]
@@ -96,14 +98,15 @@ impl ForwardContext {
         ForwardContext::default()
     }
 
-    /// Makes room for calls of `rnn` with up to `seq_len` steps and `batch` sequences.
+    /// Makes room for calls of `rnn` with up to `seq_len` steps and `batch` sequences (a
+    /// cell module's calls are one step: `reserve(&rnn, 1, batch)`).
     pub fn reserve(
         &mut self,
         rnn: &CompiledRnn,
         seq_len: usize,
         batch: usize,
     ) -> Result<(), Error> {
-        let len = rnn.work_len(seq_len, batch)?;
+        let len = rnn.scratch_len(seq_len, batch)?;
         match rnn.model.dtype() {
             rnnc_spec::DType::F32 => drop(workspace::<f32>(&mut self.work, len)?),
             rnnc_spec::DType::F64 => drop(workspace::<f64>(&mut self.work, len)?),
@@ -181,6 +184,20 @@ impl CompiledRnn {
             .ok_or(Error::TooLarge { seq_len, batch })
     }
 
+    /// The scratch memory a call needs: the workspace, and for a cell module's model room
+    /// for the kernel's output of a [`step`](Self::step), after it.
+    fn scratch_len(&self, seq_len: usize, batch: usize) -> Result<usize, Error> {
+        let work = self.work_len(seq_len, batch)?;
+        if !self.model.is_cell_module() {
+            return Ok(work);
+        }
+        seq_len
+            .checked_mul(batch)
+            .and_then(|rows| rows.checked_mul(self.model.output_size()))
+            .and_then(|output| output.checked_add(work))
+            .ok_or(Error::TooLarge { seq_len, batch })
+    }
+
     /// Packs torch-layout weights into this kernel's layout (once; reuse the result).
     pub fn pack(&self, weights: &Weights) -> Result<PackedWeights, Error> {
         weights.check(&self.model)?;
@@ -227,6 +244,10 @@ impl CompiledRnn {
     /// `(D * num_layers, width)`) or `None` for zeros; `lengths` gives each sequence's
     /// valid steps. Returns the output and the final states (`state.h` is torch's `h_n`),
     /// in torch's shapes.
+    ///
+    /// A cell module's model takes a cell's call: `input` `(N, H_in)` or `(H_in)`, `hx`
+    /// `(N, H)` or `(H)` each, no lengths; the output is the new `h` (equal to `state.h`).
+    /// [`step`](Self::step) returns the states alone, as the cell module does.
     pub fn forward<T: Element>(
         &self,
         weights: &PackedWeights,
@@ -244,10 +265,76 @@ impl CompiledRnn {
             &mut ctx,
             &call,
             args,
-            output.data_mut(),
+            Some(output.data_mut()),
             state.view_mut(),
         )?;
         Ok((output, state))
+    }
+
+    /// One call of a cell module (`torch.nn.RNNCell`, `LSTMCell`, `GRUCell`): torch's
+    /// `cell(input, hx)`. `input` is `(N, H_in)` or unbatched `(H_in)`; `hx` is every
+    /// state of the cell (`h0` as `StateView::from(h0)`; an LSTMCell's `h0` and `c0`
+    /// together), each `(N, H)` or `(H)`, or `None` for zeros. Returns the new states:
+    /// `state.h` is torch's `h'`, `state.c` an LSTMCell's `c'`.
+    ///
+    /// A sequence module's model is refused ([`CallError::StepOfSequenceModule`]); its
+    /// calls are [`forward`](Self::forward)'s.
+    pub fn step<T: Element>(
+        &self,
+        weights: &PackedWeights,
+        input: TensorView<'_, T>,
+        hx: Option<StateView<'_, T>>,
+    ) -> Result<State<T>, Error> {
+        let call = self.check_step(weights, &input, hx.as_ref())?;
+        let mut state = State::try_zeros(&call)?;
+        let mut ctx = ForwardContext::new();
+        let args = Inputs {
+            input,
+            hx,
+            lengths: None,
+        };
+        self.run(weights, &mut ctx, &call, args, None, state.view_mut())?;
+        Ok(state)
+    }
+
+    /// Like [`step`](Self::step), writing the new states into `state` (of exactly the
+    /// shapes `step` returns; it cannot be `hx`'s memory: keep two states and swap them
+    /// from step to step) and using `ctx` for scratch memory: nothing is allocated once
+    /// `ctx` has room for the call (`ctx.reserve(&rnn, 1, batch)`).
+    pub fn step_into<T: Element>(
+        &self,
+        weights: &PackedWeights,
+        ctx: &mut ForwardContext,
+        input: TensorView<'_, T>,
+        hx: Option<StateView<'_, T>>,
+        state: StateViewMut<'_, T>,
+    ) -> Result<(), Error> {
+        let call = self.check_step(weights, &input, hx.as_ref())?;
+        check_final_states(&call, &state)?;
+        let args = Inputs {
+            input,
+            hx,
+            lengths: None,
+        };
+        self.run(weights, ctx, &call, args, None, state)
+    }
+
+    /// Checks a step's arguments: a cell module's model, and its call.
+    fn check_step<T: Element>(
+        &self,
+        weights: &PackedWeights,
+        input: &TensorView<'_, T>,
+        hx: Option<&StateView<'_, T>>,
+    ) -> Result<CallShape, Error> {
+        let kind = self.model.kind();
+        if !kind.is_cell_module() {
+            return Err(CallError::StepOfSequenceModule {
+                module: kind.module(),
+                cell: kind.cell_module().as_str(),
+            }
+            .into());
+        }
+        self.check(weights, input, hx, None)
     }
 
     /// Like [`forward`](Self::forward), writing into caller-provided `output` and `state`
@@ -274,29 +361,9 @@ impl CompiledRnn {
             }
             .into());
         }
-        let shapes = state.shapes();
-        for (i, &kind) in call.states.iter().enumerate() {
-            let expected = call.state_shape(kind);
-            let found = shapes.get(i).copied();
-            if found != Some(&*expected) {
-                return Err(CallError::OutputShape {
-                    what: kind.last(),
-                    expected: expected.to_vec(),
-                    found: found.map_or(Vec::new(), <[usize]>::to_vec),
-                }
-                .into());
-            }
-        }
-        if shapes.len() > call.states.len() {
-            return Err(CallError::OutputShape {
-                what: "the final states",
-                expected: vec![call.states.len()],
-                found: vec![shapes.len()],
-            }
-            .into());
-        }
+        check_final_states(&call, &state)?;
         let args = Inputs { input, hx, lengths };
-        self.run(weights, ctx, &call, args, output.data_mut(), state)
+        self.run(weights, ctx, &call, args, Some(output.data_mut()), state)
     }
 
     /// Checks a call's arguments against the model and the weights against this kernel.
@@ -324,18 +391,19 @@ impl CompiledRnn {
                 batch: call.batch,
             });
         }
-        self.work_len(call.seq_len, call.batch)?;
+        self.scratch_len(call.seq_len, call.batch)?;
         Ok(call)
     }
 
-    /// Runs the kernels on checked arguments, writing `output` and `state`.
+    /// Runs the kernels on checked arguments, writing `output` and `state`; without an
+    /// `output` (a step), the kernel's output goes to scratch memory after the workspace.
     fn run<T: Element>(
         &self,
         weights: &PackedWeights,
         ctx: &mut ForwardContext,
         call: &CallShape,
         args: Inputs<'_, T>,
-        output: &mut [T],
+        output: Option<&mut [T]>,
         state: StateViewMut<'_, T>,
     ) -> Result<(), Error> {
         let packed = T::unwrap(&weights.data).ok_or(Error::ForeignWeights)?;
@@ -352,7 +420,19 @@ impl CompiledRnn {
             kernel_lengths.extend(lengths.iter().map(|&n| n as i64));
         }
         let lengths = args.lengths.map(|_| &kernel_lengths[..]);
-        let work = workspace::<T>(work, self.work_len(call.seq_len, call.batch)?)?;
+        let work_len = self.work_len(call.seq_len, call.batch)?;
+        let scratch = workspace::<T>(work, self.scratch_len(call.seq_len, call.batch)?)?;
+        let (work, rest) = scratch.split_at_mut(work_len);
+        let output = match output {
+            Some(output) => output,
+            // A cell module's scratch holds the output of a step after the workspace.
+            None => {
+                let len = call.batch * call.output_size;
+                rest.get_mut(..len).ok_or_else(|| {
+                    Error::Native(format!("no scratch for a step's {len} outputs"))
+                })?
+            }
+        };
         let flops = self.model.flops(call.seq_len, call.batch);
         let threads = match self.min_flops_per_thread {
             0 => self.threads,
@@ -375,6 +455,36 @@ impl CompiledRnn {
             )
             .map_err(|e| Error::Native(e.to_string()))
     }
+}
+
+/// Checks caller-provided final states against the call's: every state of the cell, in
+/// [`CallShape::state_shape`], and no more.
+fn check_final_states<T: Element>(
+    call: &CallShape,
+    state: &StateViewMut<'_, T>,
+) -> Result<(), Error> {
+    let shapes = state.shapes();
+    for (i, &kind) in call.states.iter().enumerate() {
+        let expected = call.state_shape(kind);
+        let found = shapes.get(i).copied();
+        if found != Some(&*expected) {
+            return Err(CallError::OutputShape {
+                what: kind.last(),
+                expected: expected.to_vec(),
+                found: found.map_or(Vec::new(), <[usize]>::to_vec),
+            }
+            .into());
+        }
+    }
+    if shapes.len() > call.states.len() {
+        return Err(CallError::OutputShape {
+            what: "the final states",
+            expected: vec![call.states.len()],
+            found: vec![shapes.len()],
+        }
+        .into());
+    }
+    Ok(())
 }
 
 /// The inputs of a forward call.

@@ -1,4 +1,5 @@
-//! rnnc: PyTorch's `torch.nn.RNN`, `torch.nn.LSTM` and `torch.nn.GRU`, compiled for the CPU.
+//! rnnc: PyTorch's `torch.nn.RNN`, `torch.nn.LSTM` and `torch.nn.GRU`, and their cell modules
+//! `torch.nn.RNNCell`, `LSTMCell` and `GRUCell`, compiled for the CPU.
 //!
 //! Compile a model once ([`CompiledRnn`]), pack its weights once ([`CompiledRnn::pack`]),
 //! then call [`forward`](CompiledRnn::forward) as often as you like, from as many threads
@@ -49,6 +50,44 @@
 //! let (output, state) = rnn.forward(&weights, TensorView::new(&[4, 10], &x)?, Some(hx), None)?;
 //! assert_eq!(output.shape(), [4, 5]);
 //! assert_eq!(state.c.unwrap().shape(), [1, 20]); // torch's c_n
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! A cell module (`torch.nn.LSTMCell`, `RNNCell`, `GRUCell`) computes one step per call, and
+//! its caller loops over the steps, as in torch (`h, c = cell(x[t], (h, c))`):
+//! [`CompiledRnn::step`] returns the new states, and [`CompiledRnn::step_into`] writes them
+//! into the caller's memory without allocating:
+//!
+//! ```
+//! use rnnc::{CellKind, CompiledRnn, ForwardContext, RnnSpec, State, TensorView, Weights};
+//!
+//! // nn.LSTMCell(128, 128), the decoder of Silero VAD.
+//! let model = RnnSpec::builder(128, 128).cell(CellKind::LstmCell).build()?;
+//! let cell = CompiledRnn::new(&model)?;
+//! let weights = cell.pack(&Weights::init(&model, 0))?;
+//! let frames: Vec<f32> = (0..10 * 128).map(|i| (i as f32 * 0.01).sin()).collect();
+//!
+//! // hx = None (zeros) at first, then the state the step before returned.
+//! let mut state: Option<State<f32>> = None;
+//! for x in frames.chunks(128) {
+//!     let x = TensorView::new(&[1, 128], x)?; // (N, H_in): one step of one sequence
+//!     state = Some(cell.step(&weights, x, state.as_ref().map(State::view))?);
+//! }
+//! let state = state.unwrap();
+//! assert_eq!(state.h.shape(), [1, 128]); // torch's h'
+//! assert_eq!(state.c.as_ref().unwrap().shape(), [1, 128]); // and c'
+//!
+//! // The same loop allocating nothing: a reserved context and two states, swapped.
+//! let mut ctx = ForwardContext::new();
+//! ctx.reserve(&cell, 1, 1)?;
+//! let first = TensorView::new(&[1, 128], &frames[..128])?;
+//! let (mut now, mut next) = (cell.step(&weights, first, None)?, state.clone());
+//! for x in frames.chunks(128).skip(1) {
+//!     let x = TensorView::new(&[1, 128], x)?;
+//!     cell.step_into(&weights, &mut ctx, x, Some(now.view()), next.view_mut())?;
+//!     std::mem::swap(&mut now, &mut next);
+//! }
+//! assert_eq!(now, state); // bit for bit
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!

@@ -3,6 +3,9 @@
 //! the kernels compute each step from the previous states alone, and the states pass
 //! between chunks exactly (the final states of one call are the initial states of the
 //! next: `h`, and an LSTM's `c`).
+//!
+//! A cell module's stream takes one step per chunk, `(N, H_in)` or `(H_in)`, as the cell
+//! module is called in a loop (`h = cell(x[t], h)`), and returns each step's new `h`.
 
 use rnnc_spec::{CallShape, Element, State, StateView, Tensor, TensorView, TensorViewMut};
 
@@ -94,7 +97,8 @@ impl CompiledRnn {
 
 impl<T: Element> Stream<'_, T> {
     /// Runs the next chunk (`(L_chunk, N, H_in)`, batch-first `(N, L_chunk, H_in)`, or
-    /// unbatched `(L_chunk, H_in)`) and returns its output.
+    /// unbatched `(L_chunk, H_in)`; a cell module's one step, `(N, H_in)` or `(H_in)`) and
+    /// returns its output (a cell module's: the new `h`).
     pub fn feed(&mut self, chunk: TensorView<'_, T>) -> Result<Tensor<T>, Error> {
         let call = CallShape::check(self.rnn.model(), chunk.shape(), None, None)?;
         let mut output = Tensor::try_zeros(call.output_shape(), "the output")?;
@@ -130,9 +134,11 @@ impl<T: Element> StreamState<T> {
             // Checked now, with torch's messages, against a one-step chunk of the batch
             // the states have (every chunk is checked again when it comes).
             let h = hx.h.shape();
-            let chunk = match (h.len(), model.batch_first()) {
-                (3, false) => vec![1, h[1], model.input_size()],
-                (3, true) => vec![h[1], 1, model.input_size()],
+            let chunk = match (h.len(), model.batch_first(), model.is_cell_module()) {
+                (2, _, true) => vec![h[0], model.input_size()],
+                (_, _, true) => vec![model.input_size()],
+                (3, false, _) => vec![1, h[1], model.input_size()],
+                (3, true, _) => vec![h[1], 1, model.input_size()],
                 _ => vec![1, model.input_size()],
             };
             CallShape::check(model, &chunk, Some(&hx.shapes()), None)?;

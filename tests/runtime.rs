@@ -470,3 +470,151 @@ fn an_owned_stream_state_gives_the_streams_results() {
         "For unbatched 2-D input, hx should also be 2-D but got 1-D tensor"
     );
 }
+
+/// `nn.LSTMCell(6, 5)` compiled, with its packed weights.
+fn lstm_cell() -> (CompiledRnn, rnnc::PackedWeights) {
+    let model = RnnSpec::builder(6, 5)
+        .cell(rnnc::CellKind::LstmCell)
+        .build()
+        .unwrap();
+    let rnn = CompiledRnn::new(&model).unwrap();
+    let packed = rnn.pack(&Weights::init(&model, 4)).unwrap();
+    (rnn, packed)
+}
+
+/// A cell module's step, forward, step_into and stream compute the same states, and a
+/// step's result is a call's of the cell's shapes, batched or not.
+#[test]
+fn a_cell_steps_through_every_entry_point_alike() {
+    let (rnn, packed) = lstm_cell();
+    let x: Vec<f32> = (0..3 * 6).map(|i| (i as f32 * 0.37).sin()).collect();
+    let h: Vec<f32> = (0..3 * 5).map(|i| (i as f32 * 0.11).cos()).collect();
+    let c: Vec<f32> = (0..3 * 5).map(|i| (i as f32 * 0.23).sin()).collect();
+    let input = TensorView::new(&[3, 6], &x).unwrap();
+    let hx = rnnc::StateView {
+        h: TensorView::new(&[3, 5], &h).unwrap(),
+        c: Some(TensorView::new(&[3, 5], &c).unwrap()),
+    };
+    let state = rnn.step(&packed, input, Some(hx)).unwrap();
+    assert_eq!(state.h.shape(), [3, 5]);
+    assert_eq!(state.c.as_ref().unwrap().shape(), [3, 5]);
+    // forward: the output is h'.
+    let (out, forward_state) = rnn.forward(&packed, input, Some(hx), None).unwrap();
+    assert_eq!(out, state.h);
+    assert_eq!(forward_state, state);
+    // step_into: into the caller's states, through a reserved context.
+    let mut ctx = ForwardContext::new();
+    ctx.reserve(&rnn, 1, 3).unwrap();
+    let mut into = rnnc::State {
+        h: Tensor::<f32>::zeros(vec![3, 5]),
+        c: Some(Tensor::<f32>::zeros(vec![3, 5])),
+    };
+    rnn.step_into(&packed, &mut ctx, input, Some(hx), into.view_mut())
+        .unwrap();
+    assert_eq!(into, state);
+    // Unbatched: row 1 of the batch alone, (H_in) and (H).
+    let hx1 = rnnc::StateView {
+        h: TensorView::new(&[5], &h[5..10]).unwrap(),
+        c: Some(TensorView::new(&[5], &c[5..10]).unwrap()),
+    };
+    let one = rnn
+        .step(
+            &packed,
+            TensorView::new(&[6], &x[6..12]).unwrap(),
+            Some(hx1),
+        )
+        .unwrap();
+    assert_eq!(one.h.shape(), [5]);
+    assert_eq!(one.h.data(), &state.h.data()[5..10]);
+    assert_eq!(
+        one.c.unwrap().data(),
+        &state.c.as_ref().unwrap().data()[5..10]
+    );
+    // A stream of a cell takes one step per chunk and carries (h, c).
+    let mut stream = rnn.stream(&packed, Some(hx)).unwrap();
+    assert_eq!(stream.feed(input).unwrap(), state.h);
+    let again = rnn.step(&packed, input, Some(state.view())).unwrap();
+    assert_eq!(stream.feed(input).unwrap(), again.h);
+    assert_eq!(
+        stream.state().unwrap().c.unwrap().data(),
+        again.c.unwrap().data()
+    );
+    // A batch of 0 is torch's empty result.
+    let empty = rnn
+        .step(&packed, TensorView::<f32>::new(&[0, 6], &[]).unwrap(), None)
+        .unwrap();
+    assert_eq!(empty.h.shape(), [0, 5]);
+}
+
+/// What makes no sense for a cell module, or for a sequence module's step, is refused
+/// before native code runs, saying what rnnc expects; torch's own mistakes get torch's
+/// messages.
+#[test]
+fn cell_calls_are_refused_clearly() {
+    let (rnn, packed) = lstm_cell();
+    let x = vec![0.5f32; 2 * 6];
+    let input = TensorView::new(&[2, 6], &x).unwrap();
+    let err = rnn
+        .forward(&packed, input, None, Some(&[1, 1]))
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Call(CallError::CellLengths { module: "LSTMCell" })
+        ),
+        "{err:?}"
+    );
+    let h = vec![0f32; 2 * 5];
+    let h0 = TensorView::new(&[2, 5], &h).unwrap();
+    let err = rnn.step(&packed, input, Some(h0.into())).unwrap_err();
+    assert_eq!(err.to_string(), "lstm_cell expects two hidden states");
+    let err = rnn
+        .step(&packed, TensorView::new(&[1, 2, 6], &x).unwrap(), None)
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "LSTMCell: Expected input to be 1D or 2D, got 3D instead"
+    );
+    let c = vec![0f32; 3 * 5];
+    let hx = rnnc::StateView {
+        h: h0,
+        c: Some(TensorView::new(&[3, 5], &c).unwrap()),
+    };
+    let err = rnn.step(&packed, input, Some(hx)).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "Input batch size 2 doesn't match hidden1 batch size 3"
+    );
+    // step_into's states must be the step's.
+    let mut ctx = ForwardContext::new();
+    let mut wrong = rnnc::State {
+        h: Tensor::<f32>::zeros(vec![2, 5]),
+        c: Some(Tensor::<f32>::zeros(vec![2, 6])),
+    };
+    let err = rnn
+        .step_into(&packed, &mut ctx, input, None, wrong.view_mut())
+        .unwrap_err();
+    assert_eq!(err.to_string(), "c_n must have shape [2, 5], got [2, 6]");
+    // A sequence module has no steps.
+    let (seq, seq_packed) = torch_doc();
+    let x = vec![0.5f32; 10];
+    let err = seq
+        .step(&seq_packed, TensorView::new(&[1, 10], &x).unwrap(), None)
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "step runs a cell module (torch.nn.RNNCell, LSTMCell or GRUCell), but this model is \
+         torch.nn.RNN: call forward, or compile cell = \"rnn_cell\""
+    );
+    // A cell's stream refuses initial states of another form.
+    let h = vec![0f32; 5];
+    let hx = rnnc::StateView {
+        h: TensorView::new(&[5], &h).unwrap(),
+        c: Some(TensorView::new(&[1, 5], &h).unwrap()),
+    };
+    let err = rnn.stream(&packed, Some(hx)).err().unwrap();
+    assert_eq!(
+        err.to_string(),
+        "Expected 2D hidden1 (batch x hidden_size), but got 3D tensor"
+    );
+}

@@ -5,10 +5,19 @@ A case is NAME.json (torch's constructor arguments and how the call was made) be
 NAME.safetensors (the state_dict, `input`, optional `h0` (and an LSTM's `c0`), and torch's
 `output`, `h_n` (and `c_n`)). `rnnc verify PATH...` checks rnnc against such cases.
 
+A cell module's case (torch.nn.RNNCell, LSTMCell, GRUCell) is a stepped loop: the cell
+called once per step on `input[t]` with the state the step before returned
+(`h = cell(x[t], h)`), `output` the new h after every step and `h_n` (`c_n`) the last.
+
 Commands:
-  random  --out DIR [--cell rnn|lstm|gru] [--count N] [--seed S] [--max-size M] [--max-len L]
+  random  --out DIR [--cell rnn|lstm|gru|rnn_cell|lstm_cell|gru_cell] [--count N] [--seed S]
+          [--max-size M] [--max-len L]
           random models, flags and calls (packed, unbatched, h0, an LSTM's projections...),
-          like the shared sets.
+          like the shared sets; for a cell module, random stepped loops.
+  cells   --out DIR [--seed S]
+          the cell modules' cases of tests/golden: DIR/torch-rnn-cell, torch-lstm-cell and
+          torch-gru-cell, 20 each (every flag and call form, sizes up to 300, and one
+          deployed size: LSTMCell(128, 128), GRUCell(512, 512)).
   export  --spec SPEC.toml (--module MODEL.pt | --weights W.safetensors
           [--nonlinearity tanh|relu] --batch-first true|false) [--prefix encoder.rnn.]
           --out DIR/NAME [--input X.safetensors (tensor `input`)] [--seq-len L --batch N]
@@ -24,7 +33,9 @@ Commands:
           itself. --h0 passes random initial states ((h0, c0) for an LSTM).
 
 From Python, `write_case(module, input, path, hx=None, lengths=None)` writes a case for any
-`torch.nn.RNN`, `LSTM` or `GRU` you hold (`hx` is `h0`, or `(h0, c0)` for an LSTM).
+`torch.nn.RNN`, `LSTM` or `GRU` you hold (`hx` is `h0`, or `(h0, c0)` for an LSTM), and
+`write_cell_case(cell, input, path, hx=None)` a stepped loop of any `torch.nn.RNNCell`,
+`LSTMCell` or `GRUCell` (`input` is `(L, N, H_in)` or `(L, H_in)`).
 
 Needs torch, safetensors and numpy (not needed by rnnc's build or tests).
 """
@@ -58,6 +69,25 @@ SPEC_DTYPES = {"f32": torch.float32, "float32": torch.float32,
                "f64": torch.float64, "float64": torch.float64}
 
 
+def in_eval_mode(module):
+    """The module in eval mode (dropout off, as rnnc computes) and its dtype, which must be
+    one rnnc computes in."""
+    dtype = next(module.parameters()).dtype
+    if dtype not in DTYPES:
+        raise CaseError(f"rnnc computes in float32 or float64, the module is {dtype}")
+    return module.eval(), dtype
+
+
+def save_case(path, config, tensors):
+    """PATH.json (the configuration) and PATH.safetensors (the tensors)."""
+    directory = os.path.dirname(path)
+    if directory:
+        os.makedirs(directory, exist_ok=True)
+    with open(path + ".json", "w") as f:
+        json.dump(config, f, indent=1)
+    save_file(tensors, path + ".safetensors")
+
+
 def write_case(rnn, input, path, hx=None, lengths=None, enforce_sorted=False):
     """Run `rnn` (a torch.nn.RNN, LSTM or GRU) on `input` in eval mode and write
     PATH.json/.safetensors.
@@ -72,10 +102,7 @@ def write_case(rnn, input, path, hx=None, lengths=None, enforce_sorted=False):
         raise CaseError(f"write_case takes a torch.nn.RNN, LSTM or GRU, got {type(rnn).__name__}")
     if (cell == "lstm") != isinstance(hx, tuple) and hx is not None:
         raise CaseError("an LSTM's initial state is a tuple (h0, c0); the others' a tensor h0")
-    rnn = rnn.eval()
-    dtype = next(rnn.parameters()).dtype
-    if dtype not in DTYPES:
-        raise CaseError(f"rnnc computes in float32 or float64, the model is {dtype}")
+    rnn, dtype = in_eval_mode(rnn)
     input = input.to(dtype).contiguous()
     unbatched = input.dim() == 2
     if unbatched and lengths is not None:
@@ -127,12 +154,131 @@ def write_case(rnn, input, path, hx=None, lengths=None, enforce_sorted=False):
         "lengths": list(lengths) if lengths is not None else None,
         "tensors": {name: list(t.shape) for name, t in tensors.items()},
     }
-    directory = os.path.dirname(path)
-    if directory:
-        os.makedirs(directory, exist_ok=True)
-    with open(path + ".json", "w") as f:
-        json.dump(config, f, indent=1)
-    save_file(tensors, path + ".safetensors")
+    save_case(path, config, tensors)
+
+
+CELL_MODULES = {"rnn_cell": torch.nn.RNNCell, "lstm_cell": torch.nn.LSTMCell,
+                "gru_cell": torch.nn.GRUCell}
+
+
+def cell_module_of(module):
+    """`rnn_cell`, `lstm_cell` or `gru_cell` for a torch cell module, else None."""
+    for cell, cls in CELL_MODULES.items():
+        if isinstance(module, cls):
+            return cell
+    return None
+
+
+def write_cell_case(cell, input, path, hx=None):
+    """Step `cell` (a torch.nn.RNNCell, LSTMCell or GRUCell) over `input` in eval mode, as a
+    model steps it, `h = cell(input[t], h)` from `hx` (None, `h0`, or an LSTMCell's
+    `(h0, c0)`), and write PATH.json/.safetensors.
+
+    `input` is (L, N, H_in), or (L, H_in) for unbatched steps; `output` is the new h of
+    every step, (L, N, H), and `h_n` (and `c_n`) the states after the last.
+    """
+    kind = cell_module_of(cell)
+    if kind is None:
+        raise CaseError("write_cell_case takes a torch.nn.RNNCell, LSTMCell or GRUCell, got "
+                        f"{type(cell).__name__}")
+    if (kind == "lstm_cell") != isinstance(hx, tuple) and hx is not None:
+        raise CaseError("an LSTMCell's state is a tuple (h0, c0); the others' a tensor h0")
+    cell, dtype = in_eval_mode(cell)
+    input = input.to(dtype).contiguous()
+    if input.dim() not in (2, 3) or input.shape[0] < 1:
+        raise CaseError(f"a stepped loop's input is (L, N, H_in) or (L, H_in) with L >= 1, got "
+                        f"{list(input.shape)}")
+    unbatched = input.dim() == 2
+    state, outputs = hx, []
+    with torch.inference_mode():
+        for x in input:
+            state = cell(x, state)
+            outputs.append(state[0] if isinstance(state, tuple) else state)
+    tensors = {name: p.detach().contiguous() for name, p in cell.state_dict().items()}
+    tensors["input"] = input
+    for name, t in zip(["h0", "c0"], hx if isinstance(hx, tuple) else (hx,)):
+        if t is not None:
+            tensors[name] = t.to(dtype).contiguous()
+    tensors["output"] = torch.stack(outputs).contiguous()
+    for name, t in zip(["h_n", "c_n"], state if isinstance(state, tuple) else (state,)):
+        tensors[name] = t.contiguous()
+    config = {"input_size": cell.input_size, "hidden_size": cell.hidden_size, "cell": kind}
+    if kind == "rnn_cell":
+        config["nonlinearity"] = cell.nonlinearity
+    config |= {
+        "bias": cell.bias,
+        "dtype": DTYPES[dtype],
+        "seq_len": input.shape[0],
+        "batch": 1 if unbatched else input.shape[1],
+        "unbatched": unbatched,
+        "has_h0": hx is not None,
+        "tensors": {name: list(t.shape) for name, t in tensors.items()},
+    }
+    save_case(path, config, tensors)
+
+
+def cell_state(cell, batch, unbatched, dtype):
+    """A random state of `cell`: h0, or an LSTMCell's (h0, c0), (N, H) or (H)."""
+    def state():
+        shape = (cell.hidden_size,) if unbatched else (batch, cell.hidden_size)
+        return torch.randn(*shape, dtype=dtype)
+    return (state(), state()) if isinstance(cell, torch.nn.LSTMCell) else state()
+
+
+def cell_case(kind, input_size, hidden_size, bias, dtype, seq_len, batch, unbatched, has_h0,
+              nonlinearity="tanh"):
+    """A cell module, its stepped loop's input and its initial state."""
+    args = dict(bias=bias, dtype=dtype)
+    if kind == "rnn_cell":
+        args["nonlinearity"] = nonlinearity
+    cell = CELL_MODULES[kind](input_size, hidden_size, **args)
+    shape = (seq_len, input_size) if unbatched else (seq_len, batch, input_size)
+    x = torch.randn(*shape, dtype=dtype)
+    return cell, x, cell_state(cell, batch, unbatched, dtype) if has_h0 else None
+
+
+def random_cell_case(rng, max_size, max_len, kind):
+    """A random cell module of `kind` and stepped loop, covering every flag and call form."""
+    return cell_case(
+        kind, rng.randint(1, max_size), rng.randint(1, max_size), bias=rng.random() < 0.8,
+        dtype=rng.choice([torch.float32, torch.float32, torch.float64]),
+        seq_len=rng.randint(1, max_len), batch=rng.randint(1, 5),
+        unbatched=rng.random() < 0.2, has_h0=rng.random() < 0.5,
+        nonlinearity=rng.choice(["tanh", "relu"]))
+
+
+def golden_cell_cases(rng, kind):
+    """The 20 cases of tests/golden/torch-KIND: every combination of dtype, bias, batched or
+    unbatched steps and initial state or none (an RNNCell's with tanh and relu), sizes
+    usually small and up to 300, and one at a deployed size."""
+    def size():
+        return rng.choice([rng.randint(1, 24)] * 4 + [rng.randint(25, 96)] * 2
+                          + [rng.randint(97, 300)])
+    for i in range(19 if kind != "rnn_cell" else 20):
+        yield cell_case(kind, size(), size(), bias=i % 3 != 2,
+                        dtype=[torch.float32, torch.float64][i % 2],
+                        seq_len=rng.randint(1, 12), batch=rng.randint(1, 5),
+                        unbatched=i % 5 == 2, has_h0=(i // 4) % 2 == 0,
+                        nonlinearity=["tanh", "relu"][(i // 8) % 2 if i < 16 else i % 2])
+    # What deployed models step: Silero VAD's decoder, a WaveRNN-sized GRU.
+    if kind == "lstm_cell":
+        yield cell_case(kind, 128, 128, True, torch.float32, seq_len=16, batch=1,
+                        unbatched=False, has_h0=True)
+    elif kind == "gru_cell":
+        yield cell_case(kind, 512, 512, True, torch.float32, seq_len=4, batch=1,
+                        unbatched=True, has_h0=True)
+
+
+def command_cells(args):
+    rng = random.Random(args.seed)
+    torch.manual_seed(args.seed)
+    for kind in CELL_MODULES:
+        directory = os.path.join(args.out, "torch-" + kind.replace("_", "-"))
+        count = 0
+        for i, (cell, x, hx) in enumerate(golden_cell_cases(rng, kind)):
+            write_cell_case(cell, x, os.path.join(directory, f"case_{i:03d}"), hx)
+            count += 1
+        print(f"wrote {count} cases to {directory}")
 
 
 def initial_state(rnn, batch, unbatched, dtype):
@@ -191,9 +337,14 @@ def command_random(args):
     rng = random.Random(args.seed)
     torch.manual_seed(args.seed)
     for i in range(args.count):
+        path = os.path.join(args.out, f"case_{i:03d}")
+        if args.cell in CELL_MODULES:
+            cell, x, hx = random_cell_case(rng, args.max_size, args.max_len, args.cell)
+            write_cell_case(cell, x, path, hx)
+            continue
         rnn, x, h0, lengths, enforce_sorted = random_case(rng, args.max_size, args.max_len,
                                                           args.cell)
-        write_case(rnn, x, os.path.join(args.out, f"case_{i:03d}"), h0, lengths, enforce_sorted)
+        write_case(rnn, x, path, h0, lengths, enforce_sorted)
     print(f"wrote {args.count} cases to {args.out}")
 
 
@@ -364,12 +515,15 @@ def main(argv=None):
     sub = parser.add_subparsers(dest="command", required=True)
     r = sub.add_parser("random", help="random models and calls")
     r.add_argument("--out", required=True)
-    r.add_argument("--cell", choices=list(GATES), default="rnn",
-                   help="torch.nn.RNN (default), LSTM or GRU")
+    r.add_argument("--cell", choices=list(GATES) + list(CELL_MODULES), default="rnn",
+                   help="torch.nn.RNN (default), LSTM or GRU, or a cell module: stepped loops")
     r.add_argument("--count", type=int, default=60)
     r.add_argument("--seed", type=int, default=0)
     r.add_argument("--max-size", type=int, default=24)
     r.add_argument("--max-len", type=int, default=12)
+    c = sub.add_parser("cells", help="the cell modules' cases of tests/golden")
+    c.add_argument("--out", required=True, help="e.g. tests/golden")
+    c.add_argument("--seed", type=int, default=0)
     e = sub.add_parser("export", help="your model on a sample input")
     e.add_argument("--spec", required=True, help="the rnnc spec (TOML) of the model")
     e.add_argument("--module", help="the whole module, saved with torch.save(model)")
@@ -390,7 +544,8 @@ def main(argv=None):
     e.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     try:
-        {"random": command_random, "export": command_export}[args.command](args)
+        {"random": command_random, "cells": command_cells,
+         "export": command_export}[args.command](args)
     except CaseError as e:
         print(f"error: {e}", file=sys.stderr)
         return 1

@@ -2,7 +2,8 @@
  * refused with its status and nothing written; what it cannot detect is the header's
  * documented requirement. The test of crates/cli/tests/aot.rs compiles it once per model
  * with -DRNN_HEADER='"NAME.h"' -DRNN_NAME=NAME -DRNN_UPPER=UPPERCASE_NAME (an object
- * without baked weights, time-major).
+ * without baked weights, time-major): a sequence module of one state (an RNN), and with
+ * -DRNN_CELL=1 an LSTMCell, whose NAME_step is checked instead (step_contract below).
  * Usage: contract          runs every check, prints "ok" (exit 1 and a message if not)
  *        contract cpu      prints NAME_cpu_supported() */
 #include <stdint.h>
@@ -47,38 +48,141 @@ static void untouched(const scalar *p, size_t n, const char *what) {
     }
 }
 
-int main(int argc, char **argv) {
+#ifndef RNN_CELL
+#define RNN_CELL 0
+#endif
+
+/* The packed weights of parameters that are all 0.01 * (k % 7) - 0.03 for element k. */
+static scalar *packed_weights(void) {
     static const size_t sizes[] = SIZE(_PARAM_SIZES);
     const scalar *params[SIZE(_NUM_PARAMS)];
+    size_t total = 0, k;
+    scalar *all, *packed = malloc(SIZE(_PACKED_SIZE) * sizeof(scalar));
+    for (k = 0; k < SIZE(_NUM_PARAMS); k++) total += sizes[k];
+    all = malloc(total * sizeof(scalar));
+    if (!all || !packed) exit(3);
+    for (k = 0; k < total; k++) all[k] = (scalar)(0.01 * (double)(k % 7) - 0.03);
+    for (total = 0, k = 0; k < SIZE(_NUM_PARAMS); k++) {
+        params[k] = all + total;
+        total += sizes[k];
+    }
+    FN(_pack)(params, packed);
+    free(all);
+    return packed;
+}
+
+#if RNN_CELL
+/* NAME_step of an LSTMCell: refusals with NAME_forward's statuses and nothing written
+ * (the output's room at the end of the workspace included), and steps in a loop that
+ * compute what one NAME_forward call over the same steps computes, bit for bit. */
+static void step_contract(void) {
+    enum { STEPS = 5 };
+    size_t n_in = (size_t)BATCH * SIZE(_INPUT_SIZE), n_h = (size_t)BATCH * SIZE(_STATE_H_SIZE);
+    size_t n_c = (size_t)BATCH * SIZE(_STATE_C_SIZE), n_work = SIZE(_STEP_WORK_SIZE)(BATCH);
+    size_t k, t;
+    scalar *packed = packed_weights(), *input = malloc(STEPS * n_in * sizeof(scalar));
+    scalar *h0 = calloc(n_h, sizeof(scalar)), *c0 = calloc(n_c, sizeof(scalar));
+    scalar *h1 = malloc(n_h * sizeof(scalar)), *c1 = malloc(n_c * sizeof(scalar));
+    scalar *work = malloc(n_work * sizeof(scalar));
+    scalar *h[2], *c[2], *output, *h_n, *c_n, *forward_work;
+    if (!input || !h0 || !c0 || !h1 || !c1 || !work) exit(3);
+    for (k = 0; k < STEPS * n_in; k++) input[k] = (scalar)((double)k / (double)n_in - 2.0);
+
+    if (SIZE(_STEP_WORK_SIZE)(-1) != SIZE_MAX ||
+        SIZE(_STEP_WORK_SIZE)((int64_t)SIZE(_MAX_ROWS) + 1) != SIZE_MAX ||
+        SIZE(_STEP_WORK_SIZE)((int64_t)SIZE(_MAX_ROWS)) == SIZE_MAX ||
+        SIZE(_STEP_WORK_SIZE)(BATCH) !=
+            SIZE(_WORK_SIZE)(1, BATCH) + (size_t)BATCH * SIZE(_OUTPUT_SIZE)) {
+        fprintf(stderr, "STEP_WORK_SIZE is not WORK_SIZE(1, batch) plus the output\n");
+        failures++;
+    }
+
+#define STEP(w, i, h, c, hn, cn, wk, n) FN(_step)(w, i, h, c, hn, cn, wk, n)
+#define STEP_REFUSED(status, what, w, i, h, c, hn, cn, wk, n)                             \
+    do {                                                                                   \
+        fill(h1, n_h);                                                                     \
+        fill(c1, n_c);                                                                     \
+        fill(work, n_work);                                                                \
+        expect(STEP(w, i, h, c, hn, cn, wk, n), status, what);                             \
+        untouched(h1, n_h, what);                                                          \
+        untouched(c1, n_c, what);                                                          \
+        untouched(work, n_work, what);                                                     \
+    } while (0)
+
+    STEP_REFUSED(RNNC_BAD_BATCH, "step: batch -7", packed, input, h0, c0, h1, c1, work, -7);
+    STEP_REFUSED(RNNC_TOO_LARGE, "step: batch beyond MAX_ROWS", packed, input, h0, c0, h1, c1,
+                 work, (int64_t)SIZE(_MAX_ROWS) + 1);
+    STEP_REFUSED(RNNC_OK, "step: batch 0 with NULL buffers", NULL, NULL, NULL, NULL, NULL,
+                 NULL, NULL, 0);
+    STEP_REFUSED(RNNC_NULL_ARGUMENT, "step: NULL work", packed, input, h0, c0, h1, c1, NULL,
+                 BATCH);
+    STEP_REFUSED(RNNC_NULL_ARGUMENT, "step: NULL weights", NULL, input, h0, c0, h1, c1, work,
+                 BATCH);
+    STEP_REFUSED(RNNC_NULL_ARGUMENT, "step: NULL input", packed, NULL, h0, c0, h1, c1, work,
+                 BATCH);
+    STEP_REFUSED(RNNC_NULL_ARGUMENT, "step: NULL h1", packed, input, h0, c0, NULL, c1, work,
+                 BATCH);
+    STEP_REFUSED(RNNC_NULL_ARGUMENT, "step: NULL c1", packed, input, h0, c0, h1, NULL, work,
+                 BATCH);
+    STEP_REFUSED(RNNC_NULL_ARGUMENT, "step: h0 without c0", packed, input, h0, NULL, h1, c1,
+                 work, BATCH);
+    STEP_REFUSED(RNNC_NULL_ARGUMENT, "step: c0 without h0", packed, input, NULL, c0, h1, c1,
+                 work, BATCH);
+    STEP_REFUSED(RNNC_OVERLAP, "step: h1 over h0 (in place)", packed, input, h0, c0, h0, c1,
+                 work, BATCH);
+    STEP_REFUSED(RNNC_OVERLAP, "step: h1 over c1", packed, input, h0, c0, c1, c1, work, BATCH);
+    STEP_REFUSED(RNNC_OVERLAP, "step: work over h1", packed, input, h0, c0, h1, c1, h1, BATCH);
+    /* The kernel's output is the workspace's tail: a state there overlaps it. */
+    STEP_REFUSED(RNNC_OVERLAP, "step: c1 in the workspace's output", packed, input, h0, c0, h1,
+                 work + n_work - n_c, work, BATCH);
+    expect(STEP(packed, input, h0, c0, input, c1, work, BATCH), RNNC_OVERLAP,
+           "step: h1 over the input");
+
+    /* Steps in a loop, the states swapped, equal one forward call over the steps. */
+    output = malloc(STEPS * n_h * sizeof(scalar));
+    h_n = malloc(n_h * sizeof(scalar));
+    c_n = malloc(n_c * sizeof(scalar));
+    forward_work = malloc(SIZE(_WORK_SIZE)(STEPS, BATCH) * sizeof(scalar));
+    if (!output || !h_n || !c_n || !forward_work) exit(3);
+    for (k = 0; k < n_h; k++) h0[k] = (scalar)(0.1 * (double)(k % 5));
+    for (k = 0; k < n_c; k++) c0[k] = (scalar)(-0.2 * (double)(k % 3));
+    expect(FN(_forward)(packed, input, h0, c0, NULL, output, h_n, c_n, forward_work, STEPS,
+                        BATCH),
+           RNNC_OK, "forward over the steps");
+    h[0] = h0, c[0] = c0, h[1] = h1, c[1] = c1;
+    for (t = 0; t < STEPS; t++) {
+        scalar *hn = h[(t + 1) % 2], *cn = c[(t + 1) % 2];
+        expect(STEP(packed, input + t * n_in, h[t % 2], c[t % 2], hn, cn, work, BATCH), RNNC_OK,
+               "a step");
+        if (memcmp(hn, output + t * n_h, n_h * sizeof(scalar)) != 0) {
+            fprintf(stderr, "step %lu: h1 is not forward's output\n", (unsigned long)t);
+            failures++;
+        }
+    }
+    if (memcmp(h[STEPS % 2], h_n, n_h * sizeof(scalar)) != 0 ||
+        memcmp(c[STEPS % 2], c_n, n_c * sizeof(scalar)) != 0) {
+        fprintf(stderr, "the last step's states are not forward's h_n and c_n\n");
+        failures++;
+    }
+}
+
+#else
+/* NAME_forward of a model of one state: every refusal, and a valid call. */
+static void forward_contract(void) {
     size_t rows = (size_t)SEQ_LEN * BATCH;
     size_t n_in = rows * SIZE(_INPUT_SIZE), n_out = rows * SIZE(_OUTPUT_SIZE);
     size_t n_state = (size_t)SIZE(_NUM_LAYER_DIRECTIONS) * BATCH * SIZE(_STATE_H_SIZE);
-    size_t n_work = SIZE(_WORK_SIZE)(SEQ_LEN, BATCH), total = 0, k;
-    scalar *all, *packed, *input, *h0, *output, *h_n, *work;
+    size_t n_work = SIZE(_WORK_SIZE)(SEQ_LEN, BATCH), k;
+    scalar *packed, *input, *h0, *output, *h_n, *work;
     int64_t lengths[BATCH] = {5, 2, 4};
-    if (argc == 2 && strcmp(argv[1], "cpu") == 0) {
-        printf("%d\n", FN(_cpu_supported)());
-        return 0;
-    }
-    if (!FN(_cpu_supported)()) {
-        fprintf(stderr, "this CPU cannot run the object\n");
-        return 1;
-    }
-    for (k = 0; k < SIZE(_NUM_PARAMS); k++) total += sizes[k];
-    all = calloc(total, sizeof(scalar));
-    packed = malloc(SIZE(_PACKED_SIZE) * sizeof(scalar));
+    packed = packed_weights();
     input = calloc(n_in, sizeof(scalar));
     h0 = calloc(n_state, sizeof(scalar));
     output = malloc(n_out * sizeof(scalar));
     h_n = malloc(n_state * sizeof(scalar));
     work = malloc(n_work * sizeof(scalar));
-    if (!all || !packed || !input || !h0 || !output || !h_n || !work) return 3;
-    for (total = 0, k = 0; k < SIZE(_NUM_PARAMS); k++) {
-        params[k] = all + total;
-        total += sizes[k];
-    }
+    if (!input || !h0 || !output || !h_n || !work) exit(3);
     for (k = 0; k < n_in; k++) input[k] = (scalar)((double)k / (double)n_in);
-    FN(_pack)(params, packed);
 
     /* The workspace size: exact for valid arguments, SIZE_MAX for any other. */
     if (SIZE(_WORK_SIZE)(-5, -7) != SIZE_MAX || SIZE(_WORK_SIZE)(0, 3) != SIZE_MAX ||
@@ -166,6 +270,23 @@ int main(int argc, char **argv) {
             break;
         }
     }
+}
+#endif
+
+int main(int argc, char **argv) {
+    if (argc == 2 && strcmp(argv[1], "cpu") == 0) {
+        printf("%d\n", FN(_cpu_supported)());
+        return 0;
+    }
+    if (!FN(_cpu_supported)()) {
+        fprintf(stderr, "this CPU cannot run the object\n");
+        return 1;
+    }
+#if RNN_CELL
+    step_contract();
+#else
+    forward_contract();
+#endif
     if (failures) return 1;
     printf("ok\n");
     return 0;

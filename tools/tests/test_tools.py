@@ -217,3 +217,35 @@ def test_lstm_and_gru_cases_verify_with_rnnc(tmp_path, lstmp, gru):
     write_spec(spec, cell="lstm", input_size=5, hidden_size=4, num_layers=2, batch_first=True)
     assert rnnc_cases.main(["export", "--spec", str(spec), "--module",
                             str(tmp_path / "gru.pt"), "--out", str(tmp_path / "x")]) == 1
+
+
+def test_cell_modules_stepped_loops_verify_with_rnnc(tmp_path, capsys):
+    """A cell module's case is torch's loop over the steps; rnnc steps it on every engine."""
+    torch.manual_seed(5)
+    cells = [torch.nn.LSTMCell(7, 9), torch.nn.RNNCell(7, 9, nonlinearity="relu", bias=False),
+             torch.nn.GRUCell(7, 9).double()]
+    for i, cell in enumerate(cells):
+        dtype = next(cell.parameters()).dtype
+        x = torch.randn(5, 3, 7, dtype=dtype) if i != 1 else torch.randn(5, 7)
+        hx = rnnc_cases.cell_state(cell, 3, i == 1, dtype)
+        path = str(tmp_path / f"cell_{i}")
+        rnnc_cases.write_cell_case(cell, x, path, hx)
+        config = json.load(open(path + ".json"))
+        assert config["cell"] == ["lstm_cell", "rnn_cell", "gru_cell"][i]
+        assert "num_layers" not in config and "packed" not in config
+        assert config["tensors"]["output"] == ([5, 3, 9] if i != 1 else [5, 9])
+        for engine in ["reference", "interp", "jit"]:
+            result = subprocess.run([rnnc_binary(), "verify", "--engine", engine, path + ".json"],
+                                    capture_output=True, text=True)
+            assert result.returncode == 0, result.stdout + result.stderr
+            assert "1 passed, 0 failed" in result.stdout
+    with pytest.raises(rnnc_cases.CaseError, match="takes a torch.nn.RNNCell"):
+        rnnc_cases.write_cell_case(torch.nn.LSTM(7, 9), torch.randn(5, 7), str(tmp_path / "x"))
+    with pytest.raises(rnnc_cases.CaseError, match="a tuple"):
+        rnnc_cases.write_cell_case(cells[0], torch.randn(5, 7), str(tmp_path / "x"),
+                                   torch.zeros(9))
+    assert rnnc_cases.main(["random", "--cell", "gru_cell", "--count", "3",
+                            "--out", str(tmp_path / "random")]) == 0
+    result = subprocess.run([rnnc_binary(), "verify", str(tmp_path / "random")],
+                            capture_output=True, text=True)
+    assert result.returncode == 0 and "3 passed, 0 failed" in result.stdout, result.stdout

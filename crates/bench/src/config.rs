@@ -13,7 +13,8 @@ use serde::Deserialize;
 pub struct BenchConfig {
     /// Name in reports.
     pub name: String,
-    /// `rnn` (default), `lstm` or `gru`.
+    /// `rnn` (default), `lstm` or `gru` (a cell module's step is its sequence module's
+    /// call with `seq_len = 1`).
     #[serde(default)]
     pub cell: Option<String>,
     /// `H_in`.
@@ -71,9 +72,21 @@ impl BenchConfig {
         let cell: CellKind = match &self.cell {
             None => CellKind::Rnn,
             Some(cell) => cell.parse().map_err(|()| {
-                format!("Unknown cell '{cell}'. Select from 'rnn', 'lstm' or 'gru'.")
+                rnnc_spec::SpecErrorKind::UnknownCell {
+                    found: cell.clone(),
+                }
+                .to_string()
             })?,
         };
+        if cell.is_cell_module() {
+            // Its calls are steps, which the timing's sequences of `seq_len` are not.
+            return Err(format!(
+                "cell = \"{cell}\": benchmark configurations are sequence modules (rnn, lstm, \
+                 gru); a step of torch.nn.{} is a call of cell = \"{}\" with seq_len = 1",
+                cell.module(),
+                cell.sequence_module()
+            ));
+        }
         let mut spec = RnnSpec::builder(self.input_size, self.hidden_size)
             .cell(cell)
             .proj_size(self.proj_size);
@@ -136,5 +149,21 @@ mod tests {
         assert_eq!(lstmp.flops().unwrap(), layer(80) + layer(128));
         let gru = configs.iter().find(|c| c.name == "gru-stream-96").unwrap();
         assert_eq!(gru.flops().unwrap(), 2 * 1000 * 3 * 96 * (42 + 96));
+    }
+
+    #[test]
+    fn a_cell_module_is_no_configuration() {
+        let config: BenchConfig = toml::from_str(
+            "name = \"vad\"\ncell = \"lstm_cell\"\ninput_size = 128\nhidden_size = 128\n\
+             seq_len = 1\nbatch = 1\n",
+        )
+        .unwrap();
+        let err = config.model().unwrap_err();
+        assert!(
+            err.contains(
+                "a step of torch.nn.LSTMCell is a call of cell = \"lstm\" with seq_len = 1"
+            ),
+            "{err}"
+        );
     }
 }

@@ -3,8 +3,14 @@
 //! The format is the one `tests/golden/README.md` describes and `tools/rnnc_cases.py`
 //! writes: torch's constructor arguments and how the call was made in `NAME.json`; the
 //! weights under `state_dict` names plus `input`, `h0` (if any), `output` and `h_n` (and
-//! an LSTM's `c0`, `c_n`) in `NAME.safetensors`. A case that cannot be read is an error naming the file and the
-//! problem, never a panic: cases come from users' own models too.
+//! an LSTM's `c0`, `c_n`) in `NAME.safetensors`. A case that cannot be read is an error
+//! naming the file and the problem, never a panic: cases come from users' own models too.
+//!
+//! A cell module's case (`cell` = `rnn_cell`, `lstm_cell`, `gru_cell`) is a stepped loop:
+//! torch's cell called `seq_len` times, `h = cell(x[t], h)`, the state carried from step to
+//! step; `input` is `(L, N, H_in)` (or `(L, H_in)`), `h0`/`c0` the cell's `(N, H)` (or
+//! `(H)`), `output` the new `h` after each step, `(L, N, H)`, and `h_n`/`c_n` the states
+//! after the last step.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -35,28 +41,31 @@ pub const INFORMATIONAL_KEYS: [&str; 1] = ["scale"];
 /// `NAME.json`: the model's arguments and how torch was called. Keys that are neither
 /// fields nor [`INFORMATIONAL_KEYS`] are kept to be reported as warnings: a case written by
 /// a newer tool still runs, and a misspelt key does not pass unnoticed.
+/// A sequence module's arguments and packing are required in its cases; a cell module
+/// has none of them (`Option`s, checked in [`CaseConfig::model`]).
 #[derive(Debug, Deserialize)]
 struct CaseConfig {
     input_size: i64,
     hidden_size: i64,
-    num_layers: i64,
-    /// `lstm` or `gru` for torch's gated cells; absent for `torch.nn.RNN`.
+    num_layers: Option<i64>,
+    /// `lstm` or `gru` for torch's gated cells, `rnn_cell`, `lstm_cell` or `gru_cell` for
+    /// the cell modules; absent for `torch.nn.RNN`.
     cell: Option<String>,
     /// Absent for the gated cells.
     nonlinearity: Option<String>,
     /// An LSTM's projection size; absent or 0 for none.
     proj_size: Option<i64>,
     bias: bool,
-    batch_first: bool,
-    bidirectional: bool,
-    dropout: f64,
+    batch_first: Option<bool>,
+    bidirectional: Option<bool>,
+    dropout: Option<f64>,
     dtype: String,
     seq_len: usize,
     batch: usize,
     unbatched: bool,
     has_h0: bool,
-    packed: bool,
-    enforce_sorted: bool,
+    packed: Option<bool>,
+    enforce_sorted: Option<bool>,
     lengths: Option<Vec<usize>>,
     tensors: BTreeMap<String, Vec<usize>>,
     #[serde(flatten)]
@@ -164,7 +173,7 @@ impl Case {
             None
         };
         let c_n = if has_c { Some(tensor("c_n")?) } else { None };
-        if config.packed != config.lengths.is_some() {
+        if config.packed.unwrap_or(false) != config.lengths.is_some() {
             return Err(fail(
                 &json_path,
                 "`lengths` must be given exactly when `packed` is true".into(),
@@ -189,9 +198,10 @@ impl Case {
             model,
             weights,
         };
+        let batch_first = config.batch_first.unwrap_or(false);
         let expected_input = if config.unbatched {
             vec![config.seq_len, config.input_size as usize]
-        } else if config.batch_first {
+        } else if batch_first {
             vec![config.batch, config.seq_len, config.input_size as usize]
         } else {
             vec![config.seq_len, config.batch, config.input_size as usize]
@@ -206,6 +216,9 @@ impl Case {
             ));
         }
         let _ = config.enforce_sorted; // torch's sorting is undone in its outputs.
+        if case.model.is_cell_module() && config.seq_len == 0 {
+            return Err(fail(&json_path, "a stepped loop of 0 steps".into()));
+        }
         Ok(case)
     }
 
@@ -233,10 +246,38 @@ impl CaseConfig {
         let cell: CellKind = match self.cell.as_deref() {
             None => CellKind::Rnn,
             Some(cell) => cell.parse().map_err(|()| {
-                format!("Unknown cell '{cell}'. Select from 'rnn', 'lstm' or 'gru'.")
+                rnnc_spec::SpecErrorKind::UnknownCell {
+                    found: cell.to_string(),
+                }
+                .to_string()
             })?,
         };
-        let nonlinearity = match (cell, self.nonlinearity.as_deref()) {
+        if cell.is_cell_module() {
+            // A stepped loop: none of a sequence module's arguments or packing.
+            if self.packed == Some(true) || self.lengths.is_some() {
+                return Err(format!(
+                    "a case of torch.nn.{} is a stepped loop: it cannot be packed or have \
+                     lengths",
+                    cell.module()
+                ));
+            }
+        } else {
+            let required = [
+                ("num_layers", self.num_layers.is_some()),
+                ("batch_first", self.batch_first.is_some()),
+                ("bidirectional", self.bidirectional.is_some()),
+                ("dropout", self.dropout.is_some()),
+                ("packed", self.packed.is_some()),
+                ("enforce_sorted", self.enforce_sorted.is_some()),
+            ];
+            if let Some((key, _)) = required.iter().find(|(_, given)| !given) {
+                return Err(format!(
+                    "missing key `{key}` (a case of torch.nn.{} has it)",
+                    cell.module()
+                ));
+            }
+        }
+        let nonlinearity = match (cell.sequence_module(), self.nonlinearity.as_deref()) {
             (CellKind::Rnn, None) => {
                 return Err("missing key `nonlinearity` (`tanh` or `relu`)".into());
             }
@@ -259,12 +300,13 @@ impl CaseConfig {
         if let Some(nonlinearity) = nonlinearity {
             builder = builder.nonlinearity(nonlinearity);
         }
+        // Absent keys are the defaults (a cell module's case has none of them).
         builder
-            .num_layers(self.num_layers)
+            .num_layers(self.num_layers.unwrap_or(1))
             .bias(self.bias)
-            .batch_first(self.batch_first)
-            .dropout(self.dropout)
-            .bidirectional(self.bidirectional)
+            .batch_first(self.batch_first.unwrap_or(false))
+            .dropout(self.dropout.unwrap_or(0.0))
+            .bidirectional(self.bidirectional.unwrap_or(false))
             .dtype(dtype)
             .name(rnnc_spec::default_name(name))
             .build()

@@ -136,3 +136,22 @@ pub(crate) fn run_model<T: Element>(
     let packed = rnnc::pack_by_interpretation::<T>(&module, model, weights)?;
     forward(&module, parts, &packed, &call, input, hx, lengths)
 }
+
+/// Compiles and packs once, then steps a cell module's model over `input` as
+/// [`Engine::steps`](crate::Engine::steps) does: the `interp` engine's stepped loop.
+pub(crate) fn run_steps<T: Element>(
+    model: &Model,
+    config: &PipelineConfig,
+    parts: usize,
+    weights: &Weights,
+    input: TensorView<'_, T>,
+    hx: Option<StateView<'_, T>>,
+) -> Result<(Tensor<T>, State<T>), Error> {
+    let module = compile_ir(model, config)?;
+    let packed = rnnc::pack_by_interpretation::<T>(&module, model, weights)?;
+    crate::engine::step_loop(input, hx, |x, h| {
+        let shapes = h.as_ref().map(StateView::shapes);
+        let call = CallShape::check(model, x.shape(), shapes.as_deref(), None)?;
+        Ok(forward(&module, parts, &packed, &call, x, h, None)?.1)
+    })
+}

@@ -6,8 +6,8 @@
 //!   the optimized kernel IR, and the reference semantics;
 //! - [`verify`]: running a case through an engine and comparing with torch's results within
 //!   the named tolerance;
-//! - [`interp_forward`] and [`interp_forward_parts`]: the interpreter engine for one pipeline
-//!   configuration, for the tests that check passes and schedules.
+//! - [`interp_forward`], [`interp_forward_parts`] and [`interp_steps`]: the interpreter
+//!   engine for one pipeline configuration, for the tests that check passes and schedules.
 //!
 //! The runtime (`rnnc`) knows nothing of this: it runs models; this crate judges them.
 
@@ -18,7 +18,7 @@ mod engine;
 mod interp;
 pub mod verify;
 
-pub use engine::Engine;
+pub use engine::{Engine, step_loop};
 
 use rnnc_spec::{Element, Model, State, StateView, Tensor, TensorView, Weights};
 
@@ -46,6 +46,13 @@ pub enum Error {
     /// Memory for a result could not be allocated.
     #[error(transparent)]
     OutOfMemory(#[from] rnnc_spec::AllocError),
+    /// A tensor whose data does not match its shape (the caller's fault).
+    #[error(transparent)]
+    Tensor(#[from] rnnc_spec::TensorError),
+    /// A stepped loop's input that is not `(L, N, H_in)` or `(L, H_in)` (the caller's
+    /// fault).
+    #[error("{0}")]
+    Steps(String),
     /// An engine's result of the wrong shape (a bug in rnnc).
     #[error("engine result mismatch: {message}")]
     Mismatch {
@@ -65,6 +72,21 @@ pub fn interp_forward<T: Element>(
     lengths: Option<&[usize]>,
 ) -> Result<(Tensor<T>, State<T>), Error> {
     interp::run_model(model, config, 1, weights, input, hx, lengths)
+}
+
+/// The interpreter engine's stepped loop of a cell module's model with a given pipeline
+/// configuration (see [`Engine::steps`]): compile, pack, then one interpreted call per
+/// step of `input` `(L, N, H_in)` or `(L, H_in)`, the states carried; with
+/// `config.parallel`, each step's schedule run part by part as `parts` threads would.
+pub fn interp_steps<T: Element>(
+    model: &Model,
+    config: &rnnc_ir::PipelineConfig,
+    parts: usize,
+    weights: &Weights,
+    input: TensorView<'_, T>,
+    hx: Option<StateView<'_, T>>,
+) -> Result<(Tensor<T>, State<T>), Error> {
+    interp::run_steps(model, config, parts, weights, input, hx)
 }
 
 /// Like [`interp_forward`], with the schedule of a multi-threaded pass run part by part as

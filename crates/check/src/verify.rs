@@ -93,8 +93,8 @@ impl fmt::Display for CaseReport {
     }
 }
 
-/// Runs a case through an engine on `threads` threads (see [`Engine::forward`]) and
-/// compares with torch's results.
+/// Runs a case through an engine on `threads` threads (see [`Engine::forward`]; a cell
+/// module's case steps with [`Engine::steps`]) and compares with torch's results.
 pub fn run_case(case: &Case, engine: Engine, threads: usize) -> Result<CaseReport, crate::Error> {
     let worst = match case.model.dtype() {
         DType::F32 => compare_case::<f32>(case, engine, threads)?,
@@ -120,14 +120,21 @@ fn compare_case<T: Element>(
     engine: Engine,
     threads: usize,
 ) -> Result<Worst, crate::Error> {
-    let (output, state): (Tensor<T>, State<T>) = engine.forward(
-        threads,
-        &case.model,
-        &case.weights,
-        view(&case.input),
-        case.initial(),
-        case.lengths.as_deref(),
-    )?;
+    let (model, weights) = (&case.model, &case.weights);
+    let (output, state): (Tensor<T>, State<T>) = if model.is_cell_module() {
+        // A cell module's case is torch's loop over the steps (`h = cell(x[t], h)`).
+        engine.steps(threads, model, weights, view(&case.input), case.initial())?
+    } else {
+        let lengths = case.lengths.as_deref();
+        engine.forward(
+            threads,
+            model,
+            weights,
+            view(&case.input),
+            case.initial(),
+            lengths,
+        )?
+    };
     let mismatch = |what, got: &[usize], want: &[usize]| crate::Error::Mismatch {
         message: format!("{what} has shape {got:?}, torch's has {want:?}"),
     };

@@ -1,4 +1,5 @@
-//! Every case computed by PyTorch passes through every engine within the named tolerance.
+//! Every case computed by PyTorch passes through every engine within the named tolerance: the
+//! sequence modules' calls, and the cell modules' stepped loops.
 
 use std::path::PathBuf;
 
@@ -6,13 +7,24 @@ use rnnc_check::Engine;
 use rnnc_check::case::{Case, collect_case_paths};
 use rnnc_check::verify::run_case;
 
-/// The cases of `torch.nn.RNN`, `torch.nn.LSTM` and `torch.nn.GRU`, in that order.
+/// Each set of cases and how many it holds: `torch.nn.RNN`, `LSTM` and `GRU` (the shared
+/// sets), then the stepped loops of `torch.nn.RNNCell`, `LSTMCell` and `GRUCell`.
+const SETS: [(&str, usize); 6] = [
+    ("torch-rnn", 60),
+    ("torch-lstm", 60),
+    ("torch-gru", 60),
+    ("torch-rnn-cell", 20),
+    ("torch-lstm-cell", 20),
+    ("torch-gru-cell", 20),
+];
+
+/// Every case, in the order of [`SETS`].
 fn cases() -> Vec<Case> {
     let golden = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/golden");
     let mut cases = Vec::new();
-    for module in ["torch-rnn", "torch-lstm", "torch-gru"] {
+    for (module, count) in SETS {
         let paths = collect_case_paths(&[golden.join(module)]).expect("the directory is readable");
-        assert_eq!(paths.len(), 60, "the shared set has 60 cases of {module}");
+        assert_eq!(paths.len(), count, "{module} has {count} cases");
         cases.extend(
             paths
                 .iter()
@@ -77,6 +89,21 @@ fn a_perturbed_case_fails() {
     let report = run_case(&lstm, Engine::Jit, 1).unwrap();
     assert!(!report.passed);
     assert_eq!(report.worst.at, Some(("c_n", 0)));
+    // A stepped loop's output after its last step, on every engine.
+    let mut cell = cases()
+        .into_iter()
+        .find(|c| c.model.is_cell_module() && c.model.dtype() == rnnc::DType::F64)
+        .expect("an f64 cell case");
+    let rnnc::TensorData::F64(output) = &mut cell.output.data else {
+        panic!("the cell case is f64");
+    };
+    let last = output.len() - 1;
+    output[last] -= 1e-9;
+    for engine in Engine::ALL {
+        let report = run_case(&cell, engine, 1).unwrap();
+        assert!(!report.passed, "{engine}");
+        assert_eq!(report.worst.at, Some(("output", last)), "{engine}");
+    }
 }
 
 /// The interpreter passes every torch case with each optional pass switched off in turn.
@@ -107,14 +134,13 @@ fn interp_passes_every_torch_case_with_each_pass_off() {
         fn view<T: rnnc::Element>(t: &rnnc_check::case::CaseTensor) -> rnnc::TensorView<'_, T> {
             t.view().unwrap()
         }
-        let (out, state) = rnnc_check::interp_forward(
-            &case.model,
-            config,
-            &case.weights,
-            view(&case.input),
-            case.initial(),
-            case.lengths.as_deref(),
-        )
+        let (model, weights, input) = (&case.model, &case.weights, view(&case.input));
+        let (out, state) = if model.is_cell_module() {
+            rnnc_check::interp_steps(model, config, 1, weights, input, case.initial())
+        } else {
+            let lengths = case.lengths.as_deref();
+            rnnc_check::interp_forward(model, config, weights, input, case.initial(), lengths)
+        }
         .unwrap();
         let mut worst = worst_error("output", out.data(), view::<T>(&case.output).data()).error;
         for (kind, torch) in case.finals() {

@@ -1,6 +1,7 @@
 //! Native code is bit-identical to the interpreter on the same optimized IR: properties over
-//! random models, calls, pass configurations, Cranelift optimization levels and thread
-//! counts (see `common` for the model space, `PROPTEST_CASES` for longer runs).
+//! random models (cell modules' stepped loops among them), calls, pass configurations,
+//! Cranelift optimization levels and thread counts (see `common` for the model space,
+//! `PROPTEST_CASES` for longer runs).
 //!
 //! A failure shrinks to a small model and call, prints them as a spec file and a call,
 //! and writes the full IR of the failing model to a file it names.
@@ -28,19 +29,10 @@ fn check<T: Element>(case: &CaseData, options: &CompileOptions) -> Result<(), Te
         .map_err(|e| TestCaseError::fail(format!("compile failed: {e}")))?;
     let packed = rnn.pack(&case.weights).unwrap();
     let native = case
-        .with_args::<T, _>(|x, h0, lengths| rnn.forward(&packed, x, h0, lengths))
+        .native::<T>(&rnn, &packed)
         .map_err(|e| TestCaseError::fail(format!("native code failed: {e}")))?;
     let interp = case
-        .with_args::<T, _>(|x, h0, lengths| {
-            rnnc_check::interp_forward(
-                &case.model,
-                &options.pipeline,
-                &case.weights,
-                x,
-                h0,
-                lengths,
-            )
-        })
+        .interp::<T>(&options.pipeline, 1)
         .map_err(|e| TestCaseError::fail(format!("interpreter failed: {e}")))?;
     for ((name, got), (_, want)) in results(&native.0, &native.1)
         .into_iter()

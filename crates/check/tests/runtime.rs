@@ -1,6 +1,7 @@
 //! The runtime's own equivalences: a sequence fed to a stream in chunks equals one call
-//! on the whole sequence, and the deepest model the spec accepts compiles and computes
-//! what the interpreter does.
+//! on the whole sequence, a cell module stepped over a sequence equals one call of its
+//! sequence module, and the deepest model the spec accepts compiles and computes what the
+//! interpreter does.
 
 mod common;
 
@@ -95,8 +96,94 @@ fn stream_matches_one_call<T: Element>(
     Ok(())
 }
 
+/// A cell module's stepped loop and one call of its sequence module on the whole sequence
+/// (`LSTMCell(H_in, H)` stepped `L` times, `LSTM(H_in, H)` called on `(L, N, H_in)` with
+/// `h0` of `(1, N, H)`), with the same weights: the same numbers, bit for bit, natively on
+/// `threads` threads and in the interpreter. They run the same kernel (the cell module's
+/// model is the one-layer model), and a kernel computes each step from the states before
+/// alone, as streams in chunks of one step show.
+fn cell_steps_match_the_sequence_module<T: Element>(
+    case: &common::ModelCase,
+    threads: usize,
+) -> Result<(), TestCaseError> {
+    let cell = case.data();
+    let (model, weights) = common::sequence_module_of(&cell.model, &cell.weights);
+    let sequence = common::CaseData {
+        hx_shapes: cell
+            .hx_shapes
+            .iter()
+            .map(|s| std::iter::once(1).chain(s.iter().copied()).collect())
+            .collect(),
+        model,
+        weights,
+        input_shape: cell.input_shape.clone(),
+        input: cell.input.clone(),
+        hx: cell.hx.clone(),
+        lengths: None,
+    };
+    let options = CompileOptions {
+        threads,
+        min_flops_per_thread: 0,
+        ..CompileOptions::default()
+    };
+    let fail = |what: &str, e: rnnc_check::Error| TestCaseError::fail(format!("{what}: {e}"));
+    let rnn = CompiledRnn::with_options(&cell.model, &options).unwrap();
+    let steps = cell
+        .native::<T>(&rnn, &rnn.pack(&cell.weights).unwrap())
+        .map_err(|e| fail("the cell's steps", e))?;
+    let rnn = CompiledRnn::with_options(&sequence.model, &options).unwrap();
+    let call = sequence
+        .native::<T>(&rnn, &rnn.pack(&sequence.weights).unwrap())
+        .map_err(|e| fail("the sequence module", e))?;
+    let config = rnnc::ir::PipelineConfig::default();
+    let interp_steps = cell
+        .interp::<T>(&config, 1)
+        .map_err(|e| fail("interp steps", e))?;
+    let interp_call = sequence
+        .interp::<T>(&config, 1)
+        .map_err(|e| fail("interp call", e))?;
+    for (form, (steps, call)) in [
+        ("native", (steps, call)),
+        ("interp", (interp_steps, interp_call)),
+    ] {
+        let call_state = State {
+            // The sequence module's states carry a layer dim of 1; the elements are the same.
+            h: Tensor::new(steps.1.h.shape().to_vec(), call.1.h.into_data()).unwrap(),
+            c: call
+                .1
+                .c
+                .map(|c| Tensor::new(c.shape()[1..].to_vec(), c.into_data()).unwrap()),
+        };
+        for ((what, got), (_, want)) in results(&steps.0, &steps.1)
+            .into_iter()
+            .zip(results(&call.0, &call_state))
+        {
+            if let Some(diff) = first_bit_difference(got, want) {
+                return Err(TestCaseError::fail(format!(
+                    "{form}: the cell's steps differ from the sequence module's call in {what}: \
+                     {diff} ({threads} threads)"
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
 proptest! {
     #![proptest_config(common::config(48))]
+
+    /// A cell module stepped `L` times computes what its sequence module computes in one
+    /// call, bit for bit.
+    #[test]
+    fn cell_steps_equal_one_call_of_the_sequence_module(
+        case in common::cell_case(),
+        threads in 1usize..=3,
+    ) {
+        match case.spec.dtype {
+            DType::F32 => cell_steps_match_the_sequence_module::<f32>(&case, threads)?,
+            DType::F64 => cell_steps_match_the_sequence_module::<f64>(&case, threads)?,
+        }
+    }
 
     /// A sequence fed in chunks of any lengths gives the output and state of one call on
     /// the whole sequence, bit for bit.

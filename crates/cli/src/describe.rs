@@ -1,4 +1,5 @@
-//! `rnnc SPEC.toml --emit describe`: what a validated spec describes.
+//! `rnnc SPEC.toml --emit describe`: what a validated spec describes (a cell module's call
+//! as torch's cell modules take it: one step, no layer dim).
 
 use std::fmt::Write as _;
 
@@ -26,26 +27,43 @@ pub fn describe(model: &Model) -> String {
         model.num_layers(),
     );
     let _ = writeln!(out, "{}: {model}", model.name());
-    let out_width = model.output_size();
-    let (seq_in, seq_out) = if model.batch_first() {
-        (format!("(N, L, {i})"), format!("(N, L, {out_width})"))
-    } else {
-        (format!("(L, N, {i})"), format!("(L, N, {out_width})"))
-    };
-    let _ = writeln!(
-        out,
-        "  input  {seq_in} or unbatched (L, {i})\n  output {seq_out} or unbatched (L, {out_width})"
-    );
-    for &kind in model.states() {
-        let w = model.state_size(kind);
+    if model.is_cell_module() {
+        // One step per call: no time dim, no layer dim; the call returns the new states.
         let _ = writeln!(
             out,
-            "  {}, {} ({}, N, {w}) or unbatched ({}, {w})",
-            kind.initial(),
-            kind.last(),
-            d * l,
-            d * l
+            "  input  (N, {i}) or unbatched ({i}): one step per call"
         );
+        for &kind in model.states() {
+            let w = model.state_size(kind);
+            let _ = writeln!(
+                out,
+                "  {0}0 -> {0}1 (N, {w}) or unbatched ({w}): the state {0} before and after \
+                 the step (torch's {0}')",
+                kind.name()
+            );
+        }
+    } else {
+        let out_width = model.output_size();
+        let (seq_in, seq_out) = if model.batch_first() {
+            (format!("(N, L, {i})"), format!("(N, L, {out_width})"))
+        } else {
+            (format!("(L, N, {i})"), format!("(L, N, {out_width})"))
+        };
+        let _ = writeln!(
+            out,
+            "  input  {seq_in} or unbatched (L, {i})\n  output {seq_out} or unbatched (L, {out_width})"
+        );
+        for &kind in model.states() {
+            let w = model.state_size(kind);
+            let _ = writeln!(
+                out,
+                "  {}, {} ({}, N, {w}) or unbatched ({}, {w})",
+                kind.initial(),
+                kind.last(),
+                d * l,
+                d * l
+            );
+        }
     }
     let cell = model.cell();
     let _ = writeln!(
@@ -83,16 +101,14 @@ pub fn describe(model: &Model) -> String {
         grouped(count * model.dtype().size() as u64),
         model.dtype()
     );
-    let _ = writeln!(
-        out,
-        "{} FLOPs per time step per sequence (2 * G * H * (in + R){} per layer and direction)",
-        grouped(model.flops_per_step()),
-        if model.proj_size() > 0 {
-            " + 2 * P * H"
-        } else {
-            ""
-        }
-    );
+    let per = if model.is_cell_module() {
+        "step per sequence (2 * G * H * (in + H))"
+    } else if model.proj_size() > 0 {
+        "time step per sequence (2 * G * H * (in + R) + 2 * P * H per layer and direction)"
+    } else {
+        "time step per sequence (2 * G * H * (in + R) per layer and direction)"
+    };
+    let _ = writeln!(out, "{} FLOPs per {per}", grouped(model.flops_per_step()));
     out
 }
 

@@ -1,6 +1,6 @@
 //! Ahead of time, for real: `rnnc` emits an object and a header, the system C compiler
 //! links them with `tests/c/harness.c`, and the program runs the PyTorch cases (RNN, LSTM
-//! and GRU). On x86-64
+//! and GRU, and the cell modules' stepped loops through `NAME_step`). On x86-64
 //! natively; on aarch64 with Debian's cross compiler under qemu (installed by `.ci/run`;
 //! `RNNC_SKIP_CROSS=1` skips that part on machines without them).
 
@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use rnnc::{CompiledRnn, DType, Element, TensorData};
+use rnnc_check::Engine;
 use rnnc_check::case::{Case, collect_case_paths};
 use rnnc_check::verify::{scaled_error, tolerance};
 
@@ -15,10 +16,18 @@ fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
-/// The cases of torch.nn.RNN, torch.nn.LSTM and torch.nn.GRU.
+/// The cases of torch.nn.RNN, torch.nn.LSTM and torch.nn.GRU, then the stepped loops of
+/// torch.nn.RNNCell, LSTMCell and GRUCell.
 fn cases() -> Vec<Case> {
-    let dirs =
-        ["torch-rnn", "torch-lstm", "torch-gru"].map(|d| root().join("tests/golden").join(d));
+    let dirs = [
+        "torch-rnn",
+        "torch-lstm",
+        "torch-gru",
+        "torch-rnn-cell",
+        "torch-lstm-cell",
+        "torch-gru-cell",
+    ]
+    .map(|d| root().join("tests/golden").join(d));
     collect_case_paths(&dirs)
         .unwrap()
         .iter()
@@ -62,15 +71,21 @@ fn bytes_of(data: &TensorData) -> Vec<u8> {
     }
 }
 
-/// What native code on this machine computes for the case, as raw bytes.
+/// What native code on this machine computes for the case, as raw bytes (a cell module's
+/// case stepped with `CompiledRnn::step`).
 fn jit_bytes(case: &Case) -> Results {
     fn go<T: Element>(case: &Case) -> Results {
-        let rnn = CompiledRnn::new(&case.model).unwrap();
-        let packed = rnn.pack(&case.weights).unwrap();
         let input = case.input.view::<T>().unwrap();
-        let (out, state) = rnn
-            .forward(&packed, input, case.initial(), case.lengths.as_deref())
-            .unwrap();
+        let (out, state) = if case.model.is_cell_module() {
+            Engine::Jit
+                .steps(1, &case.model, &case.weights, input, case.initial())
+                .unwrap()
+        } else {
+            let rnn = CompiledRnn::new(&case.model).unwrap();
+            let packed = rnn.pack(&case.weights).unwrap();
+            rnn.forward(&packed, input, case.initial(), case.lengths.as_deref())
+                .unwrap()
+        };
         let mut results = vec![("output", bytes_of(&T::wrap(out.into_data())))];
         for (kind, _) in case.finals() {
             let t = state.get(kind).unwrap();
@@ -159,6 +174,10 @@ fn run_case(case: &Case, tc: &Toolchain, bake: bool, dir: &Path) -> Results {
         .arg(format!("-DRNN_NAME={name}"))
         .arg(format!("-DRNN_UPPER={}", name.to_uppercase()))
         .arg(format!("-DRNN_LSTM={}", u8::from(case.c_n.is_some())))
+        .arg(format!(
+            "-DRNN_CELL={}",
+            u8::from(case.model.is_cell_module())
+        ))
         .arg("-I")
         .arg(dir)
         .arg(root().join("tests/c/harness.c"))
@@ -199,7 +218,8 @@ fn check_toolchain(tc: &Toolchain) {
     let mut checked = 0;
     for (i, case) in cases().iter().enumerate() {
         let bake = i % 2 == 1;
-        let results = run_case(case, tc, bake, &base.join(&case.name));
+        // Case names repeat between the sets: a directory per case.
+        let results = run_case(case, tc, bake, &base.join(format!("{i:03}")));
         let dtype = case.model.dtype();
         let torch = std::iter::once(("output", &case.output))
             .chain(case.finals().into_iter().map(|(k, t)| (k.last(), t)));
@@ -227,7 +247,7 @@ fn check_toolchain(tc: &Toolchain) {
         );
         checked += 1;
     }
-    assert_eq!(checked, 180);
+    assert_eq!(checked, 240);
     let _ = std::fs::remove_dir_all(base);
 }
 
@@ -259,19 +279,22 @@ fn aarch64_objects_under_qemu_match_pytorch_and_the_jit() {
 fn headers_compile_as_c_and_cpp() {
     let dir = std::env::temp_dir().join(format!("rnnc-header-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    let weights = dir.join("kws.safetensors");
-    let model = rnnc::SpecFile::read(&root().join("specs/kws.toml"))
-        .unwrap()
-        .validate()
-        .unwrap();
-    rnnc::Weights::init(&model, 1).save(&weights).unwrap();
+    let weights = |spec: &str| {
+        let model = rnnc::SpecFile::read(&root().join(spec))
+            .unwrap()
+            .validate()
+            .unwrap();
+        let path = dir.join(format!("{}.safetensors", model.name()));
+        rnnc::Weights::init(&model, 1).save(&path).unwrap();
+        vec!["--weights".to_string(), path.display().to_string()]
+    };
     for (spec, extra) in [
         ("specs/kws.toml", vec![]),
         ("specs/bidir_relu_f64.toml", vec![]),
-        (
-            "specs/kws.toml",
-            vec!["--weights".to_string(), weights.display().to_string()],
-        ),
+        ("specs/kws.toml", weights("specs/kws.toml")),
+        // A cell module's header has its inline NAME_step.
+        ("specs/lstm_cell.toml", vec![]),
+        ("specs/lstm_cell.toml", weights("specs/lstm_cell.toml")),
     ] {
         let out = dir.join(if extra.is_empty() { "plain" } else { "baked" });
         run(Command::new(env!("CARGO_BIN_EXE_rnnc"))
@@ -472,9 +495,10 @@ fn the_c_streaming_program_prints_what_the_jit_computes() {
 
 /// The C contract (tests/c/contract.c): misuse the entry point can detect (negative or
 /// zero sizes, sizes that overflow, NULL buffers, bad lengths, overlapping buffers) is
-/// refused with its status and nothing written, natively and on aarch64 under qemu; the
-/// CPU requirement is what `NAME_cpu_supported()` reports, here and on an emulated x86-64
-/// without AVX.
+/// refused with its status and nothing written, natively and on aarch64 under qemu, by
+/// an RNN's `NAME_forward` and an LSTMCell's `NAME_step` (whose steps in a loop equal one
+/// `NAME_forward` call over the steps, bit for bit); the CPU requirement is what
+/// `NAME_cpu_supported()` reports, here and on an emulated x86-64 without AVX.
 #[test]
 fn the_c_contract_is_checked_at_the_entry_point() {
     let dir = std::env::temp_dir().join(format!("rnnc-contract-{}", std::process::id()));
@@ -492,10 +516,15 @@ fn the_c_contract_is_checked_at_the_entry_point() {
             runner: Some("qemu-aarch64"),
         });
     }
-    for tc in &toolchains {
-        let out = dir.join(&tc.triple);
+    // An RNN's NAME_forward, and an LSTMCell's NAME_step (RNN_CELL).
+    let models = [("torch_doc", false), ("lstm_cell", true)];
+    for (tc, (name, cell)) in toolchains
+        .iter()
+        .flat_map(|tc| models.iter().map(move |m| (tc, *m)))
+    {
+        let out = dir.join(&tc.triple).join(name);
         run(Command::new(env!("CARGO_BIN_EXE_rnnc"))
-            .arg(root().join("specs/torch_doc.toml"))
+            .arg(root().join(format!("specs/{name}.toml")))
             .arg("-o")
             .arg(&out)
             .arg("--target")
@@ -511,15 +540,14 @@ fn the_c_contract_is_checked_at_the_entry_point() {
                 "-O1",
             ])
             .args(tc.cc_args)
-            .args([
-                "-DRNN_HEADER=\"torch_doc.h\"",
-                "-DRNN_NAME=torch_doc",
-                "-DRNN_UPPER=TORCH_DOC",
-            ])
+            .arg(format!("-DRNN_HEADER=\"{name}.h\""))
+            .arg(format!("-DRNN_NAME={name}"))
+            .arg(format!("-DRNN_UPPER={}", name.to_uppercase()))
+            .arg(format!("-DRNN_CELL={}", u8::from(cell)))
             .arg("-I")
             .arg(&out)
             .arg(root().join("tests/c/contract.c"))
-            .arg(out.join("torch_doc.o"))
+            .arg(out.join(format!("{name}.o")))
             .arg("-o")
             .arg(&program));
         let mut cmd = match tc.runner {

@@ -33,6 +33,31 @@ fn describes_the_torch_documentation_example() {
     assert!(stdout.contains("2,800 FLOPs per time step"), "{stdout}");
 }
 
+/// A cell module as torch's cell modules are called: one step, its names without `_l0`.
+#[test]
+fn describes_a_cell_module() {
+    let out = rnnc(&["specs/lstm_cell.toml", "--emit", "describe"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    let expected = "\
+lstm_cell: LSTMCell(128, 128, dtype=f32)
+  input  (N, 128) or unbatched (128): one step per call
+  h0 -> h1 (N, 128) or unbatched (128): the state h before and after the step (torch's h')
+  c0 -> c1 (N, 128) or unbatched (128): the state c before and after the step (torch's c')
+  gates i, f, g, o (4 x 128 rows of every weight_ih, weight_hh and bias)
+
+parameters (torch state_dict names):
+  weight_ih  [512, 128]
+  weight_hh  [512, 128]
+  bias_ih    [512]
+  bias_hh    [512]
+
+132,096 parameters (528,384 bytes as f32)
+262,144 FLOPs per step per sequence (2 * G * H * (in + H))
+";
+    assert_eq!(stdout, expected);
+}
+
 #[test]
 fn a_bad_spec_fails_with_diagnostics_on_stderr() {
     let dir = std::env::temp_dir().join(format!("rnnc-cli-{}", std::process::id()));
@@ -56,12 +81,13 @@ fn a_bad_spec_fails_with_diagnostics_on_stderr() {
 
 #[test]
 fn verify_passes_the_torch_cases_and_prints_a_summary() {
-    // A directory of directories: RNN, LSTM and GRU cases.
+    // A directory of directories: RNN, LSTM and GRU cases, and the cell modules' stepped
+    // loops.
     let out = rnnc(&["verify", "--engine", "reference", "tests/golden"]);
     let stdout = text(&out.stdout);
     assert!(out.status.success(), "{stdout}");
-    assert_eq!(stdout.lines().filter(|l| l.ends_with("pass")).count(), 180);
-    assert!(stdout.contains("180 passed, 0 failed"), "{stdout}");
+    assert_eq!(stdout.lines().filter(|l| l.ends_with("pass")).count(), 240);
+    assert!(stdout.contains("240 passed, 0 failed"), "{stdout}");
     // The default engine is native code, and works on single files as well.
     let one = rnnc(&["verify", "tests/golden/torch-rnn/case_011.json"]);
     assert!(one.status.success());
@@ -180,9 +206,10 @@ fn verify_runs_the_interpreter() {
         "interp",
         "tests/golden/torch-lstm",
         "tests/golden/torch-gru",
+        "tests/golden/torch-lstm-cell",
     ]);
     assert!(out.status.success(), "{}", text(&out.stdout));
-    assert!(text(&out.stdout).contains("120 passed, 0 failed (engine: interp, threads: 1)"));
+    assert!(text(&out.stdout).contains("140 passed, 0 failed (engine: interp, threads: 1)"));
 }
 
 #[test]
@@ -194,9 +221,11 @@ fn verify_splits_calls_between_threads() {
         "tests/golden/torch-rnn",
         "tests/golden/torch-lstm",
         "tests/golden/torch-gru",
+        "tests/golden/torch-rnn-cell",
+        "tests/golden/torch-gru-cell",
     ]);
     assert!(out.status.success(), "{}", text(&out.stdout));
-    assert!(text(&out.stdout).contains("180 passed, 0 failed (engine: jit, threads: 2)"));
+    assert!(text(&out.stdout).contains("220 passed, 0 failed (engine: jit, threads: 2)"));
     let zero = rnnc(&["verify", "--threads", "0", "tests/golden/torch-rnn"]);
     assert!(!zero.status.success());
     assert!(
@@ -578,4 +607,47 @@ fn the_readme_synopsis_lists_every_option() {
             "{option} is not in the README's synopsis:\n{synopsis}"
         );
     }
+}
+
+/// A cell module's case is a stepped loop: a sequence module's keys in it (packing, layers)
+/// are refused, naming the problem, as is a sequence module's case without its keys.
+#[test]
+fn verify_refuses_cases_with_the_other_forms_keys() {
+    let dir = std::env::temp_dir().join(format!("rnnc-forms-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let case = |set: &str, name: &str, edit: &dyn Fn(&str) -> String| {
+        let golden = root().join("tests/golden").join(set);
+        let json = std::fs::read_to_string(golden.join("case_004.json")).unwrap();
+        std::fs::write(dir.join(format!("{name}.json")), edit(&json)).unwrap();
+        std::fs::copy(
+            golden.join("case_004.safetensors"),
+            dir.join(format!("{name}.safetensors")),
+        )
+        .unwrap();
+        let out = rnnc(&["verify", dir.join(format!("{name}.json")).to_str().unwrap()]);
+        assert!(!out.status.success(), "{name}");
+        text(&out.stdout) + &text(&out.stderr)
+    };
+    let layers = case("torch-lstm-cell", "layers", &|j| {
+        j.replacen('{', "{\n \"num_layers\": 2,", 1)
+    });
+    assert!(
+        layers.contains("`num_layers` is not an argument of torch.nn.LSTMCell"),
+        "{layers}"
+    );
+    let packed = case("torch-gru-cell", "packed", &|j| {
+        j.replacen('{', "{\n \"packed\": true, \"lengths\": [1],", 1)
+    });
+    assert!(
+        packed.contains("a case of torch.nn.GRUCell is a stepped loop"),
+        "{packed}"
+    );
+    let missing = case("torch-gru", "missing", &|j| {
+        j.replace("\"num_layers\"", "\"layers\"")
+    });
+    assert!(
+        missing.contains("missing key `num_layers` (a case of torch.nn.GRU has it)"),
+        "{missing}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -17,13 +17,15 @@
 //! - with `lengths`, sequence b runs steps `0..len_b` only: the forward direction stops
 //!   after `len_b - 1`, the reverse direction starts there; outputs past `len_b` are zero
 //!   and `h_n` is the state after the last valid step (torch's `pack_padded_sequence`);
-//! - dropout is inactive (inference); `batch_first` applies to input and output only.
+//! - dropout is inactive (inference); `batch_first` applies to input and output only;
+//! - a cell module (`torch.nn.LSTMCell`, say) is one step of its one layer and direction:
+//!   its call resolves to `seq_len = 1` ([`CallShape`]), and the output is the new `h`.
 
 #![deny(missing_docs)]
 
 use rnnc_spec::{
     CallError, CallShape, Cell, Element, Model, Nonlinearity, ParamKind, State, StateView, Tensor,
-    TensorView, Weights, WeightsError, param_name,
+    TensorView, Weights, WeightsError,
 };
 
 /// Why a reference forward call was refused. Always the caller's fault.
@@ -78,7 +80,10 @@ pub fn forward<T: Element>(
     for layer in 0..model.num_layers() {
         let mut layer_output = vec![T::default(); steps * batch * out_width];
         for direction in 0..directions {
-            let param = |kind| weights.get::<T>(&param_name(layer, direction, kind));
+            let param = |kind| {
+                let param = model.param(layer, direction, kind)?;
+                weights.param::<T>(&param)
+            };
             let params = Params {
                 w_ih: param(ParamKind::WeightIh).expect("checked weights have weight_ih"),
                 w_hh: param(ParamKind::WeightHh).expect("checked weights have weight_hh"),

@@ -3,16 +3,28 @@
 //! Every engine (reference, interpreter, native code) resolves its arguments here first, so
 //! they all accept and reject exactly the same calls. Invariant: a [`CallShape`] exists
 //! only for arguments that fit the model, so code indexing with it stays in bounds.
+//!
+//! A cell module's call (`torch.nn.LSTMCell`: input `(N, H_in)` or `(H_in)`, states
+//! `(N, H)` or `(H)`) resolves to the one step it is: `seq_len = 1`, one layer and
+//! direction, the output being the new `h`. Its shapes and the checks' order and messages
+//! are those of torch's cell modules (their `forward` in Python, then ATen's
+//! `check_rnn_cell_forward_input` and `_hidden`), which differ from the sequence modules'.
+//!
+//! Which exception torch raises is part of each variant's documentation: the Python
+//! binding raises the same.
 
 use crate::cell::{MAX_STATES, StateKind};
 use crate::model::Model;
 use crate::spec::DType;
 
 /// What is wrong with the arguments of a forward call. Always the caller's fault.
+///
+/// The `Cell*` variants are a cell module's (`torch.nn.RNNCell`, `LSTMCell`, `GRUCell`),
+/// the others a sequence module's, except for `Dtype` and `OutputShape`, which are both's.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum CallError {
     /// Input neither `(L, H_in)` nor 3-D (torch's message, which says "tensor" for the
-    /// RNN only).
+    /// RNN only). torch raises `ValueError`.
     #[error(
         "{module}: Expected input to be 2D or 3D, got {found}D{} instead",
         if *.module == "RNN" { " tensor" } else { "" }
@@ -23,7 +35,7 @@ pub enum CallError {
         /// Dims of the input.
         found: usize,
     },
-    /// Last input dim differs from `input_size`.
+    /// Last input dim differs from `input_size`. torch raises `RuntimeError`.
     #[error("input.size(-1) must be equal to input_size. Expected {expected}, got {found}")]
     InputSize {
         /// The model's `input_size`.
@@ -31,11 +43,14 @@ pub enum CallError {
         /// The input's last dim.
         found: usize,
     },
-    /// A sequence of length 0.
+    /// A sequence of length 0. torch raises `RuntimeError`.
     #[error("Expected sequence length to be larger than 0 in RNN")]
     EmptySequence,
     /// Initial states given for some of the cell's states but not all (torch takes an
-    /// LSTM's `(h0, c0)` together).
+    /// LSTM's `(h0, c0)` together). rnnc's message (torch's Python API cannot express
+    /// the call); `RuntimeError` in rnnc's binding. Also for a cell module of one state
+    /// (RNNCell, GRUCell) given two, which torch fails on with an `AttributeError` (a tuple
+    /// has no `dim`).
     #[error(
         "expected the {expected} initial state(s) ({}) together, got {found} tensor(s)",
         .names.join(", ")
@@ -49,7 +64,7 @@ pub enum CallError {
         found: usize,
     },
     /// Initial states of a rank that does not go with the input's (torch names an LSTM's
-    /// two ranks together: "hx and cx").
+    /// two ranks together: "hx and cx"). torch raises `RuntimeError`.
     #[error("For {input} input, {}", rank_text(*.expected, .found))]
     HiddenRank {
         /// "unbatched 2-D" or "batched 3-D".
@@ -59,7 +74,7 @@ pub enum CallError {
         /// Dims of each state given (`h0`, then an LSTM's `c0`).
         found: Vec<usize>,
     },
-    /// An initial state of the right rank but the wrong shape.
+    /// An initial state of the right rank but the wrong shape. torch raises `RuntimeError`.
     #[error("Expected hidden{} size {}, got {found:?}", index_text(*.index), tuple(.expected))]
     HiddenShape {
         /// Which of several states (`hidden[1]` is an LSTM's `c0`); `None` for a cell with
@@ -70,7 +85,8 @@ pub enum CallError {
         /// The shape of `h0`.
         found: Vec<usize>,
     },
-    /// One length per batch element is needed.
+    /// One length per batch element is needed. torch raises `RuntimeError` (from
+    /// `pack_padded_sequence`).
     #[error(
         "Expected `len(lengths)` to be equal to batch_size, but got {found} \
          (batch_size={expected})"
@@ -89,7 +105,8 @@ pub enum CallError {
          pass it as (L, 1, H_in) (batch_first: (1, L, H_in)) with one length"
     )]
     UnbatchedLengths,
-    /// A sequence length of zero.
+    /// A sequence length of zero. torch raises `RuntimeError` (from
+    /// `pack_padded_sequence`).
     #[error(
         "Length of all samples has to be greater than 0, but found an element in 'lengths' \
          that is <= 0 (lengths[{index}])"
@@ -98,7 +115,9 @@ pub enum CallError {
         /// Batch element.
         index: usize,
     },
-    /// A sequence length past the input's time dimension.
+    /// A sequence length past the input's time dimension. rnnc's message (torch's
+    /// `pack_padded_sequence` fails on it in ways that depend on the order of the lengths);
+    /// `RuntimeError` in rnnc's binding.
     #[error("lengths[{index}] = {found} is larger than the input's sequence length {seq_len}")]
     LengthTooLong {
         /// Batch element.
@@ -108,7 +127,8 @@ pub enum CallError {
         /// The input's `L`.
         seq_len: usize,
     },
-    /// An argument of the wrong element type.
+    /// An argument of the wrong element type. rnnc's message; torch raises `RuntimeError`
+    /// (`mat1 and mat2 must have the same dtype`).
     #[error("{what} must have dtype {expected}, got {found}")]
     Dtype {
         /// Which argument.
@@ -118,7 +138,8 @@ pub enum CallError {
         /// The argument's.
         found: DType,
     },
-    /// A caller-provided output buffer of the wrong shape.
+    /// A caller-provided output buffer of the wrong shape (rnnc's API: torch returns new
+    /// tensors).
     #[error("{what} must have shape {expected:?}, got {found:?}")]
     OutputShape {
         /// Which buffer.
@@ -128,6 +149,112 @@ pub enum CallError {
         /// The buffer's shape.
         found: Vec<usize>,
     },
+    /// A cell module's input neither `(N, H_in)` nor `(H_in)`. torch raises `ValueError`.
+    #[error("{module}: Expected input to be 1D or 2D, got {found}D instead")]
+    CellInputRank {
+        /// torch's cell module: `RNNCell`, `LSTMCell`, `GRUCell`.
+        module: &'static str,
+        /// Dims of the input.
+        found: usize,
+    },
+    /// A cell module's initial state neither 2-D nor 1-D (torch's RNNCell and GRUCell call
+    /// it `hidden`, the LSTMCell `hx[0]` and `hx[1]`). torch raises `ValueError`.
+    #[error(
+        "{module}: Expected {} to be 1D or 2D, got {found}D instead",
+        index.map_or("hidden".to_string(), |i| format!("hx[{i}]"))
+    )]
+    CellHiddenRank {
+        /// torch's cell module.
+        module: &'static str,
+        /// Which state of an LSTMCell's `(h0, c0)`; `None` for a cell of one state.
+        index: Option<usize>,
+        /// Dims of that state.
+        found: usize,
+    },
+    /// An LSTMCell given `h0` without `c0`: torch's messages for a tuple of one, which
+    /// torch's `forward` fails on while adding the batch dim to an unbatched call's states
+    /// (an `IndexError`, "tuple index out of range"), and ATen on a batched call's (a
+    /// `RuntimeError`, "lstm_cell expects two hidden states").
+    #[error(
+        "{}",
+        if *.unbatched { "tuple index out of range" } else { "lstm_cell expects two hidden states" }
+    )]
+    CellHiddenCount {
+        /// States given.
+        found: usize,
+        /// Whether the input was unbatched, `(H_in)`.
+        unbatched: bool,
+    },
+    /// A cell module's input of the wrong width. torch raises `RuntimeError`.
+    #[error("input has inconsistent input_size: got {found} expected {expected}")]
+    CellInputSize {
+        /// The model's `input_size`.
+        expected: usize,
+        /// The input's last dim.
+        found: usize,
+    },
+    /// A cell module's state whose batchedness is not the input's: torch counts the dims
+    /// after adding the batch dim to both when the input is unbatched, so a `(N, H)`
+    /// state with a `(H_in)` input is "3D". torch raises `RuntimeError`.
+    #[error("Expected 2D hidden{index} (batch x hidden_size), but got {found}D tensor")]
+    CellHiddenDims {
+        /// Which state: 0 for `h0`, 1 for an LSTMCell's `c0`.
+        index: usize,
+        /// Its dims as torch counts them.
+        found: usize,
+    },
+    /// A cell module's state of another batch than the input's. torch raises
+    /// `RuntimeError`.
+    #[error("Input batch size {expected} doesn't match hidden{index} batch size {found}")]
+    CellHiddenBatch {
+        /// Which state: 0 for `h0`, 1 for an LSTMCell's `c0`.
+        index: usize,
+        /// The input's batch.
+        expected: usize,
+        /// The state's.
+        found: usize,
+    },
+    /// A cell module's state of the wrong width. torch raises `RuntimeError`.
+    #[error("hidden{index} has inconsistent hidden_size: got {found}, expected {expected}")]
+    CellHiddenSize {
+        /// Which state: 0 for `h0`, 1 for an LSTMCell's `c0`.
+        index: usize,
+        /// `hidden_size`.
+        expected: usize,
+        /// The state's last dim.
+        found: usize,
+    },
+    /// Lengths given to a cell module, which computes one step of each sequence of a batch
+    /// (torch's cell modules take no such argument: a `TypeError` there).
+    #[error(
+        "lengths do not apply to torch.nn.{module}, which computes one step of each \
+         sequence: call it without lengths, once per step"
+    )]
+    CellLengths {
+        /// torch's cell module.
+        module: &'static str,
+    },
+    /// A step (`CompiledRnn::step`) of a sequence module: steps are cell modules' calls.
+    /// rnnc's API (no torch counterpart).
+    #[error(
+        "step runs a cell module (torch.nn.RNNCell, LSTMCell or GRUCell), but this model is \
+         torch.nn.{module}: call forward, or compile cell = \"{cell}\""
+    )]
+    StepOfSequenceModule {
+        /// torch's sequence module.
+        module: &'static str,
+        /// The spec's cell of the matching cell module: `lstm_cell`.
+        cell: &'static str,
+    },
+}
+
+/// Features of each of the model's states, in [`Model::states`] order.
+fn state_widths(model: &Model) -> [usize; MAX_STATES] {
+    let mut widths = [0; MAX_STATES];
+    for (w, &kind) in widths.iter_mut().zip(model.states()) {
+        *w = model.state_size(kind);
+    }
+    widths
 }
 
 /// The rest of torch's rank message: `hx` alone, or an LSTM's `hx and cx` together.
@@ -152,7 +279,7 @@ fn tuple(dims: &[usize]) -> String {
     format!("({})", inner.join(", "))
 }
 
-/// The dims of a call's tensor (2 or 3 of them), without allocating.
+/// The dims of a call's tensor (1 to 3 of them), without allocating.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Dims {
     dims: [usize; 3],
@@ -216,19 +343,27 @@ pub struct CallShape {
     pub num_directions: usize,
     /// The cell's states, `h` first.
     pub states: &'static [StateKind],
+    /// A cell module's call: one step (`seq_len` 1, one layer and direction), input
+    /// `(N, H_in)` or `(H_in)`, output and states `(N, width)` or `(width)`; the output is
+    /// the new `h`.
+    pub cell_module: bool,
     /// Features of each state, in the order of `states`.
     widths: [usize; MAX_STATES],
 }
 
 impl CallShape {
     /// Checks an input shape, the shapes of the initial states (all of the cell's, in
-    /// [`Model::states`] order, or none for zeros) and optional lengths against `model`.
+    /// [`Model::states`] order, or none for zeros) and optional lengths against `model`,
+    /// in the order torch checks them (a cell module's as torch's cell modules do).
     pub fn check(
         model: &Model,
         input: &[usize],
         hx: Option<&[&[usize]]>,
         lengths: Option<&[usize]>,
     ) -> Result<CallShape, CallError> {
+        if model.is_cell_module() {
+            return CallShape::check_cell(model, input, hx, lengths);
+        }
         let (unbatched, seq_len, batch, features) = match *input {
             [l, f] => (true, l, 1, f),
             [l, n, f] if !model.batch_first() => (false, l, n, f),
@@ -250,10 +385,6 @@ impl CallShape {
             return Err(CallError::EmptySequence);
         }
         let states = model.states();
-        let mut widths = [0; MAX_STATES];
-        for (w, &kind) in widths.iter_mut().zip(states) {
-            *w = model.state_size(kind);
-        }
         let shape = CallShape {
             seq_len,
             batch,
@@ -264,7 +395,8 @@ impl CallShape {
             layer_directions: model.num_directions() * model.num_layers(),
             num_directions: model.num_directions(),
             states,
-            widths,
+            cell_module: false,
+            widths: state_widths(model),
         };
         if let Some(hx) = hx {
             if hx.len() != states.len() {
@@ -323,6 +455,104 @@ impl CallShape {
         Ok(shape)
     }
 
+    /// A cell module's call, checked as torch's cell modules check it: the ranks first (in
+    /// Python: `ValueError`s), then ATen's checks of the input's width and of each state's
+    /// dims (counted after the batch dim torch adds to an unbatched call), batch and width.
+    fn check_cell(
+        model: &Model,
+        input: &[usize],
+        hx: Option<&[&[usize]]>,
+        lengths: Option<&[usize]>,
+    ) -> Result<CallShape, CallError> {
+        let module = model.module();
+        if lengths.is_some() {
+            return Err(CallError::CellLengths { module });
+        }
+        let (batched, batch, features) = match *input {
+            [f] => (false, 1, f),
+            [n, f] => (true, n, f),
+            _ => {
+                return Err(CallError::CellInputRank {
+                    module,
+                    found: input.len(),
+                });
+            }
+        };
+        let states = model.states();
+        if let Some(hx) = hx {
+            if states.len() == 1 && hx.len() != 1 {
+                return Err(CallError::HiddenCount {
+                    expected: 1,
+                    names: vec![StateKind::H.initial().to_string()],
+                    found: hx.len(),
+                });
+            }
+            if let Some((index, dims)) = hx
+                .iter()
+                .enumerate()
+                .find(|(_, h)| !(1..=2).contains(&h.len()))
+            {
+                return Err(CallError::CellHiddenRank {
+                    module,
+                    index: (states.len() > 1).then_some(index),
+                    found: dims.len(),
+                });
+            }
+            if hx.len() != states.len() {
+                return Err(CallError::CellHiddenCount {
+                    found: hx.len(),
+                    unbatched: !batched,
+                });
+            }
+        }
+        if features != model.input_size() {
+            return Err(CallError::CellInputSize {
+                expected: model.input_size(),
+                found: features,
+            });
+        }
+        let shape = CallShape {
+            seq_len: 1,
+            batch,
+            unbatched: !batched,
+            batch_first: false,
+            input_size: model.input_size(),
+            output_size: model.output_size(),
+            layer_directions: 1,
+            num_directions: 1,
+            states,
+            cell_module: true,
+            widths: state_widths(model),
+        };
+        for (index, (&kind, dims)) in states.iter().zip(hx.unwrap_or_default()).enumerate() {
+            // torch adds the batch dim to the states of an unbatched call, then counts.
+            let (found, state_batch, width) = match (batched, *dims) {
+                (true, &[n, w]) => (2, n, w),
+                (false, &[w]) => (2, 1, w),
+                (true, _) => (dims.len(), 0, 0),
+                (false, _) => (dims.len() + 1, 0, 0),
+            };
+            if found != 2 {
+                return Err(CallError::CellHiddenDims { index, found });
+            }
+            if state_batch != batch {
+                return Err(CallError::CellHiddenBatch {
+                    index,
+                    expected: batch,
+                    found: state_batch,
+                });
+            }
+            if width != shape.state_size(kind) {
+                return Err(CallError::CellHiddenSize {
+                    index,
+                    expected: shape.state_size(kind),
+                    found: width,
+                });
+            }
+        }
+        Ok(shape)
+    }
+
     /// The dtype check every engine makes for each tensor argument.
     pub fn check_dtype(model: &Model, what: &'static str, found: DType) -> Result<(), CallError> {
         if found == model.dtype() {
@@ -347,7 +577,9 @@ impl CallShape {
     }
 
     fn sequence_shape(&self, features: usize) -> Dims {
-        if self.unbatched {
+        if self.cell_module {
+            self.step_shape(features)
+        } else if self.unbatched {
             Dims::new(&[self.seq_len, features])
         } else if self.batch_first {
             Dims::new(&[self.batch, self.seq_len, features])
@@ -366,11 +598,22 @@ impl CallShape {
         self.widths[i]
     }
 
+    /// A cell module's `(N, features)`, or `(features)` unbatched.
+    fn step_shape(&self, features: usize) -> Dims {
+        if self.unbatched {
+            Dims::new(&[features])
+        } else {
+            Dims::new(&[self.batch, features])
+        }
+    }
+
     /// Shape of a state's initial and final values: `(D * num_layers, N, width)`, or
-    /// `(D * num_layers, width)` unbatched.
+    /// `(D * num_layers, width)` unbatched; a cell module's `(N, width)` or `(width)`.
     pub fn state_shape(&self, state: StateKind) -> Dims {
         let width = self.state_size(state);
-        if self.unbatched {
+        if self.cell_module {
+            self.step_shape(width)
+        } else if self.unbatched {
             Dims::new(&[self.layer_directions, width])
         } else {
             Dims::new(&[self.layer_directions, self.batch, width])

@@ -84,17 +84,20 @@ pub enum SpecErrorKind {
         /// The value found.
         found: String,
     },
-    /// A cell other than `rnn`, `lstm` or `gru`.
-    #[error("Unknown cell '{found}'. Select from 'rnn', 'lstm' or 'gru'.")]
+    /// A cell other than the six modules' names.
+    #[error(
+        "Unknown cell '{found}'. Select from 'rnn', 'lstm', 'gru', 'rnn_cell', 'lstm_cell' or \
+         'gru_cell'."
+    )]
     UnknownCell {
         /// The value found.
         found: String,
     },
-    /// `nonlinearity` given for a cell that has none (torch's LSTM and GRU take no such
-    /// argument).
+    /// `nonlinearity` given for a module that has none (torch's LSTM, GRU and their cell
+    /// modules take no such argument).
     #[error(
-        "nonlinearity applies only to cell = \"rnn\" (torch.nn.{module} takes no \
-         nonlinearity argument), got nonlinearity = \"{found}\" with cell = \"{cell}\""
+        "nonlinearity applies only to cell = \"rnn\" and \"rnn_cell\" (torch.nn.{module} \
+         takes no nonlinearity argument), got nonlinearity = \"{found}\" with cell = \"{cell}\""
     )]
     NonlinearityNotRnn {
         /// The cell of the spec.
@@ -130,6 +133,22 @@ pub enum SpecErrorKind {
         /// The spec's `hidden_size`.
         hidden_size: i64,
     },
+    /// An argument of the sequence modules (`num_layers`, `batch_first`, `dropout`,
+    /// `bidirectional`, `proj_size`) given to a cell module, whose constructor has no such
+    /// argument (torch raises a `TypeError` for `torch.nn.LSTMCell(10, 20, num_layers=2)`).
+    /// In a file any value is refused, the default included; from a builder, a value other
+    /// than the default.
+    #[error("`{key}` is not an argument of torch.nn.{module} ({reason})")]
+    NotACellArgument {
+        /// The key.
+        key: &'static str,
+        /// torch's cell module: `RNNCell`, `LSTMCell`, `GRUCell`.
+        module: &'static str,
+        /// Why a cell module has no such argument.
+        reason: &'static str,
+        /// The sequence module of the same recurrence (`lstm` for `lstm_cell`), which has it.
+        sequence: &'static str,
+    },
     /// A dtype other than `f32` or `f64`.
     #[error("Unknown dtype '{found}'. Select from 'f32' or 'f64'.")]
     UnknownDtype {
@@ -161,6 +180,7 @@ impl SpecErrorKind {
             SpecErrorKind::Syntax { .. } => None,
             SpecErrorKind::UnknownKey { key, .. } | SpecErrorKind::NestedTable { key } => Some(key),
             SpecErrorKind::MissingKey { key }
+            | SpecErrorKind::NotACellArgument { key, .. }
             | SpecErrorKind::WrongType { key, .. }
             | SpecErrorKind::NotPositive { key, .. }
             | SpecErrorKind::TooLarge { key, .. } => Some(key),
@@ -190,8 +210,16 @@ impl SpecErrorKind {
             SpecErrorKind::DropoutOutOfRange { .. } => "expected a number in [0, 1]".into(),
             SpecErrorKind::UnknownNonlinearity { .. } => "expected \"tanh\" or \"relu\"".into(),
             SpecErrorKind::UnknownDtype { .. } => "expected \"f32\" or \"f64\"".into(),
-            SpecErrorKind::UnknownCell { .. } => "expected \"rnn\", \"lstm\" or \"gru\"".into(),
-            SpecErrorKind::NonlinearityNotRnn { .. } => "only for cell = \"rnn\"".into(),
+            SpecErrorKind::UnknownCell { .. } => {
+                "expected \"rnn\", \"lstm\", \"gru\", \"rnn_cell\", \"lstm_cell\" or \"gru_cell\""
+                    .into()
+            }
+            SpecErrorKind::NonlinearityNotRnn { .. } => {
+                "only for cell = \"rnn\" or \"rnn_cell\"".into()
+            }
+            SpecErrorKind::NotACellArgument { module, .. } => {
+                format!("not an argument of torch.nn.{module}")
+            }
             SpecErrorKind::ProjSizeNotLstm { .. } => "only for cell = \"lstm\"".into(),
             SpecErrorKind::ProjSizeNegative { .. } => "expected an integer >= 0".into(),
             SpecErrorKind::ProjSizeNotSmaller { hidden_size, .. } => {
@@ -224,6 +252,9 @@ impl SpecErrorKind {
             SpecErrorKind::ProjSizeNotLstm { .. } => {
                 Some("remove proj_size, or set cell = \"lstm\"".into())
             }
+            SpecErrorKind::NotACellArgument { key, sequence, .. } => Some(format!(
+                "remove `{key}`, or set cell = \"{sequence}\" for the sequence module"
+            )),
             _ => None,
         }
     }

@@ -3,11 +3,18 @@
 //! Invariant: a `Model` exists only if [`validate`](crate::RnnSpec::validate) accepted its
 //! spec, so sizes and layer counts are positive and within rnnc's limits, and the parameter
 //! count fits in 32 bits. Parameter names, shapes and order are torch's `state_dict`.
+//!
+//! A cell module's model (`torch.nn.LSTMCell`, say) is the one-layer, one-direction model
+//! of its recurrence, with the cell module's names: every size, count and parameter shape
+//! here is the matching sequence module's with `num_layers = 1`, so the compiler needs
+//! nothing new for it; [`Model::is_cell_module`] tells the form, which the names
+//! ([`Param::name`]), the calls ([`CallShape`](crate::CallShape)) and torch's repr differ
+//! by.
 
 use std::fmt;
 
 use crate::cell::{Cell, StateKind};
-use crate::spec::{DType, Nonlinearity, RnnSpec};
+use crate::spec::{CellKind, DType, Nonlinearity, RnnSpec};
 
 /// A validated RNN. Build one with [`RnnSpec::validate`], a builder or a spec file.
 #[derive(Clone, Debug, PartialEq)]
@@ -55,12 +62,19 @@ pub struct Param {
     pub kind: ParamKind,
     rows: usize,
     cols: Option<usize>,
+    /// A cell module's parameter: named without the layer (`weight_ih`).
+    cell_module: bool,
 }
 
 impl Param {
-    /// torch's name, e.g. `weight_hh_l1_reverse`.
+    /// torch's name: e.g. `weight_hh_l1_reverse` for a sequence module, `weight_hh` for a
+    /// cell module (torch.nn.LSTMCell's `state_dict` has no `_l0`).
     pub fn name(&self) -> String {
-        param_name(self.layer, self.direction, self.kind)
+        if self.cell_module {
+            self.kind.stem().to_string()
+        } else {
+            param_name(self.layer, self.direction, self.kind)
+        }
     }
 
     /// torch's shape: `[rows, cols]` for weights, `[rows]` for biases.
@@ -79,7 +93,8 @@ impl Param {
     }
 }
 
-/// torch's name of a parameter, e.g. `param_name(1, 1, WeightHh)` = `weight_hh_l1_reverse`.
+/// torch's name of a sequence module's parameter, e.g. `param_name(1, 1, WeightHh)` =
+/// `weight_hh_l1_reverse` (a cell module's are [`ParamKind::stem`]s: [`Param::name`]).
 pub fn param_name(layer: usize, direction: usize, kind: ParamKind) -> String {
     let suffix = if direction == 1 { "_reverse" } else { "" };
     format!("{}_l{layer}{suffix}", kind.stem())
@@ -142,6 +157,19 @@ impl Model {
     /// The recurrent cell: what one step computes.
     pub fn cell(&self) -> Cell {
         self.spec.cell()
+    }
+    /// The torch module: a sequence module or a cell module.
+    pub fn kind(&self) -> CellKind {
+        self.spec.cell
+    }
+    /// torch's name of the module: `RNN`, `LSTM`, `GRU`, `RNNCell`, `LSTMCell`, `GRUCell`.
+    pub fn module(&self) -> &'static str {
+        self.spec.cell.module()
+    }
+    /// Whether the model is a cell module (`torch.nn.RNNCell`, `LSTMCell`, `GRUCell`): one
+    /// step of one layer and one direction per call, on `(N, H_in)` or `(H_in)`.
+    pub fn is_cell_module(&self) -> bool {
+        self.spec.cell.is_cell_module()
     }
     /// `G`: gate blocks of `H` rows in each weight and bias.
     pub fn gates(&self) -> usize {
@@ -237,8 +265,16 @@ impl Model {
                 ParamKind::WeightHr => Some(self.hidden_size()),
                 ParamKind::BiasIh | ParamKind::BiasHh => None,
             },
+            cell_module: self.is_cell_module(),
         })
         .collect()
+    }
+
+    /// The parameter `kind` of `(layer, direction)`, if the model has it.
+    pub fn param(&self, layer: usize, direction: usize, kind: ParamKind) -> Option<Param> {
+        self.params()
+            .into_iter()
+            .find(|p| (p.layer, p.direction, p.kind) == (layer, direction, kind))
     }
 
     /// Total parameter elements.
@@ -281,9 +317,29 @@ impl Model {
 }
 
 impl fmt::Display for Model {
-    /// torch's repr, e.g. `RNN(10, 20, num_layers=2, bidirectional=True)`, plus dtype.
+    /// torch's repr, e.g. `RNN(10, 20, num_layers=2, bidirectional=True)` or
+    /// `RNNCell(4, 8, bias=False, nonlinearity=relu)` (torch's cell modules print the
+    /// nonlinearity unquoted, after `bias`), plus dtype.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let cell = self.cell();
+        if self.is_cell_module() {
+            write!(
+                f,
+                "{}({}, {}",
+                self.module(),
+                self.input_size(),
+                self.hidden_size()
+            )?;
+            if !self.bias() {
+                write!(f, ", bias=False")?;
+            }
+            if let Some(act) = cell.nonlinearity()
+                && act != Nonlinearity::Tanh
+            {
+                write!(f, ", nonlinearity={act}")?;
+            }
+            return write!(f, ", dtype={})", self.dtype());
+        }
         write!(
             f,
             "{}({}, {}",

@@ -2,9 +2,15 @@
 //!
 //! Rules mirror `torch.nn.RNNBase.__init__` (positive `hidden_size` and `num_layers`,
 //! `dropout` a number in `[0, 1]`, `tanh` or `relu` for the RNN only, `proj_size` for the
-//! LSTM only, not negative and smaller than `hidden_size`), and add rnnc's own: a positive `input_size`, a
-//! C identifier as `name`, and sizes small enough that every element offset in a kernel fits
-//! in 32 bits. All rules run; every broken one is reported.
+//! LSTM only, not negative and smaller than `hidden_size`) and the cell modules'
+//! constructors (`torch.nn.RNNCell`, `LSTMCell`, `GRUCell`: `input_size`, `hidden_size`,
+//! `bias`, an RNNCell's `nonlinearity`, nothing else), and add rnnc's own: a positive
+//! `input_size`, a C identifier as `name`, and sizes small enough that every element offset
+//! in a kernel fits in 32 bits. All rules run; every broken one is reported.
+//!
+//! Invariant: a cell module's `Model` has `num_layers = 1` and every other sequence-only
+//! argument at its default, so that every later stage sees the one-layer, one-direction
+//! model of the same recurrence.
 
 use std::ops::Range;
 
@@ -32,6 +38,11 @@ impl SpecSpans {
         self.spans.push((key, span));
     }
 
+    /// Whether the file wrote `key` (whatever its value).
+    fn written(&self, key: &str) -> bool {
+        self.spans.iter().any(|(k, _)| *k == key)
+    }
+
     fn get(&self, key: &str) -> Option<Range<usize>> {
         self.spans
             .iter()
@@ -40,17 +51,64 @@ impl SpecSpans {
     }
 }
 
+/// Why a cell module takes neither `num_layers` nor `bidirectional`.
+const ONE_STEP: &str = "a cell module is one layer and one direction, stepped once per call";
+
 pub(crate) fn validate(spec: &RnnSpec, spans: &SpecSpans) -> Result<Model, SpecErrors> {
     let mut errors = Vec::new();
     let mut report = |kind: SpecErrorKind| {
         let span = kind.key().and_then(|key| spans.get(key));
         errors.push(SpecError { kind, span });
     };
+    // A cell module's constructor has none of these arguments: each one given is reported
+    // once, as such, and not again by the rules of its value below.
+    let mut not_arguments: Vec<&'static str> = Vec::new();
+    if spec.cell.is_cell_module() {
+        for (key, given, reason) in [
+            ("num_layers", spec.num_layers != 1, ONE_STEP),
+            (
+                "batch_first",
+                spec.batch_first,
+                "a cell module takes one step, (N, H_in) or (H_in), without a time dimension",
+            ),
+            // `!=` holds for NaN as well: any dropout but 0 is given.
+            (
+                "dropout",
+                spec.dropout != 0.0,
+                "dropout applies between the layers of a sequence module",
+            ),
+            ("bidirectional", spec.bidirectional, ONE_STEP),
+            (
+                "proj_size",
+                spec.proj_size != 0,
+                "projections are an argument of torch.nn.LSTM only",
+            ),
+        ] {
+            if given || spans.written(key) {
+                report(SpecErrorKind::NotACellArgument {
+                    key,
+                    module: spec.cell.module(),
+                    reason,
+                    // proj_size is the LSTM's alone.
+                    sequence: if key == "proj_size" {
+                        "lstm"
+                    } else {
+                        spec.cell.sequence_module().as_str()
+                    },
+                });
+                not_arguments.push(key);
+            }
+        }
+    }
+    let applies = |key: &str| !not_arguments.contains(&key);
     for (key, value, max) in [
         ("input_size", spec.input_size, MAX_SIZE),
         ("hidden_size", spec.hidden_size, MAX_SIZE),
         ("num_layers", spec.num_layers, MAX_LAYERS),
     ] {
+        if !applies(key) {
+            continue;
+        }
         if value <= 0 {
             report(SpecErrorKind::NotPositive { key, found: value });
         } else if value > max {
@@ -62,21 +120,23 @@ pub(crate) fn validate(spec: &RnnSpec, spans: &SpecSpans) -> Result<Model, SpecE
         }
     }
     // `contains` is false for NaN, which torch rejects too.
-    if !(0.0..=1.0).contains(&spec.dropout) {
+    if applies("dropout") && !(0.0..=1.0).contains(&spec.dropout) {
         report(SpecErrorKind::DropoutOutOfRange {
             found: spec.dropout,
         });
     }
     if let Some(act) = spec.nonlinearity
-        && spec.cell != CellKind::Rnn
+        && spec.cell.sequence_module() != CellKind::Rnn
     {
         report(SpecErrorKind::NonlinearityNotRnn {
             cell: spec.cell.as_str(),
-            module: spec.cell().module(),
+            module: spec.cell.module(),
             found: act.as_str(),
         });
     }
-    if spec.proj_size != 0 && spec.cell != CellKind::Lstm {
+    if !applies("proj_size") {
+        // Reported above as no argument of a cell module.
+    } else if spec.proj_size != 0 && spec.cell != CellKind::Lstm {
         report(SpecErrorKind::ProjSizeNotLstm {
             cell: spec.cell.as_str(),
             found: spec.proj_size,

@@ -424,9 +424,9 @@ fn match_params<D, X>(
         }
     }
     candidates.sort_by(|a, b| a.0.cmp(&b.0));
-    for (extra, _, _) in candidates {
+    for (extra, shape, _) in candidates {
         problems.push(TensorProblem::Unexpected {
-            hint: unexpected_hint(model, &extra),
+            hint: unexpected_hint(model, &extra, &shape),
             name: format!("{prefix}{extra}"),
         });
     }
@@ -462,10 +462,10 @@ fn shape_hint(model: &Model, param: &Param, found: &[usize]) -> Option<String> {
             "{rows} rows = {} x hidden_size {h}, the gates of a torch.nn.{} ({}): the spec has \
              cell = \"{}\", a torch.nn.{} of {} gate{} ({})",
             other.gates(),
-            other.module(),
+            model.kind().with_cell(other).module(),
             names(other),
-            model.spec().cell,
-            cell.module(),
+            model.kind(),
+            model.module(),
             cell.gates(),
             if cell.gates() == 1 { "" } else { "s" },
             names(cell)
@@ -477,28 +477,82 @@ fn shape_hint(model: &Model, param: &Param, found: &[usize]) -> Option<String> {
         && let Some(&cols) = found.get(1)
     {
         let found_proj = if cols == h { 0 } else { cols };
+        let spec = if model.is_cell_module() {
+            format!("torch.nn.{} has no projection", model.module())
+        } else {
+            format!("the spec has proj_size = {}", model.proj_size())
+        };
         return Some(format!(
             "weight_hh's {cols} columns are the recurrent state of an LSTM with proj_size = \
-             {found_proj}; the spec has proj_size = {}",
-            model.proj_size()
+             {found_proj}; {spec}"
         ));
     }
     None
 }
 
-/// Explains an unexpected tensor by the spec flag that would have produced it.
-fn unexpected_hint(model: &Model, name: &str) -> Option<String> {
-    if name.starts_with("weight_hr_l") {
-        return Some(if model.cell() == Cell::Lstm {
-            "weight_hr is an LSTM's projection; the spec has proj_size = 0".into()
-        } else {
-            format!(
-                "weight_hr is an LSTM's projection; the spec has cell = \"{}\"",
-                model.spec().cell
-            )
-        });
+/// The cell whose gate rows a tensor of `shape` has (a weight's or bias's first dim is
+/// `G * hidden_size`), if one does.
+fn cell_of_rows(model: &Model, shape: &[usize]) -> Option<Cell> {
+    let rows = *shape.first()?;
+    let cell = model.cell();
+    if rows == model.gate_rows() {
+        return Some(cell);
     }
-    let stems = ["weight_ih_l", "weight_hh_l", "bias_ih_l", "bias_hh_l"];
+    let h = model.hidden_size();
+    Cell::ALL
+        .into_iter()
+        .find(|c| c.gates() * h == rows && c.gates() != cell.gates())
+}
+
+/// Explains an unexpected tensor of `shape` by the spec flag that would have produced it,
+/// or by the other form of module whose names it has (a sequence module's `weight_ih_l0`
+/// offered to a cell module, whose parameter is `weight_ih`, or the reverse).
+fn unexpected_hint(model: &Model, name: &str, shape: &[usize]) -> Option<String> {
+    let kind = model.kind();
+    let cell_names = "weight_ih, weight_hh, bias_ih, bias_hh";
+    let is_cell_name = [
+        ParamKind::WeightIh,
+        ParamKind::WeightHh,
+        ParamKind::BiasIh,
+        ParamKind::BiasHh,
+    ]
+    .iter()
+    .any(|k| k.stem() == name);
+    if is_cell_name && !model.is_cell_module() {
+        let other = kind.with_cell(cell_of_rows(model, shape).unwrap_or(model.cell()));
+        return Some(format!(
+            "these are torch.nn.{}'s names; the spec has cell = \"{kind}\" (torch.nn.{}), whose \
+             names end in the layer (weight_ih_l0, weight_hh_l0, bias_ih_l0, bias_hh_l0, ...): \
+             for a cell module set cell = \"{}\"",
+            other.cell_module().module(),
+            model.module(),
+            other.cell_module()
+        ));
+    }
+    if name.starts_with("weight_hr_l") {
+        if model.cell() != Cell::Lstm {
+            return Some(format!(
+                "weight_hr is an LSTM's projection; the spec has cell = \"{kind}\""
+            ));
+        }
+        if model.is_cell_module() {
+            return Some(format!(
+                "weight_hr is torch.nn.LSTM's projection (proj_size); torch.nn.{} has none",
+                model.module()
+            ));
+        }
+        if model.proj_size() == 0 {
+            return Some("weight_hr is an LSTM's projection; the spec has proj_size = 0".into());
+        }
+        // The spec projects: this one is of a layer or direction the spec does not have.
+    }
+    let stems = [
+        "weight_ih_l",
+        "weight_hh_l",
+        "bias_ih_l",
+        "bias_hh_l",
+        "weight_hr_l",
+    ];
     let stem = stems.iter().find(|s| name.starts_with(*s))?;
     let rest = &name[stem.len()..];
     let (layer, reverse) = match rest.strip_suffix("_reverse") {
@@ -506,7 +560,17 @@ fn unexpected_hint(model: &Model, name: &str) -> Option<String> {
         None => (rest, false),
     };
     let layer: usize = layer.parse().ok()?;
-    if stem.starts_with("bias") && !model.bias() {
+    if model.is_cell_module() {
+        let other = kind.with_cell(cell_of_rows(model, shape).unwrap_or(model.cell()));
+        Some(format!(
+            "these are a sequence module's names (torch.nn.{}'s); the spec has cell = \"{kind}\" \
+             (torch.nn.{}), whose names have no layer ({cell_names}): for the sequence module \
+             set cell = \"{}\"",
+            other.sequence_module().module(),
+            model.module(),
+            other.sequence_module()
+        ))
+    } else if stem.starts_with("bias") && !model.bias() {
         Some("the spec has bias = false".into())
     } else if reverse && !model.bidirectional() {
         Some("the spec has bidirectional = false".into())
@@ -553,6 +617,131 @@ mod tests {
             err.contains(
                 "hint: 16 rows = 4 x hidden_size 4, the gates of a torch.nn.LSTM (i, f, g, o): \
                  the spec has cell = \"gru\", a torch.nn.GRU of 3 gates (r, z, n)"
+            ),
+            "{err}"
+        );
+    }
+
+    /// Named tensors of `model`'s initialization, as a state_dict holds them.
+    fn state_dict(model: &Model) -> Vec<(String, Tensor<f32>)> {
+        Weights::init(model, 1)
+            .iter()
+            .map(|(p, d)| {
+                let data = f32::unwrap(d).unwrap().to_vec();
+                (p.name(), Tensor::new(p.shape(), data).unwrap())
+            })
+            .collect()
+    }
+
+    /// A projecting LSTM's unexpected `weight_hr_l1` is explained by what differs (the
+    /// layers), not by a `proj_size = 0` the spec does not have.
+    #[test]
+    fn an_unexpected_weight_hr_names_what_differs() {
+        use crate::CellKind;
+        let lstmp = |layers, bidirectional| {
+            RnnSpec::builder(3, 4)
+                .cell(CellKind::Lstm)
+                .proj_size(3)
+                .num_layers(layers)
+                .bidirectional(bidirectional)
+                .build()
+                .unwrap()
+        };
+        let err = Weights::from_tensors(&lstmp(1, false), state_dict(&lstmp(2, false)))
+            .unwrap_err()
+            .to_string();
+        assert!(!err.contains("proj_size = 0"), "{err}");
+        assert!(
+            err.contains(
+                "`weight_hh_l1`, `weight_hr_l1`, `weight_ih_l1`: the spec has no such \
+                 parameters (the spec has num_layers = 1)"
+            ),
+            "{err}"
+        );
+        let err = Weights::from_tensors(&lstmp(1, false), state_dict(&lstmp(1, true)))
+            .unwrap_err()
+            .to_string();
+        assert!(!err.contains("proj_size = 0"), "{err}");
+        assert!(
+            err.contains("`weight_hr_l0_reverse`") && err.contains("bidirectional = false"),
+            "{err}"
+        );
+        // Without projections in the spec, proj_size is what differs.
+        let lstm = RnnSpec::builder(3, 4).cell(CellKind::Lstm).build().unwrap();
+        let err = Weights::from_tensors(&lstm, state_dict(&lstmp(1, false)))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("weight_hr is an LSTM's projection; the spec has proj_size = 0"),
+            "{err}"
+        );
+    }
+
+    /// A cell module's state_dict offered to a sequence module's spec, and the reverse:
+    /// one line names the other form's names and the cell that has them.
+    #[test]
+    fn the_other_forms_names_are_named() {
+        use crate::CellKind;
+        let lstm = RnnSpec::builder(3, 4).cell(CellKind::Lstm).build().unwrap();
+        let cell = RnnSpec::builder(3, 4)
+            .cell(CellKind::LstmCell)
+            .build()
+            .unwrap();
+        assert_eq!(
+            cell.params().iter().map(Param::name).collect::<Vec<_>>(),
+            ["weight_ih", "weight_hh", "bias_ih", "bias_hh"]
+        );
+        let err = Weights::from_tensors(&lstm, state_dict(&cell))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("missing tensor `weight_ih_l0` (expected shape [16, 3])"),
+            "{err}"
+        );
+        assert!(
+            err.contains(
+                "unexpected tensors `bias_hh`, `bias_ih`, `weight_hh`, `weight_ih`: the spec has \
+                 no such parameters (these are torch.nn.LSTMCell's names; the spec has cell = \
+                 \"lstm\" (torch.nn.LSTM), whose names end in the layer"
+            ),
+            "{err}"
+        );
+        assert!(err.contains("set cell = \"lstm_cell\""), "{err}");
+        let err = Weights::from_tensors(&cell, state_dict(&lstm))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("missing tensor `weight_hh` (expected shape [16, 4])"),
+            "{err}"
+        );
+        assert!(
+            err.contains(
+                "(these are a sequence module's names (torch.nn.LSTM's); the spec has cell = \
+                 \"lstm_cell\" (torch.nn.LSTMCell), whose names have no layer"
+            ),
+            "{err}"
+        );
+        // A GRUCell's names and shapes for an RNN spec: the hint names the GRUCell.
+        let gru_cell = RnnSpec::builder(3, 4)
+            .cell(CellKind::GruCell)
+            .build()
+            .unwrap();
+        let rnn = RnnSpec::builder(3, 4).build().unwrap();
+        let err = Weights::from_tensors(&rnn, state_dict(&gru_cell))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("these are torch.nn.GRUCell's names; the spec has cell = \"rnn\""),
+            "{err}"
+        );
+        // Another cell module's weights: the gates are named in the cell modules' terms.
+        let err = Weights::from_tensors(&gru_cell, state_dict(&cell))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains(
+                "hint: 16 rows = 4 x hidden_size 4, the gates of a torch.nn.LSTMCell (i, f, g, \
+                 o): the spec has cell = \"gru_cell\", a torch.nn.GRUCell of 3 gates"
             ),
             "{err}"
         );

@@ -177,3 +177,138 @@ fn a_printed_spec_reads_back_as_the_same_spec() {
     let again = SpecFile::parse("demo.toml", &spec.to_string());
     assert_eq!(again.spec().unwrap(), &spec);
 }
+
+/// A cell module's spec: the same in a file and from a builder, printed with only the keys
+/// its constructor takes, and torch's names, shapes and repr.
+#[test]
+fn cell_modules_follow_torch() {
+    use rnnc_spec::{CellKind, ParamKind};
+    let text = "cell = \"rnn_cell\"\ninput_size = 4\nhidden_size = 8\nbias = false\n\
+                nonlinearity = \"relu\"\n";
+    let file = SpecFile::parse("wavernn.toml", text);
+    let built = RnnSpec::builder(4, 8)
+        .cell(CellKind::RnnCell)
+        .bias(false)
+        .nonlinearity(Nonlinearity::Relu)
+        .name("wavernn");
+    assert_eq!(file.spec().unwrap(), built.spec());
+    let model = file.validate().unwrap();
+    assert_eq!(model, built.build().unwrap());
+    // torch.nn.RNNCell(4, 8, bias=False, nonlinearity="relu") prints its nonlinearity
+    // unquoted, after bias.
+    assert_eq!(
+        model.to_string(),
+        "RNNCell(4, 8, bias=False, nonlinearity=relu, dtype=f32)"
+    );
+    assert!(model.is_cell_module());
+    assert_eq!((model.module(), model.num_layers()), ("RNNCell", 1));
+    let printed = model.spec().to_string();
+    assert_eq!(
+        printed,
+        "name = \"wavernn\"\ncell = \"rnn_cell\"\ninput_size = 4\nhidden_size = 8\n\
+         nonlinearity = \"relu\"\nbias = false\ndtype = \"f32\"\n"
+    );
+    assert_eq!(
+        SpecFile::parse("wavernn.toml", &printed).spec().unwrap(),
+        model.spec()
+    );
+    // torch.nn.LSTMCell(128, 128).state_dict(): no `_l0`.
+    let lstm = RnnSpec::builder(128, 128)
+        .cell(CellKind::LstmCell)
+        .build()
+        .unwrap();
+    assert_eq!(lstm.to_string(), "LSTMCell(128, 128, dtype=f32)");
+    let params: Vec<_> = lstm
+        .params()
+        .iter()
+        .map(|p| (p.name(), p.shape()))
+        .collect();
+    assert_eq!(
+        params,
+        [
+            ("weight_ih".to_string(), vec![512, 128]),
+            ("weight_hh".to_string(), vec![512, 128]),
+            ("bias_ih".to_string(), vec![512]),
+            ("bias_hh".to_string(), vec![512]),
+        ]
+    );
+    assert_eq!(
+        lstm.param(0, 0, ParamKind::BiasHh).map(|p| p.name()),
+        Some("bias_hh".to_string())
+    );
+    assert_eq!(lstm.num_parameters(), 2 * 512 * 128 + 2 * 512);
+    let gru = RnnSpec::builder(3, 5)
+        .cell(CellKind::GruCell)
+        .bias(false)
+        .build()
+        .unwrap();
+    assert_eq!(gru.to_string(), "GRUCell(3, 5, bias=False, dtype=f32)");
+    assert_eq!(gru.params().len(), 2);
+}
+
+/// A sequence module's argument given to a cell module is refused, naming the key and the
+/// module, from a builder (a value other than the default) and from a file (any value,
+/// located), once per key, however wrong its value.
+#[test]
+fn cell_modules_refuse_sequence_arguments() {
+    use rnnc_spec::CellKind;
+    let built = RnnSpec::builder(10, 20)
+        .cell(CellKind::LstmCell)
+        .num_layers(0)
+        .batch_first(true)
+        .dropout(f64::NAN)
+        .bidirectional(true)
+        .proj_size(-3)
+        .build()
+        .unwrap_err();
+    let keys: Vec<_> = built
+        .kinds()
+        .iter()
+        .map(|k| match k {
+            SpecErrorKind::NotACellArgument { key, module, .. } => {
+                assert_eq!(*module, "LSTMCell");
+                *key
+            }
+            other => panic!("{other}"),
+        })
+        .collect();
+    assert_eq!(
+        keys,
+        [
+            "num_layers",
+            "batch_first",
+            "dropout",
+            "bidirectional",
+            "proj_size"
+        ]
+    );
+    assert_eq!(
+        built.errors()[0].to_string(),
+        "`num_layers` is not an argument of torch.nn.LSTMCell (a cell module is one layer and \
+         one direction, stepped once per call)"
+    );
+    // The builder's defaults are no arguments given.
+    assert!(
+        RnnSpec::builder(10, 20)
+            .cell(CellKind::GruCell)
+            .num_layers(1)
+            .batch_first(false)
+            .build()
+            .is_ok()
+    );
+    // A file that writes a default value wrote the argument.
+    let file = SpecFile::parse(
+        "cell.toml",
+        "cell = \"gru_cell\"\ninput_size = 1\nhidden_size = 2\nbidirectional = false\n",
+    );
+    let errors = file.validate().unwrap_err();
+    assert_eq!(errors.errors().len(), 1);
+    assert!(errors.errors()[0].span.is_some());
+    assert!(
+        errors
+            .render()
+            .contains("`bidirectional` is not an argument of torch.nn.GRUCell"),
+        "{}",
+        errors.render()
+    );
+}

@@ -10,6 +10,11 @@
 //!
 //! Sizes reach a few hundred and sequences forty steps; small ones are likelier, and a
 //! budget on the multiply-adds of a case keeps the interpreter's runs short.
+//!
+//! The cell modules (`torch.nn.RNNCell`, `LSTMCell`, `GRUCell`) are in the space as torch's
+//! users call them: a case of one is a stepped loop (`h = cell(x[t], h)`) of `seq_len`
+//! calls, each on `(N, H_in)` (or `(H_in)`), the states carried; [`CaseData::native`],
+//! [`CaseData::interp`] and [`CaseData::engine`] run either form.
 
 #![allow(dead_code)]
 
@@ -19,9 +24,10 @@ use rand::{RngExt, SeedableRng};
 use rnnc::ir::passes::unroll::UnrollConfig;
 use rnnc::ir::{PassId, PipelineConfig};
 use rnnc::{
-    CellKind, DType, Element, Model, Nonlinearity, RnnSpec, State, StateKind, StateView, Tensor,
-    TensorView, Weights,
+    CellKind, CompiledRnn, DType, Element, Model, Nonlinearity, PackedWeights, RnnSpec, State,
+    StateKind, StateView, Tensor, TensorView, Weights,
 };
+use rnnc_check::Engine;
 
 /// The proptest configuration of a property: `PROPTEST_CASES` when set (a soak run:
 /// `PROPTEST_CASES=5000 cargo test --release --test jit_vs_interp`), else `default_cases`,
@@ -54,7 +60,7 @@ pub struct ModelCase {
     pub unbatched: bool,
     /// Whether the call passes `h0`.
     pub has_h0: bool,
-    /// Whether the call passes lengths (batched calls only).
+    /// Whether the call passes lengths (batched calls of sequence modules only).
     pub has_lengths: bool,
     /// Seed of the weights, the input, `h0` and the lengths.
     pub seed: u64,
@@ -100,6 +106,8 @@ impl ModelCase {
         let weights = Weights::init(&model, self.seed);
         let mut rng = ChaCha8Rng::seed_from_u64(self.seed ^ 0x5eed);
         let (l, n) = (self.seq_len, self.batch);
+        // A cell module's loop steps over time-major rows; its states have no layer dim.
+        let cell = model.is_cell_module();
         let input_shape = if self.unbatched {
             vec![l, model.input_size()]
         } else if model.batch_first() {
@@ -116,10 +124,11 @@ impl ModelCase {
                 .iter()
                 .map(|&kind| {
                     let width = model.state_size(kind);
-                    if self.unbatched {
-                        vec![rows, width]
-                    } else {
-                        vec![rows, n, width]
+                    match (cell, self.unbatched) {
+                        (true, true) => vec![width],
+                        (true, false) => vec![n, width],
+                        (false, true) => vec![rows, width],
+                        (false, false) => vec![rows, n, width],
                     }
                 })
                 .collect()
@@ -133,7 +142,7 @@ impl ModelCase {
                 (0..count).map(|_| rng.random_range(-1.0..1.0)).collect()
             })
             .collect();
-        let lengths = (self.has_lengths && !self.unbatched)
+        let lengths = (self.has_lengths && !self.unbatched && !cell)
             .then(|| (0..n).map(|_| rng.random_range(1..=l)).collect());
         CaseData {
             model,
@@ -169,13 +178,20 @@ pub fn model_case() -> impl Strategy<Value = ModelCase> {
         any::<bool>(),
         any::<bool>(),
         prop::bool::weighted(0.35),
-        prop_oneof![2 => Just(CellKind::Rnn), 1 => Just(CellKind::Lstm), 1 => Just(CellKind::Gru)],
+        prop_oneof![
+            4 => Just(CellKind::Rnn),
+            2 => Just(CellKind::Lstm),
+            2 => Just(CellKind::Gru),
+            1 => Just(CellKind::RnnCell),
+            1 => Just(CellKind::LstmCell),
+            1 => Just(CellKind::GruCell),
+        ],
         // An LSTM's projection, as a fraction of `hidden_size` (none half the time).
         prop_oneof![1 => Just(0.0), 1 => 0.0f64..1.0],
     )
         .prop_map(|(i, h, l, relu, bias, bf, bidir, f64, cell, proj)| {
-            let mut spec = RnnSpec::builder(i, h).cell(cell).num_layers(l);
-            if cell == CellKind::Rnn {
+            let mut spec = RnnSpec::builder(i, h).cell(cell);
+            if cell.sequence_module() == CellKind::Rnn {
                 spec = spec.nonlinearity(if relu {
                     Nonlinearity::Relu
                 } else {
@@ -185,9 +201,11 @@ pub fn model_case() -> impl Strategy<Value = ModelCase> {
             if cell == CellKind::Lstm {
                 spec = spec.proj_size((proj * h as f64) as i64);
             }
+            if !cell.is_cell_module() {
+                // A sequence module's arguments; a cell module takes none of them.
+                spec = spec.num_layers(l).batch_first(bf).bidirectional(bidir);
+            }
             spec.bias(bias)
-                .batch_first(bf)
-                .bidirectional(bidir)
                 .dtype(if f64 { DType::F64 } else { DType::F32 })
                 .name("case")
                 .into()
@@ -215,13 +233,63 @@ pub fn model_case() -> impl Strategy<Value = ModelCase> {
         .prop_filter("within the interpreter's budget", |c| c.cost() <= BUDGET)
 }
 
-/// A unidirectional case without lengths (what streams take).
+/// A unidirectional case of a sequence module without lengths (what streams take in
+/// chunks; a cell module's are the stepped loops).
 pub fn stream_case() -> impl Strategy<Value = ModelCase> {
     model_case().prop_map(|mut c| {
+        c.spec.cell = c.spec.cell.sequence_module();
         c.spec.bidirectional = false;
         c.has_lengths = false;
         c
     })
+}
+
+/// A case of a cell module: a stepped loop.
+pub fn cell_case() -> impl Strategy<Value = ModelCase> {
+    model_case().prop_map(|mut c| {
+        let spec = &mut c.spec;
+        spec.cell = spec.cell.cell_module();
+        (
+            spec.num_layers,
+            spec.batch_first,
+            spec.bidirectional,
+            spec.proj_size,
+        ) = (1, false, false, 0);
+        if spec.cell != CellKind::RnnCell {
+            spec.nonlinearity = None;
+        }
+        c.has_lengths = false;
+        c
+    })
+}
+
+/// The sequence module of a cell module's model (`torch.nn.LSTM(H_in, H)` for
+/// `LSTMCell(H_in, H)`) and its weights, the same tensors under the layer's names
+/// (`weight_ih_l0`).
+pub fn sequence_module_of(model: &Model, weights: &Weights) -> (Model, Weights) {
+    let mut spec = model.spec().clone();
+    spec.cell = spec.cell.sequence_module();
+    let sequence = spec
+        .validate()
+        .expect("a cell module's recurrence is a sequence module");
+    fn renamed<T: Element>(weights: &Weights) -> Vec<(String, Tensor<T>)> {
+        weights
+            .iter()
+            .map(|(p, data)| {
+                let data = T::unwrap(data).expect("the weights' dtype").to_vec();
+                let name = rnnc_spec::param_name(p.layer, p.direction, p.kind);
+                (
+                    name,
+                    Tensor::new(p.shape(), data).expect("the parameter's shape"),
+                )
+            })
+            .collect()
+    }
+    let tensors = match model.dtype() {
+        DType::F32 => Weights::from_tensors(&sequence, renamed::<f32>(weights)),
+        DType::F64 => Weights::from_tensors(&sequence, renamed::<f64>(weights)),
+    };
+    (sequence, tensors.expect("the same shapes"))
 }
 
 /// Pipeline configurations: optional passes off (for native code, `expand-tanh` and
@@ -268,6 +336,56 @@ impl CaseData {
             .iter()
             .map(|h| h.iter().map(|&v| T::from_f64(v)).collect())
             .collect()
+    }
+
+    /// Native code: one `forward` call, or a cell module's stepped loop of
+    /// [`CompiledRnn::step`]s.
+    pub fn native<T: Element>(
+        &self,
+        rnn: &CompiledRnn,
+        packed: &PackedWeights,
+    ) -> Result<(Tensor<T>, State<T>), rnnc_check::Error> {
+        self.with_args::<T, _>(|x, hx, lengths| {
+            if self.model.is_cell_module() {
+                rnnc_check::step_loop(x, hx, |x, h| Ok(rnn.step(packed, x, h)?))
+            } else {
+                Ok(rnn.forward(packed, x, hx, lengths)?)
+            }
+        })
+    }
+
+    /// The interpreter with the pipeline `config`, its schedule run as `parts` threads would
+    /// when `config.parallel`: one forward pass, or a cell module's stepped loop.
+    pub fn interp<T: Element>(
+        &self,
+        config: &PipelineConfig,
+        parts: usize,
+    ) -> Result<(Tensor<T>, State<T>), rnnc_check::Error> {
+        let (model, weights) = (&self.model, &self.weights);
+        self.with_args::<T, _>(|x, hx, lengths| {
+            if model.is_cell_module() {
+                rnnc_check::interp_steps(model, config, parts, weights, x, hx)
+            } else {
+                rnnc_check::interp_forward_parts(model, config, parts, weights, x, hx, lengths)
+            }
+        })
+    }
+
+    /// An engine of `rnnc verify` on `threads` threads: [`Engine::forward`], or
+    /// [`Engine::steps`] for a cell module.
+    pub fn engine<T: Element>(
+        &self,
+        engine: Engine,
+        threads: usize,
+    ) -> Result<(Tensor<T>, State<T>), rnnc_check::Error> {
+        let (model, weights) = (&self.model, &self.weights);
+        self.with_args::<T, _>(|x, hx, lengths| {
+            if model.is_cell_module() {
+                engine.steps(threads, model, weights, x, hx)
+            } else {
+                engine.forward(threads, model, weights, x, hx, lengths)
+            }
+        })
     }
 
     /// Runs `f` with views of the arguments in the model's dtype `T`.

@@ -127,9 +127,9 @@ pub use rnnc_ir as ir;
 pub use rnnc_kernel as kernel;
 pub use rnnc_spec::{
     AllocError, BorrowedTensor, CallError, CallShape, Cell, CellKind, DType, Element, LoadOptions,
-    MAX_LAYERS, MAX_PARAMETERS, MAX_SIZE, Model, Nonlinearity, Param, ParamKind, RnnSpec,
-    RnnSpecBuilder, SpecError, SpecErrorKind, SpecErrors, SpecFile, State, StateKind, StateView,
-    StateViewMut, Tensor, TensorData, TensorError, TensorView, TensorViewMut, Weights,
+    MAX_LAYERS, MAX_PARAMETERS, MAX_SIZE, MAX_STATES, Model, Nonlinearity, Param, ParamKind,
+    RnnSpec, RnnSpecBuilder, SpecError, SpecErrorKind, SpecErrors, SpecFile, State, StateKind,
+    StateView, StateViewMut, Tensor, TensorData, TensorError, TensorView, TensorViewMut, Weights,
     WeightsError,
 };
 pub use stream::{Stream, StreamError, StreamState};

@@ -15,6 +15,9 @@ Three tables, every entry the median over rounds in which the contenders alterna
    once). The difference is what Python costs per call.
 3. Every benchmark configuration: the module called with a torch tensor against
    `rnnc.compile(module)` called the same way.
+4. The cell modules (RNNCell, LSTMCell, GRUCell, input = hidden = 64 to 1024, batch 1)
+   stepped as decoders step them, `h = cell(x, h)` with torch tensors: torch's module
+   (in inference_mode) against `rnnc.compile(cell)`, with the 2x target.
 
 Needs torch, numpy and the rnnc package (pip install ./crates/python).
 """
@@ -94,7 +97,7 @@ def overhead(args, configs):
     compiled = rnnc.compile(module)
     x = torch.randn(c["seq_len"], c["batch"], c["input_size"])
     xn = x.numpy()
-    native = compiled._native
+    native = compiled._rnnc.native
     rows = {"rust": [], "numpy": [], "tensors": []}
     for _ in range(args.rounds):
         rows["rust"].append(native._time_forward(xn, 20000))
@@ -127,6 +130,37 @@ def every_config(args, configs):
     print()
 
 
+def cells(args):
+    print("## 4. Cell modules stepped with torch tensors, batch 1: h = cell(x, h)\n")
+    print("| module | size | torch µs/step | rnnc µs/step | torch / rnnc | target |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for cls in (torch.nn.RNNCell, torch.nn.LSTMCell, torch.nn.GRUCell):
+        for size in args.cell_sizes:
+            torch.manual_seed(0)
+            cell = cls(size, size).eval()
+            compiled = rnnc.compile(cell)
+            x = torch.randn(1, size)
+            steps = max(20, min(args.steps, int(2e5 / size)))
+            times = {"torch": [], "rnnc": []}
+            for _ in range(args.rounds):
+                with torch.inference_mode():
+                    times["torch"].append(cell_loop(cell, x, steps))
+                times["rnnc"].append(cell_loop(compiled, x, steps))
+            a, b = (statistics.median(times[k]) * 1e6 for k in ("torch", "rnnc"))
+            print(f"| {cls.__name__} | {size} | {a:.2f} | {b:.2f} | {a / b:.2f}x | "
+                  f"2x {'met' if a / b >= 2 else 'MISSED'} |")
+    print()
+
+
+def cell_loop(cell, x, steps):
+    """Seconds per step of `steps` steps of a cell, the state fed back."""
+    h = None
+    start = time.perf_counter()
+    for _ in range(steps):
+        h = cell(x, h)
+    return (time.perf_counter() - start) / steps
+
+
 def flops(c):
     from compare import flops as f
 
@@ -139,6 +173,9 @@ def main():
     p.add_argument("--seconds", type=float, default=0.3)
     p.add_argument("--steps", type=int, default=1000)
     p.add_argument("--only", help="run the tables' rows of this configuration only (table 3)")
+    p.add_argument("--cell-sizes", type=int, nargs="+", default=[64, 128, 256, 512, 1024],
+                   help="input and hidden sizes of the cell modules (table 4)")
+    p.add_argument("--tables", type=int, nargs="+", default=[1, 2, 3, 4], help="which tables to print")
     p.add_argument("--configs", nargs="+",
                    default=[os.path.join(ROOT, "benches", f) for f in ("configs.toml", "gated.toml")])
     args = p.parse_args()
@@ -149,9 +186,10 @@ def main():
     cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
     print(f"# rnnc {rnnc.__version__} from Python vs torch {torch.__version__}, 1 thread, {cpu}; "
           f"medians over {args.rounds} rounds\n")
-    single_steps(args)
-    overhead(args, configs)
-    every_config(args, configs)
+    tables = {1: lambda: single_steps(args), 2: lambda: overhead(args, configs),
+              3: lambda: every_config(args, configs), 4: lambda: cells(args)}
+    for t in args.tables:
+        tables[t]()
 
 
 if __name__ == "__main__":

@@ -3,9 +3,12 @@
 The main property draws a new module and a new call on every run (hypothesis; failures
 shrink to a smallest configuration): any cell, sizes, layers, direction, bias,
 batch_first, projections, dtype; batched, unbatched or packed input (enforce_sorted either
-way), with or without initial states. rnnc's results must match the module's within the
-tolerance of `rnnc verify`.
+way), with or without initial states; training or eval mode; grad mode on, no_grad or
+inference_mode. rnnc's results must match the module's within the tolerance of `rnnc
+verify`, or, where rnnc cannot compute what torch would (dropout, gradients), the call
+must say so.
 """
+
 
 import warnings
 
@@ -17,20 +20,9 @@ from hypothesis import strategies as st
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 import rnnc
+from torch_checks import GRAD_MODES, close, states
 
 warnings.filterwarnings("ignore", message="LSTM with projections is not supported with oneDNN")
-
-
-def close(got, ref):
-    """rnnc verify's comparison, on torch tensors of one dtype."""
-    assert type(got) is torch.Tensor and got.dtype == ref.dtype and got.shape == ref.shape
-    tol = rnnc.tolerance(ref.dtype)
-    g, r = got.double(), ref.double()
-    return bool(((g - r).abs() <= tol * (1 + r.abs())).all())
-
-
-def states(x):
-    return x if isinstance(x, tuple) else (x,)
 
 
 @st.composite
@@ -56,8 +48,7 @@ def modules_and_calls(draw):
     dtype = draw(st.sampled_from([torch.float32, torch.float64]))
     torch.manual_seed(draw(st.integers(0, 2**31)))
     module = cls(input_size, hidden_size, **kw).to(dtype)
-    if draw(st.booleans()):
-        module.eval()  # rnnc is inference either way: dropout off
+    module.train(draw(st.booleans()))
     form = draw(st.sampled_from(["batched", "unbatched", "packed"]))
     seq_len = draw(st.integers(1, 9))
     batch = draw(st.integers(1, 5))
@@ -83,20 +74,33 @@ def modules_and_calls(draw):
     if draw(st.booleans()):
         h0 = torch.randn(shape_h, dtype=dtype)
         hx = (h0, torch.randn(shape_c, dtype=dtype)) if cell == "lstm" else h0
-    return module, x, hx
+    return module, x, hx, draw(st.sampled_from(list(GRAD_MODES)))
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(modules_and_calls())
 def test_compiled_modules_match_torch(case):
-    module, x, hx = case
+    module, x, hx, grad_mode = case
     compiled = rnnc.compile(module)
-    was_training = module.training
+    dropout = module.training and module.dropout and module.num_layers > 1
+    with GRAD_MODES[grad_mode]():
+        if dropout:
+            # torch would drop units at random between the layers: rnnc refuses.
+            with pytest.raises(RuntimeError, match="training mode with dropout=0.3 between its layers"):
+                compiled(x, hx)
+            return
+        out, finals = compiled(x, hx)
+    if module.training and grad_mode == "grad":
+        # torch would record the graph for its parameters' gradients, which rnnc does not
+        # compute: the values are torch's, a backward through them is refused.
+        tensor = out.data if isinstance(out, torch.nn.utils.rnn.PackedSequence) else out
+        assert tensor.requires_grad
+        with pytest.raises(RuntimeError, match="rnnc computes no gradients"):
+            tensor.sum().backward()
+        out = out.detach() if isinstance(out, torch.Tensor) else out._replace(data=out.data.detach())
+        finals = tuple(s.detach() for s in finals) if isinstance(finals, tuple) else finals.detach()
     with torch.no_grad():
-        module.eval()
         ref_out, ref_states = module(x, hx)
-    module.train(was_training)
-    out, finals = compiled(x, hx)
     if isinstance(x, torch.nn.utils.rnn.PackedSequence):
         assert isinstance(out, torch.nn.utils.rnn.PackedSequence)
         assert torch.equal(out.batch_sizes, ref_out.batch_sizes)
@@ -163,18 +167,21 @@ def test_torch_in_torch_out_numpy_in_numpy_out():
     assert type(out) is np.ndarray and type(h) is np.ndarray
 
 
-def test_state_fed_back_in_a_loop_and_changed_in_between():
+@pytest.mark.parametrize("grad_mode", list(GRAD_MODES))
+def test_state_fed_back_in_a_loop_and_changed_in_between(grad_mode):
     """The loop `y, h = m(x, h)`, including states written in place between steps (the
-    binding recognizes states it returned; a changed one must be read again)."""
+    binding recognizes states it returned; a changed one must be read again), with grad
+    mode on, under no_grad and under inference_mode (whose tensors keep no version)."""
     for cls in (torch.nn.RNN, torch.nn.GRU, torch.nn.LSTM):
         torch.manual_seed(3)
         m = cls(5, 7).eval()
         fast = rnnc.compile(m)
         xs = torch.randn(12, 1, 5)
         h_ref = h = None
-        with torch.no_grad():
+        with GRAD_MODES[grad_mode]():
             for t in range(12):
-                y_ref, h_ref = m(xs[t:t + 1], h_ref)
+                with torch.no_grad():
+                    y_ref, h_ref = m(xs[t:t + 1], h_ref)
                 y, h = fast(xs[t:t + 1], h)
                 assert close(y, y_ref)
                 for a, b in zip(states(h), states(h_ref)):
@@ -182,6 +189,17 @@ def test_state_fed_back_in_a_loop_and_changed_in_between():
                 if t == 4:
                     for s in states(h) + states(h_ref):
                         s.mul_(0.5)  # in place: same object, new values
+                if t == 6:
+                    for s in states(h) + states(h_ref):
+                        s.unsqueeze_(0)  # in place: same object and memory, 4-D
+                    with pytest.raises(Exception) as theirs:
+                        with torch.no_grad():
+                            m(xs[t:t + 1], h_ref)
+                    with pytest.raises(type(theirs.value)) as mine:
+                        fast(xs[t:t + 1], h)
+                    assert str(mine.value) == str(theirs.value)
+                    for s in states(h) + states(h_ref):
+                        s.squeeze_(0)
                 if t == 8:
                     h_ref = tuple(s.clone().unsqueeze_(1).squeeze_(1) for s in states(h_ref))
                     h = tuple(s.unsqueeze_(1).squeeze_(1) for s in states(h))
@@ -236,9 +254,9 @@ def test_errors_are_torchs():
 def test_modules_rnnc_cannot_compile_are_refused_clearly():
     with pytest.raises(ValueError, match="float32 and float64 modules; this one's parameters are torch.float16"):
         rnnc.compile(torch.nn.GRU(3, 4).half())
-    with pytest.raises(TypeError, match="takes a torch.nn.RNN, LSTM or GRU, got Linear"):
+    with pytest.raises(TypeError, match="takes a torch.nn.RNN, LSTM, GRU, RNNCell, LSTMCell or GRUCell, got Linear"):
         rnnc.compile(torch.nn.Linear(3, 4))
-    fast = rnnc.compile(torch.nn.RNN(3, 4))
+    fast = rnnc.compile(torch.nn.RNN(3, 4).eval())
     with pytest.raises(RuntimeError, match="h0 must have dtype torch.float32, got torch.float64"):
         fast(torch.zeros(2, 1, 3), torch.zeros(1, 1, 4, dtype=torch.float64))
 
@@ -248,19 +266,25 @@ def test_inputs_that_need_grad_or_are_not_contiguous():
     m = torch.nn.GRU(4, 5, num_layers=2).eval()
     fast = rnnc.compile(m)
     x = torch.randn(5, 3, 8)[:, :, ::2].requires_grad_()
+    # With grad mode on, torch would record a graph through the module: rnnc gives the
+    # same values, and a backward through them says rnnc computes no gradients.
+    out, h = fast(x)
+    assert out.requires_grad and h.requires_grad
+    with pytest.raises(RuntimeError, match="rnnc computes no gradients: backward reached the output of a GRU"):
+        out.sum().backward()
     with torch.no_grad():
         ref, h_ref = m(x)
-    out, h = fast(x)
+        out, h = fast(x)
     assert close(out, ref) and close(h, h_ref) and not out.requires_grad
 
 
-def test_weights_are_read_without_copying_and_emit_sees_changes(tmp_path):
+def test_emit_writes_the_module_weights_as_they_are_now(tmp_path):
     m = torch.nn.LSTM(3, 4).eval()
     fast = rnnc.compile(m)
-    obj, header = fast.emit(tmp_path)
+    obj, header = fast.emit(tmp_path / "before")
     assert obj.name == "lstm.o" and "lstm_forward" in header.read_text()
     with torch.no_grad():
         m.weight_hh_l0.add_(1.0)  # load_state_dict writes parameters in place too
-    with pytest.raises(RuntimeError, match="changed since this model was compiled"):
-        fast.emit(tmp_path)
-    assert "rnnc.Compiled(LSTM(3, 4), dtype=float32" in repr(fast)
+    obj, _ = fast.emit(tmp_path / "after")
+    assert obj.read_bytes() != (tmp_path / "before" / "lstm.o").read_bytes()
+    assert repr(fast) == "rnnc.LSTM(3, 4)"

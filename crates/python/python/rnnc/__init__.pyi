@@ -17,7 +17,7 @@ _Input = Union[_Array, _Tensor]
 _State = Union[_Input, Tuple[_Input, _Input]]
 
 class Compiled:
-    """A torch nn.RNN, nn.LSTM or nn.GRU compiled by rnnc, weights packed."""
+    """A model compiled by rnnc from a spec and weights (``compile_spec``), weights packed."""
 
     def __call__(
         self,
@@ -27,7 +27,8 @@ class Compiled:
         lengths: Optional[Sequence[int]] = None,
     ) -> Tuple[Any, Any]:
         """``out, h_n = m(x, h0)`` (RNN, GRU) or ``out, (h_n, c_n) = m(x, (h0, c0))``
-        (LSTM); ``x`` a torch tensor, a PackedSequence or a numpy array."""
+        (LSTM), a cell's ``h' = m(x, h)`` (``(h', c')`` for an LSTMCell); ``x`` a torch
+        tensor, a PackedSequence or a numpy array."""
     def stream(self, hx: Optional[_State] = None) -> Stream: ...
     def emit(self, dir: _Path, target: Optional[str] = None) -> Tuple[os.PathLike[str], os.PathLike[str]]: ...
     @property
@@ -55,7 +56,19 @@ class CaseResult(NamedTuple):
     at: Optional[Tuple[str, int]]
     error: Optional[str]
 
-def compile(module: Any, threads: int = 1) -> Compiled: ...
+class CompiledModule:
+    """What ``rnnc.compile(module)`` returns: a ``torch.nn.Module`` standing in for the
+    module (saved, loaded, copied, converted, printed and inspected as it), whose forward is
+    rnnc's. Its class is a subclass of ``torch.nn.Module`` at run time."""
+
+    def __call__(self, input: Any, hx: Optional[_State] = None) -> Any: ...
+    def forward(self, input: Any, hx: Optional[_State] = None) -> Any: ...
+    def stream(self, hx: Optional[_State] = None) -> Stream: ...
+    def emit(self, dir: _Path, target: Optional[str] = None) -> Tuple[os.PathLike[str], os.PathLike[str]]: ...
+    @property
+    def spec(self) -> "dict[str, Any]": ...
+
+def compile(module: Any, threads: int = 1) -> CompiledModule: ...
 def compile_spec(
     spec: Union[_Path, "dict[str, Union[bool, int, float, str]]"],
     weights: Union[_Path, "dict[str, _Input]"],

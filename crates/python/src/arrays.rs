@@ -10,7 +10,8 @@
 //!   released during a call: that is the caller's race. numpy's borrow tracking would only
 //!   catch writers that are other Rust extensions using it, at a sixth of a single-step
 //!   call's cost.
-//! - Outputs are fresh arrays ([`zeros`]), written only before they reach Python.
+//! - Outputs are fresh arrays ([`zeros`]), or arrays of earlier calls that nothing but a
+//!   [`Pool`] holds any more, written only before they reach Python.
 
 use numpy::npyffi::flags::{NPY_ARRAY_ALIGNED, NPY_ARRAY_C_CONTIGUOUS};
 use numpy::npyffi::{PY_ARRAY_API, npy_intp};
@@ -21,8 +22,12 @@ use pyo3::exceptions::{PyMemoryError, PyValueError};
 use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyTuple, PyType};
-use rnnc::{CallShape, DType, Element, StateViewMut, StreamState, TensorView, TensorViewMut};
+use rnnc::{
+    CallShape, DType, Element, MAX_STATES, StateViewMut, StreamState, TensorView, TensorViewMut,
+};
+use std::sync::Mutex;
 
+use crate::native::lock;
 use crate::stream::Carry;
 
 /// The element types rnnc compiles, as both rnnc and numpy know them.
@@ -211,13 +216,19 @@ pub(crate) struct Results<'py, T: Float> {
 }
 
 impl<'py, T: Float> Results<'py, T> {
-    pub(crate) fn new(py: Python<'py>, call: &CallShape) -> PyResult<Results<'py, T>> {
+    /// The arrays of a call of `call`'s shape: new ones, or ones of `pool` that nothing
+    /// but the pool holds any more (zeroed again).
+    pub(crate) fn new(
+        py: Python<'py>,
+        call: &CallShape,
+        pool: &Mutex<Pool>,
+    ) -> PyResult<Results<'py, T>> {
         Ok(Results {
-            output: zeros::<T>(py, &call.output_shape())?,
+            output: Pool::zeros::<T>(pool, py, &call.output_shape())?,
             finals: call
                 .states
                 .iter()
-                .map(|&kind| zeros::<T>(py, &call.state_shape(kind)))
+                .map(|&kind| Pool::zeros::<T>(pool, py, &call.state_shape(kind)))
                 .collect::<PyResult<_>>()?,
         })
     }
@@ -237,16 +248,92 @@ impl<'py, T: Float> Results<'py, T> {
     pub(crate) fn finals(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
         PyTuple::new(py, &self.finals)
     }
+
+    /// Gives the arrays to `pool`, to be reused once the caller has dropped them.
+    pub(crate) fn keep(&self, pool: &Mutex<Pool>) {
+        for array in std::iter::once(&self.output).chain(&self.finals) {
+            if array.len() * size_of::<T>() <= POOLED_BYTES {
+                // Dropped with the pool unlocked: freeing an array may run Python code.
+                let _evicted = lock(pool).keep(array.as_any());
+            }
+        }
+    }
 }
 
-/// A writable view of an array made by [`zeros`] in this call.
+/// The arrays of a model's last calls: a call reuses one that only the pool still holds
+/// (its caller, and any view or tensor of it, has let it go), instead of asking numpy for
+/// a new one, which costs as much as a small model's step. Arrays are reused only when
+/// their reference count says nothing else can see them; they are zeroed again then.
+///
+/// The pool's mutex is never held while Python runs or numpy allocates: numpy releases
+/// the GIL to allocate large arrays, and a thread that took the GIL then and waited for
+/// the mutex would never give the GIL back.
+#[derive(Default)]
+pub(crate) struct Pool {
+    arrays: Vec<Py<PyAny>>,
+}
+
+/// Arrays a pool keeps: the outputs and states of the last few calls (a loop's previous
+/// results are still held while the next call runs; those of the call before are free).
+const POOL_SIZE: usize = 4 * (1 + MAX_STATES);
+
+/// The largest array a pool keeps: a call with larger results computes for far longer
+/// than numpy takes to allocate them, and a pool of them would hold memory long after.
+/// With [`POOL_SIZE`], a model's pool holds at most 768 KiB.
+const POOLED_BYTES: usize = 64 << 10;
+
+impl Pool {
+    /// A zeroed C-order array of `shape`: one of `pool`'s that nothing else holds, or a
+    /// new one.
+    fn zeros<'py, T: Float>(
+        pool: &Mutex<Pool>,
+        py: Python<'py>,
+        shape: &[usize],
+    ) -> PyResult<Bound<'py, PyArrayDyn<T>>> {
+        let Some(array) = lock(pool).take::<T>(py, shape) else {
+            return zeros::<T>(py, shape);
+        };
+        fresh_view(&array).data_mut().fill(T::from_f64(0.0));
+        Ok(array)
+    }
+
+    /// An array of `shape` that only the pool holds, taken out of it.
+    fn take<'py, T: Float>(
+        &mut self,
+        py: Python<'py>,
+        shape: &[usize],
+    ) -> Option<Bound<'py, PyArrayDyn<T>>> {
+        let free = self.arrays.iter().position(|a| {
+            // SAFETY: reading the reference count of a live object (the pool holds it).
+            // Ours alone: the pool's reference is the only one.
+            let alone = unsafe { pyo3::ffi::Py_REFCNT(a.as_ptr()) } == 1;
+            alone
+                && a.bind(py)
+                    .cast::<PyArrayDyn<T>>()
+                    .is_ok_and(|a| a.shape() == shape)
+        })?;
+        let array = self.arrays.swap_remove(free).into_bound(py);
+        array.cast_into::<PyArrayDyn<T>>().ok()
+    }
+
+    /// Keeps `array`, and returns the oldest array kept if the pool was full.
+    #[must_use]
+    fn keep(&mut self, array: &Bound<'_, PyAny>) -> Option<Py<PyAny>> {
+        let evicted = (self.arrays.len() == POOL_SIZE).then(|| self.arrays.remove(0));
+        self.arrays.push(array.clone().unbind());
+        evicted
+    }
+}
+
+/// A writable view of an array made by [`zeros`] or taken from a [`Pool`] in this call.
 pub(crate) fn fresh_view<'a, T: Float>(
     array: &'a Bound<'_, PyArrayDyn<T>>,
 ) -> TensorViewMut<'a, T> {
     // SAFETY: the array was made by `zeros` in the calling function and has not been
-    // returned to Python yet: nothing else can reference its elements, so this exclusive
-    // borrow (which lives no longer than the call) needs no borrow tracking (which costs
-    // a sixth of a single-step call).
+    // returned to Python yet, or was taken from a pool that held the only reference to
+    // it (a view, a tensor or a memoryview of it would hold another): nothing else can
+    // reference its elements, so this exclusive borrow (which lives no longer than the
+    // call) needs no borrow tracking (which costs a sixth of a single-step call).
     let data = unsafe { array.as_slice_mut() }.expect("fresh arrays are C-contiguous");
     TensorViewMut::new(array.shape(), data).expect("zeros of this shape")
 }

@@ -27,7 +27,7 @@ use rnnc::{
 };
 
 use crate::arrays::{
-    Elements, Float, NotElements, Results, TorchTypes, address, numpy_name, tensor_array,
+    Elements, Float, NotElements, Pool, Results, TorchTypes, address, numpy_name, tensor_array,
 };
 use crate::errors::{WeightsChanged, call_error, py_error};
 use crate::spec::spec_from_dict;
@@ -55,6 +55,10 @@ pub(crate) struct Packing {
 
 /// A compiled model with its packed weights: what `rnnc.compile` and `rnnc.compile_spec`
 /// wrap. Calls from several threads run in parallel (each takes its own scratch memory).
+///
+/// Its mutexes are held only while no Python code runs and numpy allocates nothing (both
+/// may let another thread take the GIL, which would then wait for the mutex forever while
+/// holding the GIL): what they guard is cloned out, and what they drop is dropped after.
 #[pyclass(frozen, module = "rnnc._rnnc")]
 pub(crate) struct Native {
     pub(crate) rnn: CompiledRnn,
@@ -62,46 +66,57 @@ pub(crate) struct Native {
     packing: RwLock<Arc<Packing>>,
     /// Scratch memory of finished calls, reused by the next ones.
     contexts: Mutex<Vec<ForwardContext>>,
+    /// The arrays of the last calls' results, reused once their callers let them go.
+    pool: Mutex<Pool>,
     /// torch's types, once the Python half has given them (`use_torch`).
     torch: OnceLock<TorchTypes>,
     /// The state tensors the last torch call returned, with the arrays they share memory
     /// with: a loop that feeds them back (`y, h = m(x, h)`) is read without asking torch.
-    last: Mutex<Option<Last>>,
+    last: Mutex<Option<Arc<Last>>>,
     threads: usize,
     /// Where the spec came from, for the header of an emitted object.
     origin: String,
 }
 
-/// The initial states of a call given as numpy arrays (`h0`, an LSTM's `h0` and `c0`).
-fn numpy_states<'py, T: Float>(
+/// The initial states of a call given as numpy arrays (`h0`, an LSTM's `h0` and `c0`), or
+/// torch's errors for another dtype or type.
+fn numpy_states<'a, 'py, T: Float>(
     model: &rnnc::Model,
-    given: &[Bound<'py, PyAny>],
-) -> PyResult<Vec<Elements<'py, T>>> {
+    given: &'a [Bound<'py, PyAny>],
+) -> impl Iterator<Item = PyResult<Elements<'py, T>>> + 'a {
     // The names of the states given, for messages; a count the cell does not have is
     // refused with torch's words by the call's check.
     let kinds = model.states();
-    given
-        .iter()
-        .enumerate()
-        .map(|(i, state)| {
-            let name = kinds.get(i).map_or("hx", |k| k.initial());
-            Elements::of(state).map_err(|e| {
-                e.into_err(
-                    |found| {
-                        let dtype = numpy_name(T::DTYPE);
-                        pyo3::exceptions::PyRuntimeError::new_err(format!(
-                            "{name} must have dtype {dtype}, got {found}"
-                        ))
-                    },
-                    |found| {
-                        PyTypeError::new_err(format!(
-                            "{name} must be a numpy array or a torch tensor, got {found}"
-                        ))
-                    },
-                )
-            })
+    given.iter().enumerate().map(move |(i, state)| {
+        let name = kinds.get(i).map_or("hx", |k| k.initial());
+        Elements::of(state).map_err(|e| {
+            e.into_err(
+                |found| {
+                    let dtype = numpy_name(T::DTYPE);
+                    pyo3::exceptions::PyRuntimeError::new_err(format!(
+                        "{name} must have dtype {dtype}, got {found}"
+                    ))
+                },
+                |found| {
+                    PyTypeError::new_err(format!(
+                        "{name} must be a numpy array or a torch tensor, got {found}"
+                    ))
+                },
+            )
         })
-        .collect()
+    })
+}
+
+/// Calls `f` with the views of the states given (`h`, then an LSTM's `c`).
+fn with_views<T: Float, R>(
+    states: &[Option<Elements<'_, T>>; MAX_STATES],
+    f: impl FnOnce(&[TensorView<'_, T>]) -> R,
+) -> R {
+    match states {
+        [Some(h), Some(c)] => f(&[h.view(), c.view()]),
+        [Some(h), None] => f(&[h.view()]),
+        _ => f(&[]),
+    }
 }
 
 /// The states of a tuple, if any.
@@ -245,7 +260,7 @@ impl Native {
         let shapes = hx.as_ref().map(StateView::shapes);
         let call = CallShape::check(model, input.shape(), shapes.as_deref(), lengths)
             .map_err(call_error)?;
-        let results = Results::<T>::new(py, &call)?;
+        let results = Results::<T>::new(py, &call, &self.pool)?;
         let (output, state) = results.views();
         let mut ctx = lock(&self.contexts).pop().unwrap_or_default();
         let run = || {
@@ -259,6 +274,7 @@ impl Native {
         };
         lock(&self.contexts).push(ctx);
         result.map_err(py_error)?;
+        results.keep(&self.pool);
         Ok(results)
     }
 
@@ -271,7 +287,7 @@ impl Native {
     ) -> PyResult<(Bound<'py, PyAny>, Bound<'py, PyTuple>)> {
         let input = self.input::<T>(input)?;
         let given = tuple_items(hx);
-        let states = numpy_states::<T>(self.rnn.model(), &given)?;
+        let states = numpy_states::<T>(self.rnn.model(), &given).collect::<PyResult<Vec<_>>>()?;
         let views: Vec<TensorView<'_, T>> = states.iter().map(Elements::view).collect();
         // A negative length is as invalid as 0, and torch says so in those words.
         let lengths: Option<Vec<usize>> =
@@ -294,27 +310,29 @@ impl Native {
         input: &Bound<'py, PyAny>,
         hx: &Bound<'py, PyAny>,
     ) -> PyResult<Option<Bound<'py, PyAny>>> {
-        let given = Given::of(hx);
+        let Some(given) = Given::of(hx) else {
+            return Ok(None); // more states than a cell has: the slower path says so
+        };
         let types = self.torch.get();
         if let Some(array) = types.and_then(|types| tensor_array(input, types)) {
             let types = types.expect("a tensor was recognized by them");
-            return match given {
-                Some(given) => self.call_torch::<T>(py, types, &array, given.states()),
-                None => Ok(None),
-            };
+            return self.call_torch::<T>(py, types, &array, given.states());
         }
         if input.cast::<PyUntypedArray>().is_err() {
             return Ok(None);
         }
-        let given: Vec<Bound<'py, PyAny>> = match hx.cast::<PyTuple>() {
-            Ok(tuple) => tuple.iter().collect(),
-            Err(_) => given.map_or_else(Vec::new, |g| g.states().to_vec()),
-        };
         let input = self.input::<T>(input)?;
-        let states = numpy_states::<T>(self.rnn.model(), &given)?;
-        let views: Vec<TensorView<'_, T>> = states.iter().map(Elements::view).collect();
+        let mut states: [Option<Elements<'py, T>>; MAX_STATES] = [None, None];
+        for (slot, elements) in states
+            .iter_mut()
+            .zip(numpy_states::<T>(self.rnn.model(), given.states()))
+        {
+            *slot = Some(elements?);
+        }
         let packing = self.current(py)?;
-        let results = self.run(py, &packing.weights, input.view(), &views, None)?;
+        let results = with_views(&states, |views| {
+            self.run(py, &packing.weights, input.view(), views, None)
+        })?;
         let finals = results.finals.iter().map(|a| a.clone().into_any());
         self.returned(py, results.output.into_any(), finals)
             .map(Some)
@@ -333,7 +351,8 @@ impl Native {
         };
         let mut states: [Option<Elements<'py, T>>; MAX_STATES] = [None, None];
         {
-            let last = lock(&self.last);
+            // Cloned out: the mutex is not held while Python runs (see `last`).
+            let last = lock(&self.last).clone();
             for (i, state) in given.iter().enumerate() {
                 let array = match last
                     .as_ref()
@@ -352,14 +371,10 @@ impl Native {
                 }
             }
         }
-        let views = states.each_ref().map(|s| s.as_ref().map(Elements::view));
-        let views: &[TensorView<'_, T>] = match &views {
-            [Some(h), Some(c)] => &[*h, *c],
-            [Some(h), None] => &[*h],
-            _ => &[],
-        };
         let packing = self.current(py)?;
-        let results = self.run(py, &packing.weights, input.view(), views, None)?;
+        let results = with_views(&states, |views| {
+            self.run(py, &packing.weights, input.view(), views, None)
+        })?;
         let output = types.tensor_of(&results.output)?;
         let mut last = Last {
             states: [None, None],
@@ -375,7 +390,8 @@ impl Native {
             ));
             finals[i] = Some(tensor);
         }
-        *lock(&self.last) = Some(last);
+        // The tensors replaced are dropped with the mutex unlocked.
+        let _replaced = lock(&self.last).replace(Arc::new(last));
         self.returned(py, output, finals.into_iter().flatten())
             .map(Some)
     }
@@ -408,7 +424,7 @@ impl Native {
         let input = self.input::<T>(input)?;
         let call =
             CallShape::check(self.rnn.model(), input.shape(), None, None).map_err(call_error)?;
-        let results = Results::<T>::new(py, &call)?;
+        let results = Results::<T>::new(py, &call, &Mutex::default())?;
         let mut ctx = ForwardContext::new();
         let input = input.view();
         let packing = self.current(py)?;
@@ -462,7 +478,7 @@ impl Native {
 
     fn start<T: Float>(&self, hx: Option<&Bound<'_, PyTuple>>) -> PyResult<Carry> {
         let given = tuple_items(hx);
-        let states = numpy_states::<T>(self.rnn.model(), &given)?;
+        let states = numpy_states::<T>(self.rnn.model(), &given).collect::<PyResult<Vec<_>>>()?;
         let views: Vec<TensorView<'_, T>> = states.iter().map(Elements::view).collect();
         let state = StreamState::new(&self.rnn, state_view(&views)).map_err(py_error)?;
         Ok(T::carry(state))
@@ -536,7 +552,11 @@ impl Native {
             source,
             watch: Watched::list(watch)?,
         };
-        *self.packing.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(packing);
+        // The packing replaced (and the tensors it watched) is dropped with the lock free.
+        let _replaced = std::mem::replace(
+            &mut *self.packing.write().unwrap_or_else(|p| p.into_inner()),
+            Arc::new(packing),
+        );
         Ok(())
     }
 
@@ -728,6 +748,7 @@ pub(crate) fn compile_spec(
         rnn,
         packing: RwLock::new(Arc::new(packing)),
         contexts: Mutex::new(Vec::new()),
+        pool: Mutex::new(Pool::default()),
         torch: OnceLock::new(),
         last: Mutex::new(None),
         threads,

@@ -4,7 +4,7 @@ use std::sync::Mutex;
 
 use pyo3::prelude::*;
 use pyo3::types::PyTuple;
-use rnnc::{CallShape, DType, StateView, StreamState, TensorView};
+use rnnc::{CallShape, DType, StreamState, TensorView};
 
 use crate::arrays::{Float, fresh_view, tensor_array, zeros};
 use crate::errors::{call_error, py_error};
@@ -96,29 +96,39 @@ impl NativeStream {
     /// The final states after the chunks so far, as a tuple of copies (None before the
     /// first chunk without initial states).
     fn state<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyTuple>>> {
-        let mut carry = lock(&self.carry);
-        match &mut *carry {
-            Carry::F32(s) => states_tuple(py, s.state()),
-            Carry::F64(s) => states_tuple(py, s.state()),
+        match self.native.get().rnn.model().dtype() {
+            DType::F32 => self.state_as::<f32>(py),
+            DType::F64 => self.state_as::<f64>(py),
         }
     }
 }
 
-fn states_tuple<'py, T: Float>(
-    py: Python<'py>,
-    state: Option<StateView<'_, T>>,
-) -> PyResult<Option<Bound<'py, PyTuple>>> {
-    let Some(state) = state else {
-        return Ok(None);
-    };
-    let copy = |t: TensorView<'_, T>| -> PyResult<_> {
-        let array = zeros::<T>(py, t.shape())?;
-        fresh_view(&array).data_mut().copy_from_slice(t.data());
-        Ok(array)
-    };
-    let mut out = vec![copy(state.h)?];
-    if let Some(c) = state.c {
-        out.push(copy(c)?);
+impl NativeStream {
+    fn state_as<'py, T: Float>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyTuple>>> {
+        // Copied out first: the arrays are made with the mutex free, as numpy may release
+        // the GIL to allocate them, and a thread that took it then could wait for the
+        // mutex while holding it.
+        let copies: Vec<(Vec<usize>, Vec<T>)> = {
+            let mut carry = lock(&self.carry);
+            let Some(state) = T::chunks(&mut carry)
+                .expect("a stream carries its model's dtype")
+                .state()
+            else {
+                return Ok(None);
+            };
+            std::iter::once(state.h)
+                .chain(state.c)
+                .map(|t: TensorView<'_, T>| (t.shape().to_vec(), t.data().to_vec()))
+                .collect()
+        };
+        let arrays = copies
+            .into_iter()
+            .map(|(shape, data)| {
+                let array = zeros::<T>(py, &shape)?;
+                fresh_view(&array).data_mut().copy_from_slice(&data);
+                Ok(array)
+            })
+            .collect::<PyResult<Vec<_>>>()?;
+        Ok(Some(PyTuple::new(py, arrays)?))
     }
-    Ok(Some(PyTuple::new(py, out)?))
 }

@@ -320,6 +320,35 @@ def test_calls_release_the_gil():
         assert gaps.max() < shortest / 2, (gaps.max(), shortest)
 
 
+def test_results_held_are_never_written_again():
+    """Results are arrays of earlier calls once nothing but rnnc holds them: one the
+    caller keeps, or keeps a view, a memoryview or a tensor of, is never reused; a
+    reused one starts from zeros (a model that writes nothing of it would show what
+    was there)."""
+    m, _ = small_model(cell="lstm", input_size=3, hidden_size=4)
+    rng = np.random.default_rng(1)
+    xs = [rng.standard_normal((2, 1, 3)).astype(np.float32) for _ in range(40)]
+    fresh = [tuple(a.copy() for a in (y, h, c)) for y, (h, c) in map(m, xs)]
+    kept = []
+    for i, x in enumerate(xs):
+        y, (h, c) = m(x)
+        assert all(np.array_equal(a, b) for a, b in zip((y, h, c), fresh[i]))
+        holder = [y, y[0], memoryview(h), c.T][i % 4]
+        kept.append((i, holder, np.array(holder)))  # np.array copies
+        del y, h, c  # the holder alone keeps its array
+        for j, held, values in kept:
+            assert np.array_equal(np.asarray(held), values), j
+    # Padding past a sequence's length is zeros, also in an array that held a full
+    # output before.
+    x = rng.standard_normal((5, 2, 3)).astype(np.float32)
+    for _ in range(3):
+        out, _ = m(x)
+        assert (out != 0).all()
+        del out
+        out, _ = m(x, lengths=[5, 2])
+        assert (out[2:, 1] == 0).all() and (out[:, 0] != 0).all()
+
+
 def test_threads_share_one_model():
     m, _ = small_model(cell="gru", input_size=8, hidden_size=32, num_layers=2)
     inputs = [np.random.default_rng(i).standard_normal((50, 4, 8)).astype(np.float32) for i in range(8)]

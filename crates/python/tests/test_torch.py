@@ -10,6 +10,7 @@ must say so.
 """
 
 
+import threading
 import warnings
 
 import numpy as np
@@ -205,6 +206,58 @@ def test_state_fed_back_in_a_loop_and_changed_in_between(grad_mode):
                     h = tuple(s.unsqueeze_(1).squeeze_(1) for s in states(h))
                     if cls is not torch.nn.LSTM:
                         h, h_ref = h[0], h_ref[0]
+
+
+def test_threads_feeding_states_back_and_reading_a_stream():
+    """Threads running state loops through one module, some calls long enough to
+    release the GIL, while others feed a stream and read its state: each loop gets what
+    it gets alone, and nothing deadlocks (the binding's locks are never held while
+    another thread may take the GIL)."""
+    torch.manual_seed(5)
+    m = torch.nn.LSTM(16, 128).eval()
+    fast = rnnc.compile(m)
+    xs = [torch.randn(6, 8 if i % 2 else 1, 16) for i in range(6)]
+
+    def loop(x):
+        h, ys = None, []
+        for t in range(x.shape[0]):
+            y, h = fast(x[t:t + 1], h)
+            ys.append(y)
+        return torch.cat(ys), h
+
+    expected = [loop(x) for x in xs]
+    chunk = torch.randn(40, 8, 16)
+    stream_expected = fast(chunk)[1]
+    results, errors = [None] * len(xs), []
+
+    def run(i):
+        try:
+            for _ in range(10):
+                results[i] = loop(xs[i])
+        except BaseException as e:  # reported below: a thread's failure is not raised
+            errors.append(e)
+
+    def stream():
+        try:
+            for _ in range(5):
+                s = fast.stream()
+                for t in range(0, 40, 8):
+                    s(chunk[t:t + 8])
+                    _ = s.state
+                assert all(torch.equal(a, b) for a, b in zip(s.state, stream_expected))
+        except BaseException as e:
+            errors.append(e)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(xs))]
+    threads += [threading.Thread(target=stream) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert not any(t.is_alive() for t in threads), "threads still running: a deadlock"
+    assert not errors, errors
+    for (y, (h, c)), (y_ref, (h_ref, c_ref)) in zip(results, expected):
+        assert torch.equal(y, y_ref) and torch.equal(h, h_ref) and torch.equal(c, c_ref)
 
 
 def test_stream_matches_one_call_bit_for_bit():

@@ -57,8 +57,8 @@ except ImportError as e:
 
 # The sibling tool's helpers (tools/ is the script's directory, hence on sys.path).
 from export_weights import (  # noqa: E402
-    ExportError, GATES, MODULES, cell_of, check_flags, infer_cell, normalized, parse_bool,
-    prefixes)
+    CELL_MODULES, ExportError, GATES, MODULES, cell_module_of, cell_of, check_flags, infer_cell,
+    normalized, parse_bool, prefixes)
 
 
 class CaseError(Exception):
@@ -155,18 +155,6 @@ def write_case(rnn, input, path, hx=None, lengths=None, enforce_sorted=False):
         "tensors": {name: list(t.shape) for name, t in tensors.items()},
     }
     save_case(path, config, tensors)
-
-
-CELL_MODULES = {"rnn_cell": torch.nn.RNNCell, "lstm_cell": torch.nn.LSTMCell,
-                "gru_cell": torch.nn.GRUCell}
-
-
-def cell_module_of(module):
-    """`rnn_cell`, `lstm_cell` or `gru_cell` for a torch cell module, else None."""
-    for cell, cls in CELL_MODULES.items():
-        if isinstance(module, cls):
-            return cell
-    return None
 
 
 def write_cell_case(cell, input, path, hx=None):

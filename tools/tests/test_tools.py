@@ -11,7 +11,7 @@ import sys
 
 import pytest
 import torch
-from safetensors.torch import save_file
+from safetensors.torch import load_file, save_file
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.join(ROOT, "tools"))
@@ -249,3 +249,63 @@ def test_cell_modules_stepped_loops_verify_with_rnnc(tmp_path, capsys):
     result = subprocess.run([rnnc_binary(), "verify", str(tmp_path / "random")],
                             capture_output=True, text=True)
     assert result.returncode == 0 and "3 passed, 0 failed" in result.stdout, result.stdout
+
+
+class Decoder(torch.nn.Module):
+    """A model around a cell module (module-level: torch.save pickles the class by name)."""
+
+    def __init__(self, cell):
+        super().__init__()
+        self.cell, self.out = cell, torch.nn.Linear(9, 2)
+
+
+def test_cell_modules_export_and_compile(tmp_path, capsys):
+    """A cell module saved whole (inside a model, at --prefix) or as a state_dict: the spec
+    has torch's arguments, the weights torch's names, and `rnnc` compiles them into a
+    step function; a state_dict's missing or contradicting flags are one-line errors."""
+    torch.manual_seed(7)
+    cells = [(torch.nn.LSTMCell(7, 9), {}), (torch.nn.GRUCell(7, 9, bias=False).double(), {}),
+             (torch.nn.RNNCell(7, 9, nonlinearity="relu"), {"nonlinearity": "relu"})]
+    for i, (cell, flags) in enumerate(cells):
+        kind = export_weights.cell_module_of(cell)
+        whole, state = tmp_path / f"whole{i}.pt", tmp_path / f"state{i}.safetensors"
+        torch.save(Decoder(cell), whole)
+        save_file(cell.state_dict(), state)
+        expected = {"cell": kind, "input_size": 7, "hidden_size": 9, "bias": cell.bias,
+                    "dtype": "f64" if i == 1 else "f32", **flags}
+        flag_args = [a for k, v in flags.items() for a in (f"--{k}", v)]
+        for args in ([str(whole), "--prefix", "cell"], [str(state), *flag_args]):
+            out = str(tmp_path / f"m{i}")
+            assert export_weights.main(args + ["--out", out]) == 0, capsys.readouterr().err
+            spec = dict(line.split(" = ", 1) for line in open(out + ".toml").read().splitlines())
+            spec = {k: json.loads(v) if k not in ("bias",) else v == "true" for k, v in spec.items()}
+            assert spec == {"name": f"m{i}", **expected}, spec
+            written = load_file(out + ".safetensors")
+            assert written.keys() == cell.state_dict().keys()
+            assert all(torch.equal(written[k], v) for k, v in cell.state_dict().items())
+            result = subprocess.run([rnnc_binary(), out + ".toml", "--weights",
+                                     out + ".safetensors", "-o", str(tmp_path / "build")],
+                                    capture_output=True, text=True)
+            assert result.returncode == 0, result.stderr
+            header = open(tmp_path / "build" / f"m{i}.h").read()
+            assert f"m{i}_step(" in header
+    # A state_dict does not record an RNNCell's nonlinearity; a cell module has no
+    # batch_first; the cell is checked against the shapes.
+    base = [str(state), "--out", str(tmp_path / "x")]
+    assert export_weights.main(base) == 1
+    assert "does not record nonlinearity: give --nonlinearity" in capsys.readouterr().err
+    assert export_weights.main(base + ["--nonlinearity", "tanh", "--batch-first", "true"]) == 1
+    assert "--batch-first is a sequence module's" in capsys.readouterr().err
+    assert export_weights.main(base + ["--nonlinearity", "tanh", "--cell", "gru_cell"]) == 1
+    err = capsys.readouterr().err
+    assert "the tensors are a torch.nn.RNNCell's: weight_hh [9, 9] stacks 1" in err, err
+    assert export_weights.main(base + ["--nonlinearity", "tanh", "--cell", "rnn"]) == 1
+    assert "no layer suffix" in capsys.readouterr().err
+    lstm = tmp_path / "lstm.safetensors"
+    save_file(torch.nn.LSTM(3, 4).state_dict(), lstm)
+    assert export_weights.main([str(lstm), "--out", str(tmp_path / "y"), "--batch-first",
+                                "false", "--cell", "lstm_cell"]) == 1
+    assert "a sequence module's (weight_ih_l0, ...)" in capsys.readouterr().err
+    assert export_weights.main([str(tmp_path / "whole0.pt"), "--out", str(tmp_path / "z"),
+                                "--prefix", "cell", "--cell", "gru_cell"]) == 1
+    assert "contradicts the module, a torch.nn.LSTMCell" in capsys.readouterr().err

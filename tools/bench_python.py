@@ -4,7 +4,7 @@
   python tools/bench_python.py [--rounds 5] [--seconds 0.3] [--steps 1000] [--only NAME]
                                [--configs benches/configs.toml benches/gated.toml]
 
-Three tables, every entry the median over rounds in which the contenders alternate:
+Four tables, every entry the median over rounds in which the contenders alternate:
 1. Single steps: 1,000 calls of one step (input 16, hidden 16, batch 1) carrying the state,
    `y, h = m(x, h)` (an LSTM's `(h, c)`), for torch.nn.RNN, GRU and LSTM and for
    `rnnc.compile` of each, with torch tensors (as a torch user calls it), with numpy
@@ -29,7 +29,6 @@ import sys
 import time
 import tomllib
 
-import numpy as np
 import torch
 
 import rnnc

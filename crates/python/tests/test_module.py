@@ -246,3 +246,28 @@ def test_what_rnnc_cannot_honour_is_refused():
     gru.register_full_backward_hook(lambda *a: None)
     with pytest.raises(TypeError, match="backward hooks, and rnnc computes no gradients"):
         rnnc.compile(gru)
+
+
+def test_tracing_is_refused_and_torch_compile_runs_it():
+    """torch.jit.trace would record rnnc's outputs as constants (a traced model returning
+    them whatever its input): refused, directly and inside a model, with or without
+    hooks. torch.compile runs the compiled part as it is, with the input's values."""
+    model = tagger()
+    model.lstm = rnnc.compile(model.lstm)
+    cell = rnnc.compile(torch.nn.GRUCell(6, 5).eval())
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # torch.jit.trace's deprecation
+        for module, args in [(model, (X,)), (model.lstm, (torch.randn(7, 2, 8),)),
+                             (cell, (torch.randn(2, 6),))]:
+            with pytest.raises(RuntimeError, match=r"rnnc\.\w+ cannot be traced"):
+                torch.jit.trace(module, args)
+        handle = model.lstm.register_forward_hook(lambda m, i, o: o)
+        with pytest.raises(RuntimeError, match="rnnc.LSTM cannot be traced"):
+            torch.jit.trace(model, (X,))
+        handle.remove()
+    with torch.no_grad():
+        ref = model(X)  # untraced calls work as before
+        compiled = torch.compile(model, backend="eager")
+        for x in (X, 2 * X):
+            assert same(compiled(x), Tagger.forward(model, x))
+        assert same(compiled(X), ref)

@@ -10,15 +10,17 @@ the source (`setattr(source, ...)`, `source._apply`), whose own bookkeeping (an 
 `_flat_weights`) stays right. Its forward is rnnc's:
 
 - every call first checks, in native code, that the tensors the packed weights came from
-  are unchanged as torch records it (the same objects, at the same `_version` and
-  `data_ptr`); if not, it reads the weights again, repacks them and calls (the module's
+  are unchanged as torch records it (the same objects in the same holders, at the same
+  `_version`); if not, it reads the weights again, repacks them and calls (the module's
   weights are always the ones used);
 - forward hooks and pre-hooks (the source's when it was compiled, and any registered on
   it later) run as `torch.nn.Module.__call__` runs them; without hooks, the call skips
   that machinery;
-- training mode is refused where it would change results (dropout between layers) or
-  need gradients (parameters that require them, with grad mode on): rnnc computes
-  inference, never gradients;
+- training mode is refused where it would change results (dropout between layers); with
+  grad mode on, outputs computed from tensors that require grad carry a node whose
+  backward raises: rnnc computes inference, never gradients;
+- `torch.jit.trace` is refused (a trace would record rnnc's outputs as constants: a traced
+  model would return them whatever its input);
 - pickling (`torch.save`, `copy.deepcopy`) saves the source module and rnnc's options, and
   loading compiles again.
 """
@@ -36,6 +38,10 @@ from . import _rnnc
 from . import _torch
 from ._compiled import Stream
 from ._runner import Runner
+
+# torch.jit.trace's state: None unless a trace is being recorded (a C function, cheap
+# enough for every call).
+_tracing = torch._C._get_tracing_state
 
 # torch's global hooks (torch.nn.modules.module.register_module_forward_hook...): dicts
 # that registration fills in place.
@@ -186,7 +192,12 @@ class CompiledModule(torch.nn.Module):
     def __call__(self, input, hx=None):
         # torch.nn.Module.__call__ without hooks calls forward and nothing else: so does
         # this, inlined, without its bookkeeping (a sixth of a small model's step).
-        if self._rnnc_plain and not _GLOBAL_FORWARD_HOOKS and not _GLOBAL_FORWARD_PRE_HOOKS:
+        if (
+            self._rnnc_plain
+            and not _GLOBAL_FORWARD_HOOKS
+            and not _GLOBAL_FORWARD_PRE_HOOKS
+            and _tracing() is None
+        ):
             try:
                 # Plain tensors and numpy arrays (a step of a loop, say) are all native; the
                 # rest goes through the runner, which makes them plain or raises torch's.
@@ -200,6 +211,13 @@ class CompiledModule(torch.nn.Module):
     def forward(self, input, hx=None):
         """torch's forward of the source module: `(output, h_n)` (an LSTM's `(output, (h_n,
         c_n))`), a cell's `h'` (an LSTMCell's `(h', c')`), with torch's shapes and errors."""
+        if _tracing() is not None:
+            raise RuntimeError(
+                f"rnnc.{type(self._rnnc_source).__name__} cannot be traced: torch.jit.trace "
+                "records what rnnc's native code returns as constants, so the traced model "
+                "would give these outputs whatever its input. Trace the model with the "
+                "torch module in its place, or call the compiled model as it is"
+            )
         anchors = self._rnnc_check_training() if self.training else ()
         try:
             return self._rnnc.call(input, hx, anchors=anchors)

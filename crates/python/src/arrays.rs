@@ -13,7 +13,9 @@
 //! - Outputs are fresh arrays ([`zeros`]), or arrays of earlier calls that nothing but a
 //!   [`Pool`] holds any more, written only before they reach Python.
 
-use numpy::npyffi::flags::{NPY_ARRAY_ALIGNED, NPY_ARRAY_C_CONTIGUOUS};
+use numpy::npyffi::flags::{
+    NPY_ARRAY_ALIGNED, NPY_ARRAY_C_CONTIGUOUS, NPY_ARRAY_OWNDATA, NPY_ARRAY_WRITEABLE,
+};
 use numpy::npyffi::{PY_ARRAY_API, npy_intp};
 use numpy::{
     PyArrayDescrMethods, PyArrayDyn, PyArrayMethods, PyUntypedArray, PyUntypedArrayMethods,
@@ -307,10 +309,13 @@ impl Pool {
             // SAFETY: reading the reference count of a live object (the pool holds it).
             // Ours alone: the pool's reference is the only one.
             let alone = unsafe { pyo3::ffi::Py_REFCNT(a.as_ptr()) } == 1;
+            // Python may have changed what it held in place since (`a.dtype = ...`,
+            // `a.shape = ...`, `a.strides = ...`, `a.flags.writeable = False`): the array
+            // must still be what `zeros` makes for this call.
             alone
                 && a.bind(py)
                     .cast::<PyArrayDyn<T>>()
-                    .is_ok_and(|a| a.shape() == shape)
+                    .is_ok_and(|a| a.shape() == shape && as_made(a))
         })?;
         let array = self.arrays.swap_remove(free).into_bound(py);
         array.cast_into::<PyArrayDyn<T>>().ok()
@@ -323,6 +328,15 @@ impl Pool {
         self.arrays.push(array.clone().unbind());
         evicted
     }
+}
+
+/// Whether `array` has the flags [`zeros`] gives its arrays: C-contiguous, writeable,
+/// owning its elements.
+fn as_made<T: Float>(array: &Bound<'_, PyArrayDyn<T>>) -> bool {
+    let made = NPY_ARRAY_C_CONTIGUOUS | NPY_ARRAY_WRITEABLE | NPY_ARRAY_OWNDATA;
+    // SAFETY: reading the flags of a live array object.
+    let flags = unsafe { (*array.as_array_ptr()).fields.flags };
+    flags & made == made
 }
 
 /// A writable view of an array made by [`zeros`] or taken from a [`Pool`] in this call.

@@ -349,6 +349,27 @@ def test_results_held_are_never_written_again():
         assert (out[2:, 1] == 0).all() and (out[:, 0] != 0).all()
 
 
+def test_results_changed_in_place_by_python_then_dropped():
+    """A result whose strides, dtype, shape or flags Python changed before letting it go
+    is not a result of this shape any more: later calls are right and nothing panics."""
+    m, _ = small_model(cell="rnn", input_size=3, hidden_size=4)
+    x = np.random.default_rng(2).standard_normal((2, 2, 3)).astype(np.float32)
+    ref = m(x)[0].copy()
+    changes = [lambda y: setattr(y, "strides", (y.strides[0], 0, y.strides[2])),
+               lambda y: setattr(y, "dtype", np.int32),
+               lambda y: setattr(y, "shape", (4, 4)),
+               lambda y: setattr(y.flags, "writeable", False)]
+    for change in changes:
+        y, _ = m(x)
+        change(y)
+        del y
+        for _ in range(3):
+            y, h = m(x)
+            assert np.array_equal(y, ref) and y.flags.writeable and h.flags.writeable
+            y += 1  # a result is the caller's to write
+            del y, h
+
+
 def test_threads_share_one_model():
     m, _ = small_model(cell="gru", input_size=8, hidden_size=32, num_layers=2)
     inputs = [np.random.default_rng(i).standard_normal((50, 4, 8)).astype(np.float32) for i in range(8)]

@@ -233,8 +233,8 @@ fn state_view<'a, T: Float>(states: &[TensorView<'a, T>]) -> Option<StateView<'a
 }
 
 impl Native {
-    /// The packing to call with, if the tensors it came from are unchanged.
-    fn current(&self, py: Python<'_>) -> PyResult<Arc<Packing>> {
+    /// The packing to call with (a stream's too), if the tensors it came from are unchanged.
+    pub(crate) fn current(&self, py: Python<'_>) -> PyResult<Arc<Packing>> {
         let packing = Arc::clone(&self.packing.read().unwrap_or_else(|p| p.into_inner()));
         for watched in &packing.watch {
             if !watched.unchanged(py)? {
@@ -246,7 +246,8 @@ impl Native {
         Ok(packing)
     }
 
-    /// Runs one checked call with the GIL released; fresh arrays hold the results.
+    /// Runs one checked call, with the GIL released unless it is short; arrays of the
+    /// pool or new ones hold the results.
     fn run<'py, T: Float>(
         &self,
         py: Python<'py>,
@@ -482,11 +483,6 @@ impl Native {
         let views: Vec<TensorView<'_, T>> = states.iter().map(Elements::view).collect();
         let state = StreamState::new(&self.rnn, state_view(&views)).map_err(py_error)?;
         Ok(T::carry(state))
-    }
-
-    /// The packing streams call with (checked as calls are).
-    pub(crate) fn packing(&self, py: Python<'_>) -> PyResult<Arc<Packing>> {
-        self.current(py)
     }
 }
 

@@ -56,7 +56,7 @@ impl NativeStream {
             .map_err(call_error)?;
         let output = zeros::<T>(py, &call.output_shape())?;
         let output_view = fresh_view(&output);
-        let packing = native.packing(py)?;
+        let packing = native.current(py)?;
         let feed = || {
             // Released before the GIL is taken back, so its holder never waits for the GIL.
             let mut carry = lock(&self.carry);

@@ -105,6 +105,12 @@ mod native;
 mod stream;
 mod workers;
 
+// The README's Rust quick start runs as a doc-test of this crate, so that it cannot rot
+// (its other snippets are run by tools/tests/test_docs.py).
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+mod readme {}
+
 pub use aot::{AotOutput, compile_aot, header, pack_by_interpretation};
 pub use compiled::{
     CompileOptions, CompiledRnn, ForwardContext, MIN_FLOPS_PER_THREAD, PackedWeights,

@@ -396,7 +396,7 @@ fn bad_targets_directories_and_weights_fail_cleanly() {
     let _ = std::fs::remove_dir_all(dir);
 }
 
-/// The README's C walkthrough: tools/c/kws_demo.c against a kws object with baked weights
+/// The C guide's walkthrough (docs/c.md): tools/c/kws_demo.c against a kws object with baked weights
 /// prints what native code computes for the same input.
 /// A walkthrough program: `spec` compiled with seeded weights baked in, `program` (a C file
 /// of `tools/c/`) built against its object with `defines`; returns what the program prints

@@ -585,14 +585,14 @@ fn weight_errors_are_readable() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
-/// The README's synopsis of the main command names every option `rnnc --help` has.
+/// The C guide's synopsis of the main command names every option `rnnc --help` has.
 #[test]
-fn the_readme_synopsis_lists_every_option() {
-    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
-    let start = readme
+fn the_c_guides_synopsis_lists_every_option() {
+    let guide = std::fs::read_to_string(root().join("docs/c.md")).unwrap();
+    let start = guide
         .find("rnnc SPEC.toml [")
-        .expect("the README has a synopsis");
-    let synopsis = &readme[start..start + readme[start..].find("```").unwrap()];
+        .expect("docs/c.md has a synopsis");
+    let synopsis = &guide[start..start + guide[start..].find("```").unwrap()];
     let help = text(&rnnc(&["--help"]).stdout);
     let options: Vec<&str> = help
         .split_whitespace()
@@ -604,7 +604,7 @@ fn the_readme_synopsis_lists_every_option() {
     for option in options {
         assert!(
             synopsis.contains(option),
-            "{option} is not in the README's synopsis:\n{synopsis}"
+            "{option} is not in the synopsis of docs/c.md:\n{synopsis}"
         );
     }
 }

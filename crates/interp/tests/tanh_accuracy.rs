@@ -3,7 +3,7 @@
 //!
 //! f32: every 257th non-negative float here (the expansion is odd); the exhaustive sweep
 //! over all 2^31 non-negative floats is `cargo test --release -p rnnc-interp --test
-//! tanh_accuracy -- --ignored` (a few minutes), whose result the README reports.
+//! tanh_accuracy -- --ignored` (a few minutes), whose result docs/ir.md reports.
 //! f64: log-spaced samples over the whole range against `f64::tanh`.
 //! sigmoid, which is not odd: every 257th finite f32 of both signs (exhaustive with
 //! `--ignored`), absolute error against f64's `1 / (1 + exp(-x))`; f64 on log-spaced

@@ -5,7 +5,7 @@
 use rnnc_kernel::builder::Builder;
 use rnnc_kernel::{Buf, FloatOp, IntOp, Op, Operand, Reg, Type};
 
-use super::emit_gate_row;
+use super::ops::emit_gate_row;
 use super::kernels::{KernelCtx, LayerIo};
 use super::plan::Key;
 use super::shares::{Share, for_panels, panel_range, share_range};

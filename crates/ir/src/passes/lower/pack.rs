@@ -10,7 +10,7 @@ use rnnc_spec::{ParamKind, StateKind, param_name, state_dict_order};
 
 use super::kernels::{Callee, dispatch};
 use super::plan::{Content, Plan};
-use super::{copy_elems, emit_gate_row};
+use super::ops::{copy_elems, emit_gate_row};
 use crate::graph::{Graph, Layout};
 
 /// A function taking torch's parameters `params` (read-only, in order) and the packed

@@ -10,7 +10,7 @@ use super::gemm::{WeightStream, accumulate, column_blocks, dot};
 use super::kernels::{KernelCtx, LayerIo, StateParams};
 use super::plan::{Content, Key, hfull_name, state_name};
 use super::shares::{Share, for_panels, panel_range, share_range};
-use super::{at_least_zero, copy_elems, emit_gate_row, min};
+use super::ops::{at_least_zero, copy_elems, emit_gate_row, min};
 use crate::graph::{Layout, Recurrence};
 use crate::passes::block::{Shape, block_for};
 

@@ -9,10 +9,11 @@ use rnnc_kernel::builder::Builder;
 use rnnc_kernel::{Buf, Cmp, FloatOp, IntOp, Op, Operand, Reg, Type};
 
 use super::cell::CellInput;
+use super::context::Recur;
 use super::ops::emit_gate_row;
 use super::plan::{Key, hfull_name, pre_name, rpre_name};
 use super::shares::for_units;
-use super::step::{Recur, States};
+use super::step::States;
 use crate::graph::{BiasRef, Epilogue};
 
 /// Which step of which sequence an epilogue finishes.

@@ -5,8 +5,8 @@
 use rnnc_kernel::builder::Builder;
 use rnnc_kernel::{Buf, FloatOp, IntOp, Op, Operand, Reg, Type};
 
+use super::context::{KernelCtx, LayerIo};
 use super::ops::emit_gate_row;
-use super::kernels::{KernelCtx, LayerIo};
 use super::plan::Key;
 use super::shares::{Share, for_panels, panel_range, share_range};
 use crate::graph::{Block, Layout, Projection};

@@ -42,6 +42,7 @@
 //! which also starts the reverse direction at its last valid step.
 
 mod cell;
+mod context;
 mod elman;
 mod epilogue;
 mod gemm;

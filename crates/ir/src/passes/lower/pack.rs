@@ -9,8 +9,8 @@ use rnnc_kernel::{
 use rnnc_spec::{ParamKind, StateKind, param_name, state_dict_order};
 
 use super::kernels::{Callee, dispatch};
-use super::plan::{Content, Plan};
 use super::ops::{copy_elems, emit_gate_row};
+use super::plan::{Content, Plan};
 use crate::graph::{Graph, Layout};
 
 /// A function taking torch's parameters `params` (read-only, in order) and the packed

@@ -5,13 +5,13 @@
 use rnnc_kernel::builder::Builder;
 use rnnc_kernel::{BitOp, Buf, FloatOp, IntOp, Op, Operand, Reg, Type};
 
+use super::context::{KernelCtx, Recur, StateParams};
 use super::epilogue::{Position, Units, emit_separate_epilogue};
 use super::gemm::{WeightStream, accumulate, column_blocks, dot};
-use super::kernels::{KernelCtx, LayerIo, StateParams};
+use super::ops::{at_least_zero, copy_elems, emit_gate_row, min};
 use super::plan::{Content, Key, hfull_name, state_name};
 use super::shares::{Share, for_panels, panel_range, share_range};
-use super::ops::{at_least_zero, copy_elems, emit_gate_row, min};
-use crate::graph::{Layout, Recurrence};
+use crate::graph::Layout;
 use crate::passes::block::{Shape, block_for};
 
 /// One state's double buffer in a recurrence: `buf[s_in + b * padded + j]` is the state
@@ -163,23 +163,7 @@ impl States {
     }
 }
 
-/// One recurrence in a kernel function: what every emitter of its steps needs.
-pub(super) struct Recur<'a, 'p> {
-    pub k: &'a KernelCtx<'p>,
-    pub io: &'a LayerIo,
-    pub r: &'a Recurrence,
-    /// The column of `P` where its projected input starts, if hoisted.
-    pub p_column: Option<usize>,
-}
-
 impl Recur<'_, '_> {
-    /// Whether the cell keeps the recurrent part of some gates apart: then every gate's
-    /// recurrent product accumulates apart from its input part, and the epilogue sums those
-    /// of the gates that are not split.
-    pub fn split(&self) -> bool {
-        !self.r.cell.split_gates().is_empty()
-    }
-
     /// The whole recurrence: states from their initial values, every step, final states.
     pub fn emit_recurrence(&self, b: &mut Builder<'_>) {
         let (l, d) = (self.io.layer, self.r.direction);

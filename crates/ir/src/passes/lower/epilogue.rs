@@ -13,7 +13,7 @@ use super::context::Recur;
 use super::ops::emit_gate_row;
 use super::plan::{Key, hfull_name, pre_name, rpre_name};
 use super::shares::for_units;
-use super::step::States;
+use super::states::States;
 use crate::graph::{BiasRef, Epilogue};
 
 /// Which step of which sequence an epilogue finishes.

@@ -17,7 +17,7 @@ use super::context::{KernelCtx, LayerIo, Recur, StateParams};
 use super::gemm::emit_projection;
 use super::plan::Plan;
 use super::shares::Share;
-use super::step::States;
+use super::states::States;
 use crate::graph::Graph;
 
 /// The scalar parameters of `forward` and of every phase function.

@@ -53,6 +53,7 @@ mod ops;
 mod pack;
 mod plan;
 mod shares;
+mod states;
 mod step;
 
 use rnnc_kernel::{Module, StateInfo};

@@ -41,6 +41,7 @@
 //! (`len_b = L` without lengths). An inactive sequence keeps its states and outputs zero,
 //! which also starts the reverse direction at its last valid step.
 
+mod calls;
 mod cell;
 mod context;
 mod elman;

@@ -8,7 +8,7 @@ use rnnc_kernel::{
 };
 use rnnc_spec::{ParamKind, StateKind, param_name, state_dict_order};
 
-use super::kernels::{Callee, dispatch};
+use super::calls::{Callee, dispatch};
 use super::ops::{copy_elems, emit_gate_row};
 use super::plan::{Content, Plan};
 use crate::graph::{Graph, Layout};

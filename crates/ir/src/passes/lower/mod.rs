@@ -56,6 +56,7 @@ mod plan;
 mod shares;
 mod states;
 mod step;
+mod w_hr;
 
 use rnnc_kernel::{Module, StateInfo};
 

@@ -15,7 +15,7 @@ use rnnc_spec::{ParamKind, StateKind, param_name};
 use super::calls::{Callee, dispatch};
 use super::cell::lowering;
 use super::context::{KernelCtx, LayerIo, Recur, StateParams};
-use super::gemm::emit_projection;
+use super::input_projection::emit_projection;
 use super::plan::Plan;
 use super::shares::Share;
 use super::states::States;

@@ -48,6 +48,7 @@ mod elman;
 mod epilogue;
 mod gemm;
 mod gru;
+mod input_projection;
 mod kernels;
 mod lstm;
 mod ops;

@@ -44,13 +44,10 @@
 mod calls;
 mod cell;
 mod context;
-mod elman;
 mod epilogue;
 mod gemm;
-mod gru;
 mod input_projection;
 mod kernels;
-mod lstm;
 mod ops;
 mod pack;
 mod plan;

@@ -29,8 +29,8 @@ pub(super) struct KernelCtx<'p> {
     pub gates: usize,
     /// `G * Hp`: pre-activation rows of one direction.
     pub rows: usize,
-    /// `P`: an LSTM's projection size, 0 without projections.
-    pub proj: usize,
+    /// `proj_size`: the rows of an LSTM's `W_hr` (the step's `h = W_hr h_full`), 0 without.
+    pub proj_size: usize,
     pub directions: usize,
     pub batch_first: bool,
     pub cell: &'static dyn CellLowering,
@@ -143,7 +143,7 @@ pub(super) struct Recur<'a, 'p> {
     pub k: &'a KernelCtx<'p>,
     pub io: &'a LayerIo,
     pub r: &'a Recurrence,
-    /// The column of `P` where its projected input starts, if hoisted.
+    /// The column of `P` where its input projection starts, if hoisted.
     pub p_column: Option<usize>,
 }
 

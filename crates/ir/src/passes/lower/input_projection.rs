@@ -36,8 +36,8 @@ fn bias_init(
 }
 
 /// `P = X W_ih^T + biases` for every row of `X` (time steps and sequences), for the
-/// projection's directions, split between the parts of a multi-threaded call by `share`.
-pub(super) fn emit_projection(
+/// directions `p` lists, split between the parts of a multi-threaded call by `share`.
+pub(super) fn emit_input_projection(
     k: &KernelCtx<'_>,
     b: &mut Builder<'_>,
     io: &LayerIo,
@@ -45,9 +45,9 @@ pub(super) fn emit_projection(
     share: Option<Share>,
 ) {
     let l = io.layer;
-    let wbuf = k.region(b, Key::ProjWeights(l));
+    let wbuf = k.region(b, Key::InputProjWeights(l));
     let biases: Vec<Buf> = (0..p.bias.len())
-        .map(|i| k.region(b, Key::ProjBias(l, i)))
+        .map(|i| k.region(b, Key::InputProjBias(l, i)))
         .collect();
     let pbuf = k.work(b, "P");
     let pw = k.plan.p_width as i64;

@@ -15,7 +15,7 @@ use rnnc_spec::{ParamKind, StateKind, param_name};
 use super::calls::{Callee, dispatch};
 use super::cell::lowering;
 use super::context::{KernelCtx, LayerIo, Recur, StateParams};
-use super::input_projection::emit_projection;
+use super::input_projection::emit_input_projection;
 use super::plan::Plan;
 use super::shares::Share;
 use super::states::States;
@@ -167,7 +167,7 @@ fn new_kernel<'p>(
         hp: g.padded_hidden(),
         gates: g.gates(),
         rows: g.padded_rows(),
-        proj: g.proj_size,
+        proj_size: g.proj_size,
         directions: g.directions,
         batch_first: g.batch_first,
         cell: lowering(g.cell()),
@@ -208,7 +208,7 @@ fn layer_io(g: &Graph, k: &KernelCtx<'_>, b: &mut Builder<'_>, l: usize) -> Laye
     }
 }
 
-/// The column of `P` where a recurrence's projected input starts, if hoisted.
+/// The column of `P` where a recurrence's input projection starts, if hoisted.
 fn p_column(g: &Graph, l: usize, direction: usize) -> Option<usize> {
     g.layers[l]
         .projection
@@ -248,7 +248,8 @@ pub(super) fn emit_forward(g: &Graph, plan: &Plan) -> Vec<Function> {
     })
 }
 
-/// One layer of the single-threaded forward pass: its projection, then its recurrences.
+/// One layer of the single-threaded forward pass: its input projection, then its
+/// recurrences.
 fn emit_layer(g: &Graph, plan: &Plan, l: usize) -> Function {
     let layer = &g.layers[l];
     new_kernel(g, plan, &format!("layer_l{l}"), &[], |k, b, _| {
@@ -257,7 +258,7 @@ fn emit_layer(g: &Graph, plan: &Plan, l: usize) -> Function {
             b.comment(format!(
                 "layer {l}: input projection P = X W_ih^T + bias, all steps at once"
             ));
-            emit_projection(k, b, &io, p, None);
+            emit_input_projection(k, b, &io, p, None);
         }
         for (d, r) in layer.recurrences.iter().enumerate() {
             b.comment(format!(
@@ -285,14 +286,15 @@ fn step_time(k: &KernelCtx<'_>, b: &mut Builder<'_>, direction: usize, n: Reg) -
 
 /// The phase functions of a multi-threaded forward pass and their schedule.
 ///
-/// Per layer: the projection split by panels between parts; then a bidirectional layer
-/// runs its two directions whole, one per part (no synchronization until the layer ends);
-/// a unidirectional layer initializes its states on one part, runs each time step split by
+/// Per layer: the input projection split between parts; then a bidirectional layer runs
+/// its two directions whole, one per part (no synchronization until the layer ends); a
+/// unidirectional layer initializes its states on one part, runs each time step split by
 /// panels of `W_hh` (each part computes, activates and stores its rows; all parts finish a
 /// step before any starts the next; with one part, one call runs every step), and copies
-/// the final states on one part. An LSTM with projections adds a second stage to each
-/// step, `h = W_hr h_full` split by rows of `W_hr`, after all of `h_full` is stored. Every element is computed by exactly the operations of
-/// the sequential `forward`, in the same order, whatever the parts.
+/// the final states on one part. An LSTM with `proj_size` adds a second stage to each
+/// step, the `W_hr` stage `h = W_hr h_full` split by rows of `W_hr`, after all of `h_full`
+/// is stored. Every element is computed by exactly the operations of the sequential
+/// `forward`, in the same order, whatever the parts.
 pub(super) fn emit_phases(g: &Graph, plan: &Plan) -> (Vec<Function>, Vec<Phase>) {
     let mut functions = Vec::new();
     let mut schedule = Vec::new();
@@ -305,7 +307,7 @@ pub(super) fn emit_phases(g: &Graph, plan: &Plan) -> (Vec<Function>, Vec<Phase>)
                     part: s[1],
                     parts: s[2],
                 };
-                emit_projection(k, b, &io, p, Some(share));
+                emit_input_projection(k, b, &io, p, Some(share));
             }));
             schedule.push(Phase::All(name));
         }
@@ -350,7 +352,7 @@ pub(super) fn emit_phases(g: &Graph, plan: &Plan) -> (Vec<Function>, Vec<Phase>)
             // `W_hr h` needs every unit of the step's `h`: a stage of its own.
             stages.push(format!("project_l{l}"));
             functions.push(stage(&stages[1], &|r, b, states, t, share| {
-                r.emit_projection_stage(b, states, t, Some(share))
+                r.emit_hr_stage(b, states, t, Some(share))
             }));
         }
         // With one part, all steps in one call: a call per step would cost small models

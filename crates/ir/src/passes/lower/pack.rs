@@ -150,7 +150,7 @@ fn emit_pack_layer(
             } => {
                 // Zero everything (padding rows), then place each real element:
                 // stacked row r = i * G * Hp + gate row lives in panel r / width at
-                // column k. An LSTM's `weight_hr` is one "gate" of `P` rows.
+                // column k. An LSTM's `weight_hr` is one "gate" of `proj_size` rows.
                 let zero = b.fconst("zero", scalar, 0.0);
                 b.for_loop("e", Operand::Imm(region.len as i64), false, |b, e| {
                     b.store(view, Some(e), 0, zero);

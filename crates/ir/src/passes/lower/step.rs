@@ -30,8 +30,8 @@ impl Recur<'_, '_> {
         let reverse = self.r.direction == 1;
         b.for_loop("t", Operand::Reg(self.k.seq_len), reverse, |b, t| {
             self.emit_step(b, states, t, None);
-            if self.k.proj > 0 {
-                self.emit_projection_stage(b, states, t, None);
+            if self.k.proj_size > 0 {
+                self.emit_hr_stage(b, states, t, None);
             }
             states.swap(b);
         });

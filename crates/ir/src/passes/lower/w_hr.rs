@@ -15,11 +15,11 @@ use crate::graph::Layout;
 use crate::passes::block::{Shape, block_for};
 
 impl Recur<'_, '_> {
-    /// An LSTM's projection at step `t`, after the cell has stored the unprojected `h` of
-    /// every unit: `h = W_hr h_full` for the rows of `W_hr` the share owns (all without
+    /// The `W_hr` stage of step `t`, after the cell has stored `h_full` (`h` before `W_hr`)
+    /// of every unit: `h = W_hr h_full` for the rows of `W_hr` the share owns (all without
     /// one), masked like the cell's states, stored to the state and the output. One dot
     /// product per row in torch's layout; a panel GEMV when `W_hr` is in panels.
-    pub fn emit_projection_stage(
+    pub fn emit_hr_stage(
         &self,
         b: &mut Builder<'_>,
         states: &States,
@@ -31,14 +31,14 @@ impl Recur<'_, '_> {
         if let Content::Matrix {
             layout: Layout::Panels { width },
             ..
-        } = k.plan.region(Key::RecProj(l, d)).content
+        } = k.plan.region(Key::RecHr(l, d)).content
         {
-            return self.emit_projection_panels(b, states, t, share, width);
+            return self.emit_hr_panels(b, states, t, share, width);
         }
         let (first, count) = match share {
-            None => (None, Operand::Imm(k.proj as i64)),
+            None => (None, Operand::Imm(k.proj_size as i64)),
             Some(share) => {
-                let (p0, p1) = share_range(b, Operand::Imm(k.proj as i64), share);
+                let (p0, p1) = share_range(b, Operand::Imm(k.proj_size as i64), share);
                 let count = b.def(
                     "count",
                     Type::I64,
@@ -63,7 +63,7 @@ impl Recur<'_, '_> {
                     Some(p0) => b.iadd("p", p, Operand::Reg(p0)),
                     None => p,
                 };
-                let w_hr = k.region(b, Key::RecProj(l, d));
+                let w_hr = k.region(b, Key::RecHr(l, d));
                 let hfull = k.work(b, hfull_name(d));
                 let wrow = b.imul("wrow", p, Operand::Imm(k.h as i64));
                 let v = dot(k, b, (w_hr, wrow), (hfull, hf_at), k.h);
@@ -82,10 +82,10 @@ impl Recur<'_, '_> {
         });
     }
 
-    /// The projection stage with `weight_hr` in panels of `width` rows: register blocks
+    /// The `W_hr` stage with `weight_hr` in panels of `width` rows: register blocks
     /// of rows of `h` times sequences, the rows a share's panels; then masking and the
     /// stores of the state and the output, as the torch-layout stage does per element.
-    fn emit_projection_panels(
+    fn emit_hr_panels(
         &self,
         b: &mut Builder<'_>,
         states: &States,
@@ -113,7 +113,7 @@ impl Recur<'_, '_> {
                     .map(|&s| b.imul("hf_at", s, Operand::Imm(k.hp as i64)))
                     .collect();
                 let stream = WeightStream {
-                    weights: k.region(b, Key::RecProj(l, d)),
+                    weights: k.region(b, Key::RecHr(l, d)),
                     at: b.iadd("wat", woff, Operand::Imm(sub as i64)),
                     panel_width: pwidth,
                     k: k.h,
@@ -122,8 +122,9 @@ impl Recur<'_, '_> {
                 };
                 accumulate(k, b, rows, &accs, &stream);
                 // Real rows of `h` in this sub-block (the last panel may hold padding).
-                let valid =
-                    last_row.map_or(rows, |first| rows.min(k.proj - (first + sub).min(k.proj)));
+                let valid = last_row.map_or(rows, |first| {
+                    rows.min(k.proj_size - (first + sub).min(k.proj_size))
+                });
                 let units = Units {
                     j: at,
                     lanes: rows,

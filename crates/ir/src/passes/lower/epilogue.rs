@@ -9,10 +9,11 @@ use rnnc_kernel::builder::Builder;
 use rnnc_kernel::{Buf, Cmp, FloatOp, IntOp, Op, Operand, Reg, Type};
 
 use super::cell::CellInput;
-use super::emit_gate_row;
+use super::context::Recur;
+use super::ops::emit_gate_row;
 use super::plan::{Key, hfull_name, pre_name, rpre_name};
 use super::shares::for_units;
-use super::step::{Recur, States};
+use super::states::States;
 use crate::graph::{BiasRef, Epilogue};
 
 /// Which step of which sequence an epilogue finishes.
@@ -211,22 +212,22 @@ impl Recur<'_, '_> {
             recurrent,
         };
         let new = k.cell.epilogue(b, &input, &mut old);
-        // With projections the cell's `h` is unprojected: stored whole (no masking: only
-        // the projection stage reads it, and masks what it computes), states and output
-        // left to that stage.
-        let projected = k.proj > 0;
-        if projected {
+        // With `proj_size` the cell's `h` is `h_full`, before `W_hr`: stored whole (no
+        // masking: only the `W_hr` stage reads it, and masks what it computes), states and
+        // output left to that stage.
+        let with_w_hr = k.proj_size > 0;
+        if with_w_hr {
             let hfull = k.work(b, hfull_name(d));
             let at = b.imul("hf_at", at.s, Operand::Imm(k.hp as i64));
             let at = b.iadd("hf_at", at, Operand::Reg(units.j));
             b.store(hfull, Some(at), 0, new[0]);
         }
-        for (i, &value) in new.iter().enumerate().skip(usize::from(projected)) {
+        for (i, &value) in new.iter().enumerate().skip(usize::from(with_w_hr)) {
             let previous = old(b, i);
             let new_at = slots.borrow()[i].1;
             self.store_state(b, at, (states.0[i].buf, new_at), value, previous);
         }
-        if !projected {
+        if !with_w_hr {
             self.store_output(b, at, units, new[0], zero);
         }
     }
@@ -249,7 +250,7 @@ impl Recur<'_, '_> {
 
     /// The output of step `at.t` of sequence `at.s` for `units` of the state `h`: `h` while
     /// the sequence is active, else `zero` (of `h`'s type); padding lanes are not stored.
-    /// The cell's epilogue ends here, and an LSTM's projection stage.
+    /// The cell's epilogue ends here, and the `W_hr` stage.
     pub(super) fn store_output(
         &self,
         b: &mut Builder<'_>,

@@ -7,138 +7,19 @@ use std::collections::HashMap;
 
 use rnnc_kernel::builder::Builder;
 use rnnc_kernel::{
-    Buf, BufKind, Call, Function, IntOp, Op, Operand, Param, Phase, Reg, Scalar, Size, Stmt, Type,
+    Buf, BufKind, Function, IntOp, Op, Operand, Param, Phase, Reg, Scalar, Size, Type,
     canonicalize_regs,
 };
 use rnnc_spec::{ParamKind, StateKind, param_name};
 
-use super::cell::{CellLowering, lowering};
-use super::gemm::emit_projection;
-use super::plan::{Key, Plan};
+use super::calls::{Callee, dispatch};
+use super::cell::lowering;
+use super::context::{KernelCtx, LayerIo, Recur, StateParams};
+use super::input_projection::emit_input_projection;
+use super::plan::Plan;
 use super::shares::Share;
-use super::step::{Recur, States};
+use super::states::States;
 use crate::graph::Graph;
-
-/// Registers and buffers shared by the emitters of one kernel function.
-pub(super) struct KernelCtx<'p> {
-    pub plan: &'p Plan,
-    pub dtype: Scalar,
-    pub lanes: usize,
-    /// `H`.
-    pub h: usize,
-    /// `H` rounded up to whole vectors.
-    pub hp: usize,
-    /// `G`: the cell's gates.
-    pub gates: usize,
-    /// `G * Hp`: pre-activation rows of one direction.
-    pub rows: usize,
-    /// `P`: an LSTM's projection size, 0 without projections.
-    pub proj: usize,
-    pub directions: usize,
-    pub batch_first: bool,
-    pub cell: &'static dyn CellLowering,
-    /// The packed weights and the workspace: views into them are made on first use, so
-    /// that a function has only the views it reads (its size, and the time to compile it,
-    /// do not grow with the number of layers it does not touch).
-    weights: Buf,
-    work: Buf,
-    views: RefCell<HashMap<String, Buf>>,
-    pub input: Buf,
-    /// The cell's states, `h` first.
-    pub states: Vec<StateParams>,
-    pub lengths: Buf,
-    pub output: Buf,
-    pub seq_len: Reg,
-    pub batch: Reg,
-    pub ln: Reg,
-    pub no_lengths: Reg,
-}
-
-impl KernelCtx<'_> {
-    /// The view of a packed region (made on first use).
-    pub fn region(&self, b: &mut Builder<'_>, key: Key) -> Buf {
-        let r = self.plan.region(key);
-        self.view(
-            b,
-            &r.name,
-            self.weights,
-            Size::fixed(r.offset),
-            Size::fixed(r.len),
-        )
-    }
-    /// The view of a workspace region (made on first use).
-    pub fn work(&self, b: &mut Builder<'_>, name: &str) -> Buf {
-        let (offset, len) = self.plan.work_region(name);
-        self.view(b, name, self.work, offset, len)
-    }
-    fn view(&self, b: &mut Builder<'_>, name: &str, base: Buf, offset: Size, len: Size) -> Buf {
-        if let Some(&buf) = self.views.borrow().get(name) {
-            return buf;
-        }
-        let buf = b
-            .func
-            .new_buf(name, self.dtype, BufKind::View { base, offset, len });
-        self.views.borrow_mut().insert(name.to_string(), buf);
-        buf
-    }
-    pub fn vty(&self, lanes: usize) -> Type {
-        Builder::vty(self.dtype, lanes)
-    }
-    /// Row of step `t` of sequence `s` in sequence buffers.
-    pub fn row(&self, b: &mut Builder<'_>, t: Reg, s: Reg) -> Reg {
-        if self.batch_first {
-            let bl = b.imul("row", s, Operand::Reg(self.seq_len));
-            b.iadd("row", bl, Operand::Reg(t))
-        } else {
-            let tn = b.imul("row", t, Operand::Reg(self.batch));
-            b.iadd("row", tn, Operand::Reg(s))
-        }
-    }
-    /// `len_s`: the sequence's length, or `L` without lengths.
-    pub fn length(&self, b: &mut Builder<'_>, s: Reg) -> Reg {
-        let len = b.def("len", Type::I64, Op::Copy(self.seq_len));
-        let lengths = self.lengths;
-        b.if_else(
-            self.no_lengths,
-            |_| {},
-            |b| {
-                b.set(
-                    len,
-                    Op::Load(
-                        lengths,
-                        rnnc_kernel::Addr {
-                            index: Some(s),
-                            offset: 0,
-                        },
-                    ),
-                )
-            },
-        );
-        len
-    }
-}
-
-/// A state's parameters and sizes in a kernel.
-pub(super) struct StateParams {
-    pub kind: StateKind,
-    /// Features per (layer, direction) and sequence.
-    pub width: usize,
-    /// `width` rounded up to whole vectors: the stride of sequences in the workspace.
-    pub padded: usize,
-    /// The initial value (nullable) and whether it is null.
-    pub initial: (Buf, Reg),
-    /// The final value.
-    pub last: Buf,
-}
-
-/// Where a layer reads and writes.
-pub(super) struct LayerIo {
-    pub layer: usize,
-    pub x: Buf,
-    pub x_width: usize,
-    pub out: Buf,
-    pub out_width: usize,
-}
 
 /// The scalar parameters of `forward` and of every phase function.
 const SCALARS: [&str; 2] = ["seq_len", "batch"];
@@ -286,7 +167,7 @@ fn new_kernel<'p>(
         hp: g.padded_hidden(),
         gates: g.gates(),
         rows: g.padded_rows(),
-        proj: g.proj_size,
+        proj_size: g.proj_size,
         directions: g.directions,
         batch_first: g.batch_first,
         cell: lowering(g.cell()),
@@ -327,7 +208,7 @@ fn layer_io(g: &Graph, k: &KernelCtx<'_>, b: &mut Builder<'_>, l: usize) -> Laye
     }
 }
 
-/// The column of `P` where a recurrence's projected input starts, if hoisted.
+/// The column of `P` where a recurrence's input projection starts, if hoisted.
 fn p_column(g: &Graph, l: usize, direction: usize) -> Option<usize> {
     g.layers[l]
         .projection
@@ -367,85 +248,8 @@ pub(super) fn emit_forward(g: &Graph, plan: &Plan) -> Vec<Function> {
     })
 }
 
-/// Most calls one function makes: `forward` and `pack` of a deep model call groups of
-/// layers (`forward_g0`, ...), so that no function grows with the number of layers.
-const CALLS_PER_FUNCTION: usize = 32;
-
-/// A function and the layers it covers.
-pub(super) struct Callee {
-    pub func: Function,
-    pub layers: Vec<usize>,
-}
-
-/// The function `name`, which calls the per-layer `functions` in order, through groups of
-/// at most [`CALLS_PER_FUNCTION`] calls when there are more; `signature` makes a caller of
-/// some callees (its parameters include theirs, which calls pass on by name). Returns every
-/// function, callees before callers.
-pub(super) fn dispatch(
-    name: &str,
-    functions: Vec<Function>,
-    signature: &dyn Fn(&str, &[Callee]) -> Callee,
-) -> Vec<Function> {
-    let mut level: Vec<Callee> = functions
-        .into_iter()
-        .enumerate()
-        .map(|(l, func)| Callee {
-            func,
-            layers: vec![l],
-        })
-        .collect();
-    let mut out = Vec::new();
-    let mut depth = 0;
-    loop {
-        let top = level.len() <= CALLS_PER_FUNCTION;
-        let mut next = Vec::new();
-        for (i, chunk) in level.chunks(CALLS_PER_FUNCTION).enumerate() {
-            let caller_name = if top {
-                name.to_string()
-            } else {
-                format!("{name}_g{depth}_{i}")
-            };
-            let mut caller = signature(&caller_name, chunk);
-            for callee in chunk {
-                let call = call_by_name(&caller.func, &callee.func);
-                caller.func.body.push(Stmt::Call(call));
-            }
-            next.push(caller);
-        }
-        out.extend(level.into_iter().map(|c| c.func));
-        level = next;
-        depth += 1;
-        if top {
-            out.extend(level.into_iter().map(|c| c.func));
-            return out;
-        }
-    }
-}
-
-/// A call of `callee` from `caller` passing, for each of the callee's parameters, the
-/// caller's parameter of the same name.
-fn call_by_name(caller: &Function, callee: &Function) -> Call {
-    let name_of = |func: &Function, p: &Param| match p {
-        Param::Buf(b) => format!("@{}", func.buf(*b).name),
-        Param::Scalar(r) => format!("%{}", func.reg(*r).name),
-    };
-    let mine: HashMap<String, Param> = caller
-        .params
-        .iter()
-        .map(|p| (name_of(caller, p), *p))
-        .collect();
-    let args = callee
-        .params
-        .iter()
-        .map(|p| mine[&name_of(callee, p)])
-        .collect();
-    Call {
-        callee: callee.name.clone(),
-        args,
-    }
-}
-
-/// One layer of the single-threaded forward pass: its projection, then its recurrences.
+/// One layer of the single-threaded forward pass: its input projection, then its
+/// recurrences.
 fn emit_layer(g: &Graph, plan: &Plan, l: usize) -> Function {
     let layer = &g.layers[l];
     new_kernel(g, plan, &format!("layer_l{l}"), &[], |k, b, _| {
@@ -454,7 +258,7 @@ fn emit_layer(g: &Graph, plan: &Plan, l: usize) -> Function {
             b.comment(format!(
                 "layer {l}: input projection P = X W_ih^T + bias, all steps at once"
             ));
-            emit_projection(k, b, &io, p, None);
+            emit_input_projection(k, b, &io, p, None);
         }
         for (d, r) in layer.recurrences.iter().enumerate() {
             b.comment(format!(
@@ -482,14 +286,15 @@ fn step_time(k: &KernelCtx<'_>, b: &mut Builder<'_>, direction: usize, n: Reg) -
 
 /// The phase functions of a multi-threaded forward pass and their schedule.
 ///
-/// Per layer: the projection split by panels between parts; then a bidirectional layer
-/// runs its two directions whole, one per part (no synchronization until the layer ends);
-/// a unidirectional layer initializes its states on one part, runs each time step split by
+/// Per layer: the input projection split between parts; then a bidirectional layer runs
+/// its two directions whole, one per part (no synchronization until the layer ends); a
+/// unidirectional layer initializes its states on one part, runs each time step split by
 /// panels of `W_hh` (each part computes, activates and stores its rows; all parts finish a
 /// step before any starts the next; with one part, one call runs every step), and copies
-/// the final states on one part. An LSTM with projections adds a second stage to each
-/// step, `h = W_hr h_full` split by rows of `W_hr`, after all of `h_full` is stored. Every element is computed by exactly the operations of
-/// the sequential `forward`, in the same order, whatever the parts.
+/// the final states on one part. An LSTM with `proj_size` adds a second stage to each
+/// step, the `W_hr` stage `h = W_hr h_full` split by rows of `W_hr`, after all of `h_full`
+/// is stored. Every element is computed by exactly the operations of the sequential
+/// `forward`, in the same order, whatever the parts.
 pub(super) fn emit_phases(g: &Graph, plan: &Plan) -> (Vec<Function>, Vec<Phase>) {
     let mut functions = Vec::new();
     let mut schedule = Vec::new();
@@ -502,7 +307,7 @@ pub(super) fn emit_phases(g: &Graph, plan: &Plan) -> (Vec<Function>, Vec<Phase>)
                     part: s[1],
                     parts: s[2],
                 };
-                emit_projection(k, b, &io, p, Some(share));
+                emit_input_projection(k, b, &io, p, Some(share));
             }));
             schedule.push(Phase::All(name));
         }
@@ -547,7 +352,7 @@ pub(super) fn emit_phases(g: &Graph, plan: &Plan) -> (Vec<Function>, Vec<Phase>)
             // `W_hr h` needs every unit of the step's `h`: a stage of its own.
             stages.push(format!("project_l{l}"));
             functions.push(stage(&stages[1], &|r, b, states, t, share| {
-                r.emit_projection_stage(b, states, t, Some(share))
+                r.emit_hr_stage(b, states, t, Some(share))
             }));
         }
         // With one part, all steps in one call: a call per step would cost small models

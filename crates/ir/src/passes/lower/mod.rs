@@ -2,27 +2,46 @@
 //! weights out as the graph decided, and the forward pass as counted loops (one function
 //! per layer and `forward`, or the phase functions of a multi-threaded schedule).
 //!
-//! Files by concern:
-//! - `plan`: the packed buffer's regions and the workspace's;
-//! - `pack`: the functions that fill the packed buffer;
-//! - `kernels`: kernel functions, their parameters (generated from the cell's states),
-//!   `forward` and the schedule's phases, calls through groups;
-//! - `shares`: how the parts of a multi-threaded call split the work;
-//! - `gemm`: the loop nests of matrix products (panel blocks, dot products) and the hoisted
-//!   projection;
-//! - `step`: the recurrence: states, the time loop, one step's products;
-//! - `epilogue`: what follows the products (biases, the cell, masking, stores);
-//! - `cell` and one file per cell (`elman`, `lstm`, `gru`): the cell-specific part of the
-//!   epilogue.
+//! Modules in layering order, lowest first. **Invariant**: a module imports, and calls
+//! methods defined in, only modules listed before it; this one, the driver, comes after
+//! all of them and nothing imports it. The emitters share state only through the contexts
+//! of `context`, so the lowering is a DAG and each module reads with only those before it.
+//! `impl Recur` is spread over the stages on purpose: each stage owns the methods it
+//! emits and calls only those of earlier stages. Inside `cell`, the cell files implement
+//! the interface their parent `cell/mod.rs` defines and import nothing else of `lower`;
+//! the parent names them only in its dispatch.
+//! - `plan`: the packed buffer's regions and the workspace's (data only);
+//! - `ops`: short instruction sequences: copies, the packed row of a gate's row, `min`;
+//! - `calls`: calls between generated functions, through groups of bounded size;
+//! - `cell` (`cell/mod.rs`, with `elman`, `lstm`, `gru` beneath it): the cell-specific
+//!   part of the epilogue behind one interface;
+//! - `shares`: how the parts of a multi-threaded call split the work (`ops`);
+//! - `context`: the contexts every emitter takes: `KernelCtx`, `LayerIo`, `Recur`
+//!   (`plan`, `cell`);
+//! - `states`: a recurrence's double-buffered states, their initial and final values;
+//! - `gemm`: the loop nests of matrix products (panel blocks, dot products);
+//! - `input_projection`: phase A, the hoisted `P = X W_ih^T + bias` over all steps;
+//! - `epilogue`: what follows a step's products (biases, the cell, masking, stores);
+//! - `w_hr`: an LSTM's `W_hr` stage with `proj_size`, `h = W_hr h_full`, after each step;
+//! - `step`: the recurrence: the time loop and one step's products;
+//! - `kernels`: kernel functions, their parameters (generated from the cell's states) and
+//!   shared prologue, `forward` and the schedule's phases;
+//! - `pack`: the functions that fill the packed buffer.
+//!
+//! Two products are called projections in torch and here kept apart by name: the *input
+//! projection* `P = X W_ih^T` (phase A, `input_projection`, the workspace `P`) and an
+//! LSTM's `proj_size` output `h = W_hr h_full` (the `W_hr` stage, `w_hr`).
 //!
 //! Memory the kernels use (element counts; `Hp` is `H` rounded up to whole vectors, `G`
 //! the cell's gates):
 //! - packed weights: per node, its matrices in the node's layout and its bias vectors
 //!   (`G * Hp` per direction, zero-padded; a folded bias is `bias_ih + bias_hh`, summed by
 //!   `pack`);
-//! - workspace: `P` (`LN x (directions x G * Hp)`, hoisted projections), `Y0`/`Y1` (outputs
-//!   of inner layers, in the input's row order), per direction a double-buffered state
-//!   (`2 x N x Hp`), and `pre` (`N x G * Hp`) for separate epilogues.
+//! - workspace: `P` (`LN x (directions x G * Hp)`, hoisted input projections), `Y0`/`Y1`
+//!   (outputs of inner layers, in the input's row order), per direction a double buffer
+//!   per state of the cell (`2 x N x` its padded width), `hfull` (`N x Hp`, `h` before
+//!   `W_hr`, with `proj_size`), and `pre` (`N x G * Hp`, with `rpre` for a cell that
+//!   splits gates) for separate epilogues.
 //!
 //! Gate rows: the `G * H` rows of a layer's weights and biases (torch stacks gate blocks of
 //! `H` rows) are packed gate-interleaved by vectors: the rows of gate `g` for hidden units
@@ -32,29 +51,31 @@
 //! cell-agnostic loops over `G * Hp` rows. With one gate the interleaving is the identity.
 //!
 //! Rows of sequence buffers (input, `Y`, output, `P`) are `t * N + b` (time-major) or
-//! `b * L + t` (batch-first): one order for all of them, so a projection is one GEMM over
-//! `LN` rows whatever the layout. Lanes past `H` in padded buffers may hold anything: no
-//! loop reads them as inputs (reductions stop at `H`) and no store copies them to a user
-//! buffer.
+//! `b * L + t` (batch-first): one order for all of them, so an input projection is one GEMM
+//! over `LN` rows whatever the layout. Lanes past `H` in padded buffers may hold anything:
+//! no loop reads them as inputs (reductions stop at `H`) and no store copies them to a
+//! user buffer.
 //!
 //! Masking for variable lengths: at step `t`, sequence `b` is active iff `t < len_b`
 //! (`len_b = L` without lengths). An inactive sequence keeps its states and outputs zero,
 //! which also starts the reverse direction at its last valid step.
 
+mod calls;
 mod cell;
-mod elman;
+mod context;
 mod epilogue;
 mod gemm;
-mod gru;
+mod input_projection;
 mod kernels;
-mod lstm;
+mod ops;
 mod pack;
 mod plan;
 mod shares;
+mod states;
 mod step;
+mod w_hr;
 
-use rnnc_kernel::builder::Builder;
-use rnnc_kernel::{Buf, Cmp, IntOp, Module, Op, Operand, Reg, Scalar, StateInfo, Type};
+use rnnc_kernel::{Module, StateInfo};
 
 use crate::graph::Graph;
 use plan::Plan;
@@ -95,78 +116,4 @@ pub fn lower(g: &Graph, parallel: bool) -> Module {
         functions,
         schedule,
     }
-}
-
-/// Copies `count` consecutive elements in vectors of `lanes`, then one narrower vector for
-/// the rest (legalization splits it into scalars).
-fn copy_elems(
-    b: &mut Builder<'_>,
-    scalar: Scalar,
-    lanes: usize,
-    (src, src_at): (Buf, Option<Reg>),
-    (dst, dst_at): (Buf, Option<Reg>),
-    count: usize,
-) {
-    let chunks = count / lanes;
-    let vty = Builder::vty(scalar, lanes);
-    if chunks > 0 {
-        b.for_loop("c", Operand::Imm(chunks as i64), false, |b, c| {
-            let i = b.imul("i", c, Operand::Imm(lanes as i64));
-            let si = match src_at {
-                Some(s) => b.iadd("si", i, Operand::Reg(s)),
-                None => i,
-            };
-            let di = match dst_at {
-                Some(d) => b.iadd("di", i, Operand::Reg(d)),
-                None => i,
-            };
-            let v = b.load("v", vty, src, Some(si), 0);
-            b.store(dst, Some(di), 0, v);
-        });
-    }
-    let tail = count % lanes;
-    if tail > 0 {
-        let at = (chunks * lanes) as i64;
-        let v = b.load("v", Builder::vty(scalar, tail), src, src_at, at);
-        b.store(dst, dst_at, at, v);
-    }
-}
-
-/// The packed row of gate `g`'s row for the hidden unit in register `j`, gates interleaved
-/// by vectors (`plan::gate_row`); `j` itself with one gate.
-pub(super) fn emit_gate_row(
-    b: &mut Builder<'_>,
-    g: usize,
-    j: Reg,
-    gates: usize,
-    lanes: usize,
-) -> Reg {
-    if gates == 1 {
-        return j;
-    }
-    let chunk = b.def(
-        "chunk",
-        Type::I64,
-        Op::Int(IntOp::Div, j, Operand::Imm(lanes as i64)),
-    );
-    let first = b.imul("first", chunk, Operand::Imm(lanes as i64));
-    let lane = b.def(
-        "lane",
-        Type::I64,
-        Op::Int(IntOp::Sub, j, Operand::Reg(first)),
-    );
-    let row = b.imul("grow", chunk, Operand::Imm((gates * lanes) as i64));
-    let row = b.iadd("grow", row, Operand::Reg(lane));
-    b.iadd("grow", row, Operand::Imm((g * lanes) as i64))
-}
-
-/// `min(a, b)` on `i64`.
-fn min(b: &mut Builder<'_>, name: &str, x: Reg, y: Reg) -> Reg {
-    b.def(name, Type::I64, Op::Select(Cmp::Lt, x, y, x, y))
-}
-
-/// `max(x, 0)` on `i64`.
-fn at_least_zero(b: &mut Builder<'_>, name: &str, x: Reg) -> Reg {
-    let zero = b.iconst("zero", 0);
-    b.def(name, Type::I64, Op::Select(Cmp::Lt, x, zero, zero, x))
 }

@@ -8,9 +8,9 @@ use rnnc_kernel::{
 };
 use rnnc_spec::{ParamKind, StateKind, param_name, state_dict_order};
 
-use super::kernels::{Callee, dispatch};
+use super::calls::{Callee, dispatch};
+use super::ops::{copy_elems, emit_gate_row};
 use super::plan::{Content, Plan};
-use super::{copy_elems, emit_gate_row};
 use crate::graph::{Graph, Layout};
 
 /// A function taking torch's parameters `params` (read-only, in order) and the packed
@@ -150,7 +150,7 @@ fn emit_pack_layer(
             } => {
                 // Zero everything (padding rows), then place each real element:
                 // stacked row r = i * G * Hp + gate row lives in panel r / width at
-                // column k. An LSTM's `weight_hr` is one "gate" of `P` rows.
+                // column k. An LSTM's `weight_hr` is one "gate" of `proj_size` rows.
                 let zero = b.fconst("zero", scalar, 0.0);
                 b.for_loop("e", Operand::Imm(region.len as i64), false, |b, e| {
                     b.store(view, Some(e), 0, zero);

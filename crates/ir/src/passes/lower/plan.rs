@@ -1,5 +1,5 @@
 //! The plan of memory: which region of the packed buffer holds which node's weights and
-//! biases (and an LSTM's projections, in panels beside a panel recurrence), and the regions
+//! biases (and an LSTM's `weight_hr`, in panels beside a panel recurrence), and the regions
 //! of the workspace.
 
 use std::collections::HashMap;
@@ -39,13 +39,15 @@ impl Content {
 /// Which node a packed region serves.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub(super) enum Key {
-    ProjWeights(usize),
-    ProjBias(usize, usize),
+    /// The stacked `weight_ih` of layer `l`'s hoisted input projection (`P = X W_ih^T`).
+    InputProjWeights(usize),
+    /// Bias term `i` of layer `l`'s input projection.
+    InputProjBias(usize, usize),
     RecInput(usize, usize),
     RecWeights(usize, usize),
     RecBias(usize, usize, usize),
     /// An LSTM's `weight_hr` of (layer, direction).
-    RecProj(usize, usize),
+    RecHr(usize, usize),
 }
 
 #[derive(Clone, Debug)]
@@ -63,7 +65,7 @@ pub(super) struct Plan {
     /// Position of each key's region in `regions`.
     index: HashMap<Key, usize>,
     pub packed_len: u64,
-    /// Columns of `P` (directions of the widest projection times `G * Hp`).
+    /// Columns of `P` (directions of the widest input projection times `G * Hp`).
     pub p_width: usize,
     work: Vec<(String, Size)>,
 }
@@ -84,9 +86,9 @@ pub(super) fn rpre_name(direction: usize) -> &'static str {
 }
 
 /// The layout of an LSTM's `weight_hr` beside a recurrence of `layout`: torch's rows, or
-/// panels no wider than the recurrence's and than `h`'s padded width (`P` rounded up to
-/// whole vectors).
-pub(super) fn proj_layout(g: &Graph, layout: Layout) -> Layout {
+/// panels no wider than the recurrence's and than `h`'s padded width (`proj_size` rounded
+/// up to whole vectors).
+pub(super) fn hr_layout(g: &Graph, layout: Layout) -> Layout {
     match layout {
         Layout::Torch => Layout::Torch,
         Layout::Panels { width } => Layout::Panels {
@@ -95,7 +97,7 @@ pub(super) fn proj_layout(g: &Graph, layout: Layout) -> Layout {
     }
 }
 
-/// The workspace of a direction's unprojected `h` (LSTM with projections).
+/// The workspace of a direction's `h_full`, its `h` before `W_hr` (LSTM with `proj_size`).
 pub(super) fn hfull_name(direction: usize) -> &'static str {
     if direction == 0 {
         "hfull"
@@ -161,7 +163,7 @@ impl Plan {
             Layout::Torch => dirs * rows * cols,
             Layout::Panels { .. } => dirs * padded_rows * cols,
         };
-        let proj = g.proj_size;
+        let proj_size = g.proj_size;
         // Suffixes keep region names apart from the torch parameters `pack` reads.
         let layout_suffix = |layout: Layout| match layout {
             Layout::Torch => ".rows".to_string(),
@@ -199,7 +201,7 @@ impl Plan {
                     layout_suffix(p.layout)
                 );
                 add(
-                    Key::ProjWeights(l),
+                    Key::InputProjWeights(l),
                     name,
                     matrix_len(p.layout, p.directions.len(), input),
                     Content::Matrix {
@@ -212,7 +214,7 @@ impl Plan {
                 );
                 for (i, &term) in p.bias.iter().enumerate() {
                     add(
-                        Key::ProjBias(l, i),
+                        Key::InputProjBias(l, i),
                         bias_name(l, &p.directions, term),
                         p.directions.len() * padded_rows,
                         Content::Bias {
@@ -247,17 +249,17 @@ impl Plan {
                     ParamKind::WeightHh,
                     g.recurrent_size(),
                 );
-                if proj > 0 {
+                if proj_size > 0 {
                     // Panels (no wider than the recurrence's, of whole vectors) when the
                     // recurrence has them: a GEMV of independent accumulator chains rather
                     // than one dependent chain per row.
-                    let layout = proj_layout(g, r.layout);
+                    let layout = hr_layout(g, r.layout);
                     let rows = match layout {
-                        Layout::Torch => proj,
+                        Layout::Torch => proj_size,
                         Layout::Panels { .. } => g.padded_state(StateKind::H),
                     };
                     add(
-                        Key::RecProj(l, d),
+                        Key::RecHr(l, d),
                         format!(
                             "{}{}",
                             param_name(l, d, ParamKind::WeightHr),
@@ -302,7 +304,7 @@ impl Plan {
                 ));
             }
         }
-        if proj > 0 {
+        if proj_size > 0 {
             // The unprojected `h` of a step, which `W_hr` reads once all of it is known.
             for d in 0..g.directions {
                 work.push((hfull_name(d).to_string(), per_sequence(g.padded_hidden())));

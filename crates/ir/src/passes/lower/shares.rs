@@ -4,7 +4,7 @@
 use rnnc_kernel::builder::Builder;
 use rnnc_kernel::{Cmp, IntOp, Op, Operand, Reg, Type};
 
-use super::min;
+use super::ops::{at_least_zero, min};
 
 /// Which share of the work a phase function computes: part `part` of `parts`, a
 /// contiguous range of panels (or of vector-wide row chunks, or of rows of `P`).
@@ -99,7 +99,7 @@ pub(super) fn for_units(
                     Type::I64,
                     Op::Int(IntOp::Sub, hi, Operand::Reg(u0)),
                 );
-                let count = super::at_least_zero(b, "count", count);
+                let count = at_least_zero(b, "count", count);
                 b.for_loop("q", Operand::Reg(count), false, |b, q| {
                     let u = b.iadd(name, q, Operand::Reg(u0));
                     unit(b, u, false);

@@ -1,185 +1,20 @@
-//! The recurrence of one layer and direction: its states (initial values, double buffers,
-//! final values), the time loop, and one step's products over the `G * Hp` pre-activation
-//! rows, which end in the epilogue.
+//! The recurrence of one layer and direction: the whole of it (states in, every step,
+//! states out), the time loop, and one step's products over the `G * Hp` pre-activation
+//! rows, which end in the epilogue (and, with `proj_size`, the `W_hr` stage).
 
 use rnnc_kernel::builder::Builder;
-use rnnc_kernel::{BitOp, Buf, FloatOp, IntOp, Op, Operand, Reg, Type};
+use rnnc_kernel::{FloatOp, IntOp, Op, Operand, Reg, Type};
 
-use super::epilogue::{Position, Units, emit_separate_epilogue};
+use super::context::Recur;
+use super::epilogue::{Position, emit_separate_epilogue};
 use super::gemm::{WeightStream, accumulate, column_blocks, dot};
-use super::kernels::{KernelCtx, LayerIo, StateParams};
-use super::plan::{Content, Key, hfull_name, state_name};
+use super::ops::{at_least_zero, emit_gate_row, min};
+use super::plan::Key;
 use super::shares::{Share, for_panels, panel_range, share_range};
-use super::{at_least_zero, copy_elems, emit_gate_row, min};
-use crate::graph::{Layout, Recurrence};
-use crate::passes::block::{Shape, block_for};
-
-/// One state's double buffer in a recurrence: `buf[s_in + b * padded + j]` is the state
-/// before the step, and the step writes the new one at `s_out`.
-pub(super) struct Halves {
-    pub buf: Buf,
-    pub padded: usize,
-    pub s_in: Reg,
-    pub s_out: Reg,
-}
-
-/// The double buffers of every state of the cell, `h` first.
-pub(super) struct States(pub Vec<Halves>);
-
-impl States {
-    /// The halves of direction `d` before step number `n` (`n & 1` selects them), or before
-    /// the first step when `n` is `None`.
-    pub fn new(k: &KernelCtx<'_>, b: &mut Builder<'_>, d: usize, n: Option<Reg>) -> States {
-        States(
-            k.states
-                .iter()
-                .map(|state| {
-                    let buf = k.work(b, &state_name(state.kind, d));
-                    let half = b.imul("half", k.batch, Operand::Imm(state.padded as i64));
-                    // Registers of their own: the sequential forward swaps them after every
-                    // step.
-                    let (s_in, s_out) = match n {
-                        None => (
-                            b.iconst("s_in", 0),
-                            b.def("s_out", Type::I64, Op::Copy(half)),
-                        ),
-                        Some(n) => {
-                            let one = b.iconst("one", 1);
-                            let odd = b.def("odd", Type::I64, Op::Bits(BitOp::And, n, one));
-                            let s_in = b.def(
-                                "s_in",
-                                Type::I64,
-                                Op::Int(IntOp::Mul, odd, Operand::Reg(half)),
-                            );
-                            let s_out = b.def(
-                                "s_out",
-                                Type::I64,
-                                Op::Int(IntOp::Sub, half, Operand::Reg(s_in)),
-                            );
-                            (s_in, s_out)
-                        }
-                    };
-                    Halves {
-                        buf,
-                        padded: state.padded,
-                        s_in,
-                        s_out,
-                    }
-                })
-                .collect(),
-        )
-    }
-
-    /// `h`'s halves: what the recurrent product reads.
-    pub fn h(&self) -> &Halves {
-        &self.0[0]
-    }
-
-    /// After a step: the new states become the old ones.
-    fn swap(&self, b: &mut Builder<'_>) {
-        for halves in &self.0 {
-            let tmp = b.def("tmp", Type::I64, Op::Copy(halves.s_in));
-            b.set(halves.s_in, Op::Copy(halves.s_out));
-            b.set(halves.s_out, Op::Copy(tmp));
-        }
-    }
-}
-
-/// Where sequence `s`'s row of (layer, direction) row `index` starts in a caller's state
-/// buffer (`[layers * D][batch][width]`, torch's layout).
-fn caller_row(k: &KernelCtx<'_>, b: &mut Builder<'_>, index: i64, s: Reg, width: usize) -> Reg {
-    let row = b.imul("hrow", k.batch, Operand::Imm(index));
-    let row = b.iadd("hrow", row, Operand::Reg(s));
-    b.imul("hrow", row, Operand::Imm(width as i64))
-}
-
-/// For each state and sequence `s` of the batch: `body(b, state, halves, s, base)`, with
-/// `base` where `s`'s value starts in the state's `s_in` half.
-fn for_each_sequence(
-    k: &KernelCtx<'_>,
-    b: &mut Builder<'_>,
-    states: &States,
-    mut body: impl FnMut(&mut Builder<'_>, &StateParams, &Halves, Reg, Reg),
-) {
-    for (state, halves) in k.states.iter().zip(&states.0) {
-        b.for_loop("b", Operand::Reg(k.batch), false, |b, s| {
-            let base = b.imul("sbase", s, Operand::Imm(halves.padded as i64));
-            let base = b.iadd("sbase", base, Operand::Reg(halves.s_in));
-            body(b, state, halves, s, base);
-        });
-    }
-}
-
-impl States {
-    /// The states before the first step of layer `at.0`, direction `at.1`: the initial values
-    /// given, or zeros (padding lanes zeroed too), in the `s_in` halves.
-    pub(super) fn emit_init(&self, k: &KernelCtx<'_>, b: &mut Builder<'_>, at: (usize, usize)) {
-        let index = (at.0 * k.directions + at.1) as i64;
-        for_each_sequence(k, b, self, |b, state, halves, s, base| {
-            let zero = b.fconst("zero", k.vty(k.lanes), 0.0);
-            b.for_loop(
-                "c",
-                Operand::Imm((halves.padded / k.lanes) as i64),
-                false,
-                |b, c| {
-                    let i = b.imul("i", c, Operand::Imm(k.lanes as i64));
-                    let i = b.iadd("i", i, Operand::Reg(base));
-                    b.store(halves.buf, Some(i), 0, zero);
-                },
-            );
-            let (initial, none) = state.initial;
-            b.if_else(
-                none,
-                |_| {},
-                |b| {
-                    let row = caller_row(k, b, index, s, state.width);
-                    copy_elems(
-                        b,
-                        k.dtype,
-                        k.lanes,
-                        (initial, Some(row)),
-                        (halves.buf, Some(base)),
-                        state.width,
-                    );
-                },
-            );
-        });
-    }
-
-    /// The final states (`h_n`, ...): the `s_in` halves, after each sequence's last valid step.
-    pub(super) fn emit_final(&self, k: &KernelCtx<'_>, b: &mut Builder<'_>, at: (usize, usize)) {
-        let index = (at.0 * k.directions + at.1) as i64;
-        for_each_sequence(k, b, self, |b, state, halves, s, base| {
-            let row = caller_row(k, b, index, s, state.width);
-            copy_elems(
-                b,
-                k.dtype,
-                k.lanes,
-                (halves.buf, Some(base)),
-                (state.last, Some(row)),
-                state.width,
-            );
-        });
-    }
-}
-
-/// One recurrence in a kernel function: what every emitter of its steps needs.
-pub(super) struct Recur<'a, 'p> {
-    pub k: &'a KernelCtx<'p>,
-    pub io: &'a LayerIo,
-    pub r: &'a Recurrence,
-    /// The column of `P` where its projected input starts, if hoisted.
-    pub p_column: Option<usize>,
-}
+use super::states::States;
+use crate::graph::Layout;
 
 impl Recur<'_, '_> {
-    /// Whether the cell keeps the recurrent part of some gates apart: then every gate's
-    /// recurrent product accumulates apart from its input part, and the epilogue sums those
-    /// of the gates that are not split.
-    pub fn split(&self) -> bool {
-        !self.r.cell.split_gates().is_empty()
-    }
-
     /// The whole recurrence: states from their initial values, every step, final states.
     pub fn emit_recurrence(&self, b: &mut Builder<'_>) {
         let (l, d) = (self.io.layer, self.r.direction);
@@ -195,8 +30,8 @@ impl Recur<'_, '_> {
         let reverse = self.r.direction == 1;
         b.for_loop("t", Operand::Reg(self.k.seq_len), reverse, |b, t| {
             self.emit_step(b, states, t, None);
-            if self.k.proj > 0 {
-                self.emit_projection_stage(b, states, t, None);
+            if self.k.proj_size > 0 {
+                self.emit_hr_stage(b, states, t, None);
             }
             states.swap(b);
         });
@@ -229,142 +64,6 @@ impl Recur<'_, '_> {
         if self.r.epilogue == crate::graph::Epilogue::Separate {
             emit_separate_epilogue(self, b, states, t, chunk_range);
         }
-    }
-
-    /// An LSTM's projection at step `t`, after the cell has stored the unprojected `h` of
-    /// every unit: `h = W_hr h_full` for the rows of `W_hr` the share owns (all without
-    /// one), masked like the cell's states, stored to the state and the output. One dot
-    /// product per row in torch's layout; a panel GEMV when `W_hr` is in panels.
-    pub fn emit_projection_stage(
-        &self,
-        b: &mut Builder<'_>,
-        states: &States,
-        t: Reg,
-        share: Option<Share>,
-    ) {
-        let k = self.k;
-        let (l, d) = (self.io.layer, self.r.direction);
-        if let Content::Matrix {
-            layout: Layout::Panels { width },
-            ..
-        } = k.plan.region(Key::RecProj(l, d)).content
-        {
-            return self.emit_projection_panels(b, states, t, share, width);
-        }
-        let (first, count) = match share {
-            None => (None, Operand::Imm(k.proj as i64)),
-            Some(share) => {
-                let (p0, p1) = share_range(b, Operand::Imm(k.proj as i64), share);
-                let count = b.def(
-                    "count",
-                    Type::I64,
-                    Op::Int(IntOp::Sub, p1, Operand::Reg(p0)),
-                );
-                (Some(p0), Operand::Reg(count))
-            }
-        };
-        let h = states.h();
-        let sty = Type::scalar(k.dtype);
-        b.for_loop("b", Operand::Reg(k.batch), false, |b, s| {
-            let at = Position {
-                t,
-                s,
-                len: k.length(b, s),
-            };
-            let hf_at = b.imul("hf_at", s, Operand::Imm(k.hp as i64));
-            let sat = b.imul("sat", s, Operand::Imm(h.padded as i64));
-            let zero = b.fconst("zero", sty, 0.0);
-            b.for_loop("p", count, false, |b, p| {
-                let p = match first {
-                    Some(p0) => b.iadd("p", p, Operand::Reg(p0)),
-                    None => p,
-                };
-                let w_hr = k.region(b, Key::RecProj(l, d));
-                let hfull = k.work(b, hfull_name(d));
-                let wrow = b.imul("wrow", p, Operand::Imm(k.h as i64));
-                let v = dot(k, b, (w_hr, wrow), (hfull, hf_at), k.h);
-                let hat = b.iadd("hat", sat, Operand::Reg(p));
-                let old_at = b.iadd("old_at", hat, Operand::Reg(h.s_in));
-                let old = b.load("old", sty, h.buf, Some(old_at), 0);
-                let new_at = b.iadd("new_at", hat, Operand::Reg(h.s_out));
-                self.store_state(b, &at, (h.buf, new_at), v, old);
-                let unit = Units {
-                    j: p,
-                    lanes: 1,
-                    valid: 1,
-                };
-                self.store_output(b, &at, &unit, v, zero);
-            });
-        });
-    }
-
-    /// The projection stage with `weight_hr` in panels of `width` rows: register blocks
-    /// of rows of `h` times sequences, the rows a share's panels; then masking and the
-    /// stores of the state and the output, as the torch-layout stage does per element.
-    fn emit_projection_panels(
-        &self,
-        b: &mut Builder<'_>,
-        states: &States,
-        t: Reg,
-        share: Option<Share>,
-        width: usize,
-    ) {
-        let k = self.k;
-        let (l, d) = (self.io.layer, self.r.direction);
-        let h = states.h();
-        let rows = h.padded;
-        let range = share.map(|share| panel_range(b, rows, width, share));
-        let block = block_for(width, k.lanes, Shape::PLAIN);
-        for_panels(b, rows, width, range, |b, panel, pwidth, last_row| {
-            let row0 = b.imul("row0", panel, Operand::Imm(width as i64));
-            let woff = b.imul("woff", row0, Operand::Imm(k.h as i64));
-            let emit = |b: &mut Builder<'_>, cols: &[Reg], rows: usize, sub: usize| {
-                let at = b.iadd("p0", row0, Operand::Imm(sub as i64));
-                let accs: Vec<Reg> = cols
-                    .iter()
-                    .map(|_| b.fconst("acc", k.vty(rows), 0.0))
-                    .collect();
-                let src_at = cols
-                    .iter()
-                    .map(|&s| b.imul("hf_at", s, Operand::Imm(k.hp as i64)))
-                    .collect();
-                let stream = WeightStream {
-                    weights: k.region(b, Key::RecProj(l, d)),
-                    at: b.iadd("wat", woff, Operand::Imm(sub as i64)),
-                    panel_width: pwidth,
-                    k: k.h,
-                    src: k.work(b, hfull_name(d)),
-                    src_at,
-                };
-                accumulate(k, b, rows, &accs, &stream);
-                // Real rows of `h` in this sub-block (the last panel may hold padding).
-                let valid =
-                    last_row.map_or(rows, |first| rows.min(k.proj - (first + sub).min(k.proj)));
-                let units = Units {
-                    j: at,
-                    lanes: rows,
-                    valid,
-                };
-                for (&s, &acc) in cols.iter().zip(&accs) {
-                    let pos = Position {
-                        t,
-                        s,
-                        len: k.length(b, s),
-                    };
-                    let sat = b.imul("sat", s, Operand::Imm(h.padded as i64));
-                    let sat = b.iadd("sat", sat, Operand::Reg(at));
-                    let old_at = b.iadd("old_at", sat, Operand::Reg(h.s_in));
-                    let old = b.load("old", k.vty(rows), h.buf, Some(old_at), 0);
-                    let new_at = b.iadd("new_at", sat, Operand::Reg(h.s_out));
-                    self.store_state(b, &pos, (h.buf, new_at), acc, old);
-                    if valid > 0 {
-                        let zero = b.fconst("zero", k.vty(rows), 0.0);
-                        self.store_output(b, &pos, &units, acc, zero);
-                    }
-                }
-            };
-            column_blocks(b, k.batch, block, pwidth, emit);
-        });
     }
 
     /// Torch layout: per sequence and hidden unit, one dot product per gate row. Returns

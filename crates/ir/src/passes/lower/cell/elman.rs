@@ -4,7 +4,7 @@ use rnnc_kernel::builder::Builder;
 use rnnc_kernel::{Cmp, Op, Reg};
 use rnnc_spec::Nonlinearity;
 
-use super::cell::{CellInput, CellLowering};
+use super::{CellInput, CellLowering};
 
 /// The Elman cell with its activation.
 pub(super) struct Elman(pub Nonlinearity);

@@ -3,14 +3,22 @@
 //!
 //! A new cell implements [`CellLowering`] in a file of its own (`elman`, `lstm`, `gru`)
 //! and is named in [`lowering`].
+//!
+//! Imports: the cell files take only this module's interface ([`CellInput`],
+//! [`CellLowering`]), and this module names their types only in [`lowering`]; nothing in
+//! `cell` imports the rest of `lower`, which sees a cell only through the interface.
+
+mod elman;
+mod gru;
+mod lstm;
 
 use rnnc_kernel::Reg;
 use rnnc_kernel::builder::Builder;
 use rnnc_spec::{Cell, Nonlinearity};
 
-use super::elman::Elman;
-use super::gru::Gru;
-use super::lstm::Lstm;
+use elman::Elman;
+use gru::Gru;
+use lstm::Lstm;
 
 /// What a cell's epilogue gets for a vector of hidden units of one sequence at one step.
 pub(super) struct CellInput {

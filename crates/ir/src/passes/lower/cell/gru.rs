@@ -6,7 +6,7 @@
 use rnnc_kernel::builder::Builder;
 use rnnc_kernel::{FloatOp, Op, Reg};
 
-use super::cell::{CellInput, CellLowering};
+use super::{CellInput, CellLowering};
 
 /// The GRU cell.
 pub(super) struct Gru;

@@ -1,12 +1,12 @@
 //! torch's LSTM cell: gates i, f, g, o; states `h` and `c`;
-//! `c' = σ(f) c + σ(i) tanh(g)`, `h' = σ(o) tanh(c')`. With projections the `h'` returned
-//! here is the unprojected one, which the step multiplies by `W_hr` once every unit of it
-//! is known.
+//! `c' = σ(f) c + σ(i) tanh(g)`, `h' = σ(o) tanh(c')`. With `proj_size` the `h'` returned
+//! here is `h_full`, before `W_hr`, which the `W_hr` stage (`w_hr`) multiplies once every
+//! unit of it is known.
 
 use rnnc_kernel::builder::Builder;
 use rnnc_kernel::{FloatOp, Op, Reg};
 
-use super::cell::{CellInput, CellLowering};
+use super::{CellInput, CellLowering};
 
 /// The LSTM cell.
 pub(super) struct Lstm;

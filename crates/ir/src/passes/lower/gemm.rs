@@ -28,7 +28,7 @@ pub(super) struct WeightStream {
 /// `k * panel_width + at` computed from the loop variable: Cranelift (at `opt_level =
 /// none`) emits that as two multiplications and three additions per unrolled `k`. The
 /// running form measured 3-6% faster on most benchmark configurations and no slower on
-/// the others (the README's "The plateau").
+/// the others (docs/perf-log/2026-11-28-zen4.md, "The plateau").
 pub(super) fn accumulate(
     k: &KernelCtx<'_>,
     b: &mut Builder<'_>,

@@ -134,7 +134,7 @@ static inline int {name}_cpu_supported(void) {{
 /// with their arguments' shapes and layouts and the caller's obligations. Valid C99 and
 /// C++. The forward function's parameters, their order and their documentation come from
 /// the kernel IR's entry point and its states.
-pub fn header(model: &Model, ir: &Legal, baked: bool, triple: &str, source: &str) -> String {
+fn header(model: &Model, ir: &Legal, baked: bool, triple: &str, source: &str) -> String {
     let name = model.name();
     let up = name.to_uppercase();
     let t = c_type(model.dtype());

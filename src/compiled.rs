@@ -9,7 +9,7 @@ use std::hash::{DefaultHasher, Hash, Hasher};
 use rnnc_codegen::{OptLevel, compile_jit};
 use rnnc_ir::{PipelineConfig, compile_legal};
 use rnnc_spec::{
-    CallError, CallShape, Element, MAX_STATES, Model, Param, State, StateView, StateViewMut,
+    CallError, CallShape, Element, MAX_STATES, Model, ModelParam, State, StateView, StateViewMut,
     Tensor, TensorData, TensorView, TensorViewMut, Weights,
 };
 
@@ -224,7 +224,7 @@ impl CompiledRnn {
                 "pack_slices needs the model's {} parameters in state_dict order with their \
                  lengths {:?}; got lengths {:?}",
                 expected.len(),
-                expected.iter().map(Param::len).collect::<Vec<_>>(),
+                expected.iter().map(ModelParam::len).collect::<Vec<_>>(),
                 params.iter().map(|p| p.len()).collect::<Vec<_>>()
             )));
         }

@@ -105,7 +105,7 @@ mod native;
 mod stream;
 mod workers;
 
-pub use aot::{AotOutput, compile_aot, header, pack_by_interpretation};
+pub use aot::{AotOutput, compile_aot, pack_by_interpretation};
 pub use compiled::{
     CompileOptions, CompiledRnn, ForwardContext, MIN_FLOPS_PER_THREAD, PackedWeights,
 };
@@ -127,7 +127,7 @@ pub use rnnc_ir as ir;
 pub use rnnc_kernel as kernel;
 pub use rnnc_spec::{
     AllocError, BorrowedTensor, CallError, CallShape, Cell, CellKind, DType, Element, LoadOptions,
-    MAX_LAYERS, MAX_PARAMETERS, MAX_SIZE, MAX_STATES, Model, Nonlinearity, Param, ParamKind,
+    MAX_LAYERS, MAX_PARAMETERS, MAX_SIZE, MAX_STATES, Model, ModelParam, Nonlinearity, ParamKind,
     RnnSpec, RnnSpecBuilder, SpecError, SpecErrorKind, SpecErrors, SpecFile, State, StateKind,
     StateView, StateViewMut, Tensor, TensorData, TensorError, TensorView, TensorViewMut, Weights,
     WeightsError,

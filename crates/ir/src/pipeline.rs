@@ -44,31 +44,31 @@ pub enum PassId {
 }
 
 impl PassId {
-    /// Every stage, in pipeline order.
-    pub const ALL: [PassId; 10] = [
-        PassId::Build,
-        PassId::FoldBias,
-        PassId::Hoist,
-        PassId::FuseEpilogue,
-        PassId::PackWeights,
-        PassId::Block,
-        PassId::Lower,
-        PassId::Unroll,
-        PassId::ExpandTanh,
-        PassId::Legalize,
-    ];
+    /// Every stage, in pipeline order: `build`, then the pass table's.
+    pub const ALL: [PassId; 1 + PASSES.len()] = {
+        let mut all = [PassId::Build; 1 + PASSES.len()];
+        let mut i = 0;
+        while i < PASSES.len() {
+            all[1 + i] = PASSES[i].0;
+            i += 1;
+        }
+        all
+    };
 
-    /// The passes that can be switched off (all but `build` and `lower`).
-    pub const OPTIONAL: [PassId; 8] = [
-        PassId::FoldBias,
-        PassId::Hoist,
-        PassId::FuseEpilogue,
-        PassId::PackWeights,
-        PassId::Block,
-        PassId::Unroll,
-        PassId::ExpandTanh,
-        PassId::Legalize,
-    ];
+    /// The passes that can be switched off: the pass table's, but `lower` (and `build`,
+    /// which comes before the table).
+    pub const OPTIONAL: [PassId; PASSES.len() - MANDATORY_IN_TABLE] = {
+        let mut optional = [PassId::Build; PASSES.len() - MANDATORY_IN_TABLE];
+        let (mut i, mut n) = (0, 0);
+        while i < PASSES.len() {
+            if !PASSES[i].1.mandatory() {
+                optional[n] = PASSES[i].0;
+                n += 1;
+            }
+            i += 1;
+        }
+        optional
+    };
 
     /// Its name on the command line.
     pub fn name(self) -> &'static str {
@@ -220,6 +220,25 @@ enum Transform {
     Kernel(fn(Module, &PipelineConfig) -> Result<Module, PipelineError>),
 }
 
+impl Transform {
+    /// Whether the pass always runs: the lowering, without which there is no kernel IR.
+    const fn mandatory(&self) -> bool {
+        matches!(self, Transform::Lower)
+    }
+}
+
+/// The passes of [`PASSES`] that cannot be switched off.
+const MANDATORY_IN_TABLE: usize = {
+    let (mut i, mut n) = (0, 0);
+    while i < PASSES.len() {
+        if PASSES[i].1.mandatory() {
+            n += 1;
+        }
+        i += 1;
+    }
+    n
+};
+
 /// Every pass after `build`, in order: the one table both levels run from.
 const PASSES: [(PassId, Transform); 9] = [
     (
@@ -280,7 +299,7 @@ pub fn run_pipeline(
     }
     for (pass, transform) in &PASSES {
         let pass = *pass;
-        let runs = pass == PassId::Lower || config.enabled(pass);
+        let runs = transform.mandatory() || config.enabled(pass);
         if runs {
             stage = match (stage, transform) {
                 (Stage::Graph(g), Transform::Graph(f)) => {
@@ -355,5 +374,23 @@ pub fn compile_legal(model: &Model, config: &PipelineConfig) -> Result<Legal, Pi
     match run_pipeline(model, config, None)? {
         Stage::Legal(m) => Ok(m),
         _ => unreachable!("a codegen-ready configuration ends with legal kernel IR"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The lists derived from the pass table: every stage once, `build` first; every one
+    /// optional but `build` and `lower`.
+    #[test]
+    fn stage_lists_follow_the_pass_table() {
+        assert_eq!(PassId::ALL[0], PassId::Build);
+        assert!(PassId::ALL.windows(2).all(|w| w[0] < w[1]));
+        let optional: Vec<PassId> = PassId::ALL
+            .into_iter()
+            .filter(|p| ![PassId::Build, PassId::Lower].contains(p))
+            .collect();
+        assert_eq!(PassId::OPTIONAL.to_vec(), optional);
     }
 }

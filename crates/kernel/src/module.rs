@@ -270,7 +270,8 @@ impl PartialEq for RegNames {
 /// A function: parameters, views, registers and a body.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Function {
-    /// `pack` or `forward`.
+    /// Unique within the module: `pack`, `forward`, a phase function of the schedule, or a
+    /// function they `call`.
     pub name: String,
     /// Arguments, in calling order.
     pub params: Vec<Param>,
@@ -337,14 +338,6 @@ impl Function {
             kind,
         });
         Buf(self.bufs.len() as u32 - 1)
-    }
-
-    /// A buffer by name.
-    pub fn buf_named(&self, name: &str) -> Option<Buf> {
-        self.bufs
-            .iter()
-            .position(|b| b.name == name)
-            .map(|i| Buf(i as u32))
     }
 
     /// The parameter buffer a buffer's memory belongs to, and its offset in it.

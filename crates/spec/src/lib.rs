@@ -29,7 +29,7 @@ mod weights_file;
 pub use call::{CallError, CallShape, Dims};
 pub use cell::{Cell, MAX_STATES, StateKind};
 pub use error::{SpecError, SpecErrorKind, SpecErrors};
-pub use model::{Model, Param, ParamKind, param_name, state_dict_order};
+pub use model::{Model, ModelParam, ParamKind, param_name, state_dict_order};
 pub use parse::{KNOWN_KEYS, SpecFile, default_name};
 pub use spec::{CellKind, DEFAULT_NAME, DType, Nonlinearity, RnnSpec, RnnSpecBuilder};
 pub use state::{Shapes, State, StateView, StateViewMut};

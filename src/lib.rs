@@ -102,6 +102,9 @@
 mod aot;
 mod barrier;
 mod compiled;
+/// The interpreter of kernel IR (`rnnc-interp`): the oracle native code matches bit for
+/// bit; with [`interpreter::arg`] and [`interpreter::arg_mut`] for a model's elements.
+pub mod interpreter;
 // Calling the JIT's code needs `unsafe`; this module alone may use it, and its
 // documentation states the invariants that make each use sound.
 #[allow(unsafe_code)]
@@ -117,10 +120,6 @@ pub use compiled::{
 /// listings, and the ISAs of this machine and of other targets.
 #[doc(inline)]
 pub use rnnc_codegen as codegen;
-/// The interpreter of kernel IR (`rnnc-interp`): the oracle native code matches bit for
-/// bit.
-#[doc(inline)]
-pub use rnnc_interp as interpreter;
 /// The layer graph, the passes and the pipeline (`rnnc-ir`), with its configuration
 /// ([`ir::PipelineConfig`], used by [`CompileOptions`]).
 #[doc(inline)]

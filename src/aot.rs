@@ -68,8 +68,7 @@ pub fn pack_by_interpretation<T: Element>(
         .expect("checked weights are in the model's dtype");
     let mut args: Vec<Arg<'_>> = sources.iter().map(|s| arg(s)).collect();
     args.push(arg_mut(&mut packed));
-    run_function(ir, "pack", &mut args)
-        .map_err(|e| Error::Native(format!("packing by interpretation failed: {e}")))?;
+    run_function(ir, "pack", &mut args).map_err(Error::Interpretation)?;
     Ok(packed)
 }
 

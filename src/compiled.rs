@@ -150,16 +150,14 @@ impl CompiledRnn {
         };
         let ir = compile_legal(model, &pipeline)?;
         let code = compile_jit(&ir, options.opt_level)?;
-        let shape =
-            KernelShape::of(&ir, model.dtype()).map_err(|e| Error::Native(e.to_string()))?;
+        let shape = KernelShape::of(&ir, model.dtype())?;
         let mut hasher = DefaultHasher::new();
         format!("{:?}{:?}", model.spec(), options.pipeline).hash(&mut hasher);
         Ok(CompiledRnn {
             model: model.clone(),
             layout_key: hasher.finish(),
             max_rows: ir.max_rows(),
-            kernels: NativeKernels::new(code, &ir.schedule, shape, options.threads)
-                .map_err(|e| Error::Options(e.to_string()))?,
+            kernels: NativeKernels::new(code, &ir.schedule, shape, options.threads)?,
             threads: options.threads,
             min_flops_per_thread: options.min_flops_per_thread,
             ir,
@@ -220,18 +218,13 @@ impl CompiledRnn {
                 .zip(&expected)
                 .all(|(p, e)| p.len() == e.len());
         if !lengths_fit {
-            return Err(Error::Options(format!(
-                "pack_slices needs the model's {} parameters in state_dict order with their \
-                 lengths {:?}; got lengths {:?}",
-                expected.len(),
-                expected.iter().map(ModelParam::len).collect::<Vec<_>>(),
-                params.iter().map(|p| p.len()).collect::<Vec<_>>()
-            )));
+            return Err(Error::ParamLengths {
+                expected: expected.iter().map(ModelParam::len).collect(),
+                found: params.iter().map(|p| p.len()).collect(),
+            });
         }
         let mut packed = rnnc_spec::try_zeroed("the packed weights", self.ir.packed_len as usize)?;
-        self.kernels
-            .pack(params, &mut packed)
-            .map_err(|e| Error::Native(e.to_string()))?;
+        self.kernels.pack(params, &mut packed)?;
         Ok(PackedWeights {
             layout_key: self.layout_key,
             data: T::wrap(packed),
@@ -453,7 +446,7 @@ impl CompiledRnn {
                 },
                 threads,
             )
-            .map_err(|e| Error::Native(e.to_string()))
+            .map_err(Error::from)
     }
 }
 

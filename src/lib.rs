@@ -149,12 +149,19 @@ pub enum Error {
     /// Weights that are not the model's (user's fault).
     #[error(transparent)]
     Weights(#[from] WeightsError),
-    /// A compiler pass produced invalid IR (a bug in rnnc).
+    /// The pass pipeline refused the compile options or produced invalid IR (whose fault
+    /// each [`PipelineError`](rnnc_ir::PipelineError) variant says).
     #[error(transparent)]
     Pipeline(#[from] rnnc_ir::PipelineError),
-    /// Code generation failed: the machine lacks AVX/FMA (environment), or a bug in rnnc.
+    /// Code generation failed: this machine cannot run rnnc's kernels or the OS refused
+    /// (environment), a target triple rnnc cannot emit (user's fault), or a bug in rnnc;
+    /// each [`CodegenError`](rnnc_codegen::CodegenError) variant says which.
     #[error(transparent)]
     Codegen(#[from] rnnc_codegen::CodegenError),
+    /// The interpreter failed to pack weights for an object file (a bug in rnnc: it ran
+    /// verified IR on buffers of the sizes the IR declares).
+    #[error("packing the weights by interpretation failed")]
+    Interpretation(#[source] rnnc_interp::InterpError),
     /// Weights packed by another compiled model (caller's fault).
     #[error("these weights were packed for another compiled model (pack them with this one)")]
     ForeignWeights,
@@ -178,7 +185,32 @@ pub enum Error {
     /// Compile options that cannot produce native code (caller's fault).
     #[error("invalid compile options: {0}")]
     Options(String),
-    /// A size check right before a native call failed (a bug in rnnc's runtime).
+    /// Parameters for [`CompiledRnn::pack_slices`] that are not the model's, in
+    /// `state_dict` order (caller's fault).
+    #[error(
+        "pack_slices needs the model's {} parameters in state_dict order with their lengths \
+         {expected:?}; got lengths {found:?}",
+        .expected.len()
+    )]
+    ParamLengths {
+        /// The model's parameters' lengths, in `state_dict` order.
+        expected: Vec<usize>,
+        /// The slices' lengths.
+        found: Vec<usize>,
+    },
+    /// The worker threads of a multi-threaded model could not be started (environment).
+    #[error("cannot start {workers} worker threads")]
+    Threads {
+        /// The workers asked for: the call's threads but the calling one.
+        workers: usize,
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// Compiled kernels that do not fit the runtime's calling convention, or a size check
+    /// right before a native call that failed (a bug in rnnc: the pipeline makes the
+    /// kernels, and the runtime checks the caller's arguments earlier, with torch's
+    /// messages).
     #[error("{0}")]
     Native(String),
 }

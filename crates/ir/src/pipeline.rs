@@ -182,10 +182,11 @@ impl fmt::Display for Stage {
     }
 }
 
-/// A pass produced invalid IR: always a bug in rnnc.
+/// Why the pipeline produced no IR: a pass produced IR it could not finish or verify (a bug
+/// in rnnc), or the caller asked native code of a configuration that cannot produce it.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum PipelineError {
-    /// The graph verifier failed after a pass.
+    /// The graph verifier failed after a pass (a bug in rnnc).
     #[error("after pass `{pass}`: {error}")]
     Graph {
         /// The pass.
@@ -193,7 +194,7 @@ pub enum PipelineError {
         /// What the verifier found.
         error: GraphVerifyError,
     },
-    /// The kernel verifier failed after a pass.
+    /// The kernel verifier failed after a pass (a bug in rnnc).
     #[error("after pass `{pass}`: {error}")]
     Kernel {
         /// The pass.
@@ -201,7 +202,8 @@ pub enum PipelineError {
         /// What the verifier found.
         error: VerifyError,
     },
-    /// Legalization met a construct it cannot split.
+    /// Legalization met a construct it cannot split (a bug in rnnc: in the pass that
+    /// produced it).
     #[error(transparent)]
     Legalize(#[from] LegalizeError),
     /// Native code was asked of a configuration that switches off a pass it needs (the

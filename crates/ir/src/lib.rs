@@ -20,8 +20,9 @@ pub mod passes;
 mod pipeline;
 
 pub use graph::{
-    BiasRef, BiasTerm, Block, Epilogue, Gates, Graph, GraphParseError, GraphVerifyError, Layer,
-    Layout, Projection, RecInput, Recurrence, build_graph, parse_graph, verify_graph,
+    BiasRef, BiasTerm, Block, Epilogue, Gates, Graph, GraphLocation, GraphParseError, GraphProblem,
+    GraphVerifyError, Layer, Layout, Projection, RecInput, Recurrence, build_graph, parse_graph,
+    verify_graph,
 };
 pub use pipeline::{
     PassId, PipelineConfig, PipelineError, Stage, compile_ir, compile_legal, run_pipeline,

@@ -333,6 +333,8 @@ impl CompiledRnn {
     /// Like [`forward`](Self::forward), writing into caller-provided `output` and `state`
     /// (of exactly the shapes `forward` returns) and using `ctx` for scratch memory:
     /// nothing is allocated once `ctx` has room for the call.
+    // `forward`'s four arguments (torch's call) plus the caller's memory: the context and
+    // both results. Bundled in a struct they would be one more thing to build per call.
     #[allow(clippy::too_many_arguments)]
     pub fn forward_into<T: Element>(
         &self,

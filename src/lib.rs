@@ -96,7 +96,6 @@
 //! a C header). Checking rnnc against PyTorch lives in the `rnnc-check` crate, benchmarks in
 //! `rnnc-bench`.
 
-#![deny(missing_docs)]
 #![deny(unsafe_code)]
 
 mod aot;

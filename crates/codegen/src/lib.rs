@@ -9,7 +9,6 @@
 //! This crate holds no `unsafe`: it produces code and pointers to it; calling them is the
 //! runtime's job.
 
-#![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
 mod define;

@@ -21,8 +21,6 @@
 //! lowering that lets threads race is an [`InterpError::Race`], although the interpreter
 //! itself runs the parts one after another.
 
-#![deny(missing_docs)]
-
 mod lanes;
 mod machine;
 mod race;

@@ -14,11 +14,11 @@
 use std::fmt::Write as _;
 
 use rnnc_codegen::{Status, emit_object};
-use rnnc_interp::{Arg, run_function};
 use rnnc_ir::compile_legal;
 use rnnc_kernel::{Function, Legal, Param, Role, Size, StateInfo};
 use rnnc_spec::{DType, Element, Model, Weights};
 
+use crate::interpreter::{Arg, arg, arg_mut, run_function};
 use crate::{CompileOptions, Error};
 
 /// What `rnnc SPEC` writes: `NAME.o` and `NAME.h`.
@@ -66,10 +66,9 @@ pub fn pack_by_interpretation<T: Element>(
     let sources = weights
         .in_order::<T>()
         .expect("checked weights are in the model's dtype");
-    let mut args: Vec<Arg<'_>> = sources.iter().map(|s| Arg::slice(s)).collect();
-    args.push(Arg::slice_mut(&mut packed));
-    run_function(ir, "pack", &mut args)
-        .map_err(|e| Error::Native(format!("packing by interpretation failed: {e}")))?;
+    let mut args: Vec<Arg<'_>> = sources.iter().map(|s| arg(s)).collect();
+    args.push(arg_mut(&mut packed));
+    run_function(ir, "pack", &mut args).map_err(Error::Interpretation)?;
     Ok(packed)
 }
 
@@ -134,7 +133,7 @@ static inline int {name}_cpu_supported(void) {{
 /// with their arguments' shapes and layouts and the caller's obligations. Valid C99 and
 /// C++. The forward function's parameters, their order and their documentation come from
 /// the kernel IR's entry point and its states.
-pub fn header(model: &Model, ir: &Legal, baked: bool, triple: &str, source: &str) -> String {
+fn header(model: &Model, ir: &Legal, baked: bool, triple: &str, source: &str) -> String {
     let name = model.name();
     let up = name.to_uppercase();
     let t = c_type(model.dtype());

@@ -9,7 +9,7 @@ use std::hash::{DefaultHasher, Hash, Hasher};
 use rnnc_codegen::{OptLevel, compile_jit};
 use rnnc_ir::{PipelineConfig, compile_legal};
 use rnnc_spec::{
-    CallError, CallShape, Element, MAX_STATES, Model, Param, State, StateView, StateViewMut,
+    CallError, CallShape, Element, MAX_STATES, Model, ModelParam, State, StateView, StateViewMut,
     Tensor, TensorData, TensorView, TensorViewMut, Weights,
 };
 
@@ -150,16 +150,14 @@ impl CompiledRnn {
         };
         let ir = compile_legal(model, &pipeline)?;
         let code = compile_jit(&ir, options.opt_level)?;
-        let shape =
-            KernelShape::of(&ir, model.dtype()).map_err(|e| Error::Native(e.to_string()))?;
+        let shape = KernelShape::of(&ir, model.dtype())?;
         let mut hasher = DefaultHasher::new();
         format!("{:?}{:?}", model.spec(), options.pipeline).hash(&mut hasher);
         Ok(CompiledRnn {
             model: model.clone(),
             layout_key: hasher.finish(),
             max_rows: ir.max_rows(),
-            kernels: NativeKernels::new(code, &ir.schedule, shape, options.threads)
-                .map_err(|e| Error::Options(e.to_string()))?,
+            kernels: NativeKernels::new(code, &ir.schedule, shape, options.threads)?,
             threads: options.threads,
             min_flops_per_thread: options.min_flops_per_thread,
             ir,
@@ -220,18 +218,13 @@ impl CompiledRnn {
                 .zip(&expected)
                 .all(|(p, e)| p.len() == e.len());
         if !lengths_fit {
-            return Err(Error::Options(format!(
-                "pack_slices needs the model's {} parameters in state_dict order with their \
-                 lengths {:?}; got lengths {:?}",
-                expected.len(),
-                expected.iter().map(Param::len).collect::<Vec<_>>(),
-                params.iter().map(|p| p.len()).collect::<Vec<_>>()
-            )));
+            return Err(Error::ParamLengths {
+                expected: expected.iter().map(ModelParam::len).collect(),
+                found: params.iter().map(|p| p.len()).collect(),
+            });
         }
         let mut packed = rnnc_spec::try_zeroed("the packed weights", self.ir.packed_len as usize)?;
-        self.kernels
-            .pack(params, &mut packed)
-            .map_err(|e| Error::Native(e.to_string()))?;
+        self.kernels.pack(params, &mut packed)?;
         Ok(PackedWeights {
             layout_key: self.layout_key,
             data: T::wrap(packed),
@@ -340,6 +333,8 @@ impl CompiledRnn {
     /// Like [`forward`](Self::forward), writing into caller-provided `output` and `state`
     /// (of exactly the shapes `forward` returns) and using `ctx` for scratch memory:
     /// nothing is allocated once `ctx` has room for the call.
+    // `forward`'s four arguments (torch's call) plus the caller's memory: the context and
+    // both results. Bundled in a struct they would be one more thing to build per call.
     #[allow(clippy::too_many_arguments)]
     pub fn forward_into<T: Element>(
         &self,
@@ -453,7 +448,7 @@ impl CompiledRnn {
                 },
                 threads,
             )
-            .map_err(|e| Error::Native(e.to_string()))
+            .map_err(Error::from)
     }
 }
 

@@ -96,11 +96,17 @@
 //! a C header). Checking rnnc against PyTorch lives in the `rnnc-check` crate, benchmarks in
 //! `rnnc-bench`.
 
-#![deny(missing_docs)]
+#![deny(unsafe_code)]
 
 mod aot;
 mod barrier;
 mod compiled;
+/// The interpreter of kernel IR (`rnnc-interp`): the oracle native code matches bit for
+/// bit; with [`interpreter::arg`] and [`interpreter::arg_mut`] for a model's elements.
+pub mod interpreter;
+// Calling the JIT's code needs `unsafe`; this module alone may use it, and its
+// documentation states the invariants that make each use sound.
+#[allow(unsafe_code)]
 mod native;
 mod stream;
 mod workers;
@@ -111,7 +117,7 @@ mod workers;
 #[doc = include_str!("../README.md")]
 mod readme {}
 
-pub use aot::{AotOutput, compile_aot, header, pack_by_interpretation};
+pub use aot::{AotOutput, compile_aot, pack_by_interpretation};
 pub use compiled::{
     CompileOptions, CompiledRnn, ForwardContext, MIN_FLOPS_PER_THREAD, PackedWeights,
 };
@@ -119,10 +125,6 @@ pub use compiled::{
 /// listings, and the ISAs of this machine and of other targets.
 #[doc(inline)]
 pub use rnnc_codegen as codegen;
-/// The interpreter of kernel IR (`rnnc-interp`): the oracle native code matches bit for
-/// bit.
-#[doc(inline)]
-pub use rnnc_interp as interpreter;
 /// The layer graph, the passes and the pipeline (`rnnc-ir`), with its configuration
 /// ([`ir::PipelineConfig`], used by [`CompileOptions`]).
 #[doc(inline)]
@@ -133,7 +135,7 @@ pub use rnnc_ir as ir;
 pub use rnnc_kernel as kernel;
 pub use rnnc_spec::{
     AllocError, BorrowedTensor, CallError, CallShape, Cell, CellKind, DType, Element, LoadOptions,
-    MAX_LAYERS, MAX_PARAMETERS, MAX_SIZE, MAX_STATES, Model, Nonlinearity, Param, ParamKind,
+    MAX_LAYERS, MAX_PARAMETERS, MAX_SIZE, MAX_STATES, Model, ModelParam, Nonlinearity, ParamKind,
     RnnSpec, RnnSpecBuilder, SpecError, SpecErrorKind, SpecErrors, SpecFile, State, StateKind,
     StateView, StateViewMut, Tensor, TensorData, TensorError, TensorView, TensorViewMut, Weights,
     WeightsError,
@@ -152,12 +154,19 @@ pub enum Error {
     /// Weights that are not the model's (user's fault).
     #[error(transparent)]
     Weights(#[from] WeightsError),
-    /// A compiler pass produced invalid IR (a bug in rnnc).
+    /// The pass pipeline refused the compile options or produced invalid IR (whose fault
+    /// each [`PipelineError`](rnnc_ir::PipelineError) variant says).
     #[error(transparent)]
     Pipeline(#[from] rnnc_ir::PipelineError),
-    /// Code generation failed: the machine lacks AVX/FMA (environment), or a bug in rnnc.
+    /// Code generation failed: this machine cannot run rnnc's kernels or the OS refused
+    /// (environment), a target triple rnnc cannot emit (user's fault), or a bug in rnnc;
+    /// each [`CodegenError`](rnnc_codegen::CodegenError) variant says which.
     #[error(transparent)]
     Codegen(#[from] rnnc_codegen::CodegenError),
+    /// The interpreter failed to pack weights for an object file (a bug in rnnc: it ran
+    /// verified IR on buffers of the sizes the IR declares).
+    #[error("packing the weights by interpretation failed")]
+    Interpretation(#[source] rnnc_interp::InterpError),
     /// Weights packed by another compiled model (caller's fault).
     #[error("these weights were packed for another compiled model (pack them with this one)")]
     ForeignWeights,
@@ -181,7 +190,32 @@ pub enum Error {
     /// Compile options that cannot produce native code (caller's fault).
     #[error("invalid compile options: {0}")]
     Options(String),
-    /// A size check right before a native call failed (a bug in rnnc's runtime).
+    /// Parameters for [`CompiledRnn::pack_slices`] that are not the model's, in
+    /// `state_dict` order (caller's fault).
+    #[error(
+        "pack_slices needs the model's {} parameters in state_dict order with their lengths \
+         {expected:?}; got lengths {found:?}",
+        .expected.len()
+    )]
+    ParamLengths {
+        /// The model's parameters' lengths, in `state_dict` order.
+        expected: Vec<usize>,
+        /// The slices' lengths.
+        found: Vec<usize>,
+    },
+    /// The worker threads of a multi-threaded model could not be started (environment).
+    #[error("cannot start {workers} worker threads")]
+    Threads {
+        /// The workers asked for: the call's threads but the calling one.
+        workers: usize,
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// Compiled kernels that do not fit the runtime's calling convention, or a size check
+    /// right before a native call that failed (a bug in rnnc: the pipeline makes the
+    /// kernels, and the runtime checks the caller's arguments earlier, with torch's
+    /// messages).
     #[error("{0}")]
     Native(String),
 }

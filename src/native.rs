@@ -33,6 +33,7 @@ use rnnc_codegen::JitCode;
 use rnnc_kernel::{Function, Module, Param, Phase, Role, Size};
 use rnnc_spec::{DType, Element, MAX_STATES};
 
+use crate::Error;
 use crate::workers::{Member, Workers};
 
 /// `NAME_pack(const T *const params[], T *packed)`.
@@ -214,11 +215,18 @@ pub(crate) struct ForwardArgs<'a, T> {
     pub batch: usize,
 }
 
-/// A size check that failed right before a native call: a bug in rnnc's runtime, which
-/// checks user arguments earlier and with better messages.
+/// Kernels that do not fit the calling convention this module implements, or a size check
+/// that failed right before a native call: a bug in rnnc (the pipeline makes the kernels,
+/// and the runtime checks user arguments earlier and with better messages).
 #[derive(Debug, thiserror::Error)]
 #[error("native call refused: {0}")]
 pub(crate) struct Refused(String);
+
+impl From<Refused> for Error {
+    fn from(refused: Refused) -> Error {
+        Error::Native(refused.to_string())
+    }
+}
 
 /// Compiled `pack`, `forward` and a schedule's phase functions of one model, with the
 /// workers of its multi-threaded calls.
@@ -254,7 +262,7 @@ impl NativeKernels {
         schedule: &[Phase],
         shape: KernelShape,
         threads: usize,
-    ) -> Result<NativeKernels, Refused> {
+    ) -> Result<NativeKernels, Error> {
         let entries: std::collections::HashMap<&str, *const u8> =
             code.entries.iter().map(|(n, p)| (n.as_str(), *p)).collect();
         let pointer = |name: &str| {
@@ -309,8 +317,9 @@ impl NativeKernels {
                 // (`Crew::run` returns only then); members share them as invariant 4 says.
                 let work =
                     move |raw: RawArgs, m: Member<'_>| unsafe { run_member(&phases, raw, m) };
-                let workers = Workers::new(threads, work).map_err(|e| {
-                    Refused(format!("cannot start {} worker threads: {e}", threads - 1))
+                let workers = Workers::new(threads, work).map_err(|source| Error::Threads {
+                    workers: threads - 1,
+                    source,
                 })?;
                 Some(workers)
             }

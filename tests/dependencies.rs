@@ -1,6 +1,7 @@
 //! The interpreter must not share a bug with the code generator: the kernel IR, the IR and
-//! the interpreter crates build without Cranelift anywhere in their dependency trees, and
-//! the interpreter and codegen see only the kernel IR.
+//! the interpreter crates build without Cranelift anywhere in their dependency trees, the
+//! interpreter and codegen see only the kernel IR of rnnc's middle, and the interpreter
+//! depends on nothing of rnnc's but the kernel IR.
 //!
 //! `cargo metadata` resolves the graph for this host only (`--filter-platform`): a build
 //! downloads only the host's crates, so the manifests of other platforms' dependencies
@@ -99,4 +100,11 @@ fn ir_and_interpreter_do_not_depend_on_cranelift() {
     for root in ["rnnc-interp", "rnnc-codegen"] {
         assert!(!tree(root).contains("rnnc-ir"), "{root} depends on rnnc-ir");
     }
+    // The interpreter's tree holds the kernel IR and nothing else of rnnc's: not even the
+    // front end, whose element types meet the interpreter in the facade.
+    let interp_rnnc: Vec<&str> = tree("rnnc-interp")
+        .into_iter()
+        .filter(|n| n.starts_with("rnnc"))
+        .collect();
+    assert_eq!(interp_rnnc, ["rnnc-interp", "rnnc-kernel"]);
 }

@@ -421,7 +421,7 @@ fn borrowed_weights_pack_as_owned_ones_and_mismatches_are_named() {
 
     // Slices of the wrong lengths or dtype are refused before native code runs.
     let err = rnn.pack_slices(&slices[1..]).unwrap_err();
-    assert!(matches!(err, Error::Options(_)), "{err}");
+    assert!(matches!(err, Error::ParamLengths { .. }), "{err}");
     let doubles = vec![0f64; 16];
     let err = rnn.pack_slices::<f64>(&[&doubles]).unwrap_err();
     assert!(matches!(err, Error::Call(CallError::Dtype { .. })), "{err}");

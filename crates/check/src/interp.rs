@@ -2,7 +2,7 @@
 //! interpreter, with the same calling conventions native code has: the arguments are
 //! passed by the roles of the entry point's parameters, as the runtime passes them.
 
-use rnnc_interp::{Arg, run_function};
+use rnnc::interpreter::{Arg, arg, arg_mut, run_function};
 use rnnc_ir::{PipelineConfig, compile_ir};
 use rnnc_kernel::{Role, Valid};
 use rnnc_spec::{
@@ -54,23 +54,21 @@ fn arguments<'a, T: Element>(
     let mut args = Vec::new();
     for role in roles {
         args.push(match role {
-            Role::Weights => Arg::slice(packed),
-            Role::Input => Arg::slice(input.data()),
-            Role::Initial(i) => initial
-                .get(i)
-                .copied()
-                .flatten()
-                .map_or(Arg::Null, Arg::slice),
+            Role::Weights => arg(packed),
+            Role::Input => arg(input.data()),
+            Role::Initial(i) => initial.get(i).copied().flatten().map_or(Arg::Null, arg),
             Role::Lengths => lengths.map_or(Arg::Null, Arg::I64),
-            Role::Output => Arg::slice_mut(output.take().expect("one output parameter")),
+            Role::Output => arg_mut(output.take().expect("one output parameter")),
             Role::Last(i) => {
-                Arg::slice_mut(last.get_mut(i).and_then(Option::take).ok_or_else(|| {
-                    Error::Mismatch {
-                        message: format!("no buffer for final state {i}"),
-                    }
-                })?)
+                arg_mut(
+                    last.get_mut(i)
+                        .and_then(Option::take)
+                        .ok_or_else(|| Error::Mismatch {
+                            message: format!("no buffer for final state {i}"),
+                        })?,
+                )
             }
-            Role::Work => Arg::slice_mut(work.take().expect("one work parameter")),
+            Role::Work => arg_mut(work.take().expect("one work parameter")),
             Role::SeqLen => Arg::Scalar(call.seq_len as i64),
             Role::Batch => Arg::Scalar(call.batch as i64),
             // The schedule passes a phase's own scalars.

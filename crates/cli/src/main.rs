@@ -1,7 +1,11 @@
 //! `rnnc`: the command-line driver.
 //!
-//! - `rnnc SPEC.toml` reads and validates a spec and describes the model it defines;
-//! - `rnnc verify [--engine E] PATH...` runs cases computed by PyTorch through an engine.
+//! - `rnnc SPEC.toml` reads and validates a spec and compiles the model it defines into
+//!   `NAME.o` and `NAME.h` for this machine or `--target`; `--emit describe|ir|clif|asm`
+//!   prints the model (`describe`), its kernel IR, Cranelift IR or assembly instead (`emit`);
+//! - `rnnc verify [--engine E] PATH...` runs cases computed by PyTorch through an engine
+//!   (`verify`);
+//! - `rnnc bench [CONFIGS.toml...]` times forward calls on benchmark configurations (`bench`).
 //!
 //! Results go to stdout; problems go to stderr with a non-zero exit status (1 for a bad
 //! input or a failed check, 2 for bad usage).

@@ -3,7 +3,6 @@
 
 use std::collections::HashSet;
 
-use cranelift_codegen::Context;
 use cranelift_codegen::ir::UserFuncName;
 use cranelift_frontend::FunctionBuilderContext;
 use cranelift_module::{DataDescription, FuncId, Linkage, Module};
@@ -97,18 +96,26 @@ pub fn define_kernels<M: Module>(
     baked: Option<&[u8]>,
     entries: Entries,
 ) -> Result<Kernels, CodegenError> {
-    let err = |e: cranelift_module::ModuleError| CodegenError::Module(e.to_string());
+    let err = |action: String| {
+        move |source: cranelift_module::ModuleError| CodegenError::Module {
+            action,
+            source: Box::new(source),
+        }
+    };
     let mut ctx = module.make_context();
     let mut fctx = FunctionBuilderContext::new();
     let weights_data = match baked {
         Some(bytes) => {
+            let name = symbol(&ir.name, "weights");
             let id = module
-                .declare_data(&symbol(&ir.name, "weights"), Linkage::Local, false, false)
-                .map_err(err)?;
+                .declare_data(&name, Linkage::Local, false, false)
+                .map_err(err(format!("declare {name}")))?;
             let mut data = DataDescription::new();
             data.define(bytes.to_vec().into_boxed_slice());
             data.set_align(64);
-            module.define_data(id, &data).map_err(err)?;
+            module
+                .define_data(id, &data)
+                .map_err(err(format!("define {name}")))?;
             Some(id)
         }
         None => None,
@@ -136,9 +143,10 @@ pub fn define_kernels<M: Module>(
         } else {
             Linkage::Export
         };
+        let exported = symbol(&ir.name, name);
         let id = module
-            .declare_function(&symbol(&ir.name, name), linkage, &sig)
-            .map_err(err)?;
+            .declare_function(&exported, linkage, &sig)
+            .map_err(err(format!("declare {exported}")))?;
         declared.push((func, abi, sig, id));
     }
     // Objects are position-independent and their functions sit together: near calls. JIT
@@ -177,7 +185,9 @@ pub fn define_kernels<M: Module>(
             &mut ctx.func,
             &mut fctx,
         )?;
-        define(module, *id, &mut ctx)?;
+        module
+            .define_function(*id, &mut ctx)
+            .map_err(err(format!("define {}", symbol(&ir.name, name))))?;
         let size = ctx
             .compiled_code()
             .map_or(0, |code| code.code_info().total_size);
@@ -190,10 +200,4 @@ pub fn define_kernels<M: Module>(
         }
     }
     Ok(kernels)
-}
-
-fn define<M: Module>(module: &mut M, id: FuncId, ctx: &mut Context) -> Result<(), CodegenError> {
-    module
-        .define_function(id, ctx)
-        .map_err(|e| CodegenError::Module(format!("{e:?}")))
 }

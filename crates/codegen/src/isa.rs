@@ -43,10 +43,14 @@ impl OptLevel {
 
 fn shared_flags(opt: OptLevel, pic: bool) -> Result<settings::Flags, CodegenError> {
     let mut flags = settings::builder();
-    let mut set = |name: &str, value: &str| {
+    let mut set = |name: &'static str, value: &'static str| {
         flags
             .set(name, value)
-            .map_err(|e| CodegenError::Isa(format!("setting {name}={value}: {e}")))
+            .map_err(|source| CodegenError::Setting {
+                name,
+                value,
+                source,
+            })
     };
     set("opt_level", opt.name())?;
     set("is_pic", if pic { "true" } else { "false" })?;
@@ -69,12 +73,16 @@ fn shared_flags(opt: OptLevel, pic: bool) -> Result<settings::Flags, CodegenErro
 
 /// The ISA of this machine, with the features `cranelift_native` detects.
 pub fn host_isa(opt: OptLevel) -> Result<OwnedTargetIsa, CodegenError> {
-    let builder = cranelift_native::builder()
-        .map_err(|e| CodegenError::Isa(format!("this machine is not supported: {e}")))?;
+    const HOST: &str = "this machine";
+    let builder =
+        cranelift_native::builder().map_err(|reason| CodegenError::UnsupportedHost { reason })?;
     let isa = builder
         .finish(shared_flags(opt, false)?)
-        .map_err(|e| CodegenError::Isa(e.to_string()))?;
-    check_fma(&isa, "this machine")?;
+        .map_err(|source| CodegenError::Isa {
+            isa: HOST.into(),
+            source,
+        })?;
+    check_fma(&isa, HOST)?;
     Ok(isa)
 }
 
@@ -86,35 +94,39 @@ pub fn host_triple() -> String {
 /// The ISA of a target triple such as `x86_64-unknown-linux-gnu` or
 /// `aarch64-unknown-linux-gnu`, for object files (position-independent code).
 pub fn target_isa(triple: &str, opt: OptLevel) -> Result<OwnedTargetIsa, CodegenError> {
-    let parsed = Triple::from_str(triple).map_err(|e| {
-        CodegenError::Target(format!("`{triple}` is not a target triple ({e}); try x86_64-unknown-linux-gnu or aarch64-unknown-linux-gnu"))
+    let parsed = Triple::from_str(triple).map_err(|reason| CodegenError::NotATriple {
+        triple: triple.into(),
+        reason,
     })?;
     match parsed.architecture {
         Architecture::X86_64 | Architecture::Aarch64(_) => {}
-        other => {
-            return Err(CodegenError::Target(format!(
-                "`{triple}`: architecture {other} is not supported; rnnc emits x86_64 and aarch64"
-            )));
+        architecture => {
+            return Err(CodegenError::UnsupportedArchitecture {
+                triple: triple.into(),
+                architecture,
+            });
         }
     }
     if parsed.binary_format != BinaryFormat::Elf
         && parsed.binary_format != BinaryFormat::Macho
         && parsed.binary_format != BinaryFormat::Coff
     {
-        return Err(CodegenError::Target(format!(
-            "`{triple}`: object format {} is not supported",
-            parsed.binary_format
-        )));
+        return Err(CodegenError::UnsupportedFormat {
+            triple: triple.into(),
+            format: parsed.binary_format,
+        });
     }
     if matches!(parsed.operating_system, OperatingSystem::Unknown)
         && parsed.binary_format != BinaryFormat::Elf
     {
-        return Err(CodegenError::Target(format!(
-            "`{triple}`: unknown operating system"
-        )));
+        return Err(CodegenError::UnknownOperatingSystem {
+            triple: triple.into(),
+        });
     }
-    let mut builder = isa::lookup(parsed.clone())
-        .map_err(|e| CodegenError::Target(format!("`{triple}`: {e}")))?;
+    let mut builder = isa::lookup(parsed.clone()).map_err(|source| CodegenError::NoBackend {
+        triple: triple.into(),
+        source,
+    })?;
     if let Architecture::X86_64 = parsed.architecture {
         // x86-64-v3 (Haswell and later): AVX2, FMA. Presets leave has_avx off; set it.
         for flag in [
@@ -132,12 +144,19 @@ pub fn target_isa(triple: &str, opt: OptLevel) -> Result<OwnedTargetIsa, Codegen
         ] {
             builder
                 .enable(flag)
-                .map_err(|e| CodegenError::Isa(format!("enabling {flag}: {e}")))?;
+                .map_err(|source| CodegenError::Setting {
+                    name: flag,
+                    value: "true",
+                    source,
+                })?;
         }
     }
     let isa = builder
         .finish(shared_flags(opt, true)?)
-        .map_err(|e| CodegenError::Isa(e.to_string()))?;
+        .map_err(|source| CodegenError::Isa {
+            isa: triple.into(),
+            source,
+        })?;
     check_fma(&isa, triple)?;
     Ok(isa)
 }
@@ -152,12 +171,87 @@ fn check_fma(isa: &Arc<dyn isa::TargetIsa>, what: &str) -> Result<(), CodegenErr
             .iter()
             .any(|f| f.name == name && f.as_bool() == Some(true))
     };
-    if enabled("has_avx") && enabled("has_fma") {
+    let missing: Vec<&'static str> = [("has_avx", "AVX"), ("has_fma", "FMA")]
+        .into_iter()
+        .filter(|(flag, _)| !enabled(flag))
+        .map(|(_, feature)| feature)
+        .collect();
+    if missing.is_empty() {
         Ok(())
     } else {
-        Err(CodegenError::Isa(format!(
-            "{what} lacks AVX and FMA (x86-64-v3), which rnnc's kernels need: without them \
-             every fused multiply-add would become a call to fmaf"
-        )))
+        Err(CodegenError::MissingFeatures {
+            isa: what.into(),
+            missing,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn target_error(triple: &str) -> CodegenError {
+        match target_isa(triple, OptLevel::None) {
+            Ok(_) => panic!("{triple} was accepted"),
+            Err(e) => e,
+        }
+    }
+
+    /// Triples rnnc cannot emit are the user's errors, which say what was found.
+    #[test]
+    fn unsupported_triples_say_what_they_found() {
+        let e = target_error("wasm99-unknown-none");
+        assert!(matches!(e, CodegenError::NotATriple { .. }), "{e:?}");
+        assert!(
+            e.to_string()
+                .starts_with("`wasm99-unknown-none` is not a target triple ("),
+            "{e}"
+        );
+        let e = target_error("riscv64gc-unknown-linux-gnu");
+        assert!(
+            matches!(&e, CodegenError::UnsupportedArchitecture { triple, architecture: Architecture::Riscv64(_) } if triple == "riscv64gc-unknown-linux-gnu"),
+            "{e:?}"
+        );
+        assert_eq!(
+            e.to_string(),
+            "`riscv64gc-unknown-linux-gnu`: architecture riscv64gc is not supported; rnnc emits x86_64 and aarch64"
+        );
+        let e = target_error("x86_64-unknown-unknown-wasm");
+        assert!(
+            matches!(
+                e,
+                CodegenError::UnsupportedFormat {
+                    format: BinaryFormat::Wasm,
+                    ..
+                }
+            ),
+            "{e:?}"
+        );
+        let e = target_error("aarch64-unknown-unknown-macho");
+        assert!(
+            matches!(e, CodegenError::UnknownOperatingSystem { .. }),
+            "{e:?}"
+        );
+    }
+
+    /// An x86-64 ISA without AVX and FMA is refused, naming what it lacks.
+    #[test]
+    fn isas_without_fma_are_refused() {
+        let triple = "x86_64-unknown-linux-gnu";
+        let isa = isa::lookup(Triple::from_str(triple).unwrap())
+            .unwrap()
+            .finish(shared_flags(OptLevel::None, true).unwrap())
+            .unwrap();
+        let e = check_fma(&isa, triple).unwrap_err();
+        assert!(
+            matches!(&e, CodegenError::MissingFeatures { missing, .. } if *missing == ["AVX", "FMA"]),
+            "{e:?}"
+        );
+        assert_eq!(
+            e.to_string(),
+            "x86_64-unknown-linux-gnu lacks AVX and FMA: rnnc's kernels need AVX and FMA \
+             (x86-64-v3); without them every fused multiply-add would become a call to fmaf"
+        );
+        check_fma(&target_isa(triple, OptLevel::None).unwrap(), triple).unwrap();
     }
 }

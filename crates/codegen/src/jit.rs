@@ -40,7 +40,10 @@ pub fn compile_jit(ir: &rnnc_kernel::Legal, opt: OptLevel) -> Result<JitCode, Co
     let kernels = define_kernels(&mut module, ir, None, Entries::Arrays)?;
     module
         .finalize_definitions()
-        .map_err(|e| CodegenError::Module(e.to_string()))?;
+        .map_err(|source| CodegenError::Module {
+            action: "finalize the JIT's code".into(),
+            source: Box::new(source),
+        })?;
     let pack = kernels
         .pack
         .ok_or_else(|| CodegenError::Illegal("the module has no function @pack".into()))?;
@@ -92,5 +95,5 @@ fn write_perf_map(
         .append(true)
         .open(&path)
         .and_then(|mut f| f.write_all(lines.as_bytes()))
-        .map_err(|e| CodegenError::Isa(format!("{PERF_MAP_ENV}: cannot write {path}: {e}")))
+        .map_err(|source| CodegenError::PerfMap { path, source })
 }

@@ -122,7 +122,7 @@ pub fn emit_clif(ir: &rnnc_kernel::Legal, isa: &dyn TargetIsa) -> Result<String,
             last: None,
         };
         decorate_function(&mut writer, &mut out, &func)
-            .map_err(|e| CodegenError::Module(e.to_string()))?;
+            .map_err(|source| CodegenError::Print { symbol, source })?;
         out.push('\n');
     }
     Ok(out)
@@ -140,21 +140,24 @@ pub fn emit_asm(ir: &rnnc_kernel::Legal, isa: &dyn TargetIsa) -> Result<String, 
             .arm64()
             .mode(arch::arm64::ArchMode::Arm)
             .build(),
-        other => return Err(CodegenError::Target(format!("no disassembler for {other}"))),
+        architecture => return Err(CodegenError::NoDisassembler { architecture }),
     }
-    .map_err(|e| CodegenError::Module(format!("disassembler: {e}")))?;
+    .map_err(CodegenError::Disassembler)?;
     let mut out = String::new();
     for (symbol, func, sources) in translated(ir, isa)? {
         let mut ctx = Context::for_function(func);
         let code = ctx
             .compile(isa, &mut ControlPlane::default())
-            .map_err(|e| CodegenError::Module(format!("{:?}", e.inner)))?;
+            .map_err(|e| CodegenError::Compile {
+                symbol: symbol.clone(),
+                source: e.inner,
+            })?;
         let bytes = code.code_buffer();
         let locs = code.buffer.get_srclocs_sorted();
         let _ = writeln!(out, "; {symbol}: {} bytes of {}", bytes.len(), isa.triple());
         let insns = cs
             .disasm_all(bytes, 0)
-            .map_err(|e| CodegenError::Module(format!("disassembler: {e}")))?;
+            .map_err(CodegenError::Disassembler)?;
         let mut last = None;
         for insn in insns.iter() {
             let at = insn.address() as u32;

@@ -19,11 +19,11 @@ pub fn emit_object(
 ) -> Result<Vec<u8>, CodegenError> {
     let isa = target_isa(triple, opt)?;
     let builder = ObjectBuilder::new(isa, ir.name.as_bytes().to_vec(), default_libcall_names())
-        .map_err(|e| CodegenError::Module(e.to_string()))?;
+        .map_err(|source| CodegenError::Module {
+            action: format!("create an object module for {triple}"),
+            source: Box::new(source),
+        })?;
     let mut module = ObjectModule::new(builder);
     define_kernels(&mut module, ir, baked, Entries::Direct)?;
-    module
-        .finish()
-        .emit()
-        .map_err(|e| CodegenError::Module(e.to_string()))
+    module.finish().emit().map_err(CodegenError::Object)
 }

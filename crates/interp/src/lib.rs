@@ -21,8 +21,6 @@
 //! lowering that lets threads race is an [`InterpError::Race`], although the interpreter
 //! itself runs the parts one after another.
 
-#![deny(missing_docs)]
-
 mod lanes;
 mod machine;
 mod race;
@@ -49,26 +47,6 @@ pub enum Arg<'a> {
     Null,
     /// An `i64` scalar.
     Scalar(i64),
-}
-
-impl<'a> Arg<'a> {
-    /// A read-only buffer of a model's element type.
-    pub fn slice<T: rnnc_spec::Element>(s: &'a [T]) -> Arg<'a> {
-        match (T::as_f32(s), T::as_f64(s)) {
-            (Some(s), _) => Arg::F32(s),
-            (_, Some(s)) => Arg::F64(s),
-            _ => unreachable!("elements are f32 or f64"),
-        }
-    }
-
-    /// A writable buffer of a model's element type.
-    pub fn slice_mut<T: rnnc_spec::Element>(s: &'a mut [T]) -> Arg<'a> {
-        if T::as_f32(s).is_some() {
-            Arg::F32Mut(T::as_f32_mut(s).expect("checked above"))
-        } else {
-            Arg::F64Mut(T::as_f64_mut(s).expect("elements are f32 or f64"))
-        }
-    }
 }
 
 /// Why interpretation stopped: a bug in rnnc's lowering or in the caller's arguments.

@@ -13,15 +13,14 @@
 //! the interpreter and the code generator depend on alone. This crate does not depend on
 //! Cranelift.
 
-#![deny(missing_docs)]
-
 pub mod graph;
 pub mod passes;
 mod pipeline;
 
 pub use graph::{
-    BiasRef, BiasTerm, Block, Epilogue, Gates, Graph, GraphParseError, GraphVerifyError, Layer,
-    Layout, Projection, RecInput, Recurrence, build_graph, parse_graph, verify_graph,
+    BiasRef, BiasTerm, Block, Epilogue, Gates, Graph, GraphLocation, GraphParseError, GraphProblem,
+    GraphVerifyError, Layer, Layout, Projection, RecInput, Recurrence, build_graph, parse_graph,
+    verify_graph,
 };
 pub use pipeline::{
     PassId, PipelineConfig, PipelineError, Stage, compile_ir, compile_legal, run_pipeline,

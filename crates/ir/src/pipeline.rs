@@ -44,31 +44,31 @@ pub enum PassId {
 }
 
 impl PassId {
-    /// Every stage, in pipeline order.
-    pub const ALL: [PassId; 10] = [
-        PassId::Build,
-        PassId::FoldBias,
-        PassId::Hoist,
-        PassId::FuseEpilogue,
-        PassId::PackWeights,
-        PassId::Block,
-        PassId::Lower,
-        PassId::Unroll,
-        PassId::ExpandTanh,
-        PassId::Legalize,
-    ];
+    /// Every stage, in pipeline order: `build`, then the pass table's.
+    pub const ALL: [PassId; 1 + PASSES.len()] = {
+        let mut all = [PassId::Build; 1 + PASSES.len()];
+        let mut i = 0;
+        while i < PASSES.len() {
+            all[1 + i] = PASSES[i].0;
+            i += 1;
+        }
+        all
+    };
 
-    /// The passes that can be switched off (all but `build` and `lower`).
-    pub const OPTIONAL: [PassId; 8] = [
-        PassId::FoldBias,
-        PassId::Hoist,
-        PassId::FuseEpilogue,
-        PassId::PackWeights,
-        PassId::Block,
-        PassId::Unroll,
-        PassId::ExpandTanh,
-        PassId::Legalize,
-    ];
+    /// The passes that can be switched off: the pass table's, but `lower` (and `build`,
+    /// which comes before the table).
+    pub const OPTIONAL: [PassId; PASSES.len() - MANDATORY_IN_TABLE] = {
+        let mut optional = [PassId::Build; PASSES.len() - MANDATORY_IN_TABLE];
+        let (mut i, mut n) = (0, 0);
+        while i < PASSES.len() {
+            if !PASSES[i].1.mandatory() {
+                optional[n] = PASSES[i].0;
+                n += 1;
+            }
+            i += 1;
+        }
+        optional
+    };
 
     /// Its name on the command line.
     pub fn name(self) -> &'static str {
@@ -182,10 +182,11 @@ impl fmt::Display for Stage {
     }
 }
 
-/// A pass produced invalid IR: always a bug in rnnc.
+/// Why the pipeline produced no IR: a pass produced IR it could not finish or verify (a bug
+/// in rnnc), or the caller asked native code of a configuration that cannot produce it.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum PipelineError {
-    /// The graph verifier failed after a pass.
+    /// The graph verifier failed after a pass (a bug in rnnc).
     #[error("after pass `{pass}`: {error}")]
     Graph {
         /// The pass.
@@ -193,7 +194,7 @@ pub enum PipelineError {
         /// What the verifier found.
         error: GraphVerifyError,
     },
-    /// The kernel verifier failed after a pass.
+    /// The kernel verifier failed after a pass (a bug in rnnc).
     #[error("after pass `{pass}`: {error}")]
     Kernel {
         /// The pass.
@@ -201,7 +202,8 @@ pub enum PipelineError {
         /// What the verifier found.
         error: VerifyError,
     },
-    /// Legalization met a construct it cannot split.
+    /// Legalization met a construct it cannot split (a bug in rnnc: in the pass that
+    /// produced it).
     #[error(transparent)]
     Legalize(#[from] LegalizeError),
     /// Native code was asked of a configuration that switches off a pass it needs (the
@@ -219,6 +221,25 @@ enum Transform {
     /// Kernel IR -> kernel IR.
     Kernel(fn(Module, &PipelineConfig) -> Result<Module, PipelineError>),
 }
+
+impl Transform {
+    /// Whether the pass always runs: the lowering, without which there is no kernel IR.
+    const fn mandatory(&self) -> bool {
+        matches!(self, Transform::Lower)
+    }
+}
+
+/// The passes of [`PASSES`] that cannot be switched off.
+const MANDATORY_IN_TABLE: usize = {
+    let (mut i, mut n) = (0, 0);
+    while i < PASSES.len() {
+        if PASSES[i].1.mandatory() {
+            n += 1;
+        }
+        i += 1;
+    }
+    n
+};
 
 /// Every pass after `build`, in order: the one table both levels run from.
 const PASSES: [(PassId, Transform); 9] = [
@@ -280,7 +301,7 @@ pub fn run_pipeline(
     }
     for (pass, transform) in &PASSES {
         let pass = *pass;
-        let runs = pass == PassId::Lower || config.enabled(pass);
+        let runs = transform.mandatory() || config.enabled(pass);
         if runs {
             stage = match (stage, transform) {
                 (Stage::Graph(g), Transform::Graph(f)) => {
@@ -355,5 +376,23 @@ pub fn compile_legal(model: &Model, config: &PipelineConfig) -> Result<Legal, Pi
     match run_pipeline(model, config, None)? {
         Stage::Legal(m) => Ok(m),
         _ => unreachable!("a codegen-ready configuration ends with legal kernel IR"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The lists derived from the pass table: every stage once, `build` first; every one
+    /// optional but `build` and `lower`.
+    #[test]
+    fn stage_lists_follow_the_pass_table() {
+        assert_eq!(PassId::ALL[0], PassId::Build);
+        assert!(PassId::ALL.windows(2).all(|w| w[0] < w[1]));
+        let optional: Vec<PassId> = PassId::ALL
+            .into_iter()
+            .filter(|p| ![PassId::Build, PassId::Lower].contains(p))
+            .collect();
+        assert_eq!(PassId::OPTIONAL.to_vec(), optional);
     }
 }

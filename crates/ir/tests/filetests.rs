@@ -18,9 +18,26 @@
 //! `; input:` instead of an `; output:` section: each TEXT must occur in the output after
 //! the previous check's match, on the same line or below (FileCheck's `CHECK`).
 //! Blessing leaves such tests alone.
+//!
+//! A verifier test starts with `; verify: graph`, `; verify: kernel` or `; verify: kernel
+//! legal` (the codegen level) instead of a pass, and lists before `; input:` every problem
+//! the verifier must find in its input, in order, one `; error: PROBLEM` line each, located
+//! as the verifier locates it:
+//!
+//! ```text
+//! ; verify: graph
+//! ; error: layer 0 > recur weight_hh_l0: input Projected but the projection does not cover this direction
+//! ; input:
+//! graph ...
+//! ```
+//!
+//! Each input is wrong in one way (a kernel module may hold several functions, each wrong
+//! in one way and named after the rule it breaks), so that removing any check of either
+//! verifier fails a test. Blessing rewrites the `; error:` lines.
 
 use std::path::Path;
 
+use rnnc_ir::GraphVerifyError;
 use rnnc_ir::kernel::{Level, Module, Target, parse_module, verify_module};
 use rnnc_ir::passes::{
     block, expand_tanh, fold_bias, fuse_epilogue, hoist, legalize, lower, pack_weights, unroll,
@@ -76,6 +93,71 @@ fn run(pass: PassId, threaded: bool, input: &str) -> Result<String, String> {
     }
 }
 
+/// What a filetest runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Test {
+    /// A pass (`lower` optionally threaded), whose output is compared.
+    Pass(PassId, bool),
+    /// The graph verifier, whose problems are compared.
+    VerifyGraph,
+    /// The kernel verifier at a level, whose problems are compared.
+    VerifyKernel(bool),
+}
+
+impl Test {
+    fn parse(name: &str, first_line: &str) -> Test {
+        let usage =
+            "first line must be `; pass: NAME [threaded]` or `; verify: graph|kernel [legal]`";
+        if let Some(words) = first_line.strip_prefix("; verify: ") {
+            return match words.split_whitespace().collect::<Vec<_>>()[..] {
+                ["graph"] => Test::VerifyGraph,
+                ["kernel"] => Test::VerifyKernel(false),
+                ["kernel", "legal"] => Test::VerifyKernel(true),
+                _ => panic!("{name}: {usage}"),
+            };
+        }
+        let words: Vec<&str> = first_line
+            .strip_prefix("; pass: ")
+            .unwrap_or_else(|| panic!("{name}: {usage}"))
+            .split_whitespace()
+            .collect();
+        let pass: PassId = words
+            .first()
+            .unwrap_or_else(|| panic!("{name}: no pass named"))
+            .parse()
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        match words[1..] {
+            [] => Test::Pass(pass, false),
+            ["threaded"] if pass == PassId::Lower => Test::Pass(pass, true),
+            _ => panic!("{name}: only `; pass: lower threaded` takes an option"),
+        }
+    }
+}
+
+/// The problems the verifier finds in `input`, one line each (none if it passes).
+fn problems(test: Test, input: &str) -> Result<Vec<String>, String> {
+    match test {
+        Test::VerifyGraph => {
+            let graph = parse_graph(input).map_err(|e| e.to_string())?;
+            Ok(match verify_graph(&graph) {
+                Ok(()) => Vec::new(),
+                Err(GraphVerifyError { problems }) => {
+                    problems.iter().map(|p| p.to_string()).collect()
+                }
+            })
+        }
+        Test::VerifyKernel(legal) => {
+            let module = parse_module(input).map_err(|e| e.to_string())?;
+            let level = if legal { Level::Legal } else { Level::Any };
+            Ok(match verify_module(&module, level) {
+                Ok(()) => Vec::new(),
+                Err(e) => e.problems.iter().map(|p| p.to_string()).collect(),
+            })
+        }
+        Test::Pass(..) => unreachable!("a pass's test compares its output"),
+    }
+}
+
 #[test]
 fn filetests() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/filetests");
@@ -87,26 +169,21 @@ fn filetests() {
         .collect();
     paths.sort();
     let mut passes_covered = std::collections::BTreeSet::new();
+    let mut verifiers_covered = std::collections::BTreeSet::new();
     let mut failures = Vec::new();
     for path in &paths {
         let text = std::fs::read_to_string(path).unwrap();
         let name = path.file_name().unwrap().to_string_lossy().into_owned();
-        let words: Vec<&str> = text
-            .lines()
-            .next()
-            .and_then(|l| l.strip_prefix("; pass: "))
-            .unwrap_or_else(|| panic!("{name}: first line must be `; pass: NAME [threaded]`"))
-            .split_whitespace()
-            .collect();
-        let pass: PassId = words
-            .first()
-            .unwrap_or_else(|| panic!("{name}: no pass named"))
-            .parse()
-            .unwrap_or_else(|e| panic!("{name}: {e}"));
-        let threaded = match words[1..] {
-            [] => false,
-            ["threaded"] if pass == PassId::Lower => true,
-            _ => panic!("{name}: only `; pass: lower threaded` takes an option"),
+        let test = Test::parse(&name, text.lines().next().unwrap_or_default());
+        let (pass, threaded) = match test {
+            Test::Pass(pass, threaded) => (pass, threaded),
+            verify => {
+                verifiers_covered.insert(verify);
+                if let Err(e) = verifier_test(path, &name, &text, verify, bless) {
+                    failures.push(e);
+                }
+                continue;
+            }
         };
         passes_covered.insert(pass);
         let (head, expected) = match text.split_once("\n; output:\n") {
@@ -155,6 +232,70 @@ fn filetests() {
         .filter(|p| !passes_covered.contains(p))
         .collect();
     assert!(missing.is_empty(), "passes without a filetest: {missing:?}");
+    let missing: Vec<_> = [
+        Test::VerifyGraph,
+        Test::VerifyKernel(false),
+        Test::VerifyKernel(true),
+    ]
+    .into_iter()
+    .filter(|t| !verifiers_covered.contains(t))
+    .collect();
+    assert!(
+        missing.is_empty(),
+        "verifier levels without a filetest: {missing:?}"
+    );
+}
+
+/// Runs one verifier filetest: its `; error:` lines must be the verifier's problems, in
+/// order. Blessing rewrites them in place (before `; input:` if there were none).
+fn verifier_test(
+    path: &Path,
+    name: &str,
+    text: &str,
+    test: Test,
+    bless: bool,
+) -> Result<(), String> {
+    let (head, input) = text
+        .split_once("\n; input:\n")
+        .unwrap_or_else(|| panic!("{name}: missing `; input:`"));
+    if text.contains("\n; output:\n") {
+        panic!("{name}: a verifier test has `; error:` lines, not an `; output:`");
+    }
+    let expected: Vec<&str> = head
+        .lines()
+        .filter_map(|l| l.strip_prefix("; error: "))
+        .collect();
+    let actual = problems(test, input).map_err(|e| format!("{name}: {e}"))?;
+    if bless {
+        let mut lines: Vec<String> = Vec::new();
+        let errors = actual.iter().map(|p| format!("; error: {p}"));
+        let mut errors = Some(errors);
+        for line in head.lines() {
+            if line.starts_with("; error: ") {
+                lines.extend(errors.take().into_iter().flatten());
+            } else {
+                lines.push(line.to_string());
+            }
+        }
+        lines.extend(errors.take().into_iter().flatten());
+        std::fs::write(path, format!("{}\n; input:\n{input}", lines.join("\n"))).unwrap();
+        return Ok(());
+    }
+    if actual.is_empty() {
+        return Err(format!("{name}: the verifier accepts the input"));
+    }
+    if expected != actual {
+        let (expected, actual) = (expected.join("\n"), actual.join("\n"));
+        let diff = similar::TextDiff::from_lines(expected.as_str(), actual.as_str())
+            .unified_diff()
+            .context_radius(3)
+            .header(&format!("{name} (expected)"), &format!("{name} (actual)"))
+            .to_string();
+        return Err(format!(
+            "{name}: the verifier's problems differ from the `; error:` lines:\n{diff}"
+        ));
+    }
+    Ok(())
 }
 
 /// Each check occurs in `output` after the end of the previous check's match.

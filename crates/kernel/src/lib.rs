@@ -13,8 +13,6 @@
 //! This crate depends on nothing of rnnc's: the interpreter and the code generator, which
 //! must not share a bug, both see only it.
 
-#![deny(missing_docs)]
-
 pub mod builder;
 mod module;
 mod parse;

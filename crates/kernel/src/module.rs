@@ -270,7 +270,8 @@ impl PartialEq for RegNames {
 /// A function: parameters, views, registers and a body.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Function {
-    /// `pack` or `forward`.
+    /// Unique within the module: `pack`, `forward`, a phase function of the schedule, or a
+    /// function they `call`.
     pub name: String,
     /// Arguments, in calling order.
     pub params: Vec<Param>,
@@ -337,14 +338,6 @@ impl Function {
             kind,
         });
         Buf(self.bufs.len() as u32 - 1)
-    }
-
-    /// A buffer by name.
-    pub fn buf_named(&self, name: &str) -> Option<Buf> {
-        self.bufs
-            .iter()
-            .position(|b| b.name == name)
-            .map(|i| Buf(i as u32))
     }
 
     /// The parameter buffer a buffer's memory belongs to, and its offset in it.
@@ -508,45 +501,51 @@ impl Module {
         func.params
             .iter()
             .map(|p| {
-                let name = match p {
-                    Param::Buf(b) => func.buf(*b).name.as_str(),
-                    Param::Scalar(r) => func.reg(*r).name.as_str(),
-                };
-                let state = |last: bool| {
-                    self.states.iter().position(|s| {
-                        if last {
-                            s.last() == name
-                        } else {
-                            s.initial() == name
-                        }
-                    })
-                };
-                Ok(match (p, name) {
-                    (Param::Buf(_), "weights") => Role::Weights,
-                    (Param::Buf(_), "input") => Role::Input,
-                    (Param::Buf(_), "lengths") => Role::Lengths,
-                    (Param::Buf(_), "output") => Role::Output,
-                    (Param::Buf(_), "work") => Role::Work,
-                    (Param::Scalar(_), "seq_len") => Role::SeqLen,
-                    (Param::Scalar(_), "batch") => Role::Batch,
-                    (Param::Scalar(_), "n") => Role::Step,
-                    (Param::Scalar(_), "part") => Role::Part,
-                    (Param::Scalar(_), "parts") => Role::Parts,
-                    (Param::Buf(_), _) if state(false).is_some() => {
-                        Role::Initial(state(false).expect("checked"))
-                    }
-                    (Param::Buf(_), _) if state(true).is_some() => {
-                        Role::Last(state(true).expect("checked"))
-                    }
-                    _ => {
-                        return Err(format!(
-                            "@{}: parameter `{name}` has no role in a call",
-                            func.name
-                        ));
-                    }
+                self.role(func, p).ok_or_else(|| {
+                    let name = match p {
+                        Param::Buf(b) => &func.buf(*b).name,
+                        Param::Scalar(r) => &func.reg(*r).name,
+                    };
+                    format!("@{}: parameter `{name}` has no role in a call", func.name)
                 })
             })
             .collect()
+    }
+
+    /// The role of parameter `param` of entry point `func`, by its name: `None` if no
+    /// caller knows how to pass it.
+    pub fn role(&self, func: &Function, param: &Param) -> Option<Role> {
+        let name = match param {
+            Param::Buf(b) => func.buf(*b).name.as_str(),
+            Param::Scalar(r) => func.reg(*r).name.as_str(),
+        };
+        let state = |last: bool| {
+            self.states.iter().position(|s| {
+                if last {
+                    s.last() == name
+                } else {
+                    s.initial() == name
+                }
+            })
+        };
+        Some(match (param, name) {
+            (Param::Buf(_), "weights") => Role::Weights,
+            (Param::Buf(_), "input") => Role::Input,
+            (Param::Buf(_), "lengths") => Role::Lengths,
+            (Param::Buf(_), "output") => Role::Output,
+            (Param::Buf(_), "work") => Role::Work,
+            (Param::Scalar(_), "seq_len") => Role::SeqLen,
+            (Param::Scalar(_), "batch") => Role::Batch,
+            (Param::Scalar(_), "n") => Role::Step,
+            (Param::Scalar(_), "part") => Role::Part,
+            (Param::Scalar(_), "parts") => Role::Parts,
+            (Param::Buf(_), _) => match (state(false), state(true)) {
+                (Some(i), _) => Role::Initial(i),
+                (None, Some(i)) => Role::Last(i),
+                (None, None) => return None,
+            },
+            (Param::Scalar(_), _) => return None,
+        })
     }
 
     /// A function by name.

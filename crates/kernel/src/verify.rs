@@ -4,12 +4,16 @@
 //! wrote bad IR by hand), never a user's fault. Each [`Problem`] names the function, the
 //! loop nest around the statement and the entity at fault (a register, a buffer, a
 //! statement in text form, a call, the schedule).
+//!
+//! Every other check looks registers and buffers up, so a function that names one it does
+//! not have (`%?N`, `@?N` in the problem) is checked no further, and neither are calls from
+//! or to it.
 
 use std::fmt;
 
 use crate::module::*;
 use crate::types::{Scalar, Target, Type};
-use crate::write::InstDisplay;
+use crate::write::{InstDisplay, buf_text, reg_text};
 
 /// Problems the verifier found; never empty.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -92,10 +96,19 @@ pub enum Level {
 /// Checks every function of a module.
 pub fn verify_module(module: &Module, level: Level) -> Result<(), VerifyError> {
     let mut errors = Vec::new();
-    for func in &module.functions {
-        verify_function(func, module.target, level, &mut errors);
-    }
-    verify_calls(module, &mut errors);
+    let resolved: Vec<bool> = module
+        .functions
+        .iter()
+        .map(|func| check_function(func, module.target, level, &mut errors))
+        .collect();
+    let resolved = |name: &str| {
+        module
+            .functions
+            .iter()
+            .zip(&resolved)
+            .any(|(f, &ok)| f.name == name && ok)
+    };
+    verify_calls(module, &resolved, &mut errors);
     // A module that declares states is called through the runtime's contract (roles by
     // parameter name); hand-written modules without states are run by name alone.
     let mut entries: Vec<&String> = Vec::new();
@@ -106,7 +119,9 @@ pub fn verify_module(module: &Module, level: Level) -> Result<(), VerifyError> {
         }
     }
     for name in entries {
-        if let Some(f) = module.function(name) {
+        if let Some(f) = module.function(name)
+            && resolved(name)
+        {
             verify_entry(module, f, &mut errors);
         }
     }
@@ -117,6 +132,7 @@ pub fn verify_module(module: &Module, level: Level) -> Result<(), VerifyError> {
                     Entity::Schedule(name.clone()),
                     "no such function".into(),
                 )),
+                Some(_) if !resolved(name) => {}
                 Some(f) => {
                     let scalars: Vec<&str> = f
                         .params
@@ -154,13 +170,25 @@ fn verify_entry(module: &Module, func: &Function, errors: &mut Vec<Problem>) {
         entity,
         message,
     };
-    let roles = match module.roles(func) {
-        Ok(roles) => roles,
-        Err(message) => {
-            errors.push(problem(Entity::Schedule(func.name.clone()), message));
-            return;
+    let mut roles = Vec::new();
+    for p in &func.params {
+        match module.role(func, p) {
+            Some(role) => roles.push(role),
+            None => {
+                let entity = match p {
+                    Param::Buf(b) => Entity::Buffer(func.buf(*b).name.clone()),
+                    Param::Scalar(r) => Entity::Register(func.reg(*r).name.clone()),
+                };
+                errors.push(problem(
+                    entity,
+                    "this parameter has no role in a call".into(),
+                ));
+            }
         }
-    };
+    }
+    if roles.len() != func.params.len() {
+        return;
+    }
     for (i, state) in module.states.iter().enumerate() {
         for (role, name) in [
             (Role::Initial(i), state.initial()),
@@ -191,7 +219,7 @@ fn verify_entry(module: &Module, func: &Function, errors: &mut Vec<Problem>) {
 
 /// Every `call` names a function defined earlier in the module (so calls cannot recurse)
 /// and passes one fitting argument per parameter (see [`Call`]).
-fn verify_calls(module: &Module, errors: &mut Vec<Problem>) {
+fn verify_calls(module: &Module, resolved: &dyn Fn(&str) -> bool, errors: &mut Vec<Problem>) {
     let index: std::collections::HashMap<&str, usize> = module
         .functions
         .iter()
@@ -199,6 +227,9 @@ fn verify_calls(module: &Module, errors: &mut Vec<Problem>) {
         .map(|(i, f)| (f.name.as_str(), i))
         .collect();
     for (i, func) in module.functions.iter().enumerate() {
+        if !resolved(&func.name) {
+            continue;
+        }
         let mut calls = Vec::new();
         for_each_stmt(&func.body, &mut |s| {
             if let Stmt::Call(call) = s {
@@ -222,6 +253,9 @@ fn verify_calls(module: &Module, errors: &mut Vec<Problem>) {
                 ));
             }
             let target = &module.functions[j];
+            if !resolved(&target.name) {
+                continue;
+            }
             if call.args.len() != target.params.len() {
                 errors.push(problem(format!(
                     "{} arguments for {} parameters",
@@ -314,6 +348,17 @@ fn argument_problem(
 
 /// Checks one function; problems are appended to `errors`.
 pub fn verify_function(func: &Function, target: Target, level: Level, errors: &mut Vec<Problem>) {
+    check_function(func, target, level, errors);
+}
+
+/// Checks one function; whether every register and buffer it names is its own (if not,
+/// the rest is not checked).
+fn check_function(
+    func: &Function,
+    target: Target,
+    level: Level,
+    errors: &mut Vec<Problem>,
+) -> bool {
     let mut v = Verifier {
         func,
         target,
@@ -321,6 +366,9 @@ pub fn verify_function(func: &Function, target: Target, level: Level, errors: &m
         errors,
         path: Vec::new(),
     };
+    if !v.references() {
+        return false;
+    }
     v.declarations();
     let mut assigned = vec![false; func.regs.len()];
     for p in &func.params {
@@ -329,6 +377,7 @@ pub fn verify_function(func: &Function, target: Target, level: Level, errors: &m
         }
     }
     v.body(&func.body, &mut assigned);
+    true
 }
 
 struct Verifier<'a> {
@@ -359,7 +408,115 @@ impl Verifier<'_> {
     }
 
     fn name(&self, r: Reg) -> String {
-        format!("%{}", self.func.reg(r).name)
+        reg_text(self.func, r)
+    }
+
+    fn has_reg(&self, r: Reg) -> bool {
+        (r.0 as usize) < self.func.regs.len()
+    }
+
+    fn has_buf(&self, b: Buf) -> bool {
+        (b.0 as usize) < self.func.bufs.len()
+    }
+
+    /// A loop's header in text form.
+    fn loop_header(&self, l: &Loop) -> String {
+        format!(
+            "for {} in 0..{}{}",
+            self.name(l.var),
+            match l.count {
+                Operand::Reg(r) => self.name(r),
+                Operand::Imm(n) => n.to_string(),
+            },
+            if l.reverse { " rev" } else { "" }
+        )
+    }
+
+    /// Reports every register and buffer the function names but does not have; whether
+    /// there are none.
+    fn references(&mut self) -> bool {
+        let before = self.errors.len();
+        let func = self.func;
+        for p in &func.params {
+            match *p {
+                Param::Scalar(r) if !self.has_reg(r) => self.problem(
+                    Entity::Register(format!("?{}", r.0)),
+                    "a parameter the function does not have".into(),
+                ),
+                Param::Buf(b) if !self.has_buf(b) => self.problem(
+                    Entity::Buffer(format!("?{}", b.0)),
+                    "a parameter the function does not have".into(),
+                ),
+                _ => {}
+            }
+        }
+        self.references_in(&func.body);
+        self.errors.len() == before
+    }
+
+    fn references_in(&mut self, body: &[Stmt]) {
+        let func = self.func;
+        for stmt in body {
+            let (regs, bufs, text): (Vec<Reg>, Vec<Buf>, String) = match stmt {
+                Stmt::Comment(_) => continue,
+                Stmt::Inst(inst) => {
+                    let bufs = match inst.op {
+                        Op::Load(b, _) | Op::Store(b, ..) | Op::IsNull(b) => vec![b],
+                        _ => Vec::new(),
+                    };
+                    let regs = inst.op.uses().into_iter().chain(inst.dst).collect();
+                    (regs, bufs, InstDisplay(func, inst).to_string())
+                }
+                Stmt::Call(call) => {
+                    let (mut regs, mut bufs) = (Vec::new(), Vec::new());
+                    for a in &call.args {
+                        match *a {
+                            Param::Scalar(r) => regs.push(r),
+                            Param::Buf(b) => bufs.push(b),
+                        }
+                    }
+                    (regs, bufs, format!("call @{}", call.callee))
+                }
+                Stmt::Loop(l) => {
+                    let mut regs = vec![l.var];
+                    if let Operand::Reg(r) = l.count {
+                        regs.push(r);
+                    }
+                    (regs, Vec::new(), self.loop_header(l))
+                }
+                Stmt::If(i) => (
+                    vec![i.cond],
+                    Vec::new(),
+                    format!("if {}", self.name(i.cond)),
+                ),
+            };
+            for r in regs {
+                if !self.has_reg(r) {
+                    self.report(&text, format!("unknown register {}", self.name(r)));
+                }
+            }
+            for b in bufs {
+                if !self.has_buf(b) {
+                    self.report(&text, format!("unknown buffer {}", buf_text(func, b)));
+                }
+            }
+            match stmt {
+                Stmt::Loop(l) => {
+                    self.path.push(text);
+                    self.references_in(&l.body);
+                    self.path.pop();
+                }
+                Stmt::If(i) => {
+                    self.path.push(text.clone());
+                    self.references_in(&i.then);
+                    self.path.pop();
+                    self.path.push(format!("{text} else"));
+                    self.references_in(&i.otherwise);
+                    self.path.pop();
+                }
+                _ => {}
+            }
+        }
     }
 
     fn declarations(&mut self) {
@@ -449,15 +606,7 @@ impl Verifier<'_> {
                 }
                 Stmt::Inst(inst) => self.inst(inst, assigned),
                 Stmt::Loop(l) => {
-                    let header = format!(
-                        "for {} in 0..{}{}",
-                        self.name(l.var),
-                        match l.count {
-                            Operand::Reg(r) => self.name(r),
-                            Operand::Imm(n) => n.to_string(),
-                        },
-                        if l.reverse { " rev" } else { "" }
-                    );
+                    let header = self.loop_header(l);
                     if self.func.ty(l.var) != Type::I64 {
                         self.report(&header, "the induction variable must be i64".into());
                     }
@@ -529,10 +678,6 @@ impl Verifier<'_> {
         // The instruction's text only when there is something to report.
         let text = || InstDisplay(func, inst).to_string();
         for r in inst.op.uses() {
-            if r.0 as usize >= func.regs.len() {
-                self.report(&text(), "unknown register".into());
-                return;
-            }
             if !assigned[r.0 as usize] {
                 let message = format!("{} is read before it is assigned", self.name(r));
                 self.report(&text(), message);
@@ -691,14 +836,12 @@ impl Verifier<'_> {
                 }
                 Op::Load(b, addr) => {
                     let d = need_dst()?;
-                    self.buffer(*b)?;
                     self.index(addr)?;
                     if d.scalar != f.buf(*b).elem {
                         return Err(format!("load of {d} from a buffer of {}", f.buf(*b).elem));
                     }
                 }
                 Op::Store(b, addr, v) => {
-                    self.buffer(*b)?;
                     self.index(addr)?;
                     if ty(*v).scalar != f.buf(*b).elem {
                         return Err(format!(
@@ -712,7 +855,6 @@ impl Verifier<'_> {
                     }
                 }
                 Op::IsNull(b) => {
-                    self.buffer(*b)?;
                     if need_dst()? != Type::I64 {
                         return Err("is_null defines an i64".into());
                     }
@@ -727,14 +869,6 @@ impl Verifier<'_> {
             Ok(())
         };
         check().err()
-    }
-
-    fn buffer(&self, b: Buf) -> Result<(), String> {
-        if (b.0 as usize) < self.func.bufs.len() {
-            Ok(())
-        } else {
-            Err("unknown buffer".into())
-        }
     }
 
     fn index(&self, addr: &Addr) -> Result<(), String> {

@@ -187,15 +187,33 @@ fn write_body(
     Ok(())
 }
 
-/// One instruction in text form, e.g. `%acc = fma %w, %x, %acc`.
+/// `%name`, or `%?N` for a register `func` does not have: the verifier shows broken IR
+/// with it (it does not parse).
+pub(crate) fn reg_text(func: &Function, reg: Reg) -> String {
+    match func.regs.get(reg.0 as usize) {
+        Some(info) => format!("%{}", info.name),
+        None => format!("%?{}", reg.0),
+    }
+}
+
+/// `@name`, or `@?N` for a buffer `func` does not have (see [`reg_text`]).
+pub(crate) fn buf_text(func: &Function, buf: Buf) -> String {
+    match func.bufs.get(buf.0 as usize) {
+        Some(info) => format!("@{}", info.name),
+        None => format!("@?{}", buf.0),
+    }
+}
+
+/// One instruction in text form, e.g. `%acc = fma %w, %x, %acc`. Registers and buffers
+/// the function does not have are written `%?N` and `@?N`.
 pub struct InstDisplay<'a>(pub &'a Function, pub &'a Inst);
 
 impl fmt::Display for InstDisplay<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let InstDisplay(func, inst) = *self;
-        let r = |reg: Reg| format!("%{}", func.reg(reg).name);
+        let r = |reg: Reg| reg_text(func, reg);
         let addr = |buf: Buf, a: &Addr| {
-            let mut s = format!("@{}[", func.buf(buf).name);
+            let mut s = format!("{}[", buf_text(func, buf));
             match (a.index, a.offset) {
                 (Some(i), 0) => s.push_str(&r(i)),
                 (Some(i), o) if o < 0 => s.push_str(&format!("{} - {}", r(i), -o)),
@@ -208,7 +226,10 @@ impl fmt::Display for InstDisplay<'_> {
         if let Some(dst) = inst.dst {
             write!(f, "{} = ", r(dst))?;
         }
-        let ty = inst.dst.map(|d| func.ty(d));
+        let ty = inst
+            .dst
+            .and_then(|d| func.regs.get(d.0 as usize))
+            .map(|info| info.ty);
         let suffix = || ty.map(|t| format!(".{t}")).unwrap_or_default();
         match &inst.op {
             Op::Iconst(v) => write!(f, "iconst{} {v}", suffix()),
@@ -262,7 +283,7 @@ impl fmt::Display for InstDisplay<'_> {
             Op::Sigmoid(a) => write!(f, "sigmoid {}", r(*a)),
             Op::Load(b, a) => write!(f, "load{} {}", suffix(), addr(*b, a)),
             Op::Store(b, a, v) => write!(f, "store {}, {}", addr(*b, a), r(*v)),
-            Op::IsNull(b) => write!(f, "is_null @{}", func.buf(*b).name),
+            Op::IsNull(b) => write!(f, "is_null {}", buf_text(func, *b)),
         }
     }
 }

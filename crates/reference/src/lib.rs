@@ -21,8 +21,6 @@
 //! - a cell module (`torch.nn.LSTMCell`, say) is one step of its one layer and direction:
 //!   its call resolves to `seq_len = 1` ([`CallShape`]), and the output is the new `h`.
 
-#![deny(missing_docs)]
-
 use rnnc_spec::{
     CallError, CallShape, Cell, Element, Model, Nonlinearity, ParamKind, State, StateView, Tensor,
     TensorView, Weights, WeightsError,

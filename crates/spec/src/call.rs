@@ -620,11 +620,6 @@ impl CallShape {
         }
     }
 
-    /// Shape of `h0` and `h_n`.
-    pub fn h_n_shape(&self) -> Dims {
-        self.state_shape(StateKind::H)
-    }
-
     /// Element offset of time step `t` of sequence `b` in a sequence tensor (input or
     /// output) whose rows have `features` elements.
     pub fn step_offset(&self, t: usize, b: usize, features: usize) -> usize {
@@ -662,7 +657,7 @@ mod tests {
         let s = CallShape::check(&m, &[5, 3, 10], None, None).unwrap();
         assert_eq!((s.seq_len, s.batch, s.unbatched), (5, 3, false));
         assert_eq!(s.output_shape(), [5, 3, 20]);
-        assert_eq!(s.h_n_shape(), [2, 3, 20]);
+        assert_eq!(s.state_shape(StateKind::H), [2, 3, 20]);
         let bf = CallShape::check(&model(true), &[3, 5, 10], None, None).unwrap();
         assert_eq!((bf.seq_len, bf.batch), (5, 3));
         assert_eq!(bf.output_shape(), [3, 5, 20]);

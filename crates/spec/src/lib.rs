@@ -12,8 +12,6 @@
 //! safetensors bytes and wrong shapes are all typed errors that say what was expected and
 //! what was found.
 
-#![deny(missing_docs)]
-
 mod call;
 mod cell;
 mod error;
@@ -29,7 +27,7 @@ mod weights_file;
 pub use call::{CallError, CallShape, Dims};
 pub use cell::{Cell, MAX_STATES, StateKind};
 pub use error::{SpecError, SpecErrorKind, SpecErrors};
-pub use model::{Model, Param, ParamKind, param_name, state_dict_order};
+pub use model::{Model, ModelParam, ParamKind, param_name, state_dict_order};
 pub use parse::{KNOWN_KEYS, SpecFile, default_name};
 pub use spec::{CellKind, DEFAULT_NAME, DType, Nonlinearity, RnnSpec, RnnSpecBuilder};
 pub use state::{Shapes, State, StateView, StateViewMut};

@@ -8,7 +8,7 @@
 //! of its recurrence, with the cell module's names: every size, count and parameter shape
 //! here is the matching sequence module's with `num_layers = 1`, so the compiler needs
 //! nothing new for it; [`Model::is_cell_module`] tells the form, which the names
-//! ([`Param::name`]), the calls ([`CallShape`](crate::CallShape)) and torch's repr differ
+//! ([`ModelParam::name`]), the calls ([`CallShape`](crate::CallShape)) and torch's repr differ
 //! by.
 
 use std::fmt;
@@ -51,9 +51,10 @@ impl ParamKind {
     }
 }
 
-/// One parameter tensor of a model, as torch's `state_dict` holds it.
+/// One parameter tensor of a model, as torch's `state_dict` holds it. (Not to be confused
+/// with a kernel function's parameter, the kernel IR's `Param`.)
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct Param {
+pub struct ModelParam {
     /// Layer index, from 0.
     pub layer: usize,
     /// 0 forward, 1 reverse.
@@ -66,7 +67,7 @@ pub struct Param {
     cell_module: bool,
 }
 
-impl Param {
+impl ModelParam {
     /// torch's name: e.g. `weight_hh_l1_reverse` for a sequence module, `weight_hh` for a
     /// cell module (torch.nn.LSTMCell's `state_dict` has no `_l0`).
     pub fn name(&self) -> String {
@@ -94,7 +95,7 @@ impl Param {
 }
 
 /// torch's name of a sequence module's parameter, e.g. `param_name(1, 1, WeightHh)` =
-/// `weight_hh_l1_reverse` (a cell module's are [`ParamKind::stem`]s: [`Param::name`]).
+/// `weight_hh_l1_reverse` (a cell module's are [`ParamKind::stem`]s: [`ModelParam::name`]).
 pub fn param_name(layer: usize, direction: usize, kind: ParamKind) -> String {
     let suffix = if direction == 1 { "_reverse" } else { "" };
     format!("{}_l{layer}{suffix}", kind.stem())
@@ -243,7 +244,7 @@ impl Model {
     }
 
     /// Every parameter in torch's `state_dict` order (see [`state_dict_order`]).
-    pub fn params(&self) -> Vec<Param> {
+    pub fn params(&self) -> Vec<ModelParam> {
         state_dict_order(
             self.num_layers(),
             self.num_directions(),
@@ -251,7 +252,7 @@ impl Model {
             self.proj_size() > 0,
         )
         .into_iter()
-        .map(|(layer, direction, kind)| Param {
+        .map(|(layer, direction, kind)| ModelParam {
             layer,
             direction,
             kind,
@@ -271,7 +272,7 @@ impl Model {
     }
 
     /// The parameter `kind` of `(layer, direction)`, if the model has it.
-    pub fn param(&self, layer: usize, direction: usize, kind: ParamKind) -> Option<Param> {
+    pub fn param(&self, layer: usize, direction: usize, kind: ParamKind) -> Option<ModelParam> {
         self.params()
             .into_iter()
             .find(|p| (p.layer, p.direction, p.kind) == (layer, direction, kind))

@@ -12,7 +12,7 @@ use rand::rngs::ChaCha8Rng;
 use rand::{RngExt, SeedableRng};
 
 use crate::cell::Cell;
-use crate::model::{Model, Param, ParamKind};
+use crate::model::{Model, ModelParam, ParamKind};
 use crate::spec::DType;
 use crate::tensor::{Element, Tensor, TensorData};
 
@@ -247,7 +247,7 @@ pub type BorrowedTensor<'a, T> = (String, Vec<usize>, Result<&'a [T], String>);
 #[derive(Clone, Debug, PartialEq)]
 pub struct Weights {
     dtype: DType,
-    entries: Vec<(Param, TensorData)>,
+    entries: Vec<(ModelParam, TensorData)>,
 }
 
 impl Weights {
@@ -255,7 +255,7 @@ impl Weights {
     /// from ChaCha8 seeded with `seed` (the same seed gives the same weights everywhere,
     /// though not torch's numbers: torch's generator is its own).
     pub fn init(model: &Model, seed: u64) -> Weights {
-        fn draw<T: Element>(model: &Model, rng: &mut ChaCha8Rng, p: &Param) -> TensorData {
+        fn draw<T: Element>(model: &Model, rng: &mut ChaCha8Rng, p: &ModelParam) -> TensorData {
             let k = 1.0 / (model.hidden_size() as f64).sqrt();
             T::wrap(
                 (0..p.len())
@@ -334,7 +334,7 @@ impl Weights {
     /// Confirms that these weights are exactly the parameters of `model`.
     pub fn check(&self, model: &Model) -> Result<(), WeightsError> {
         let params = model.params();
-        let mine: Vec<Param> = self.entries.iter().map(|(p, _)| *p).collect();
+        let mine: Vec<ModelParam> = self.entries.iter().map(|(p, _)| *p).collect();
         if self.dtype == model.dtype() && mine == params {
             return Ok(());
         }
@@ -357,7 +357,7 @@ impl Weights {
     }
 
     /// Every parameter with its data, in torch's `state_dict` order.
-    pub fn iter(&self) -> impl Iterator<Item = (&Param, &TensorData)> {
+    pub fn iter(&self) -> impl Iterator<Item = (&ModelParam, &TensorData)> {
         self.entries.iter().map(|(p, d)| (p, d))
     }
 
@@ -376,7 +376,7 @@ impl Weights {
     }
 
     /// The data of a parameter, if present and of type `T`.
-    pub fn param<T: Element>(&self, param: &Param) -> Option<&[T]> {
+    pub fn param<T: Element>(&self, param: &ModelParam) -> Option<&[T]> {
         self.entries
             .iter()
             .find(|(p, _)| p == param)
@@ -392,7 +392,7 @@ fn match_params<D, X>(
     prefix: &str,
     mut candidates: Vec<(String, Vec<usize>, D)>,
     decode: impl Fn(D) -> Result<X, String>,
-) -> Result<Vec<(Param, X)>, WeightsError> {
+) -> Result<Vec<(ModelParam, X)>, WeightsError> {
     let mut problems = Vec::new();
     let mut entries = Vec::new();
     for param in model.params() {
@@ -443,7 +443,7 @@ fn match_params<D, X>(
 /// Explains a mis-shaped parameter by the cell or `proj_size` whose shape it has: gate
 /// rows of another cell (an LSTM's `4 * H` for a GRU's `3 * H`), or the columns of another
 /// projection.
-fn shape_hint(model: &Model, param: &Param, found: &[usize]) -> Option<String> {
+fn shape_hint(model: &Model, param: &ModelParam, found: &[usize]) -> Option<String> {
     let h = model.hidden_size();
     let cell = model.cell();
     let rows = *found.first()?;
@@ -688,7 +688,10 @@ mod tests {
             .build()
             .unwrap();
         assert_eq!(
-            cell.params().iter().map(Param::name).collect::<Vec<_>>(),
+            cell.params()
+                .iter()
+                .map(ModelParam::name)
+                .collect::<Vec<_>>(),
             ["weight_ih", "weight_hh", "bias_ih", "bias_hh"]
         );
         let err = Weights::from_tensors(&lstm, state_dict(&cell))

@@ -16,6 +16,8 @@
 //! calls, each on `(N, H_in)` (or `(H_in)`), the states carried; [`CaseData::native`],
 //! [`CaseData::interp`] and [`CaseData::engine`] run either form.
 
+// Each test crate that includes this module (`mod common;`) uses part of it; the rest
+// would be dead code in that crate.
 #![allow(dead_code)]
 
 use proptest::prelude::*;

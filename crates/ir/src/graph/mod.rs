@@ -25,7 +25,7 @@ mod verify;
 
 pub use build::build_graph;
 pub use text::{GraphParseError, parse_graph};
-pub use verify::{GraphVerifyError, verify_graph};
+pub use verify::{GraphLocation, GraphProblem, GraphVerifyError, verify_graph};
 
 /// A bias vector added to pre-activations.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -23,16 +23,26 @@ impl fmt::Display for Block {
 }
 
 /// `ih+hh` for every gate; `hh[2]`, `ih[0..2]` for gate groups.
+impl fmt::Display for BiasTerm {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let bias = self.bias.text();
+        match self.gates {
+            Gates::All => f.write_str(bias),
+            Gates::Range(first, end) if end == first + 1 => write!(f, "{bias}[{first}]"),
+            Gates::Range(first, end) => write!(f, "{bias}[{first}..{end}]"),
+        }
+    }
+}
+
+/// A list of bias terms, `none` if empty.
 fn bias_text(bias: &[BiasTerm]) -> String {
     if bias.is_empty() {
         return "none".into();
     }
-    let term = |t: &BiasTerm| match t.gates {
-        Gates::All => t.bias.text().to_string(),
-        Gates::Range(first, end) if end == first + 1 => format!("{}[{first}]", t.bias.text()),
-        Gates::Range(first, end) => format!("{}[{first}..{end}]", t.bias.text()),
-    };
-    bias.iter().map(term).collect::<Vec<_>>().join(",")
+    bias.iter()
+        .map(|t| t.to_string())
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 impl fmt::Display for Graph {
@@ -243,10 +253,15 @@ pub fn parse_graph(text: &str) -> Result<Graph, GraphParseError> {
         let layer = graph.layers.last_mut().expect("checked above");
         match kind {
             "project" => {
-                let directions = field("weights")?
-                    .split(',')
-                    .map(|w| direction_of(w, ParamKind::WeightIh))
-                    .collect::<Result<Vec<_>, _>>()?;
+                // `weights=` with no names is a projection of no direction: what `Display`
+                // writes for one, which the verifier, not the parser, refuses.
+                let directions = match field("weights")? {
+                    "" => Vec::new(),
+                    names => names
+                        .split(',')
+                        .map(|w| direction_of(w, ParamKind::WeightIh))
+                        .collect::<Result<Vec<_>, _>>()?,
+                };
                 layer.projection = Some(Projection {
                     directions,
                     bias,

@@ -140,6 +140,9 @@ pub use rnnc_spec::{
     StateView, StateViewMut, Tensor, TensorData, TensorError, TensorView, TensorViewMut, Weights,
     WeightsError,
 };
+pub use rnnc_spec::{
+    Arg, ArgSource, ArgValue, UnknownCell, UnknownDType, UnknownMode, UnknownNonlinearity,
+};
 pub use stream::{Stream, StreamError, StreamState};
 
 /// Everything that can go wrong in rnnc's runtime API.

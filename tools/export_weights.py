@@ -63,10 +63,10 @@ CELL_GATES = {"rnn_cell": 1, "gru_cell": 3, "lstm_cell": 4}
 
 
 def cell_of(module):
-    """`rnn`, `lstm` or `gru` for a torch recurrent module, else None."""
-    for cls, cell in [(torch.nn.LSTM, "lstm"), (torch.nn.GRU, "gru"), (torch.nn.RNN, "rnn")]:
-        if isinstance(module, cls):
-            return cell
+    """`rnn`, `lstm` or `gru` for a torch recurrent module, else None: its `mode` names it
+    (`RNN_TANH` and `RNN_RELU` are the RNN's, `LSTM`, `GRU`)."""
+    if isinstance(module, torch.nn.RNNBase):
+        return module.mode.split("_")[0].lower()
     return None
 
 
@@ -251,14 +251,26 @@ def write(out, name, state, nonlinearity, batch_first, cell=None):
 
 
 def export(rnn, out, name=None):
-    """Write OUT.toml and OUT.safetensors for a torch.nn.RNN, LSTM, GRU or cell module."""
+    """Write OUT.toml and OUT.safetensors for a torch.nn.RNN, LSTM, GRU or cell module.
+
+    The spec is the module's own arguments, as torch holds them (`mode` for the cell,
+    `proj_size`, `nonlinearity` where the module has one...): nothing is inferred from the
+    shapes, which rnnc checks against the spec when it compiles the weights."""
     cell = kind_of(rnn)
     if cell is None:
         raise ExportError("export takes a torch.nn.RNN, LSTM, GRU, RNNCell, LSTMCell or "
                           f"GRUCell, got {type(rnn).__name__}")
-    nonlinearity = rnn.nonlinearity if cell in ("rnn", "rnn_cell") else None
-    batch_first = rnn.batch_first if cell in MODULES else None
-    write(out, name or os.path.basename(out), rnn.state_dict(), nonlinearity, batch_first, cell)
+    name = name or os.path.basename(out)
+    state = rnn.state_dict()
+    nonlinearity = getattr(rnn, "nonlinearity", None)  # the RNN's and the RNNCell's
+    if cell in CELL_MODULES:
+        text = cell_spec_text(name, cell, rnn.input_size, rnn.hidden_size, nonlinearity,
+                              bool(rnn.bias), spec_dtype(state, "weight_ih"))
+    else:
+        text = spec_text(name, rnn.input_size, rnn.hidden_size, rnn.num_layers, nonlinearity,
+                         bool(rnn.bias), bool(rnn.batch_first), bool(rnn.bidirectional),
+                         spec_dtype(state, "weight_ih_l0"), cell, rnn.proj_size)
+    save(out, text, state)
 
 
 def submodule(model, prefix):

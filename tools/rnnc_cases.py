@@ -353,6 +353,17 @@ def read_spec(path):
             raise CaseError(f"{path}: missing required key `{key}`")
     if spec.get("dtype", "f32") not in SPEC_DTYPES:
         raise CaseError(f"{path}: unknown dtype {spec['dtype']!r}")
+    if "mode" in spec:
+        # torch's RNNBase.mode, as rnnc reads it: the cell, and an RNN's nonlinearity.
+        mode = spec.pop("mode")
+        if mode not in ("RNN_TANH", "RNN_RELU", "LSTM", "GRU"):
+            raise CaseError(f"{path}: unknown mode {mode!r} (RNN_TANH, RNN_RELU, LSTM or GRU)")
+        implied = {"cell": mode.split("_")[0].lower()}
+        if mode.startswith("RNN_"):
+            implied["nonlinearity"] = mode[4:].lower()
+        for key, value in implied.items():
+            if spec.setdefault(key, value) != value:
+                raise CaseError(f"{path}: mode = {mode!r} contradicts {key} = {spec[key]!r}")
     if spec.get("cell", "rnn") not in GATES:
         raise CaseError(f"{path}: unknown cell {spec['cell']!r}")
     spec = {**SPEC_DEFAULTS, **spec}

@@ -167,6 +167,46 @@ def gru():
     return torch.nn.GRU(5, 4, num_layers=2, batch_first=True)
 
 
+def test_a_whole_module_writes_the_spec_its_state_dict_does(tmp_path, lstmp, gru, relu_rnn):
+    """A module's spec comes from its attributes (torch's mode, proj_size...), a state_dict's
+    from its shapes and the flags given: the same spec for the same model."""
+    for i, (rnn, flags) in enumerate([(lstmp, ["--batch-first", "false"]),
+                                      (gru, ["--batch-first", "true"]),
+                                      (relu_rnn, ["--batch-first", "true",
+                                                  "--nonlinearity", "relu"])]):
+        whole, state = tmp_path / f"whole{i}.pt", tmp_path / f"state{i}.safetensors"
+        torch.save(rnn, whole)
+        save_file({k: v.contiguous() for k, v in rnn.state_dict().items()}, str(state))
+        texts = []
+        for args in ([str(whole)], [str(state), *flags]):
+            out = str(tmp_path / f"m{i}")
+            assert export_weights.main(args + ["--out", out, "--name", "m"]) == 0
+            texts.append(open(out + ".toml").read())
+        assert texts[0] == texts[1], texts
+
+
+def test_cases_read_torchs_mode_in_a_spec(tmp_path, relu_rnn, capsys):
+    """A spec may name the module by torch's mode, as rnnc reads it; a contradiction with
+    its cell or nonlinearity is refused in one line."""
+    spec = tmp_path / "m.toml"
+    write_spec(spec, mode="RNN_RELU", input_size=6, hidden_size=10, num_layers=2,
+               batch_first=True)
+    read = rnnc_cases.read_spec(str(spec))
+    assert read["cell"] == "rnn" and read["nonlinearity"] == "relu"
+    module = tmp_path / "whole.pt"
+    torch.save(relu_rnn, module)
+    out = str(tmp_path / "case")
+    assert rnnc_cases.main(["export", "--spec", str(spec), "--module", str(module), "--out",
+                            out]) == 0, capsys.readouterr().err
+    for keys, message in [({"mode": "RNN_TANH", "nonlinearity": "relu"},
+                           "mode = 'RNN_TANH' contradicts nonlinearity = 'relu'"),
+                          ({"mode": "LSTM", "cell": "gru"}, "mode = 'LSTM' contradicts cell"),
+                          ({"mode": "lstm"}, "unknown mode 'lstm'")]:
+        write_spec(spec, input_size=6, hidden_size=10, **keys)
+        with pytest.raises(rnnc_cases.CaseError, match=message):
+            rnnc_cases.read_spec(str(spec))
+
+
 def test_the_cell_is_read_from_a_state_dicts_shapes(tmp_path, lstmp, gru, capsys):
     """An LSTM with projections and a 2-layer GRU: cell, sizes and proj_size come from the
     shapes alone; batch_first must still be stated, nonlinearity must not."""

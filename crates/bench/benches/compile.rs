@@ -24,7 +24,7 @@ fn compile(c: &mut Criterion) {
         ));
     }
     for config in BenchConfig::load(&root.join("benches/configs.toml")).unwrap() {
-        models.push((format!("config/{}", config.name), config.model().unwrap()));
+        models.push((format!("config/{}", config.name), config.model().clone()));
     }
     let mut group = c.benchmark_group("compile");
     group.sample_size(10);

@@ -18,7 +18,7 @@ fn forward(c: &mut Criterion) {
     let mut group = c.benchmark_group("forward");
     group.sample_size(10);
     for config in &configs {
-        group.throughput(Throughput::Elements(config.flops().unwrap()));
+        group.throughput(Throughput::Elements(config.flops()));
         for threads in [1, 2] {
             let mut prepared = Prepared::new(config, &CompileOptions::default(), threads).unwrap();
             group.bench_function(format!("{}/threads={threads}", config.name), |b| {

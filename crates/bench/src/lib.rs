@@ -7,4 +7,4 @@
 pub mod config;
 pub mod timing;
 
-pub use config::BenchConfig;
+pub use config::{BenchConfig, BenchError, ConfigProblem};

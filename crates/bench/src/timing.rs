@@ -8,6 +8,10 @@
 //! so that every variant sees the same noise of a shared machine and their ratio means
 //! something even when absolute times drift. Batches are long enough that the first call
 //! of each, which finds the caches filled by the other variant, weighs little.
+//!
+//! A configuration's model was validated when it was loaded ([`BenchConfig::load`], whose
+//! [`BenchError`](crate::BenchError) says what is wrong with a file): timing fails only for
+//! the runtime's reasons, [`rnnc::Error`].
 
 use std::time::{Duration, Instant};
 
@@ -97,7 +101,7 @@ impl Prepared {
         options: &CompileOptions,
         threads: usize,
     ) -> Result<Prepared, Error> {
-        let model = config.model().map_err(Error::Options)?;
+        let model = config.model();
         let options = CompileOptions {
             threads,
             ..options.clone()
@@ -106,11 +110,11 @@ impl Prepared {
         let mut rnn = None;
         for _ in 0..3 {
             let start = Instant::now();
-            rnn = Some(CompiledRnn::with_options(&model, &options)?);
+            rnn = Some(CompiledRnn::with_options(model, &options)?);
             compiles.push(start.elapsed().as_secs_f64() * 1e3);
         }
         let rnn = rnn.expect("compiled three times");
-        let packed = rnn.pack(&Weights::init(&model, 0))?;
+        let packed = rnn.pack(&Weights::init(model, 0))?;
         let (l, n) = (config.seq_len, config.batch);
         let mut rng = ChaCha8Rng::seed_from_u64(1);
         let x: Vec<f32> = (0..l * n * model.input_size())
@@ -122,7 +126,7 @@ impl Prepared {
             input: Tensor::new(vec![l, n, model.input_size()], x)?,
             output: Tensor::zeros(vec![l, n, model.output_size()]),
             state: State::try_zeros(&CallShape::check(
-                &model,
+                model,
                 &[l, n, model.input_size()],
                 None,
                 None,
@@ -288,10 +292,7 @@ pub fn bench(
             v.sample()?;
         }
     }
-    let flops = config
-        .model()
-        .map_err(Error::Options)?
-        .flops(config.seq_len, config.batch);
+    let flops = config.flops();
     Ok(variants
         .into_iter()
         .map(|v| {

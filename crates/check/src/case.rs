@@ -16,50 +16,45 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use rnnc_spec::{
-    CellKind, DType, Element, LoadOptions, Model, Nonlinearity, RnnSpec, StateKind, StateView,
-    TensorData, TensorView, Weights,
+    Arg, ArgSource, ArgValue, CellKind, DType, Element, KNOWN_KEYS, LoadOptions, Model, SpecErrors,
+    SpecFile, StateKind, StateView, TensorData, TensorView, Weights, default_name,
 };
 use serde::Deserialize;
 
 /// Tensors of a case file that are not parameters.
 const CALL_TENSORS: [&str; 6] = ["input", "h0", "c0", "output", "h_n", "c_n"];
 
-/// Why a case could not be read. Always a problem of the case files (the user's).
+/// Why a case could not be read. Always a problem of the case files (the user's), or of
+/// reading them (the environment's).
 #[derive(Debug, thiserror::Error)]
-#[error("{path}: {message}")]
-pub struct CaseError {
-    /// The file at fault.
-    pub path: String,
-    /// What is wrong with it.
-    pub message: String,
+pub enum CaseError {
+    /// A file that cannot be read (the environment's fault, or a path that is not there),
+    /// or whose contents are not a case (the user's).
+    #[error("{path}: {message}")]
+    File {
+        /// The file at fault.
+        path: String,
+        /// What is wrong with it.
+        message: String,
+    },
+    /// The model's arguments in `NAME.json` (torch's constructor arguments; the user's
+    /// fault): every problem, each located by its key, with the messages of a spec file.
+    #[error(transparent)]
+    Spec(#[from] SpecErrors),
 }
 
 /// Keys a case may carry for information only (`tests/golden/README.md`): `scale`, the
 /// factor a generator multiplied inputs, states and weights by (the tensors include it).
 pub const INFORMATIONAL_KEYS: [&str; 1] = ["scale"];
 
-/// `NAME.json`: the model's arguments and how torch was called. Keys that are neither
-/// fields nor [`INFORMATIONAL_KEYS`] are kept to be reported as warnings: a case written by
-/// a newer tool still runs, and a misspelt key does not pass unnoticed.
+/// `NAME.json`: how torch was called, and in `other` the model's arguments (torch's
+/// constructor keys, read by the spec reader: [`model`]) and any other key. Keys that are
+/// neither those nor [`INFORMATIONAL_KEYS`] are kept to be reported as warnings: a case
+/// written by a newer tool still runs, and a misspelt key does not pass unnoticed.
 /// A sequence module's arguments and packing are required in its cases; a cell module
-/// has none of them (`Option`s, checked in [`CaseConfig::model`]).
+/// has none of them (checked in [`model`]).
 #[derive(Debug, Deserialize)]
 struct CaseConfig {
-    input_size: i64,
-    hidden_size: i64,
-    num_layers: Option<i64>,
-    /// `lstm` or `gru` for torch's gated cells, `rnn_cell`, `lstm_cell` or `gru_cell` for
-    /// the cell modules; absent for `torch.nn.RNN`.
-    cell: Option<String>,
-    /// Absent for the gated cells.
-    nonlinearity: Option<String>,
-    /// An LSTM's projection size; absent or 0 for none.
-    proj_size: Option<i64>,
-    bias: bool,
-    batch_first: Option<bool>,
-    bidirectional: Option<bool>,
-    dropout: Option<f64>,
-    dtype: String,
     seq_len: usize,
     batch: usize,
     unbatched: bool,
@@ -70,6 +65,12 @@ struct CaseConfig {
     tensors: BTreeMap<String, Vec<usize>>,
     #[serde(flatten)]
     other: BTreeMap<String, serde_json::Value>,
+}
+
+/// Whether a key of `NAME.json` is one of torch's arguments, for the spec reader. `name`
+/// is not: a case's model is named by its file.
+fn is_argument(key: &str) -> bool {
+    key != "name" && KNOWN_KEYS.contains(&key)
 }
 
 /// A tensor of a case, in the case's dtype.
@@ -122,7 +123,7 @@ impl Case {
     pub fn load(path: &Path) -> Result<Case, CaseError> {
         let json_path = path.with_extension("json");
         let tensors_path = path.with_extension("safetensors");
-        let fail = |p: &Path, message: String| CaseError {
+        let fail = |p: &Path, message: String| CaseError::File {
             path: p.display().to_string(),
             message,
         };
@@ -145,9 +146,7 @@ impl Case {
             .file_stem()
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_default();
-        let model = config
-            .model(&name)
-            .map_err(|message| fail(&json_path, message))?;
+        let model = model(&config, &json_path.display().to_string(), &name)?;
         let bytes = std::fs::read(&tensors_path).map_err(|e| fail(&tensors_path, e.to_string()))?;
         let file = safetensors::SafeTensors::deserialize(&bytes)
             .map_err(|e| fail(&tensors_path, format!("not a valid safetensors file: {e}")))?;
@@ -182,7 +181,7 @@ impl Case {
         let warnings = config
             .other
             .keys()
-            .filter(|key| !INFORMATIONAL_KEYS.contains(&key.as_str()))
+            .filter(|key| !is_argument(key) && !INFORMATIONAL_KEYS.contains(&key.as_str()))
             .map(|key| format!("{}: unknown key `{key}` (ignored)", json_path.display()))
             .collect();
         let case = Case {
@@ -198,13 +197,13 @@ impl Case {
             model,
             weights,
         };
-        let batch_first = config.batch_first.unwrap_or(false);
+        let input_size = case.model.input_size();
         let expected_input = if config.unbatched {
-            vec![config.seq_len, config.input_size as usize]
-        } else if batch_first {
-            vec![config.batch, config.seq_len, config.input_size as usize]
+            vec![config.seq_len, input_size]
+        } else if case.model.batch_first() {
+            vec![config.batch, config.seq_len, input_size]
         } else {
-            vec![config.seq_len, config.batch, config.input_size as usize]
+            vec![config.seq_len, config.batch, input_size]
         };
         if case.input.shape != expected_input {
             return Err(fail(
@@ -241,76 +240,77 @@ impl Case {
     }
 }
 
-impl CaseConfig {
-    fn model(&self, name: &str) -> Result<Model, String> {
-        let cell: CellKind = match self.cell.as_deref() {
-            None => CellKind::Rnn,
-            Some(cell) => cell.parse().map_err(|()| {
-                rnnc_spec::SpecErrorKind::UnknownCell {
-                    found: cell.to_string(),
-                }
-                .to_string()
-            })?,
-        };
-        if cell.is_cell_module() {
-            // A stepped loop: none of a sequence module's arguments or packing.
-            if self.packed == Some(true) || self.lengths.is_some() {
-                return Err(format!(
-                    "a case of torch.nn.{} is a stepped loop: it cannot be packed or have \
-                     lengths",
-                    cell.module()
-                ));
-            }
-        } else {
-            let required = [
-                ("num_layers", self.num_layers.is_some()),
-                ("batch_first", self.batch_first.is_some()),
-                ("bidirectional", self.bidirectional.is_some()),
-                ("dropout", self.dropout.is_some()),
-                ("packed", self.packed.is_some()),
-                ("enforce_sorted", self.enforce_sorted.is_some()),
-            ];
-            if let Some((key, _)) = required.iter().find(|(_, given)| !given) {
-                return Err(format!(
-                    "missing key `{key}` (a case of torch.nn.{} has it)",
-                    cell.module()
-                ));
-            }
+/// The model of a case: torch's arguments read as a spec file's (located by key), then the
+/// keys a case of its module must have.
+fn model(config: &CaseConfig, path: &str, name: &str) -> Result<Model, CaseError> {
+    let args = config
+        .other
+        .iter()
+        // `null` is an absent key, as for the case's own keys.
+        .filter(|(key, value)| is_argument(key) && !value.is_null())
+        .map(|(key, value)| Arg::new(key, arg_value(value)));
+    let file = SpecFile::from_args(
+        ArgSource::Keys { origin: path },
+        Some(&default_name(name)),
+        args,
+    );
+    let model = file.validate()?;
+    let fail = |message: String| CaseError::File {
+        path: path.to_string(),
+        message,
+    };
+    let module = model.module();
+    if model.is_cell_module() {
+        // A stepped loop: none of a sequence module's arguments or packing.
+        if config.packed == Some(true) || config.lengths.is_some() {
+            return Err(fail(format!(
+                "a case of torch.nn.{module} is a stepped loop: it cannot be packed or have \
+                 lengths"
+            )));
         }
-        let nonlinearity = match (cell.sequence_module(), self.nonlinearity.as_deref()) {
-            (CellKind::Rnn, None) => {
-                return Err("missing key `nonlinearity` (`tanh` or `relu`)".into());
-            }
-            (_, None) => None,
-            (_, Some(found)) => Some(
-                found
-                    .parse::<Nonlinearity>()
-                    .map_err(|()| format!("Unknown nonlinearity '{found}'"))?,
-            ),
-        };
-        let dtype: DType = self.dtype.parse().map_err(|()| {
-            format!(
-                "unknown dtype '{}': expected float32 or float64",
-                self.dtype
-            )
-        })?;
-        let mut builder = RnnSpec::builder(self.input_size, self.hidden_size)
-            .cell(cell)
-            .proj_size(self.proj_size.unwrap_or(0));
-        if let Some(nonlinearity) = nonlinearity {
-            builder = builder.nonlinearity(nonlinearity);
+    } else {
+        let required = [
+            ("num_layers", file.written("num_layers")),
+            ("batch_first", file.written("batch_first")),
+            ("bidirectional", file.written("bidirectional")),
+            ("dropout", file.written("dropout")),
+            ("packed", config.packed.is_some()),
+            ("enforce_sorted", config.enforce_sorted.is_some()),
+        ];
+        if let Some((key, _)) = required.iter().find(|(_, given)| !given) {
+            return Err(fail(format!(
+                "missing key `{key}` (a case of torch.nn.{module} has it)"
+            )));
         }
-        // Absent keys are the defaults (a cell module's case has none of them).
-        builder
-            .num_layers(self.num_layers.unwrap_or(1))
-            .bias(self.bias)
-            .batch_first(self.batch_first.unwrap_or(false))
-            .dropout(self.dropout.unwrap_or(0.0))
-            .bidirectional(self.bidirectional.unwrap_or(false))
-            .dtype(dtype)
-            .name(rnnc_spec::default_name(name))
-            .build()
-            .map_err(|e| e.to_string())
+    }
+    if model.kind().sequence_module() == CellKind::Rnn
+        && !file.written("nonlinearity")
+        && !file.written("mode")
+    {
+        return Err(fail("missing key `nonlinearity` (`tanh` or `relu`)".into()));
+    }
+    for key in ["bias", "dtype"] {
+        if !file.written(key) {
+            return Err(fail(format!("missing key `{key}` (every case has it)")));
+        }
+    }
+    Ok(model)
+}
+
+/// A JSON value as the spec reader takes it.
+fn arg_value(value: &serde_json::Value) -> ArgValue {
+    use serde_json::Value;
+    match value {
+        Value::Bool(b) => ArgValue::Bool(*b),
+        Value::Number(n) => match (n.as_i64(), n.as_f64()) {
+            (Some(i), _) => ArgValue::Integer(i),
+            (None, _) if n.is_u64() => ArgValue::BigInteger(n.to_string()),
+            (None, f) => ArgValue::Float(f.unwrap_or(f64::NAN)),
+        },
+        Value::String(s) => ArgValue::String(s.clone()),
+        Value::Array(_) => ArgValue::Other("array".into()),
+        Value::Object(_) => ArgValue::Other("object".into()),
+        Value::Null => ArgValue::Other("null".into()),
     }
 }
 
@@ -355,7 +355,7 @@ pub fn collect_case_paths(paths: &[PathBuf]) -> Result<Vec<PathBuf>, CaseError> 
             let before = cases.len();
             collect_dir(path, &mut cases)?;
             if cases.len() == before {
-                return Err(CaseError {
+                return Err(CaseError::File {
                     path: path.display().to_string(),
                     message: "no case (*.json) in this directory or below".into(),
                 });
@@ -369,7 +369,7 @@ pub fn collect_case_paths(paths: &[PathBuf]) -> Result<Vec<PathBuf>, CaseError> 
 
 /// The `*.json` files of `dir` (sorted), then those of its subdirectories (in name order).
 fn collect_dir(dir: &Path, cases: &mut Vec<PathBuf>) -> Result<(), CaseError> {
-    let entries = std::fs::read_dir(dir).map_err(|e| CaseError {
+    let entries = std::fs::read_dir(dir).map_err(|e| CaseError::File {
         path: dir.display().to_string(),
         message: e.to_string(),
     })?;
@@ -385,4 +385,140 @@ fn collect_dir(dir: &Path, cases: &mut Vec<PathBuf>) -> Result<(), CaseError> {
         collect_dir(sub, cases)?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOLDEN: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/golden");
+
+    /// Loads a golden case with its JSON edited (the safetensors file copied beside it).
+    fn load_edited(
+        set: &str,
+        case: &str,
+        edit: impl Fn(&str) -> String,
+    ) -> Result<Case, CaseError> {
+        static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let dir = std::env::temp_dir().join(format!("rnnc-case-{}-{n}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let golden = Path::new(GOLDEN).join(set);
+        let json = std::fs::read_to_string(golden.join(format!("{case}.json"))).unwrap();
+        let path = dir.join("edited.json");
+        std::fs::write(&path, edit(&json)).unwrap();
+        std::fs::copy(
+            golden.join(format!("{case}.safetensors")),
+            dir.join("edited.safetensors"),
+        )
+        .unwrap();
+        let loaded = Case::load(&path);
+        std::fs::remove_dir_all(&dir).unwrap();
+        loaded
+    }
+
+    fn spec_error(result: Result<Case, CaseError>) -> String {
+        match result {
+            Err(CaseError::Spec(errors)) => errors.to_string(),
+            other => panic!("expected the spec's problems, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn torchs_arguments_are_read_by_the_spec_reader_with_its_messages() {
+        let unknown = spec_error(load_edited("torch-gru", "case_004", |j| {
+            j.replace("\"cell\": \"gru\"", "\"cell\": \"transformer\"")
+        }));
+        assert!(
+            unknown.ends_with(
+                "edited.json: key `cell`: Unknown cell 'transformer'. Select from 'rnn', \
+                 'lstm', 'gru', 'rnn_cell', 'lstm_cell' or 'gru_cell'."
+            ),
+            "{unknown}"
+        );
+        let both = spec_error(load_edited("torch-rnn", "case_004", |j| {
+            j.replace("\"tanh\"", "\"gelu\"")
+                .replace("\"relu\"", "\"gelu\"")
+                .replace("\"float32\"", "\"float16\"")
+                .replace("\"float64\"", "\"float16\"")
+        }));
+        assert!(
+            both.contains("has 2 problems:")
+                && both
+                    .contains("key `dtype`: Unknown dtype 'float16'. Select from 'f32' or 'f64'.")
+                && both.contains(
+                    "key `nonlinearity`: Unknown nonlinearity 'gelu'. Select from 'tanh' or \
+                     'relu'."
+                ),
+            "{both}"
+        );
+        let wrong = spec_error(load_edited("torch-rnn", "case_004", |j| {
+            j.replacen("\"input_size\": 10", "\"input_size\": \"10\"", 1)
+        }));
+        assert!(
+            wrong.ends_with(
+                "edited.json: key `input_size`: input_size should be of type integer, got: \
+                 string \"10\""
+            ),
+            "{wrong}"
+        );
+    }
+
+    #[test]
+    fn torchs_mode_may_name_the_module_and_must_agree_with_cell() {
+        let golden = Case::load(&Path::new(GOLDEN).join("torch-lstm/case_004.json")).unwrap();
+        let by_mode = load_edited("torch-lstm", "case_004", |j| {
+            j.replace("\"cell\": \"lstm\"", "\"mode\": \"LSTM\"")
+        })
+        .unwrap();
+        let renamed = rnnc_spec::RnnSpec {
+            name: "edited".into(),
+            ..golden.model.spec().clone()
+        };
+        assert_eq!(by_mode.model.spec(), &renamed);
+        assert!(by_mode.warnings.is_empty(), "{:?}", by_mode.warnings);
+        let contradiction = spec_error(load_edited("torch-lstm", "case_004", |j| {
+            j.replace(
+                "\"cell\": \"lstm\"",
+                "\"cell\": \"lstm\", \"mode\": \"GRU\"",
+            )
+        }));
+        assert!(
+            contradiction.ends_with(
+                "key `mode`: mode = \"GRU\" contradicts cell = \"lstm\": mode \"GRU\" is cell = \
+                 \"gru\" (help: give mode or cell, not both)"
+            ),
+            "{contradiction}"
+        );
+        // An RNN's case names its nonlinearity, by `nonlinearity` or by `mode`.
+        let rnn = load_edited("torch-rnn", "case_004", |j| {
+            j.replace("\"nonlinearity\": \"relu\"", "\"mode\": \"RNN_RELU\"")
+        })
+        .unwrap();
+        assert_eq!(
+            rnn.model.cell(),
+            rnnc_spec::Cell::Rnn(rnnc_spec::Nonlinearity::Relu)
+        );
+    }
+
+    #[test]
+    fn a_cases_own_keys_stay_its_own() {
+        // `name` is not read as the model's: a case is named by its file (and warned about).
+        let named = load_edited("torch-gru", "case_004", |j| {
+            j.replacen('{', "{\n \"name\": \"other\",", 1)
+        })
+        .unwrap();
+        assert_eq!(named.model.name(), "edited");
+        assert_eq!(named.warnings.len(), 1);
+        assert!(named.warnings[0].ends_with("unknown key `name` (ignored)"));
+        let missing = load_edited("torch-gru", "case_004", |j| {
+            j.replace("\"bias\"", "\"biases\"")
+        })
+        .unwrap_err()
+        .to_string();
+        assert!(
+            missing.ends_with("edited.json: missing key `bias` (every case has it)"),
+            "{missing}"
+        );
+    }
 }

@@ -30,7 +30,7 @@ use crate::arrays::{
     Elements, Float, NotElements, Pool, Results, TorchTypes, address, numpy_name, tensor_array,
 };
 use crate::errors::{WeightsChanged, call_error, py_error};
-use crate::spec::spec_from_dict;
+use crate::spec::{dict_errors, spec_from_dict};
 use crate::stream::{Carry, NativeStream};
 use crate::weights::{Source, Watched, dict_items, pack_arrays};
 
@@ -685,11 +685,14 @@ pub(crate) fn compile_spec(
     origin: Option<String>,
     watch: Option<&Bound<'_, PyList>>,
 ) -> PyResult<Native> {
-    let (file, origin) = match spec.cast::<PyDict>() {
-        Ok(dict) => (
-            spec_from_dict(dict)?,
-            origin.unwrap_or_else(|| "a Python dict".into()),
-        ),
+    let (model, origin) = match spec.cast::<PyDict>() {
+        Ok(dict) => {
+            let origin = origin.unwrap_or_else(|| "a Python dict".into());
+            let model = spec_from_dict(dict, &origin)?
+                .validate()
+                .map_err(dict_errors)?;
+            (model, origin)
+        }
         Err(_) => {
             let path = path_arg(spec, "spec must be a dict or the path of a TOML file")?;
             let file = SpecFile::read(&path).map_err(|e| {
@@ -698,12 +701,12 @@ pub(crate) fn compile_spec(
                     format!("{}: {e}", path.display()),
                 ))
             })?;
-            (file, origin.unwrap_or_else(|| path.display().to_string()))
+            let model = file
+                .validate()
+                .map_err(|e| PyValueError::new_err(e.render()))?;
+            (model, origin.unwrap_or_else(|| path.display().to_string()))
         }
     };
-    let model = file
-        .validate()
-        .map_err(|e| PyValueError::new_err(e.render()))?;
     if !(1..=MAX_THREADS).contains(&threads) {
         return Err(PyValueError::new_err(format!(
             "threads must be between 1 and {MAX_THREADS}, got {threads}"

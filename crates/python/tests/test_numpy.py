@@ -244,7 +244,7 @@ def test_wrong_specs_and_weights_say_what_is_wrong(tmp_path):
         rnnc.compile_spec({"input_size": 3, "hidden_size": 0}, {})
     with pytest.raises(ValueError, match="proj_size"):
         rnnc.compile_spec({"input_size": 3, "hidden_size": 4, "proj_size": 2}, {})
-    with pytest.raises(TypeError, match="spec key `input_size`: expected a bool, int, float or str, got list"):
+    with pytest.raises(TypeError, match="a Python dict: key `input_size`: input_size should be of type integer, got: list"):
         rnnc.compile_spec({"input_size": [3], "hidden_size": 4}, {})
     _, weights = small_model()
     missing = dict(weights)
@@ -268,6 +268,83 @@ def test_wrong_specs_and_weights_say_what_is_wrong(tmp_path):
             rnnc.compile_spec({"input_size": 3, "hidden_size": 4}, weights, threads=threads)
     with pytest.raises(TypeError, match="threads must be an int, got float"):
         rnnc.compile_spec({"input_size": 3, "hidden_size": 4}, weights, threads=2.0)
+
+
+UNKNOWN_CELL = ("Unknown cell 'transformer'. Select from 'rnn', 'lstm', 'gru', 'rnn_cell', "
+                "'lstm_cell' or 'gru_cell'.")
+
+
+def test_spec_dicts_are_read_as_spec_files_each_problem_located_by_its_key():
+    """The spec files' reader, keys and messages, with every problem of the dict at once."""
+    def problems(spec, error=ValueError):
+        with pytest.raises(error) as info:
+            rnnc.compile_spec(spec, {})
+        return str(info.value)
+
+    assert problems({"cell": "transformer", "input_size": 3, "hidden_size": 4}) == (
+        f"a Python dict: key `cell`: {UNKNOWN_CELL}")
+    assert problems({"nonlinearity": "gelu", "input_size": 3, "hidden_size": 4}) == (
+        "a Python dict: key `nonlinearity`: Unknown nonlinearity 'gelu'. Select from 'tanh' or "
+        "'relu'.")
+    assert problems({"dtype": "float16", "input_size": 3, "hidden_size": 4}) == (
+        "a Python dict: key `dtype`: Unknown dtype 'float16'. Select from 'f32' or 'f64'.")
+    # Every problem, each by its key; an unknown key with the nearest known one.
+    assert problems({"cell": "lstm", "input_size": 0, "hiden_size": 4, "nonlinearity": "relu"}) == (
+        "a Python dict has 4 problems:\n"
+        "  unknown key `hiden_size` (help: did you mean `hidden_size`?)\n"
+        "  missing required key `hidden_size`\n"
+        "  key `input_size`: input_size must be greater than zero, got 0\n"
+        "  key `nonlinearity`: nonlinearity applies only to cell = \"rnn\" and \"rnn_cell\" "
+        "(torch.nn.LSTM takes no nonlinearity argument), got nonlinearity = \"relu\" with cell = "
+        "\"lstm\" (help: remove the nonlinearity key)")
+    # A value of the wrong type is torch's TypeError; a too large int is said as such.
+    assert problems({"input_size": 3.0, "hidden_size": 4, "bias": 1}, TypeError) == (
+        "a Python dict has 2 problems:\n"
+        "  key `input_size`: input_size should be of type integer, got: float 3.0\n"
+        "  key `bias`: bias should be of type boolean, got: integer 1")
+    assert problems({"input_size": 2**70, "hidden_size": 4}, TypeError) == (
+        "a Python dict: key `input_size`: input_size should be of type integer (64-bit), got: "
+        f"integer {2**70}")
+    assert "got: dict" in problems({"input_size": {"a": 1}, "hidden_size": 4}, TypeError)
+    with pytest.raises(TypeError, match=r"spec keys must be str, got int \(3\)"):
+        rnnc.compile_spec({3: "input_size", "hidden_size": 4}, {})
+    # None is torch's default, as if the key were not there.
+    weights = small_model(cell="gru")[1]
+    m = rnnc.compile_spec({"cell": "gru", "input_size": 3, "hidden_size": 4, "num_layers": None},
+                          weights)
+    assert m.spec["num_layers"] == 1 and m.spec["name"] == "gru"
+
+
+def test_torch_mode_names_the_sequence_module():
+    """torch's `mode` (RNNBase.mode) is the spec of `cell` and an RNN's `nonlinearity`."""
+    weights = small_model()[1]
+    relu = rnnc.compile_spec({"mode": "RNN_RELU", "input_size": 3, "hidden_size": 4}, weights)
+    same = rnnc.compile_spec({"cell": "rnn", "nonlinearity": "relu", "input_size": 3, "hidden_size": 4},
+                             weights)
+    assert relu.spec == same.spec and relu.mode == "RNN_RELU" and relu.spec["name"] == "rnn"
+    x = np.random.default_rng(1).standard_normal((5, 2, 3)).astype(np.float32)
+    (out, h), (out2, h2) = relu(x), same(x)
+    assert np.array_equal(out, out2) and np.array_equal(h, h2)
+    for mode, cell in [("LSTM", "lstm"), ("GRU", "gru"), ("RNN_TANH", "rnn")]:
+        spec, weights = small_model(cell=cell)[0].spec, small_model(cell=cell)[1]
+        again = rnnc.compile_spec({"mode": mode, "input_size": 3, "hidden_size": 4, "cell": cell},
+                                  weights)
+        assert again.spec == spec and again.mode == mode
+
+    def problem(spec):
+        with pytest.raises(ValueError) as info:
+            rnnc.compile_spec({"input_size": 3, "hidden_size": 4, **spec}, {})
+        return str(info.value)
+
+    assert problem({"mode": "LSTM", "cell": "gru"}) == (
+        "a Python dict: key `mode`: mode = \"LSTM\" contradicts cell = \"gru\": mode \"LSTM\" is "
+        "cell = \"lstm\" (help: give mode or cell, not both)")
+    assert problem({"mode": "RNN_TANH", "nonlinearity": "relu"}).startswith(
+        "a Python dict: key `mode`: mode = \"RNN_TANH\" contradicts nonlinearity = \"relu\"")
+    assert "torch.nn.GRUCell has no mode" in problem({"mode": "GRU", "cell": "gru_cell"})
+    assert problem({"mode": "lstm"}) == (
+        "a Python dict: key `mode`: Unknown mode 'lstm'. Select from 'RNN_TANH', 'RNN_RELU', "
+        "'LSTM' or 'GRU'.")
 
 
 def test_emit_writes_the_object_and_header(tmp_path):

@@ -1,9 +1,11 @@
 //! Spec errors: what is wrong, under which key, and where in the file.
 //!
 //! Every problem of a spec is collected, not only the first: a user fixing a file should
-//! see all of it at once. The same [`SpecErrorKind`] values come from files and from the
-//! builder; only files have locations. Rendering produces compiler-style diagnostics with
-//! `path:line:column`, the source line and a label under the offending text.
+//! see all of it at once. The same [`SpecErrorKind`] values come from files, from keys
+//! without text (a Python dict, a JSON case) and from the builder. A file's are rendered
+//! as compiler-style diagnostics with `path:line:column`, the source line and a label under
+//! the offending text; those of keys without text start with their key (key `cell`: ...);
+//! the builder's have no location.
 
 use std::fmt;
 use std::ops::Range;
@@ -11,6 +13,8 @@ use std::ops::Range;
 use codespan_reporting::diagnostic::{Diagnostic, Label};
 use codespan_reporting::files::SimpleFile;
 use codespan_reporting::term::{self, Chars, Config};
+
+use crate::spec::{UnknownCell, UnknownDType, UnknownMode, UnknownNonlinearity};
 
 /// What is wrong with a spec. Every variant is the user's fault (a bad spec).
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]
@@ -79,19 +83,30 @@ pub enum SpecErrorKind {
         found: f64,
     },
     /// A nonlinearity other than `tanh` or `relu` (torch's message).
-    #[error("Unknown nonlinearity '{found}'. Select from 'tanh' or 'relu'.")]
-    UnknownNonlinearity {
-        /// The value found.
-        found: String,
-    },
+    #[error(transparent)]
+    UnknownNonlinearity(#[from] UnknownNonlinearity),
     /// A cell other than the six modules' names.
+    #[error(transparent)]
+    UnknownCell(#[from] UnknownCell),
+    /// A `mode` other than torch's four.
+    #[error(transparent)]
+    UnknownMode(#[from] UnknownMode),
+    /// torch's `mode` and `cell` or `nonlinearity` given together, saying different things.
     #[error(
-        "Unknown cell '{found}'. Select from 'rnn', 'lstm', 'gru', 'rnn_cell', 'lstm_cell' or \
-         'gru_cell'."
+        "mode = \"{mode}\" contradicts {key} = \"{found}\": mode \"{mode}\" is {key} = \
+         \"{implied}\"{note}"
     )]
-    UnknownCell {
-        /// The value found.
-        found: String,
+    ModeContradicts {
+        /// The mode given.
+        mode: &'static str,
+        /// The other key: `cell` or `nonlinearity`.
+        key: &'static str,
+        /// Its value.
+        found: &'static str,
+        /// The value the mode means.
+        implied: &'static str,
+        /// Why, when the value is a cell module's (which has no mode); empty otherwise.
+        note: String,
     },
     /// `nonlinearity` given for a module that has none (torch's LSTM, GRU and their cell
     /// modules take no such argument).
@@ -150,11 +165,8 @@ pub enum SpecErrorKind {
         sequence: &'static str,
     },
     /// A dtype other than `f32` or `f64`.
-    #[error("Unknown dtype '{found}'. Select from 'f32' or 'f64'.")]
-    UnknownDtype {
-        /// The value found.
-        found: String,
-    },
+    #[error(transparent)]
+    UnknownDtype(#[from] UnknownDType),
     /// A name that cannot prefix C symbols.
     #[error("name must be a C identifier ({reason}), got `{found}`")]
     InvalidName {
@@ -188,6 +200,9 @@ impl SpecErrorKind {
             SpecErrorKind::UnknownNonlinearity { .. } => Some("nonlinearity"),
             SpecErrorKind::UnknownDtype { .. } => Some("dtype"),
             SpecErrorKind::UnknownCell { .. } => Some("cell"),
+            SpecErrorKind::UnknownMode { .. } | SpecErrorKind::ModeContradicts { .. } => {
+                Some("mode")
+            }
             SpecErrorKind::NonlinearityNotRnn { .. } => Some("nonlinearity"),
             SpecErrorKind::ProjSizeNotLstm { .. }
             | SpecErrorKind::ProjSizeNegative { .. }
@@ -195,6 +210,18 @@ impl SpecErrorKind {
             SpecErrorKind::InvalidName { .. } => Some("name"),
             SpecErrorKind::TooManyParameters { .. } => None,
         }
+    }
+
+    /// Whether the message names the key itself (in backquotes), so that a location by key
+    /// would only repeat it.
+    fn names_key(&self) -> bool {
+        matches!(
+            self,
+            SpecErrorKind::UnknownKey { .. }
+                | SpecErrorKind::NestedTable { .. }
+                | SpecErrorKind::MissingKey { .. }
+                | SpecErrorKind::NotACellArgument { .. }
+        )
     }
 
     /// The short text under the underlined source.
@@ -213,6 +240,12 @@ impl SpecErrorKind {
             SpecErrorKind::UnknownCell { .. } => {
                 "expected \"rnn\", \"lstm\", \"gru\", \"rnn_cell\", \"lstm_cell\" or \"gru_cell\""
                     .into()
+            }
+            SpecErrorKind::UnknownMode { .. } => {
+                "expected \"RNN_TANH\", \"RNN_RELU\", \"LSTM\" or \"GRU\"".into()
+            }
+            SpecErrorKind::ModeContradicts { key, found, .. } => {
+                format!("contradicts {key} = \"{found}\"")
             }
             SpecErrorKind::NonlinearityNotRnn { .. } => {
                 "only for cell = \"rnn\" or \"rnn_cell\"".into()
@@ -249,6 +282,11 @@ impl SpecErrorKind {
                 Some("a name is [A-Za-z_][A-Za-z0-9_]*, at most 64 characters".into())
             }
             SpecErrorKind::NonlinearityNotRnn { .. } => Some("remove the nonlinearity key".into()),
+            SpecErrorKind::ModeContradicts { key, note, .. } => Some(if note.is_empty() {
+                format!("give mode or {key}, not both")
+            } else {
+                "remove mode: a cell module has none".into()
+            }),
             SpecErrorKind::ProjSizeNotLstm { .. } => {
                 Some("remove proj_size, or set cell = \"lstm\"".into())
             }
@@ -265,8 +303,24 @@ impl SpecErrorKind {
 pub struct SpecError {
     /// What is wrong.
     pub kind: SpecErrorKind,
-    /// Byte range in the spec file; `None` for builder specs and file-wide problems.
+    /// Byte range in the spec file; `None` for builder specs, sources located by key (a
+    /// dict, a JSON case: [`SpecErrorKind::key`] says where) and file-wide problems.
     pub span: Option<Range<usize>>,
+}
+
+impl SpecError {
+    /// The problem located by its key, for sources without text: "key `cell`: Unknown cell
+    /// ...", then the help, if any.
+    fn by_key(&self) -> String {
+        let mut text = match self.kind.key() {
+            Some(key) if !self.kind.names_key() => format!("key `{key}`: {}", self.kind),
+            _ => self.kind.to_string(),
+        };
+        if let Some(help) = self.kind.help() {
+            text.push_str(&format!(" (help: {help})"));
+        }
+        text
+    }
 }
 
 impl fmt::Display for SpecError {
@@ -277,37 +331,54 @@ impl fmt::Display for SpecError {
 
 impl std::error::Error for SpecError {}
 
-/// The spec file the errors point into.
+/// Where the problems were found.
 #[derive(Clone, Debug, PartialEq)]
-struct SourceFile {
-    path: String,
-    text: String,
+enum Source {
+    /// A builder: no location.
+    Builder,
+    /// A file (or a table of one) that the spans point into.
+    File { path: String, text: String },
+    /// Keys and values without text (a Python dict, a JSON case), named by `origin`; each
+    /// problem is located by its key.
+    Keys { origin: String },
 }
 
 /// Every problem found in one spec. Never empty.
 ///
 /// `Display` (and `Debug`, so that `main` returning `Box<dyn Error>` prints something a
 /// person can read) starts with a summary line, not with `error: `, so that callers can
-/// add their own prefix; for a spec file, the compiler-style diagnostics follow.
+/// add their own prefix; for a spec file, the compiler-style diagnostics follow; for keys
+/// without text, one line per problem, located by its key.
 /// [`render`](Self::render) is the form `rnnc` prints.
 #[derive(Clone, PartialEq)]
 pub struct SpecErrors {
     errors: Vec<SpecError>,
-    file: Option<SourceFile>,
+    source: Source,
 }
 
 impl SpecErrors {
     pub(crate) fn new(errors: Vec<SpecError>) -> SpecErrors {
         debug_assert!(!errors.is_empty());
-        SpecErrors { errors, file: None }
+        SpecErrors {
+            errors,
+            source: Source::Builder,
+        }
     }
 
     /// Attaches the file the spans point into, so that rendering can quote it.
     pub(crate) fn in_file(mut self, path: &str, text: &str) -> SpecErrors {
-        self.file = Some(SourceFile {
+        self.source = Source::File {
             path: path.to_string(),
             text: text.to_string(),
-        });
+        };
+        self
+    }
+
+    /// Names the source of keys the problems are located in (by key).
+    pub(crate) fn in_keys(mut self, origin: &str) -> SpecErrors {
+        self.source = Source::Keys {
+            origin: origin.to_string(),
+        };
         self
     }
 
@@ -321,16 +392,27 @@ impl SpecErrors {
         self.errors.iter().map(|e| &e.kind).collect()
     }
 
-    /// Renders every problem as a compiler diagnostic (plain text, no colour).
+    /// Renders every problem as a compiler diagnostic (plain text, no colour); problems of
+    /// keys without text (a dict, a JSON case) one per line, each located by its key.
     pub fn render(&self) -> String {
-        let Some(file) = &self.file else {
-            return self
-                .errors
-                .iter()
-                .map(|e| format!("error: {e}\n"))
-                .collect();
+        let (path, text) = match &self.source {
+            Source::Builder => {
+                return self
+                    .errors
+                    .iter()
+                    .map(|e| format!("error: {e}\n"))
+                    .collect();
+            }
+            Source::Keys { origin } => {
+                return self
+                    .errors
+                    .iter()
+                    .map(|e| format!("error: {origin}: {}\n", e.by_key()))
+                    .collect();
+            }
+            Source::File { path, text } => (path, text),
         };
-        let files = SimpleFile::new(file.path.as_str(), file.text.as_str());
+        let files = SimpleFile::new(path.as_str(), text.as_str());
         let config = Config {
             chars: Chars::ascii(),
             ..Config::default()
@@ -353,23 +435,25 @@ impl SpecErrors {
                 Err(_) => out.push_str(&format!("error: {error}\n")),
             }
         }
-        let n = self.errors.len();
         out.push_str(&format!(
-            "error: {} has {n} problem{}\n",
-            file.path,
-            if n == 1 { "" } else { "s" }
+            "error: {path} has {}\n",
+            problems(self.errors.len())
         ));
         out
     }
 }
 
+/// "1 problem", "3 problems".
+fn problems(n: usize) -> String {
+    format!("{n} problem{}", if n == 1 { "" } else { "s" })
+}
+
 impl fmt::Display for SpecErrors {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let n = self.errors.len();
-        let problems = format!("{n} problem{}", if n == 1 { "" } else { "s" });
-        match &self.file {
-            Some(file) => {
-                writeln!(f, "{} has {problems}", file.path)?;
+        match &self.source {
+            Source::File { path, .. } => {
+                writeln!(f, "{path} has {}", problems(n))?;
                 // The rendered diagnostics without the summary line that ends them.
                 let rendered = self.render();
                 let body = rendered
@@ -378,10 +462,20 @@ impl fmt::Display for SpecErrors {
                     .map_or("", |(body, _)| body);
                 f.write_str(body)
             }
-            None => match self.errors.as_slice() {
+            Source::Keys { origin } => match self.errors.as_slice() {
+                [one] => write!(f, "{origin}: {}", one.by_key()),
+                many => {
+                    write!(f, "{origin} has {}:", problems(n))?;
+                    for e in many {
+                        write!(f, "\n  {}", e.by_key())?;
+                    }
+                    Ok(())
+                }
+            },
+            Source::Builder => match self.errors.as_slice() {
                 [one] => write!(f, "invalid spec: {one}"),
                 many => {
-                    write!(f, "invalid spec ({problems}):")?;
+                    write!(f, "invalid spec ({}):", problems(n))?;
                     for e in many {
                         write!(f, "\n  {e}")?;
                     }

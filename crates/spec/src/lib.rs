@@ -1,8 +1,9 @@
 //! rnnc's front end: what an RNN is, before any compilation.
 //!
-//! - [`RnnSpec`] is what a user wrote (a spec file via [`SpecFile`], or
-//!   [`RnnSpec::builder`]); [`RnnSpec::validate`] is the only way to a [`Model`], so every
-//!   later stage sees checked sizes and flags.
+//! - [`RnnSpec`] is what a user wrote (torch's constructor arguments read by
+//!   [`SpecFile`] from a spec file, a table of another file, a JSON case or a Python dict,
+//!   or [`RnnSpec::builder`]); [`RnnSpec::validate`] is the only way to a [`Model`], so
+//!   every later stage sees checked sizes and flags.
 //! - [`Weights`] are a model's parameters under torch's `state_dict` names and shapes,
 //!   loaded from or saved to safetensors.
 //! - [`CallShape::check`] resolves the tensors of a forward call against a model with
@@ -28,8 +29,11 @@ pub use call::{CallError, CallShape, Dims};
 pub use cell::{Cell, MAX_STATES, StateKind};
 pub use error::{SpecError, SpecErrorKind, SpecErrors};
 pub use model::{Model, ModelParam, ParamKind, param_name, state_dict_order};
-pub use parse::{KNOWN_KEYS, SpecFile, default_name};
-pub use spec::{CellKind, DEFAULT_NAME, DType, Nonlinearity, RnnSpec, RnnSpecBuilder};
+pub use parse::{Arg, ArgSource, ArgValue, KNOWN_KEYS, SpecFile, default_name};
+pub use spec::{
+    CellKind, DEFAULT_NAME, DType, Nonlinearity, RnnSpec, RnnSpecBuilder, UnknownCell,
+    UnknownDType, UnknownMode, UnknownNonlinearity,
+};
 pub use state::{Shapes, State, StateView, StateViewMut};
 pub use tensor::{
     AllocError, Element, Tensor, TensorData, TensorError, TensorView, TensorViewMut, try_resize,

@@ -1,31 +1,49 @@
-//! Reading spec files: TOML text -> [`RnnSpec`] with the location of every value.
+//! Reading torch's constructor arguments: the one reader of spec files, case files,
+//! benchmark configurations and Python dicts.
 //!
 //! A spec file holds top-level keys named like torch's constructor arguments:
 //!
 //! ```toml
-//! cell = "lstm"         # "rnn" (default), "lstm" or "gru"
+//! cell = "lstm"         # "rnn" (default), "lstm" or "gru"; or a cell module's name
 //! input_size = 10
 //! hidden_size = 20
 //! num_layers = 2        # optional, like every key but the two sizes
 //! ```
 //!
-//! Parsing never stops at the first problem: every unknown key, wrong type and out-of-range
-//! value is collected, and validation's problems are added to the parser's, so one run shows
-//! everything wrong with a file. A key whose value has the wrong type keeps its default, so
-//! it is reported once, not again by validation.
+//! Every source of these keys is read here, by [`SpecFile::from_args`]: a spec file
+//! ([`SpecFile::parse`]), a table of another TOML file (a benchmark configuration), a JSON
+//! case or a Python dict each turn their entries into [`Arg`]s and keep their own keys for
+//! themselves. So every source means the same thing by the same keys and gets the same
+//! messages; a file locates them by line and column, a source without text by key.
+//!
+//! Besides `cell`, torch's `RNNBase.mode` is read: `mode = "RNN_TANH" | "RNN_RELU" |
+//! "LSTM" | "GRU"` is the sequence module of that cell (an RNN's mode is its
+//! nonlinearity too), as a torch module holds it. With `cell` or `nonlinearity` it must
+//! say the same; a cell module has no mode (`cell = "lstm_cell"`, and an RNNCell's
+//! `nonlinearity`).
+//!
+//! Reading never stops at the first problem: every unknown key, wrong type and out-of-range
+//! value is collected, and validation's problems are added to the reader's, so one run
+//! shows everything wrong with a spec. A key whose value has the wrong type keeps its
+//! default, so it is reported once, not again by validation.
 
+use std::borrow::Cow;
+use std::ops::Range;
 use std::path::Path;
 
+use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
+use crate::cell::Cell;
 use crate::error::{SpecError, SpecErrorKind, SpecErrors};
 use crate::model::Model;
-use crate::spec::RnnSpec;
+use crate::spec::{CellKind, RnnSpec};
 use crate::validate::{SpecSpans, validate};
 
-/// Every key a spec file may hold.
-pub const KNOWN_KEYS: [&str; 12] = [
+/// Every key a spec may hold.
+pub const KNOWN_KEYS: [&str; 13] = [
     "cell",
+    "mode",
     "input_size",
     "hidden_size",
     "num_layers",
@@ -39,12 +57,130 @@ pub const KNOWN_KEYS: [&str; 12] = [
     "name",
 ];
 
-/// A parsed spec file: the spec it describes, where each value was written, and the
-/// problems parsing found.
+/// A value of one key as its source holds it: TOML, JSON or a Python object.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ArgValue {
+    /// A boolean.
+    Bool(bool),
+    /// An integer.
+    Integer(i64),
+    /// An integer that does not fit 64 bits, as written.
+    BigInteger(String),
+    /// A floating-point number.
+    Float(f64),
+    /// A string.
+    String(String),
+    /// A table (TOML's; the keys it holds): spec keys nested in one are reported as such.
+    Table(Vec<String>),
+    /// Any other value (an array, a datetime, a Python list...), named as its source names
+    /// it, for "got: ..." messages.
+    Other(String),
+}
+
+impl ArgValue {
+    /// A TOML value as the reader takes it.
+    pub fn from_toml(value: &DeValue<'_>) -> ArgValue {
+        match value {
+            DeValue::String(s) => ArgValue::String(s.to_string()),
+            DeValue::Integer(i) => match i64::from_str_radix(i.as_str(), i.radix()) {
+                Ok(v) => ArgValue::Integer(v),
+                Err(_) => ArgValue::BigInteger(i.to_string()),
+            },
+            DeValue::Float(f) => match f.as_str().parse() {
+                Ok(v) => ArgValue::Float(v),
+                Err(_) => ArgValue::Other(format!("float {f}")),
+            },
+            DeValue::Boolean(b) => ArgValue::Bool(*b),
+            DeValue::Datetime(d) => ArgValue::Other(format!("datetime {d}")),
+            DeValue::Array(_) => ArgValue::Other("array".into()),
+            DeValue::Table(t) => {
+                ArgValue::Table(t.iter().map(|(k, _)| k.get_ref().to_string()).collect())
+            }
+        }
+    }
+
+    /// How the value is named in "got: ..." messages: `integer 7`, `string "10"`, `array`.
+    pub fn describe(&self) -> String {
+        match self {
+            ArgValue::Bool(b) => format!("boolean {b}"),
+            ArgValue::Integer(i) => format!("integer {i}"),
+            ArgValue::BigInteger(i) => format!("integer {i}"),
+            ArgValue::Float(f) => format!("float {f:?}"),
+            ArgValue::String(s) => format!("string {s:?}"),
+            ArgValue::Table(_) => "table".into(),
+            ArgValue::Other(what) => what.clone(),
+        }
+    }
+}
+
+/// One key of a source and its value, with where they were written: byte ranges of the
+/// file for a source with text, `None` for one located by key (a dict, a JSON case).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Arg {
+    /// The key.
+    pub key: String,
+    /// Where the key was written.
+    pub key_span: Option<Range<usize>>,
+    /// The value.
+    pub value: ArgValue,
+    /// Where the value was written.
+    pub span: Option<Range<usize>>,
+}
+
+impl Arg {
+    /// A key and value of a source without text: problems are located by the key.
+    pub fn new(key: impl Into<String>, value: ArgValue) -> Arg {
+        Arg {
+            key: key.into(),
+            key_span: None,
+            value,
+            span: None,
+        }
+    }
+
+    /// An entry of a TOML table, with its spans in the file's text.
+    pub fn from_toml(key: &Spanned<Cow<'_, str>>, value: &Spanned<DeValue<'_>>) -> Arg {
+        Arg {
+            key: key.get_ref().to_string(),
+            key_span: Some(key.span()),
+            value: ArgValue::from_toml(value.get_ref()),
+            span: Some(value.span()),
+        }
+    }
+}
+
+/// What a spec was read from, for locating its problems.
+#[derive(Clone, Copy, Debug)]
+pub enum ArgSource<'a> {
+    /// A TOML file (`path`, shown in diagnostics) whose `text` the spans of the [`Arg`]s
+    /// point into: problems are shown at their line and column, the source line quoted.
+    File {
+        /// The file's path.
+        path: &'a str,
+        /// Its text.
+        text: &'a str,
+    },
+    /// Keys and values without text (a Python dict, a JSON case), named `origin` in
+    /// messages (`a Python dict`, `case_001.json`): problems are located by their key.
+    Keys {
+        /// What the keys came from.
+        origin: &'a str,
+    },
+}
+
+/// Where the spec of a [`SpecFile`] came from.
+#[derive(Clone, Debug)]
+enum Origin {
+    File { path: String, text: String },
+    Keys { origin: String },
+}
+
+/// A spec as read from a source: the spec it describes, where each value was written, and
+/// the problems reading found. Made by [`SpecFile::parse`] (a spec file's text) or
+/// [`SpecFile::from_args`] (any source of keys).
 #[derive(Clone, Debug)]
 pub struct SpecFile {
-    path: String,
-    text: String,
+    origin: Origin,
     spec: RnnSpec,
     spans: SpecSpans,
     errors: Vec<SpecError>,
@@ -64,31 +200,77 @@ impl SpecFile {
             .file_stem()
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_default();
-        let mut spec = RnnSpec::builder(1, 1).name(default_name(&stem)).into();
-        let mut spans = SpecSpans::default();
-        let mut errors = Vec::new();
+        let source = ArgSource::File { path, text };
+        let name = default_name(&stem);
         let (table, syntax_errors) = DeTable::parse_recoverable(text);
         if syntax_errors.is_empty() {
-            read_table(table.get_ref(), &mut spec, &mut spans, &mut errors);
-        } else {
-            // A recovered table after a syntax error would only add confusing follow-ups.
-            errors.extend(syntax_errors.into_iter().map(|e| SpecError {
+            let args = table.get_ref().iter().map(|(k, v)| Arg::from_toml(k, v));
+            return SpecFile::from_args(source, Some(&name), args);
+        }
+        // A recovered table after a syntax error would only add confusing follow-ups.
+        let mut file = SpecFile::from_args(source, Some(&name), []);
+        file.errors = syntax_errors
+            .into_iter()
+            .map(|e| SpecError {
                 kind: SpecErrorKind::Syntax {
                     message: e.message().trim().to_string(),
                 },
                 span: e.span(),
-            }));
+            })
+            .collect();
+        file
+    }
+
+    /// Reads torch's arguments from `args`, the entries of any source: every key must be
+    /// one of [`KNOWN_KEYS`] (a caller keeps its own keys for itself), `input_size` and
+    /// `hidden_size` are required, every other key has torch's default. `name` is the
+    /// default `name`; `None` makes it the cell's (`lstm`, `gru_cell`), as for a torch
+    /// module.
+    pub fn from_args(
+        source: ArgSource<'_>,
+        name: Option<&str>,
+        args: impl IntoIterator<Item = Arg>,
+    ) -> SpecFile {
+        let mut reader = Reader::default();
+        for arg in args {
+            reader.read(arg);
         }
+        let Reader {
+            mut spec,
+            spans,
+            mut errors,
+            read,
+            ..
+        } = reader.finish();
+        if !read.contains(&"name") {
+            spec.name = name.map_or_else(|| spec.cell.as_str().to_string(), str::to_string);
+        }
+        for required in ["input_size", "hidden_size"] {
+            if !spans.written(required) {
+                errors.push(SpecError {
+                    kind: SpecErrorKind::MissingKey { key: required },
+                    span: None,
+                });
+            }
+        }
+        let origin = match source {
+            ArgSource::File { path, text } => Origin::File {
+                path: path.to_string(),
+                text: text.to_string(),
+            },
+            ArgSource::Keys { origin } => Origin::Keys {
+                origin: origin.to_string(),
+            },
+        };
         SpecFile {
-            path: path.to_string(),
-            text: text.to_string(),
+            origin,
             spec,
             spans,
             errors,
         }
     }
 
-    /// The spec as written, if the file parsed without problems (it may still be invalid).
+    /// The spec as written, if it was read without problems (it may still be invalid).
     pub fn spec(&self) -> Result<&RnnSpec, SpecErrors> {
         if self.errors.is_empty() {
             Ok(&self.spec)
@@ -97,7 +279,12 @@ impl SpecFile {
         }
     }
 
-    /// Validates the spec: every problem of parsing and validation, in file order.
+    /// Whether the source wrote `key` (whatever its value, valid or not).
+    pub fn written(&self, key: &str) -> bool {
+        self.spans.written(key)
+    }
+
+    /// Validates the spec: every problem of reading and validation, in file order.
     pub fn validate(&self) -> Result<Model, SpecErrors> {
         let mut errors = self.errors.clone();
         if self
@@ -118,9 +305,14 @@ impl SpecFile {
     }
 
     fn located(&self, mut errors: Vec<SpecError>) -> SpecErrors {
-        // File-wide problems (no span) come last; the rest in the order of the text.
+        // File-wide problems (no span) come last; the rest in the order of the text. A
+        // stable sort: problems located by key stay in the order they were found.
         errors.sort_by_key(|e| e.span.as_ref().map_or(usize::MAX, |s| s.start));
-        SpecErrors::new(errors).in_file(&self.path, &self.text)
+        let errors = SpecErrors::new(errors);
+        match &self.origin {
+            Origin::File { path, text } => errors.in_file(path, text),
+            Origin::Keys { origin } => errors.in_keys(origin),
+        }
     }
 }
 
@@ -140,143 +332,168 @@ pub fn default_name(stem: &str) -> String {
     name
 }
 
-fn read_table(
-    table: &DeTable<'_>,
-    spec: &mut RnnSpec,
-    spans: &mut SpecSpans,
-    errors: &mut Vec<SpecError>,
-) {
-    for (key, value) in table.iter() {
-        let name = key.get_ref().as_ref();
-        let span = value.span();
-        let Some(&known) = KNOWN_KEYS.iter().find(|k| **k == name) else {
-            let nested = match value.get_ref() {
-                DeValue::Table(t) => t
-                    .iter()
-                    .any(|(k, _)| KNOWN_KEYS.contains(&k.get_ref().as_ref())),
-                _ => false,
-            };
-            let kind = if nested {
-                SpecErrorKind::NestedTable {
-                    key: name.to_string(),
-                }
-            } else {
-                SpecErrorKind::UnknownKey {
-                    key: name.to_string(),
-                    suggestion: nearest_key(name),
-                }
-            };
-            errors.push(SpecError {
-                kind,
-                span: Some(key.span()),
-            });
-            continue;
-        };
-        spans.set(known, span.clone());
-        let value = value.get_ref();
-        let wrong = |Expected(expected)| SpecErrorKind::WrongType {
-            key: known,
-            expected,
-            found: describe(value),
-        };
-        let mut read =
-            || -> Result<(), SpecErrorKind> {
-                match known {
-                    "input_size" => spec.input_size = integer(value).map_err(wrong)?,
-                    "hidden_size" => spec.hidden_size = integer(value).map_err(wrong)?,
-                    "num_layers" => spec.num_layers = integer(value).map_err(wrong)?,
-                    "proj_size" => spec.proj_size = integer(value).map_err(wrong)?,
-                    "cell" => {
-                        let found = string(value).map_err(wrong)?;
-                        spec.cell = found.parse().map_err(|()| SpecErrorKind::UnknownCell {
-                            found: found.to_string(),
-                        })?;
-                    }
-                    "bias" => spec.bias = boolean(value).map_err(wrong)?,
-                    "batch_first" => spec.batch_first = boolean(value).map_err(wrong)?,
-                    "bidirectional" => spec.bidirectional = boolean(value).map_err(wrong)?,
-                    "dropout" => spec.dropout = number(value).map_err(wrong)?,
-                    "name" => spec.name = string(value).map_err(wrong)?.to_string(),
-                    "nonlinearity" => {
-                        let found = string(value).map_err(wrong)?;
-                        spec.nonlinearity = Some(found.parse().map_err(|()| {
-                            SpecErrorKind::UnknownNonlinearity {
-                                found: found.to_string(),
-                            }
-                        })?);
-                    }
-                    "dtype" => {
-                        let found = string(value).map_err(wrong)?;
-                        spec.dtype = found.parse().map_err(|()| SpecErrorKind::UnknownDtype {
-                            found: found.to_string(),
-                        })?;
-                    }
-                    _ => unreachable!("every key of KNOWN_KEYS is read above"),
-                }
-                Ok(())
-            };
-        if let Err(kind) = read() {
-            errors.push(SpecError {
-                kind,
-                span: Some(span),
-            });
-        }
-    }
-    for required in ["input_size", "hidden_size"] {
-        if !table.iter().any(|(k, _)| k.get_ref().as_ref() == required) {
-            errors.push(SpecError {
-                kind: SpecErrorKind::MissingKey { key: required },
-                span: None,
-            });
+/// The state of reading one source's entries.
+struct Reader {
+    spec: RnnSpec,
+    spans: SpecSpans,
+    errors: Vec<SpecError>,
+    /// torch's mode, if given and known, with where.
+    mode: Option<(Cell, Option<Range<usize>>)>,
+    /// Keys whose values were read (of the right type and known), for `mode`'s checks.
+    read: Vec<&'static str>,
+}
+
+impl Default for Reader {
+    fn default() -> Reader {
+        Reader {
+            spec: RnnSpec::builder(1, 1).into(),
+            spans: SpecSpans::default(),
+            errors: Vec::new(),
+            mode: None,
+            read: Vec::new(),
         }
     }
 }
 
-/// The TOML type a key takes, for "should be of type ..." messages.
+impl Reader {
+    fn read(&mut self, arg: Arg) {
+        let Arg {
+            key,
+            key_span,
+            value,
+            span,
+        } = arg;
+        let Some(&known) = KNOWN_KEYS.iter().find(|k| **k == key) else {
+            let nested = matches!(&value, ArgValue::Table(keys)
+                if keys.iter().any(|k| KNOWN_KEYS.contains(&k.as_str())));
+            let kind = if nested {
+                SpecErrorKind::NestedTable { key }
+            } else {
+                SpecErrorKind::UnknownKey {
+                    suggestion: nearest_key(&key),
+                    key,
+                }
+            };
+            self.errors.push(SpecError {
+                kind,
+                span: key_span,
+            });
+            return;
+        };
+        self.spans.set(known, span.clone());
+        match self.value(known, &value, span.clone()) {
+            Ok(()) => self.read.push(known),
+            Err(kind) => self.errors.push(SpecError { kind, span }),
+        }
+    }
+
+    fn value(
+        &mut self,
+        key: &'static str,
+        value: &ArgValue,
+        span: Option<Range<usize>>,
+    ) -> Result<(), SpecErrorKind> {
+        let wrong = |Expected(expected)| SpecErrorKind::WrongType {
+            key,
+            expected,
+            found: value.describe(),
+        };
+        let spec = &mut self.spec;
+        match key {
+            "input_size" => spec.input_size = integer(value).map_err(wrong)?,
+            "hidden_size" => spec.hidden_size = integer(value).map_err(wrong)?,
+            "num_layers" => spec.num_layers = integer(value).map_err(wrong)?,
+            "proj_size" => spec.proj_size = integer(value).map_err(wrong)?,
+            "cell" => spec.cell = string(value).map_err(wrong)?.parse()?,
+            "mode" => self.mode = Some((string(value).map_err(wrong)?.parse()?, span)),
+            "bias" => spec.bias = boolean(value).map_err(wrong)?,
+            "batch_first" => spec.batch_first = boolean(value).map_err(wrong)?,
+            "bidirectional" => spec.bidirectional = boolean(value).map_err(wrong)?,
+            "dropout" => spec.dropout = number(value).map_err(wrong)?,
+            "name" => spec.name = string(value).map_err(wrong)?.to_string(),
+            "nonlinearity" => {
+                spec.nonlinearity = Some(string(value).map_err(wrong)?.parse()?);
+            }
+            "dtype" => spec.dtype = string(value).map_err(wrong)?.parse()?,
+            _ => unreachable!("every key of KNOWN_KEYS is read above"),
+        }
+        Ok(())
+    }
+
+    /// Applies `mode` once every key is read: it names the sequence module (and an RNN's
+    /// nonlinearity) unless `cell` (`nonlinearity`) does, and must agree with them.
+    fn finish(mut self) -> Reader {
+        let Some((mode, span)) = self.mode.clone() else {
+            return self;
+        };
+        let implied = CellKind::Rnn.with_cell(mode);
+        let mut contradiction = |key, found, implied, note| {
+            self.errors.push(SpecError {
+                kind: SpecErrorKind::ModeContradicts {
+                    mode: mode.mode(),
+                    key,
+                    found,
+                    implied,
+                    note,
+                },
+                span: span.clone(),
+            });
+        };
+        if !self.spans.written("cell") {
+            self.spec.cell = implied;
+        } else if self.read.contains(&"cell") && self.spec.cell != implied {
+            let note = if self.spec.cell.is_cell_module() {
+                format!(" (torch.nn.{} has no mode)", self.spec.cell.module())
+            } else {
+                String::new()
+            };
+            contradiction("cell", self.spec.cell.as_str(), implied.as_str(), note);
+        }
+        if let Some(act) = mode.nonlinearity() {
+            if !self.spans.written("nonlinearity") {
+                self.spec.nonlinearity = Some(act);
+            } else if let Some(given) = self.spec.nonlinearity
+                && self.read.contains(&"nonlinearity")
+                && given != act
+            {
+                contradiction("nonlinearity", given.as_str(), act.as_str(), String::new());
+            }
+        }
+        self
+    }
+}
+
+/// The type a key takes, for "should be of type ..." messages.
 struct Expected(&'static str);
 
-fn integer(value: &DeValue<'_>) -> Result<i64, Expected> {
+fn integer(value: &ArgValue) -> Result<i64, Expected> {
     match value {
-        DeValue::Integer(i) => {
-            i64::from_str_radix(i.as_str(), i.radix()).map_err(|_| Expected("integer (64-bit)"))
-        }
+        ArgValue::Integer(i) => Ok(*i),
+        ArgValue::BigInteger(_) => Err(Expected("integer (64-bit)")),
         _ => Err(Expected("integer")),
     }
 }
 
-fn number(value: &DeValue<'_>) -> Result<f64, Expected> {
+fn number(value: &ArgValue) -> Result<f64, Expected> {
     match value {
-        DeValue::Float(f) => f.as_str().parse().map_err(|_| Expected("number")),
+        ArgValue::Float(f) => Ok(*f),
         // torch takes any number for dropout, integers included.
-        DeValue::Integer(_) => integer(value).map(|i| i as f64),
+        ArgValue::Integer(_) | ArgValue::BigInteger(_) => integer(value).map(|i| i as f64),
         _ => Err(Expected("number")),
     }
 }
 
-fn boolean(value: &DeValue<'_>) -> Result<bool, Expected> {
+fn boolean(value: &ArgValue) -> Result<bool, Expected> {
     match value {
-        DeValue::Boolean(b) => Ok(*b),
+        ArgValue::Bool(b) => Ok(*b),
         _ => Err(Expected("boolean")),
     }
 }
 
-fn string<'a>(value: &'a DeValue<'_>) -> Result<&'a str, Expected> {
+fn string(value: &ArgValue) -> Result<&str, Expected> {
     match value {
-        DeValue::String(s) => Ok(s.as_ref()),
+        ArgValue::String(s) => Ok(s),
         _ => Err(Expected("string")),
-    }
-}
-
-/// How a value is named in "got: ..." messages.
-fn describe(value: &DeValue<'_>) -> String {
-    match value {
-        DeValue::String(s) => format!("string {:?}", s.as_ref()),
-        DeValue::Integer(i) => format!("integer {i}"),
-        DeValue::Float(f) => format!("float {f}"),
-        DeValue::Boolean(b) => format!("boolean {b}"),
-        DeValue::Datetime(d) => format!("datetime {d}"),
-        DeValue::Array(_) => "array".to_string(),
-        DeValue::Table(_) => "table".to_string(),
     }
 }
 

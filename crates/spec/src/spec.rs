@@ -3,7 +3,10 @@
 //! Field names and defaults are those of the constructors of `torch.nn.RNN`, `torch.nn.LSTM`
 //! and `torch.nn.GRU` (and of the cell modules `torch.nn.RNNCell`, `LSTMCell`, `GRUCell`,
 //! whose arguments are a subset: `input_size`, `hidden_size`, `bias`, and the RNNCell's
-//! `nonlinearity`), plus `cell` (which module), `dtype` and `name`. Sizes are signed so
+//! `nonlinearity`), plus `cell` (which module; a source may name a sequence module by
+//! torch's `mode` instead, see [`SpecFile`](crate::SpecFile)), `dtype` and `name`. The
+//! names of cells, nonlinearities, dtypes and modes parse with [`FromStr`], whose errors
+//! ([`UnknownCell`], ...) hold the one message for each. Sizes are signed so
 //! that a negative size from a file or a builder reaches validation and gets torch's
 //! message, instead of failing earlier in a conversion.
 //! Nothing downstream of the front end accepts an `RnnSpec`: [`RnnSpec::validate`] turns it
@@ -43,14 +46,24 @@ impl fmt::Display for Nonlinearity {
 }
 
 impl FromStr for Nonlinearity {
-    type Err = ();
-    fn from_str(s: &str) -> Result<Self, ()> {
+    type Err = UnknownNonlinearity;
+    fn from_str(s: &str) -> Result<Self, UnknownNonlinearity> {
         match s {
             "tanh" => Ok(Nonlinearity::Tanh),
             "relu" => Ok(Nonlinearity::Relu),
-            _ => Err(()),
+            _ => Err(UnknownNonlinearity {
+                found: s.to_string(),
+            }),
         }
     }
+}
+
+/// A nonlinearity other than `tanh` or `relu` (torch's message). The user's fault.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("Unknown nonlinearity '{found}'. Select from 'tanh' or 'relu'.")]
+pub struct UnknownNonlinearity {
+    /// The text found.
+    pub found: String,
 }
 
 /// Which torch module a spec describes: `cell = "rnn" | "lstm" | "gru"` in a spec file for
@@ -162,13 +175,45 @@ impl fmt::Display for CellKind {
 }
 
 impl FromStr for CellKind {
-    type Err = ();
-    fn from_str(s: &str) -> Result<Self, ()> {
+    type Err = UnknownCell;
+    fn from_str(s: &str) -> Result<Self, UnknownCell> {
         CellKind::ALL
             .into_iter()
             .find(|kind| kind.as_str() == s)
-            .ok_or(())
+            .ok_or_else(|| UnknownCell {
+                found: s.to_string(),
+            })
     }
+}
+
+/// A cell other than the six modules' names. The user's fault.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "Unknown cell '{found}'. Select from 'rnn', 'lstm', 'gru', 'rnn_cell', 'lstm_cell' or \
+     'gru_cell'."
+)]
+pub struct UnknownCell {
+    /// The text found.
+    pub found: String,
+}
+
+impl FromStr for Cell {
+    type Err = UnknownMode;
+    /// torch's `RNNBase.mode`: `RNN_TANH`, `RNN_RELU`, `LSTM` or `GRU` (what
+    /// [`Cell`]'s `Display` writes).
+    fn from_str(s: &str) -> Result<Self, UnknownMode> {
+        Cell::from_mode(s).ok_or_else(|| UnknownMode {
+            found: s.to_string(),
+        })
+    }
+}
+
+/// A mode other than torch's four (`RNNBase.mode`). The user's fault.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("Unknown mode '{found}'. Select from 'RNN_TANH', 'RNN_RELU', 'LSTM' or 'GRU'.")]
+pub struct UnknownMode {
+    /// The text found.
+    pub found: String,
 }
 
 /// The element type of weights, inputs, states and outputs.
@@ -205,15 +250,25 @@ impl fmt::Display for DType {
 }
 
 impl FromStr for DType {
-    type Err = ();
+    type Err = UnknownDType;
     /// Accepts rnnc's names and torch's (`float32`, `float64`).
-    fn from_str(s: &str) -> Result<Self, ()> {
+    fn from_str(s: &str) -> Result<Self, UnknownDType> {
         match s {
             "f32" | "float32" => Ok(DType::F32),
             "f64" | "float64" => Ok(DType::F64),
-            _ => Err(()),
+            _ => Err(UnknownDType {
+                found: s.to_string(),
+            }),
         }
     }
+}
+
+/// A dtype other than `f32` or `f64` (or torch's `float32`, `float64`). The user's fault.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("Unknown dtype '{found}'. Select from 'f32' or 'f64'.")]
+pub struct UnknownDType {
+    /// The text found.
+    pub found: String,
 }
 
 /// A recurrent model as described by a spec file or a builder; not yet validated.

@@ -27,27 +27,28 @@ pub const MAX_PARAMETERS: u64 = i32::MAX as u64;
 /// Longest `name`: it prefixes C symbols and macros.
 pub const MAX_NAME_LEN: usize = 64;
 
-/// Where each key's value was written in a spec file; empty for builder specs.
+/// Which keys a source wrote, and where each value was written in a spec file (`None` for
+/// sources located by key: a dict, a JSON case); empty for builder specs.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct SpecSpans {
-    spans: Vec<(&'static str, Range<usize>)>,
+    spans: Vec<(&'static str, Option<Range<usize>>)>,
 }
 
 impl SpecSpans {
-    pub(crate) fn set(&mut self, key: &'static str, span: Range<usize>) {
+    pub(crate) fn set(&mut self, key: &'static str, span: Option<Range<usize>>) {
         self.spans.push((key, span));
     }
 
-    /// Whether the file wrote `key` (whatever its value).
-    fn written(&self, key: &str) -> bool {
+    /// Whether the source wrote `key` (whatever its value).
+    pub(crate) fn written(&self, key: &str) -> bool {
         self.spans.iter().any(|(k, _)| *k == key)
     }
 
-    fn get(&self, key: &str) -> Option<Range<usize>> {
+    pub(crate) fn get(&self, key: &str) -> Option<Range<usize>> {
         self.spans
             .iter()
             .find(|(k, _)| *k == key)
-            .map(|(_, span)| span.clone())
+            .and_then(|(_, span)| span.clone())
     }
 }
 

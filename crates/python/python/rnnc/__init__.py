@@ -95,14 +95,11 @@ def compile(module, threads: int = 1):
 
 def compile_spec(spec, weights, threads: int = 1) -> Compiled:
     """Compiles a spec without PyTorch: ``spec`` a TOML file's path or a dict of the same
-    keys (``cell``, ``input_size``, ``hidden_size``, ...), ``weights`` a safetensors file's
+    keys (``cell`` or torch's ``mode``, ``input_size``, ``hidden_size``, ...; without a
+    ``name``, the model is named by its cell), ``weights`` a safetensors file's
     path or a dict of arrays under torch's ``state_dict`` names (numpy arrays, read without
     copying; torch tensors also do). The arrays are packed now: later writes to them are
     not seen by calls (``emit`` refuses them)."""
-    if isinstance(spec, dict) and "name" not in spec:
-        # The name of emitted symbols: the cell's, as for a torch module (not the file
-        # stem a spec file would give).
-        spec = {**spec, "name": str(spec.get("cell", "rnn"))}
     if isinstance(weights, dict):
         torch = torch_module()
         if torch is not None:

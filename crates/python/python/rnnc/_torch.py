@@ -67,29 +67,33 @@ def refuse_unless_compilable(torch, module):
 
 
 def spec_of(torch, module):
-    """The spec of `module` (without dtype: the weights say it), and torch's class name."""
+    """The spec of `module` (without dtype: the weights say it), and torch's class name.
+
+    torch's attributes as the module holds them: a sequence module's `mode` (`RNN_TANH`,
+    `LSTM`...), which names its cell and an RNN's nonlinearity, and its arguments; a cell
+    module, which has no mode, by its `cell` (and an RNNCell's `nonlinearity`). rnnc's
+    reader names the model after its cell, as for a spec without a name."""
     nn = torch.nn
     base = base_class(torch, module)
     spec = {"input_size": module.input_size, "hidden_size": module.hidden_size, "bias": bool(module.bias)}
     if issubclass(base, nn.RNNCellBase):
-        spec["cell"] = {nn.RNNCell: "rnn_cell", nn.LSTMCell: "lstm_cell", nn.GRUCell: "gru_cell"}[base]
+        spec["cell"] = CELL_MODULES[base.__name__]
         if base is nn.RNNCell:
             spec["nonlinearity"] = module.nonlinearity
     else:
-        mode = module.mode
-        spec["cell"] = {"RNN_TANH": "rnn", "RNN_RELU": "rnn", "LSTM": "lstm", "GRU": "gru"}[mode]
         spec.update(
+            mode=module.mode,
             num_layers=module.num_layers,
             batch_first=bool(module.batch_first),
             dropout=float(module.dropout),
             bidirectional=bool(module.bidirectional),
+            proj_size=module.proj_size,
         )
-        if mode.startswith("RNN_"):
-            spec["nonlinearity"] = "tanh" if mode == "RNN_TANH" else "relu"
-        if getattr(module, "proj_size", 0):
-            spec["proj_size"] = module.proj_size
-    spec["name"] = spec["cell"]
     return spec, base.__name__
+
+
+# The spec's `cell` of each cell module (torch's class name -> rnnc's), which has no `mode`.
+CELL_MODULES = {"RNNCell": "rnn_cell", "LSTMCell": "lstm_cell", "GRUCell": "gru_cell"}
 
 
 def weight_names(torch, module):

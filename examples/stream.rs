@@ -6,7 +6,9 @@
 use rnnc::{CompiledRnn, LoadOptions, SpecFile, TensorView, Weights};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let x: Vec<f32> = (0..50 * 40).map(|i| (0.01 * i as f64).sin() as f32).collect();
+    let x: Vec<f32> = (0..50 * 40)
+        .map(|i| (0.01 * i as f64).sin() as f32)
+        .collect();
     for name in std::env::args().skip(1) {
         let model = SpecFile::read(format!("{name}.toml").as_ref())?.validate()?;
         let file = format!("{name}.safetensors");

@@ -19,7 +19,7 @@ pyo3::create_exception!(
 /// be allocated, `ValueError` for weights and options, `RuntimeError` for the rest
 /// (sizes, states, lengths: torch's kernels' checks).
 pub(crate) fn py_error(e: Error) -> PyErr {
-    let text = e.to_string();
+    let text = with_causes(&e);
     match e {
         Error::Call(
             CallError::InputRank { .. }
@@ -34,6 +34,23 @@ pub(crate) fn py_error(e: Error) -> PyErr {
         Error::Weights(_) | Error::Tensor(_) | Error::Options(_) => PyValueError::new_err(text),
         _ => PyRuntimeError::new_err(text),
     }
+}
+
+/// The error's message followed by its causes' (a Cranelift or ISA error below a codegen
+/// error, the interpreter's below a failed interpretation), as the CLI prints the chain:
+/// Python has no other way to see them. A cause whose text the message already holds is
+/// not repeated.
+fn with_causes(e: &Error) -> String {
+    let mut text = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text = format!("{text}: {cause_text}");
+        }
+        source = cause.source();
+    }
+    text
 }
 
 /// A call's error (shapes, lengths) as [`py_error`] maps it.

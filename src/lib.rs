@@ -134,14 +134,12 @@ pub use rnnc_ir as ir;
 #[doc(inline)]
 pub use rnnc_kernel as kernel;
 pub use rnnc_spec::{
-    AllocError, BorrowedTensor, CallError, CallShape, Cell, CellKind, DType, Element, LoadOptions,
-    MAX_LAYERS, MAX_PARAMETERS, MAX_SIZE, MAX_STATES, Model, ModelParam, Nonlinearity, ParamKind,
-    RnnSpec, RnnSpecBuilder, SpecError, SpecErrorKind, SpecErrors, SpecFile, State, StateKind,
-    StateView, StateViewMut, Tensor, TensorData, TensorError, TensorView, TensorViewMut, Weights,
-    WeightsError,
-};
-pub use rnnc_spec::{
-    Arg, ArgSource, ArgValue, UnknownCell, UnknownDType, UnknownMode, UnknownNonlinearity,
+    AllocError, Arg, ArgSource, ArgValue, BorrowedTensor, CallError, CallShape, Cell, CellKind,
+    DType, Element, LoadOptions, MAX_LAYERS, MAX_PARAMETERS, MAX_SIZE, MAX_STATES, Model,
+    ModelParam, Nonlinearity, ParamKind, RnnSpec, RnnSpecBuilder, SpecError, SpecErrorKind,
+    SpecErrors, SpecFile, State, StateKind, StateView, StateViewMut, Tensor, TensorData,
+    TensorError, TensorView, TensorViewMut, UnknownCell, UnknownDType, UnknownMode,
+    UnknownNonlinearity, Weights, WeightsError,
 };
 pub use stream::{Stream, StreamError, StreamState};
 

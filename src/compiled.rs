@@ -32,6 +32,10 @@ pub struct CompileOptions {
     /// A call gets one thread per this many FLOPs (at least one, at most `threads`); 0
     /// gives every call all `threads` (tests use it to run small models threaded).
     pub min_flops_per_thread: u64,
+    /// The same for one-step calls (`seq_len = 1`) of a unidirectional model, which split
+    /// every layer's whole step between the threads with one barrier per layer; 0 gives
+    /// every such call all `threads`.
+    pub min_flops_per_frame_thread: u64,
 }
 
 impl Default for CompileOptions {
@@ -41,6 +45,7 @@ impl Default for CompileOptions {
             opt_level: OptLevel::default(),
             threads: 1,
             min_flops_per_thread: MIN_FLOPS_PER_THREAD,
+            min_flops_per_frame_thread: MIN_FLOPS_PER_FRAME_THREAD,
         }
     }
 }
@@ -60,11 +65,18 @@ pub struct CompiledRnn {
     /// Threads per call, and FLOPs per thread (see [`CompileOptions`]).
     threads: usize,
     min_flops_per_thread: u64,
+    min_flops_per_frame_thread: u64,
 }
 
 /// The default of [`CompileOptions::min_flops_per_thread`]: waking a worker costs up to
 /// ~50 µs and each step of a split recurrence a barrier, which smaller shares do not repay.
 pub const MIN_FLOPS_PER_THREAD: u64 = 8_000_000;
+
+/// The default of [`CompileOptions::min_flops_per_frame_thread`]: a one-step call meets
+/// its workers once per layer, not once per step, and its workers are awake when calls
+/// come frame after frame, so shares of a few microseconds pay (measured in
+/// docs/perf-log/2026-12-02-zen3-frames.md).
+pub const MIN_FLOPS_PER_FRAME_THREAD: u64 = 100_000;
 
 /// Weights in the packed layout of a [`CompiledRnn`]; made by [`CompiledRnn::pack`].
 #[derive(Clone, Debug, PartialEq)]
@@ -157,9 +169,10 @@ impl CompiledRnn {
             model: model.clone(),
             layout_key: hasher.finish(),
             max_rows: ir.max_rows(),
-            kernels: NativeKernels::new(code, &ir.schedule, shape, options.threads)?,
+            kernels: NativeKernels::new(code, (&ir.schedule, &ir.frame), shape, options.threads)?,
             threads: options.threads,
             min_flops_per_thread: options.min_flops_per_thread,
+            min_flops_per_frame_thread: options.min_flops_per_frame_thread,
             ir,
         })
     }
@@ -429,7 +442,12 @@ impl CompiledRnn {
             }
         };
         let flops = self.model.flops(call.seq_len, call.batch);
-        let threads = match self.min_flops_per_thread {
+        let per_thread = if call.seq_len == 1 && self.kernels.has_frame() {
+            self.min_flops_per_frame_thread
+        } else {
+            self.min_flops_per_thread
+        };
+        let threads = match per_thread {
             0 => self.threads,
             min => (flops / min).clamp(1, self.threads as u64) as usize,
         };

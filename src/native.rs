@@ -67,6 +67,9 @@ struct RawArgs {
     pointers: [*mut u8; MAX_BUFFERS],
     seq_len: i64,
     batch: i64,
+    /// Whether the members run the frame's functions (a one-step call) instead of the
+    /// schedule's phases.
+    frame: bool,
 }
 
 // SAFETY: the pointers are the checked buffers of one call, exclusively borrowed until all
@@ -245,7 +248,8 @@ pub(crate) struct NativeKernels {
 /// one after the other).
 enum Entry {
     Forward(ForwardFn),
-    Schedule(Vec<PhaseOf<PhaseFn>>),
+    /// The phases, and the frame's functions (empty: none).
+    Schedule(Vec<PhaseOf<PhaseFn>>, Vec<PhaseFn>),
 }
 
 // SAFETY: the code is immutable once finalized and kernels keep no state (invariant 3);
@@ -255,11 +259,12 @@ unsafe impl Send for NativeKernels {}
 unsafe impl Sync for NativeKernels {}
 
 impl NativeKernels {
-    /// Takes ownership of the code; `schedule` is the module's (empty: it has `forward`);
-    /// with a schedule, starts the workers of calls of up to `threads` threads.
+    /// Takes ownership of the code; `schedule` and `frame` are the module's (an empty
+    /// schedule: it has `forward`); with a schedule, starts the workers of calls of up to
+    /// `threads` threads.
     pub fn new(
         code: JitCode,
-        schedule: &[Phase],
+        (schedule, frame): (&[Phase], &[String]),
         shape: KernelShape,
         threads: usize,
     ) -> Result<NativeKernels, Error> {
@@ -306,17 +311,26 @@ impl NativeKernels {
                     })
                 })
                 .collect::<Result<Vec<_>, Refused>>()?;
-            Entry::Schedule(phases)
+            let frame = frame
+                .iter()
+                .map(|f| phase(f))
+                .collect::<Result<Vec<_>, Refused>>()?;
+            Entry::Schedule(phases, frame)
         };
         let pack = unsafe { std::mem::transmute::<*const u8, PackFn>(code.pack) };
         let workers = match &entry {
-            Entry::Schedule(phases) if threads > 1 => {
-                let phases = phases.clone();
+            Entry::Schedule(phases, frame) if threads > 1 => {
+                let (phases, frame) = (phases.clone(), frame.clone());
                 // SAFETY: a job is the `RawArgs` of a call whose buffers were checked
                 // (invariant 2) and stay borrowed until every member has finished
                 // (`Crew::run` returns only then); members share them as invariant 4 says.
-                let work =
-                    move |raw: RawArgs, m: Member<'_>| unsafe { run_member(&phases, raw, m) };
+                let work = move |raw: RawArgs, m: Member<'_>| unsafe {
+                    if raw.frame {
+                        run_frame(&frame, raw, m)
+                    } else {
+                        run_member(&phases, raw, m)
+                    }
+                };
                 let workers = Workers::new(threads, work).map_err(|source| Error::Threads {
                     workers: threads - 1,
                     source,
@@ -332,6 +346,11 @@ impl NativeKernels {
             shape,
             workers,
         })
+    }
+
+    /// Whether one-step calls on several threads run a frame (see `Module::frame`).
+    pub fn has_frame(&self) -> bool {
+        matches!(&self.entry, Entry::Schedule(_, frame) if !frame.is_empty())
     }
 
     fn check_dtype<T: Element>(&self) -> Result<(), Refused> {
@@ -437,10 +456,11 @@ impl NativeKernels {
             }
             *pointer = ptr;
         }
-        let raw = RawArgs {
+        let mut raw = RawArgs {
             pointers,
             seq_len: l as i64,
             batch: n as i64,
+            frame: false,
         };
         // SAFETY (both calls): every buffer has the length the kernel reads or writes for
         // this `seq_len` and `batch` (checked above against the sizes its parameters
@@ -466,8 +486,12 @@ impl NativeKernels {
                     )));
                 }
             }
-            (Entry::Schedule(_), Some(crew)) => crew.run(raw),
-            (Entry::Schedule(phases), None) => unsafe { run_alone(phases, raw) },
+            (Entry::Schedule(_, frame), Some(crew)) => {
+                // A one-step call splits every layer's whole step (the frame).
+                raw.frame = l == 1 && !frame.is_empty();
+                crew.run(raw)
+            }
+            (Entry::Schedule(phases, _), None) => unsafe { run_alone(phases, raw) },
         }
         Ok(())
     }
@@ -525,6 +549,20 @@ unsafe fn run_member(phases: &[PhaseOf<PhaseFn>], raw: RawArgs, m: Member<'_>) {
                 _ => {}
             },
         }
+        m.barrier.wait();
+    }
+}
+
+/// One member of a multi-threaded one-step call: its share of each of the frame's
+/// functions, meeting the other members at the barrier after each.
+///
+/// # Safety
+/// As for [`run_member`], with the frame's functions (invariant 4 holds for them too).
+unsafe fn run_frame(frame: &[PhaseFn], raw: RawArgs, m: Member<'_>) {
+    for &f in frame {
+        // SAFETY: the buffers were checked (invariant 2); shares of one function touch
+        // disjoint elements, and the barrier separates the functions (invariant 4).
+        unsafe { raw.phase(f, 0, m.part, m.threads) };
         m.barrier.wait();
     }
 }

@@ -58,6 +58,7 @@ fn a_two_thread_model_runs_in_a_forked_child() {
     let options = CompileOptions {
         threads: 2,
         min_flops_per_thread: 0,
+        min_flops_per_frame_thread: 0,
         ..CompileOptions::default()
     };
     let rnn = CompiledRnn::with_options(&model, &options).unwrap();

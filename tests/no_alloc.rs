@@ -39,6 +39,7 @@ fn compiled(model: &rnnc::Model, threads: usize) -> (CompiledRnn, rnnc::PackedWe
     let options = CompileOptions {
         threads,
         min_flops_per_thread: 0,
+        min_flops_per_frame_thread: 0,
         ..CompileOptions::default()
     };
     let rnn = CompiledRnn::with_options(model, &options).unwrap();

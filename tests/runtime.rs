@@ -241,6 +241,7 @@ fn callers_sharing_a_multithreaded_model_get_single_thread_results() {
     let options = CompileOptions {
         threads: 2,
         min_flops_per_thread: 0,
+        min_flops_per_frame_thread: 0,
         ..CompileOptions::default()
     };
     let threaded = CompiledRnn::with_options(&model, &options).unwrap();

@@ -374,6 +374,29 @@ mod tests {
         assert_eq!(gru.flops(), 2 * 1000 * 3 * 96 * (42 + 96));
     }
 
+    #[test]
+    fn the_deployed_model_shapes_load_and_count_flops() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../benches/models.toml");
+        let configs = BenchConfig::load(&path).unwrap();
+        assert_eq!(configs.len(), 10);
+        let frames = configs
+            .iter()
+            .filter(|c| c.name.ends_with("-frame"))
+            .count();
+        assert_eq!(frames, 4);
+        // Two LSTMs of 640 called once per token: 2 * G * H * (in + H) per layer.
+        let asr = configs
+            .iter()
+            .find(|c| c.name == "asr-decoder-lstm640x2-token")
+            .unwrap();
+        assert_eq!(asr.flops(), 2 * (2 * 4 * 640 * (640 + 640)));
+        let vad = configs
+            .iter()
+            .find(|c| c.name == "vad-lstm128-frame")
+            .unwrap();
+        assert_eq!(vad.flops(), 2 * 4 * 128 * (128 + 128));
+    }
+
     fn problems(text: &str) -> String {
         BenchConfig::parse("b.toml", text).unwrap_err().to_string()
     }

@@ -114,6 +114,7 @@ fn jit_options(threads: usize) -> rnnc::CompileOptions {
     rnnc::CompileOptions {
         threads,
         min_flops_per_thread: 0,
+        min_flops_per_frame_thread: 0,
         ..rnnc::CompileOptions::default()
     }
 }

@@ -97,4 +97,18 @@ proptest! {
             DType::F64 => check_parts::<f64>(&case, &config, parts)?,
         }
     }
+
+    /// A one-step call on 2 to 5 parts runs the frame instead of the schedule: it computes
+    /// exactly what the sequential forward computes, without races.
+    #[test]
+    fn frames_equal_the_sequential_forward(
+        case in model_case().prop_map(|c| ModelCase { seq_len: 1, ..c }),
+        config in pipeline(false),
+        parts in 2usize..=5,
+    ) {
+        match case.spec.dtype {
+            DType::F32 => check_parts::<f32>(&case, &config, parts)?,
+            DType::F64 => check_parts::<f64>(&case, &config, parts)?,
+        }
+    }
 }

@@ -98,6 +98,27 @@ proptest! {
         let options = CompileOptions {
             threads,
             min_flops_per_thread: 0,
+            min_flops_per_frame_thread: 0,
+            pipeline,
+            ..CompileOptions::default()
+        };
+        for _ in 0..2 {
+            run(&case, &options)?;
+        }
+    }
+
+    /// One-step calls on several threads run the frame (every layer's whole step split by
+    /// units, one barrier per layer): the interpreter's sequential result, call after call.
+    #[test]
+    fn one_step_calls_on_several_threads_equal_the_interpreter(
+        case in model_case().prop_map(|c| ModelCase { seq_len: 1, ..c }),
+        threads in 2usize..=4,
+        pipeline in pipeline(true),
+    ) {
+        let options = CompileOptions {
+            threads,
+            min_flops_per_thread: 0,
+            min_flops_per_frame_thread: 0,
             pipeline,
             ..CompileOptions::default()
         };

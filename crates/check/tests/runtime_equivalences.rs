@@ -124,6 +124,7 @@ fn cell_steps_match_the_sequence_module<T: Element>(
     let options = CompileOptions {
         threads,
         min_flops_per_thread: 0,
+        min_flops_per_frame_thread: 0,
         ..CompileOptions::default()
     };
     let fail = |what: &str, e: rnnc_check::Error| TestCaseError::fail(format!("{what}: {e}"));
@@ -224,6 +225,7 @@ fn the_deepest_model_compiles_and_runs() {
         let options = CompileOptions {
             threads,
             min_flops_per_thread: 0,
+            min_flops_per_frame_thread: 0,
             ..CompileOptions::default()
         };
         let rnn = CompiledRnn::with_options(&model, &options).unwrap();

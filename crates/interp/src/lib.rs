@@ -158,6 +158,8 @@ pub fn run_function(module: &Valid, name: &str, args: &mut [Arg<'_>]) -> Result<
 /// the part and the number of parts. Phases order every access the way barriers order
 /// them, so the result is what the threads compute. With more than one part, every access
 /// is also checked for races (see the module docs); a `pair` phase counts as two parts.
+/// A one-step call (`seq_len = 1`) on more than one part runs the module's `frame`
+/// instead, where it has one, as the runtime does.
 pub fn run_schedule(
     module: &Valid,
     args: &mut Vec<Arg<'_>>,
@@ -213,6 +215,13 @@ pub fn run_schedule(
         }
     };
     let t = &mut tracker;
+    if seq_len == 1 && parts > 1 && !module.frame.is_empty() {
+        for f in &module.frame {
+            (0..parts).try_for_each(|part| call(t, f, 0, (part, parts), part))?;
+            barrier(t);
+        }
+        return Ok(());
+    }
     for phase in &module.schedule {
         match phase {
             Phase::All(f) => (0..parts).try_for_each(|part| call(t, f, 0, (part, parts), part))?,

@@ -462,6 +462,11 @@ pub struct Module {
     /// one part, they are the single-threaded forward pass); empty for a module with
     /// `forward`.
     pub schedule: Vec<Phase>,
+    /// For one-step calls (`seq_len = 1`) on several parts: functions that replace
+    /// `schedule`, each run by every part (its share) and finished by all parts before any
+    /// starts the next; empty where a one-step call runs `schedule`. Run with one part,
+    /// they compute what `forward` does, operation for operation.
+    pub frame: Vec<String>,
 }
 
 /// What a parameter of an entry point (`forward` or a phase function) is to its caller:

@@ -78,6 +78,18 @@ pub fn parse_module(text: &str) -> Result<Module> {
         };
         module.schedule.push(phase);
     }
+    if let Some((line, text)) = cursor.peek()
+        && let Some(rest) = text.strip_prefix("frame ")
+    {
+        cursor.next();
+        for word in rest.split_whitespace() {
+            let name = word.strip_prefix('@').ok_or_else(|| ParseError {
+                line,
+                message: format!("expected `frame @f...`, found `{text}`"),
+            })?;
+            module.frame.push(name.to_string());
+        }
+    }
     while let Some((line, text)) = cursor.next() {
         module
             .functions
@@ -157,6 +169,7 @@ fn parse_header(line: usize, text: &str) -> Result<Module> {
         states: Vec::new(),
         functions: Vec::new(),
         schedule: Vec::new(),
+        frame: Vec::new(),
     })
 }
 

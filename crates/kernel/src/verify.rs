@@ -117,6 +117,7 @@ pub fn verify_module(module: &Module, level: Level) -> Result<(), VerifyError> {
         for phase in &module.schedule {
             entries.extend(phase.functions());
         }
+        entries.extend(&module.frame);
     }
     for name in entries {
         if let Some(f) = module.function(name)
@@ -125,8 +126,9 @@ pub fn verify_module(module: &Module, level: Level) -> Result<(), VerifyError> {
             verify_entry(module, f, &mut errors);
         }
     }
-    for phase in &module.schedule {
-        for name in phase.functions() {
+    let phased = module.schedule.iter().flat_map(Phase::functions);
+    for name in phased.chain(&module.frame) {
+        {
             match module.function(name) {
                 None => errors.push(module_problem(
                     Entity::Schedule(name.clone()),

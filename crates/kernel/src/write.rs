@@ -51,6 +51,13 @@ impl fmt::Display for Module {
                 Phase::Pair(f1, f2) => writeln!(f, "phase pair @{f1} @{f2}")?,
             }
         }
+        if !self.frame.is_empty() {
+            write!(f, "frame")?;
+            for name in &self.frame {
+                write!(f, " @{name}")?;
+            }
+            writeln!(f)?;
+        }
         for func in &self.functions {
             writeln!(f)?;
             write!(f, "{func}")?;

@@ -101,6 +101,19 @@ fn schedules_name_phase_functions() {
     ))
     .unwrap_err();
     assert!(e.contains("schedule: @f: takes"), "{e}");
+    // A frame names phase functions too, and prints and parses.
+    let module = format!("{head}phase all @f\nframe @f @f\n{phase}");
+    check(&module).unwrap();
+    let parsed = parse_module(&module).unwrap();
+    assert_eq!(parsed.frame, ["f", "f"]);
+    assert_eq!(parse_module(&parsed.to_string()).unwrap(), parsed);
+    let e = check(&format!("{head}frame @f @g\n{phase}")).unwrap_err();
+    assert!(e.contains("schedule: @g: no such function"), "{e}");
+    let e = check(&format!(
+        "{head}frame @f\nfunc @f(@y: f32, %seq_len: i64, %batch: i64) {{\n}}\n"
+    ))
+    .unwrap_err();
+    assert!(e.contains("schedule: @f: takes"), "{e}");
 }
 
 /// A module that declares states is called through the runtime's contract: every

@@ -8,9 +8,9 @@ use rnnc_kernel::{Buf, FloatOp, IntOp, Op, Operand, Reg, Type};
 
 use super::context::{KernelCtx, LayerIo};
 use super::gemm::{WeightStream, accumulate, column_blocks, dot};
-use super::ops::emit_gate_row;
+use super::ops::{at_least_zero, emit_gate_row, min};
 use super::plan::Key;
-use super::shares::{Share, for_panels, panel_range, share_range};
+use super::shares::{Split, for_panels, panel_range, share_range};
 use crate::graph::{Layout, Projection};
 
 /// Loads and sums bias terms at element `at` of each region, `lanes` wide; zero if none.
@@ -36,13 +36,15 @@ fn bias_init(
 }
 
 /// `P = X W_ih^T + biases` for every row of `X` (time steps and sequences), for the
-/// directions `p` lists, split between the parts of a multi-threaded call by `share`.
+/// directions `p` lists, split between the parts of a multi-threaded call by `split`: a
+/// share splits the rows of `X` (torch layout) or the panels; a range is of panels, or of
+/// vector-wide unit chunks (torch layout: every row of `X`, the chunks' gate rows).
 pub(super) fn emit_input_projection(
     k: &KernelCtx<'_>,
     b: &mut Builder<'_>,
     io: &LayerIo,
     p: &Projection,
-    share: Option<Share>,
+    split: Option<Split>,
 ) {
     let l = io.layer;
     let wbuf = k.region(b, Key::InputProjWeights(l));
@@ -56,9 +58,25 @@ pub(super) fn emit_input_projection(
     match p.layout {
         Layout::Torch => {
             // Shares split the rows of X (time steps and sequences).
-            let (first, count) = match share {
-                None => (None, k.ln),
-                Some(share) => {
+            // Torch layout and a range of chunks: the units `[j0, j0 + j_count)`.
+            let (j0, j_count) = match split {
+                Some(Split::Range(c0, c1)) => {
+                    let j0 = b.imul("j_first", c0, Operand::Imm(k.lanes as i64));
+                    let j1 = b.imul("j_end", c1, Operand::Imm(k.lanes as i64));
+                    let h = b.iconst("h", k.h as i64);
+                    let j1 = min(b, "j_end", j1, h);
+                    let count = b.def(
+                        "count",
+                        Type::I64,
+                        Op::Int(IntOp::Sub, j1, Operand::Reg(j0)),
+                    );
+                    (Some(j0), Operand::Reg(at_least_zero(b, "count", count)))
+                }
+                _ => (None, Operand::Imm(k.h as i64)),
+            };
+            let (first, count) = match split {
+                None | Some(Split::Range(..)) => (None, k.ln),
+                Some(Split::Share(share)) => {
                     let (u0, u1) = share_range(b, Operand::Reg(k.ln), share);
                     let count = b.def(
                         "count",
@@ -77,7 +95,11 @@ pub(super) fn emit_input_projection(
                 let prow = b.imul("prow", r, Operand::Imm(pw));
                 for i in 0..p.directions.len() {
                     for gate in 0..gates {
-                        b.for_loop("j", Operand::Imm(k.h as i64), false, |b, j| {
+                        b.for_loop("j", j_count, false, |b, j| {
+                            let j = match j0 {
+                                Some(j0) => b.iadd("j", j, Operand::Reg(j0)),
+                                None => j,
+                            };
                             // torch's row gate * H + j of direction i's stacked matrix.
                             let first_row = (i * gates + gate) * k.h;
                             let wrow = b.imul("wrow", j, Operand::Imm(width as i64));
@@ -100,7 +122,10 @@ pub(super) fn emit_input_projection(
         Layout::Panels { width: panel } => {
             let rows = p.directions.len() * k.rows;
             let block = p.block;
-            let range = share.map(|share| panel_range(b, rows, panel, share));
+            let range = split.map(|split| match split {
+                Split::Share(share) => panel_range(b, rows, panel, share),
+                Split::Range(u0, u1) => (u0, u1),
+            });
             for_panels(b, rows, panel, range, |b, index, pwidth, _| {
                 let row0 = b.imul("row0", index, Operand::Imm(panel as i64));
                 let woff = b.imul("woff", row0, Operand::Imm(width as i64));

@@ -1,6 +1,7 @@
 //! Kernel functions: their parameters (the forward calling convention, generated from the
 //! cell's states), the prologue they share, and what they are: one function per layer
-//! called by `forward`, or the phase functions of a multi-threaded schedule.
+//! called by `forward`, or the phase functions of a multi-threaded schedule and of the
+//! frame that replaces it for one-step calls.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -17,9 +18,9 @@ use super::cell::lowering;
 use super::context::{KernelCtx, LayerIo, Recur, StateParams};
 use super::input_projection::emit_input_projection;
 use super::plan::Plan;
-use super::shares::Share;
+use super::shares::{Share, Split, frame_ranges, share_range};
 use super::states::States;
-use crate::graph::Graph;
+use crate::graph::{Graph, Layout};
 
 /// The scalar parameters of `forward` and of every phase function.
 const SCALARS: [&str; 2] = ["seq_len", "batch"];
@@ -307,7 +308,7 @@ pub(super) fn emit_phases(g: &Graph, plan: &Plan) -> (Vec<Function>, Vec<Phase>)
                     part: s[1],
                     parts: s[2],
                 };
-                emit_input_projection(k, b, &io, p, Some(share));
+                emit_input_projection(k, b, &io, p, Some(Split::Share(share)));
             }));
             schedule.push(Phase::All(name));
         }
@@ -346,13 +347,13 @@ pub(super) fn emit_phases(g: &Graph, plan: &Plan) -> (Vec<Function>, Vec<Phase>)
             };
         let mut stages = vec![format!("step_l{l}")];
         functions.push(stage(&stages[0], &|r, b, states, t, share| {
-            r.emit_step(b, states, t, Some(share))
+            r.emit_step(b, states, t, Some(Split::Share(share)));
         }));
         if g.proj_size > 0 {
             // `W_hr h` needs every unit of the step's `h`: a stage of its own.
             stages.push(format!("project_l{l}"));
             functions.push(stage(&stages[1], &|r, b, states, t, share| {
-                r.emit_hr_stage(b, states, t, Some(share))
+                r.emit_hr_stage(b, states, t, Some(share));
             }));
         }
         // With one part, all steps in one call: a call per step would cost small models
@@ -376,4 +377,108 @@ pub(super) fn emit_phases(g: &Graph, plan: &Plan) -> (Vec<Function>, Vec<Phase>)
         ]);
     }
     (functions, schedule)
+}
+
+/// The phase functions of a one-step call on several parts (`Module::frame`), for a
+/// unidirectional model: every part owns the same whole hidden units of every layer on
+/// every call, so that its rows of `W_ih` and `W_hh` stay in its core's caches.
+///
+/// `frame_init` sets up layer 0's states, each part its share of the elements. Then per
+/// layer one phase, `frame_l{l}`: for the part's units, the input projection's rows of
+/// `P` and the step's products and epilogue (the same rows: [`frame_ranges`]), then the
+/// final states of those units and the initial states of the next layer's. Layer `l`
+/// reads its states from half `l % 2` and writes half `(l + 1) % 2`, where the next
+/// layer's initial states go, so that no part writes what another reads in the same
+/// phase. With `proj_size`, `frame_hr_l{l}` follows: the `W_hr` stage by rows of `h`,
+/// then `h`'s final and next initial values of those rows. Every element is computed by
+/// the operations of the sequential `forward`, in the same order.
+pub(super) fn emit_frame(g: &Graph, plan: &Plan) -> (Vec<Function>, Vec<String>) {
+    let mut functions = Vec::new();
+    let mut frame = Vec::new();
+    let layers = g.layers.len();
+    let init = "frame_init".to_string();
+    functions.push(new_kernel(g, plan, &init, &PHASE_SCALARS, |k, b, s| {
+        let share = Share {
+            part: s[1],
+            parts: s[2],
+        };
+        let zero = b.iconst("n", 0);
+        let states = States::new(k, b, 0, Some(zero));
+        for (which, state) in k.states.iter().enumerate() {
+            // Shares of the width: the one that reaches it also takes the padding.
+            let range = share_range(b, Operand::Imm(state.width as i64), share);
+            states.emit_init_range(k, b, (0, 0), which, range);
+        }
+    }));
+    frame.push(init);
+    // The states of layer `l` before its step (`after`: the half its step writes).
+    let halves = |k: &KernelCtx<'_>, b: &mut Builder<'_>, l: usize| {
+        let n = b.iconst("n", l as i64);
+        States::new(k, b, 0, Some(n))
+    };
+    // The final values of layer `l`'s states `which` for the elements `e`, then the next
+    // layer's initial values there.
+    let hand_over = |k: &KernelCtx<'_>, b: &mut Builder<'_>, l: usize, which: &[usize], e| {
+        let after = halves(k, b, l + 1);
+        for &w in which {
+            after.emit_final_range(k, b, (l, 0), w, e);
+            if l + 1 < layers {
+                after.emit_init_range(k, b, (l + 1, 0), w, e);
+            }
+        }
+    };
+    for (l, layer) in g.layers.iter().enumerate() {
+        let name = format!("frame_l{l}");
+        functions.push(new_kernel(g, plan, &name, &PHASE_SCALARS, |k, b, s| {
+            let io = layer_io(g, k, b, l);
+            let share = Share {
+                part: s[1],
+                parts: s[2],
+            };
+            // Rows per unit of a stage's split.
+            let grain = |layout: Layout| match layout {
+                Layout::Panels { width } => width,
+                Layout::Torch => k.gates * k.lanes,
+            };
+            let mut grains = vec![grain(layer.recurrences[0].layout)];
+            grains.extend(layer.projection.as_ref().map(|p| grain(p.layout)));
+            let ranges = frame_ranges(b, k.rows, &grains, share);
+            if let Some(p) = &layer.projection {
+                let (u0, u1) = ranges[1];
+                emit_input_projection(k, b, &io, p, Some(Split::Range(u0, u1)));
+            }
+            let states = halves(k, b, l);
+            let t = b.iconst("t", 0);
+            let (u0, u1) = ranges[0];
+            let chunks =
+                recur(g, k, &io, l, 0).emit_step(b, &states, t, Some(Split::Range(u0, u1)));
+            let (c0, c1) = chunks.expect("a split step owns a range of chunks");
+            let e0 = b.imul("e0", c0, Operand::Imm(k.lanes as i64));
+            let e1 = b.imul("e1", c1, Operand::Imm(k.lanes as i64));
+            let hp = b.iconst("hp", k.hp as i64);
+            let e1 = super::ops::min(b, "e1", e1, hp);
+            // With `proj_size`, `h` is the `W_hr` stage's, by rows of `h`.
+            let first = usize::from(g.proj_size > 0);
+            let which: Vec<usize> = (first..k.states.len()).collect();
+            hand_over(k, b, l, &which, (e0, e1));
+        }));
+        frame.push(name);
+        if g.proj_size > 0 {
+            let name = format!("frame_hr_l{l}");
+            functions.push(new_kernel(g, plan, &name, &PHASE_SCALARS, |k, b, s| {
+                let io = layer_io(g, k, b, l);
+                let share = Share {
+                    part: s[1],
+                    parts: s[2],
+                };
+                let states = halves(k, b, l);
+                let t = b.iconst("t", 0);
+                let rows = recur(g, k, &io, l, 0).emit_hr_stage(b, &states, t, Some(share));
+                let e = rows.expect("a shared W_hr stage owns a range of rows");
+                hand_over(k, b, l, &[0], e);
+            }));
+            frame.push(name);
+        }
+    }
+    (functions, frame)
 }

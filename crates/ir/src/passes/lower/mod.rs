@@ -1,6 +1,7 @@
 //! `lower`: the layer graph becomes the kernel IR: `pack` functions that lay torch's
 //! weights out as the graph decided, and the forward pass as counted loops (one function
-//! per layer and `forward`, or the phase functions of a multi-threaded schedule).
+//! per layer and `forward`, or the phase functions of a multi-threaded schedule and of the
+//! frame, which one-step calls on several threads run instead).
 //!
 //! Modules in layering order, lowest first. **Invariant**: a module imports, and calls
 //! methods defined in, only modules listed before it; this one, the driver, comes after
@@ -25,7 +26,7 @@
 //! - `w_hr`: an LSTM's `W_hr` stage with `proj_size`, `h = W_hr h_full`, after each step;
 //! - `step`: the recurrence: the time loop and one step's products;
 //! - `kernels`: kernel functions, their parameters (generated from the cell's states) and
-//!   shared prologue, `forward` and the schedule's phases;
+//!   shared prologue, `forward`, the schedule's phases and the frame's functions;
 //! - `pack`: the functions that fill the packed buffer.
 //!
 //! Two products are called projections in torch and here kept apart by name: the *input
@@ -88,10 +89,16 @@ pub fn lower(g: &Graph, parallel: bool) -> Module {
     let plan = Plan::new(g);
     let mut functions = pack::emit_pack(g, &plan);
     let mut schedule = Vec::new();
+    let mut frame = Vec::new();
     if parallel {
         let (phases, phase_schedule) = kernels::emit_phases(g, &plan);
         functions.extend(phases);
         schedule = phase_schedule;
+        if g.directions == 1 {
+            let (phases, frame_phases) = kernels::emit_frame(g, &plan);
+            functions.extend(phases);
+            frame = frame_phases;
+        }
     } else {
         functions.extend(kernels::emit_forward(g, &plan));
     }
@@ -115,5 +122,6 @@ pub fn lower(g: &Graph, parallel: bool) -> Module {
         states,
         functions,
         schedule,
+        frame,
     }
 }

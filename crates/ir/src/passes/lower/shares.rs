@@ -118,3 +118,46 @@ fn owner_of_last(b: &mut Builder<'_>, u1: Reg, n: Reg) -> Reg {
     let (zero, one) = (b.iconst("no", 0), b.iconst("yes", 1));
     b.def("owner", Type::I64, Op::Select(Cmp::Lt, u1, n, zero, one))
 }
+
+/// Which rows a share of a phase owns: computed from the share by the stage's own rule,
+/// or a range given in the stage's units (panels, or vector-wide unit chunks in torch
+/// layout), so that two stages of one phase own the same rows (see [`frame_ranges`]).
+#[derive(Clone, Copy)]
+pub(super) enum Split {
+    Share(Share),
+    Range(Reg, Reg),
+}
+
+/// The ranges of a one-step call's share in each of `grains` (rows per unit of a stage:
+/// a panel's width, or a torch-layout chunk's `G * lanes`) over `rows` rows: the share
+/// owns whole blocks of `lcm(grains)` rows, so that every stage's range covers the same
+/// rows and a part reads in one stage only what it wrote in the one before.
+pub(super) fn frame_ranges(
+    b: &mut Builder<'_>,
+    rows: usize,
+    grains: &[usize],
+    share: Share,
+) -> Vec<(Reg, Reg)> {
+    let block = grains.iter().fold(1, |a, &g| lcm(a, g));
+    let (s0, s1) = share_range(b, Operand::Imm(rows.div_ceil(block) as i64), share);
+    grains
+        .iter()
+        .map(|&g| {
+            let per = (block / g) as i64;
+            (
+                b.imul("u0", s0, Operand::Imm(per)),
+                b.imul("u1", s1, Operand::Imm(per)),
+            )
+        })
+        .collect()
+}
+
+fn lcm(a: usize, b: usize) -> usize {
+    let gcd = |mut x: usize, mut y: usize| {
+        while y != 0 {
+            (x, y) = (y, x % y);
+        }
+        x
+    };
+    a / gcd(a, b) * b
+}

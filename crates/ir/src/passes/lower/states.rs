@@ -4,10 +4,10 @@
 //! the last.
 
 use rnnc_kernel::builder::Builder;
-use rnnc_kernel::{BitOp, Buf, IntOp, Op, Operand, Reg, Type};
+use rnnc_kernel::{BitOp, Buf, Cmp, IntOp, Op, Operand, Reg, Type};
 
 use super::context::{KernelCtx, StateParams};
-use super::ops::copy_elems;
+use super::ops::{at_least_zero, copy_elems, min};
 use super::plan::state_name;
 
 /// One state's double buffer in a recurrence: `buf[s_in + b * padded + j]` is the state
@@ -155,6 +155,96 @@ impl States {
                 (state.last, Some(row)),
                 state.width,
             );
+        });
+    }
+}
+
+/// For each sequence `s` of the batch and element `i` of `[e0, e1)`:
+/// `body(b, s, base, i)`, with `base` where `s`'s value starts in the `s_in` half.
+fn for_each_element(
+    k: &KernelCtx<'_>,
+    b: &mut Builder<'_>,
+    halves: &Halves,
+    (e0, e1): (Reg, Reg),
+    mut body: impl FnMut(&mut Builder<'_>, Reg, Reg, Reg),
+) {
+    let count = b.def(
+        "count",
+        Type::I64,
+        Op::Int(IntOp::Sub, e1, Operand::Reg(e0)),
+    );
+    let count = at_least_zero(b, "count", count);
+    b.for_loop("b", Operand::Reg(k.batch), false, |b, s| {
+        let base = b.imul("sbase", s, Operand::Imm(halves.padded as i64));
+        let base = b.iadd("sbase", base, Operand::Reg(halves.s_in));
+        b.for_loop("e", Operand::Reg(count), false, |b, e| {
+            let i = b.iadd("i", e, Operand::Reg(e0));
+            body(b, s, base, i);
+        });
+    });
+}
+
+impl States {
+    /// [`States::emit_init`] of state `which` for the elements `[e0, e1)` of every
+    /// sequence (padded; a range that reaches the state's width also takes its padding),
+    /// so that parts can each set up their own elements.
+    pub(super) fn emit_init_range(
+        &self,
+        k: &KernelCtx<'_>,
+        b: &mut Builder<'_>,
+        at: (usize, usize),
+        which: usize,
+        (e0, e1): (Reg, Reg),
+    ) {
+        let index = (at.0 * k.directions + at.1) as i64;
+        let (state, halves) = (&k.states[which], &self.0[which]);
+        let sty = Type::scalar(k.dtype);
+        let width = b.iconst("width", state.width as i64);
+        let padded = b.iconst("padded", halves.padded as i64);
+        let to_padding = b.def("e1", Type::I64, Op::Select(Cmp::Lt, e1, width, e1, padded));
+        for_each_element(k, b, halves, (e0, to_padding), |b, _, base, i| {
+            let zero = b.fconst("zero", sty, 0.0);
+            let di = b.iadd("di", base, Operand::Reg(i));
+            b.store(halves.buf, Some(di), 0, zero);
+        });
+        let (initial, none) = state.initial;
+        let end = min(b, "e1", e1, width);
+        b.if_else(
+            none,
+            |_| {},
+            |b| {
+                for_each_element(k, b, halves, (e0, end), |b, s, base, i| {
+                    let row = caller_row(k, b, index, s, state.width);
+                    let si = b.iadd("si", row, Operand::Reg(i));
+                    let v = b.load("v", sty, initial, Some(si), 0);
+                    let di = b.iadd("di", base, Operand::Reg(i));
+                    b.store(halves.buf, Some(di), 0, v);
+                });
+            },
+        );
+    }
+
+    /// [`States::emit_final`] of state `which` for the elements `[e0, e1)` of every
+    /// sequence (those of them below the state's width).
+    pub(super) fn emit_final_range(
+        &self,
+        k: &KernelCtx<'_>,
+        b: &mut Builder<'_>,
+        at: (usize, usize),
+        which: usize,
+        (e0, e1): (Reg, Reg),
+    ) {
+        let index = (at.0 * k.directions + at.1) as i64;
+        let (state, halves) = (&k.states[which], &self.0[which]);
+        let sty = Type::scalar(k.dtype);
+        let width = b.iconst("width", state.width as i64);
+        let end = min(b, "e1", e1, width);
+        for_each_element(k, b, halves, (e0, end), |b, s, base, i| {
+            let si = b.iadd("si", base, Operand::Reg(i));
+            let v = b.load("v", sty, halves.buf, Some(si), 0);
+            let row = caller_row(k, b, index, s, state.width);
+            let di = b.iadd("di", row, Operand::Reg(i));
+            b.store(state.last, Some(di), 0, v);
         });
     }
 }

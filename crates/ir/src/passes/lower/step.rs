@@ -10,7 +10,7 @@ use super::epilogue::{Position, emit_separate_epilogue};
 use super::gemm::{WeightStream, accumulate, column_blocks, dot};
 use super::ops::{at_least_zero, emit_gate_row, min};
 use super::plan::Key;
-use super::shares::{Share, for_panels, panel_range, share_range};
+use super::shares::{Split, for_panels, panel_range, share_range};
 use super::states::States;
 use crate::graph::Layout;
 
@@ -37,9 +37,16 @@ impl Recur<'_, '_> {
         });
     }
 
-    /// Step `t`: the new states from the old for the rows the share owns (all without
-    /// one): the products, then the epilogue, fused or separate.
-    pub fn emit_step(&self, b: &mut Builder<'_>, states: &States, t: Reg, share: Option<Share>) {
+    /// Step `t`: the new states from the old for the rows the split owns (all without
+    /// one): the products, then the epilogue, fused or separate. Returns the vector-wide
+    /// unit chunks the split owns (`None`: all of them).
+    pub fn emit_step(
+        &self,
+        b: &mut Builder<'_>,
+        states: &States,
+        t: Reg,
+        share: Option<Split>,
+    ) -> Option<(Reg, Reg)> {
         let k = self.k;
         let chunks = k.hp / k.lanes;
         // The vector-wide unit chunks the share owns, for the separate epilogue: whole
@@ -47,7 +54,10 @@ impl Recur<'_, '_> {
         let chunk_range = match self.r.layout {
             Layout::Torch => self.emit_torch_products(b, states, t, share),
             Layout::Panels { width } => {
-                let range = share.map(|share| panel_range(b, k.rows, width, share));
+                let range = share.map(|split| match split {
+                    Split::Share(share) => panel_range(b, k.rows, width, share),
+                    Split::Range(u0, u1) => (u0, u1),
+                });
                 let mut chunk_range = None;
                 if let Some((u0, u1)) = range {
                     // Units per panel: its rows over the gates.
@@ -64,6 +74,7 @@ impl Recur<'_, '_> {
         if self.r.epilogue == crate::graph::Epilogue::Separate {
             emit_separate_epilogue(self, b, states, t, chunk_range);
         }
+        chunk_range
     }
 
     /// Torch layout: per sequence and hidden unit, one dot product per gate row. Returns
@@ -73,7 +84,7 @@ impl Recur<'_, '_> {
         b: &mut Builder<'_>,
         states: &States,
         t: Reg,
-        share: Option<Share>,
+        share: Option<Split>,
     ) -> Option<(Reg, Reg)> {
         let k = self.k;
         let (l, d) = (self.io.layer, self.r.direction);
@@ -84,8 +95,11 @@ impl Recur<'_, '_> {
         // Units in whole chunks, so that the separate epilogue's chunks are the share's.
         let (j_first, j_count) = match share {
             None => (None, Operand::Imm(k.h as i64)),
-            Some(share) => {
-                let (u0, u1) = share_range(b, Operand::Imm(chunks as i64), share);
+            Some(split) => {
+                let (u0, u1) = match split {
+                    Split::Share(share) => share_range(b, Operand::Imm(chunks as i64), share),
+                    Split::Range(u0, u1) => (u0, u1),
+                };
                 chunk_range = Some((u0, u1));
                 let j0 = b.imul("j_first", u0, Operand::Imm(k.lanes as i64));
                 let j1 = b.imul("j_end", u1, Operand::Imm(k.lanes as i64));

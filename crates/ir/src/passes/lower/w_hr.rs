@@ -8,6 +8,7 @@ use rnnc_kernel::{IntOp, Op, Operand, Reg, Type};
 use super::context::Recur;
 use super::epilogue::{Position, Units};
 use super::gemm::{WeightStream, accumulate, column_blocks, dot};
+use super::ops::min;
 use super::plan::{Content, Key, hfull_name};
 use super::shares::{Share, for_panels, panel_range, share_range};
 use super::states::States;
@@ -18,14 +19,15 @@ impl Recur<'_, '_> {
     /// The `W_hr` stage of step `t`, after the cell has stored `h_full` (`h` before `W_hr`)
     /// of every unit: `h = W_hr h_full` for the rows of `W_hr` the share owns (all without
     /// one), masked like the cell's states, stored to the state and the output. One dot
-    /// product per row in torch's layout; a panel GEMV when `W_hr` is in panels.
+    /// product per row in torch's layout; a panel GEMV when `W_hr` is in panels. Returns
+    /// the elements `[e0, e1)` of `h` the share computed (`None`: all of them).
     pub fn emit_hr_stage(
         &self,
         b: &mut Builder<'_>,
         states: &States,
         t: Reg,
         share: Option<Share>,
-    ) {
+    ) -> Option<(Reg, Reg)> {
         let k = self.k;
         let (l, d) = (self.io.layer, self.r.direction);
         if let Content::Matrix {
@@ -35,10 +37,12 @@ impl Recur<'_, '_> {
         {
             return self.emit_hr_panels(b, states, t, share, width);
         }
+        let mut owned = None;
         let (first, count) = match share {
             None => (None, Operand::Imm(k.proj_size as i64)),
             Some(share) => {
                 let (p0, p1) = share_range(b, Operand::Imm(k.proj_size as i64), share);
+                owned = Some((p0, p1));
                 let count = b.def(
                     "count",
                     Type::I64,
@@ -80,6 +84,7 @@ impl Recur<'_, '_> {
                 self.store_output(b, &at, &unit, v, zero);
             });
         });
+        owned
     }
 
     /// The `W_hr` stage with `weight_hr` in panels of `width` rows: register blocks
@@ -92,12 +97,18 @@ impl Recur<'_, '_> {
         t: Reg,
         share: Option<Share>,
         width: usize,
-    ) {
+    ) -> Option<(Reg, Reg)> {
         let k = self.k;
         let (l, d) = (self.io.layer, self.r.direction);
         let h = states.h();
         let rows = h.padded;
         let range = share.map(|share| panel_range(b, rows, width, share));
+        let owned = range.map(|(u0, u1)| {
+            let e0 = b.imul("e0", u0, Operand::Imm(width as i64));
+            let e1 = b.imul("e1", u1, Operand::Imm(width as i64));
+            let all = b.iconst("rows", rows as i64);
+            (e0, min(b, "e1", e1, all))
+        });
         let block = block_for(width, k.lanes, Shape::PLAIN);
         for_panels(b, rows, width, range, |b, panel, pwidth, last_row| {
             let row0 = b.imul("row0", panel, Operand::Imm(width as i64));
@@ -150,5 +161,6 @@ impl Recur<'_, '_> {
             };
             column_blocks(b, k.batch, block, pwidth, emit);
         });
+        owned
     }
 }

@@ -9,7 +9,7 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 
 use rnnc_kernel::builder::Builder;
-use rnnc_kernel::{Buf, BufKind, Op, Operand, Reg, Scalar, Size, Type};
+use rnnc_kernel::{Buf, BufKind, Cmp, IntOp, Op, Operand, Reg, Scalar, Size, Type};
 use rnnc_spec::StateKind;
 
 use super::cell::CellLowering;
@@ -91,6 +91,27 @@ impl KernelCtx<'_> {
             let tn = b.imul("row", t, Operand::Reg(self.batch));
             b.iadd("row", tn, Operand::Reg(s))
         }
+    }
+    /// The hidden units of the vector-wide chunks `[c0, c1)`: the first, and how many
+    /// (those below `H`).
+    pub fn chunk_units(&self, b: &mut Builder<'_>, (c0, c1): (Reg, Reg)) -> (Reg, Reg) {
+        let lanes = Operand::Imm(self.lanes as i64);
+        let j0 = b.imul("j_first", c0, lanes);
+        let j1 = b.imul("j_end", c1, lanes);
+        let h = b.iconst("h", self.h as i64);
+        let j1 = b.def("j_end", Type::I64, Op::Select(Cmp::Lt, j1, h, j1, h));
+        let count = b.def(
+            "count",
+            Type::I64,
+            Op::Int(IntOp::Sub, j1, Operand::Reg(j0)),
+        );
+        let zero = b.iconst("zero", 0);
+        let count = b.def(
+            "count",
+            Type::I64,
+            Op::Select(Cmp::Lt, count, zero, zero, count),
+        );
+        (j0, count)
     }
     /// `len_s`: the sequence's length, or `L` without lengths.
     pub fn length(&self, b: &mut Builder<'_>, s: Reg) -> Reg {

@@ -8,7 +8,7 @@ use rnnc_kernel::{Buf, FloatOp, IntOp, Op, Operand, Reg, Type};
 
 use super::context::{KernelCtx, LayerIo};
 use super::gemm::{WeightStream, accumulate, column_blocks, dot};
-use super::ops::{at_least_zero, emit_gate_row, min};
+use super::ops::emit_gate_row;
 use super::plan::Key;
 use super::shares::{Split, for_panels, panel_range, share_range};
 use crate::graph::{Layout, Projection};
@@ -57,23 +57,15 @@ pub(super) fn emit_input_projection(
     let gates = k.gates;
     match p.layout {
         Layout::Torch => {
-            // Shares split the rows of X (time steps and sequences).
-            // Torch layout and a range of chunks: the units `[j0, j0 + j_count)`.
+            // A range of chunks: their units `[j0, j0 + j_count)`.
             let (j0, j_count) = match split {
                 Some(Split::Range(c0, c1)) => {
-                    let j0 = b.imul("j_first", c0, Operand::Imm(k.lanes as i64));
-                    let j1 = b.imul("j_end", c1, Operand::Imm(k.lanes as i64));
-                    let h = b.iconst("h", k.h as i64);
-                    let j1 = min(b, "j_end", j1, h);
-                    let count = b.def(
-                        "count",
-                        Type::I64,
-                        Op::Int(IntOp::Sub, j1, Operand::Reg(j0)),
-                    );
-                    (Some(j0), Operand::Reg(at_least_zero(b, "count", count)))
+                    let (j0, count) = k.chunk_units(b, (c0, c1));
+                    (Some(j0), Operand::Reg(count))
                 }
                 _ => (None, Operand::Imm(k.h as i64)),
             };
+            // Shares split the rows of X (time steps and sequences).
             let (first, count) = match split {
                 None | Some(Split::Range(..)) => (None, k.ln),
                 Some(Split::Share(share)) => {

@@ -3,12 +3,12 @@
 //! rows, which end in the epilogue (and, with `proj_size`, the `W_hr` stage).
 
 use rnnc_kernel::builder::Builder;
-use rnnc_kernel::{FloatOp, IntOp, Op, Operand, Reg, Type};
+use rnnc_kernel::{FloatOp, Op, Operand, Reg, Type};
 
 use super::context::Recur;
 use super::epilogue::{Position, emit_separate_epilogue};
 use super::gemm::{WeightStream, accumulate, column_blocks, dot};
-use super::ops::{at_least_zero, emit_gate_row, min};
+use super::ops::{emit_gate_row, min};
 use super::plan::Key;
 use super::shares::{Split, for_panels, panel_range, share_range};
 use super::states::States;
@@ -101,16 +101,8 @@ impl Recur<'_, '_> {
                     Split::Range(u0, u1) => (u0, u1),
                 };
                 chunk_range = Some((u0, u1));
-                let j0 = b.imul("j_first", u0, Operand::Imm(k.lanes as i64));
-                let j1 = b.imul("j_end", u1, Operand::Imm(k.lanes as i64));
-                let h = b.iconst("h", k.h as i64);
-                let j1 = min(b, "j_end", j1, h);
-                let count = b.def(
-                    "count",
-                    Type::I64,
-                    Op::Int(IntOp::Sub, j1, Operand::Reg(j0)),
-                );
-                (Some(j0), Operand::Reg(at_least_zero(b, "count", count)))
+                let (j0, count) = k.chunk_units(b, (u0, u1));
+                (Some(j0), Operand::Reg(count))
             }
         };
         let h = states.h();

@@ -32,9 +32,9 @@ pub struct CompileOptions {
     /// A call gets one thread per this many FLOPs (at least one, at most `threads`); 0
     /// gives every call all `threads` (tests use it to run small models threaded).
     pub min_flops_per_thread: u64,
-    /// The same for one-step calls (`seq_len = 1`) of a unidirectional model, which split
-    /// every layer's whole step between the threads with one barrier per layer; 0 gives
-    /// every such call all `threads`.
+    /// The same for one-step calls (`seq_len = 1`), which split every layer's whole step
+    /// between the threads with one barrier per layer (two in a bidirectional layer); 0
+    /// gives every such call all `threads`.
     pub min_flops_per_frame_thread: u64,
 }
 

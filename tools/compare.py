@@ -10,7 +10,10 @@ In one run, for every round, configuration and thread count, one after the other
 `rnnc bench --json` (native code, forward_into), the torch module (torch.nn.RNN, LSTM or
 GRU; eval, inference_mode, torch.set_num_threads(N)), and for single-layer configurations
 ONNX Runtime's RNN, LSTM or GRU operator (intra_op_num_threads=N; ONNX has no LSTM
-projections) with the same weights, checked against torch's output. torch's LSTM gates
+projections) with the same weights, checked against torch's output, and for LSTMs without
+projections and GRUs torch's dynamically quantized int8 module (`quantize_dynamic`,
+qint8 weights; torch cannot quantize an LSTM with projections), whose outputs differ from
+the float module's by its quantization error. torch's LSTM gates
 i, f, g, o are ONNX's i, o, f, c; torch's GRU (r, z, n, b_hn inside the product with r) is
 ONNX's GRU with linear_before_reset = 1 and gates z, r, h. Every timing is the median of
 batches of calls after a warm-up; each table entry is the median over the rounds. Prints
@@ -78,11 +81,30 @@ def has_ort_peer(c):
     return c.get("num_layers", 1) == 1 and not c.get("proj_size", 0)
 
 
-def time_torch(c, x, seconds):
+def time_torch(c, x, seconds, int8=False):
     rnn = torch_rnn(c)
+    if int8:
+        rnn = torch_int8(rnn)
     xt = torch.from_numpy(x)
     with torch.inference_mode():
         return timed(lambda: rnn(xt), seconds)
+
+
+def has_int8_peer(c):
+    """torch quantizes LSTMs without projections and GRUs (dynamic, int8 weights)."""
+    return c.get("cell") in ("lstm", "gru") and not c.get("proj_size", 0)
+
+
+def torch_int8(rnn):
+    """torch's dynamically quantized int8 module of `rnn` (`quantize_dynamic` swaps only
+    child modules: the RNN goes in a container)."""
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # torch.ao.quantization's deprecation notice
+        q = torch.ao.quantization.quantize_dynamic(
+            torch.nn.Sequential(rnn), {torch.nn.LSTM, torch.nn.GRU}, dtype=torch.qint8)
+    assert type(q[0]).__module__.startswith("torch.ao.nn.quantized.dynamic"), type(q[0])
+    return q
 
 
 def ort_session(c, x, threads):
@@ -154,6 +176,11 @@ TARGETS_1.update({
 SELF_SPEEDUP_2 = {"b1-1024": 1.6, "b16-256": 1.6, "b64-1024": 1.6, "bidir-256x2-b1": 1.6,
                   "bidir-128x2-b8-relu": 1.6, "gru-bidir-256x2-b1": 1.7, "gru-b1-512": 1.7,
                   "lstm-b1-256": 1.7}
+# One-step calls of the deployed models (models.toml): 1.7x from a second thread at 1 MFLOP
+# per call and more; the voice activity LSTM (0.26 MFLOP) no slower on two threads.
+SELF_SPEEDUP_2.update({"vad-lstm128-frame": 1.0, "denoise-gru384x3-frame": 1.7,
+                       "enhance-gru256x2-frame": 1.7, "vocoder-gru512-sample": 1.7,
+                       "asr-decoder-lstm640x2-token": 1.7, "tts-decoder-lstm1024-frame": 1.7})
 
 
 def fmt(v, d=1):
@@ -201,6 +228,9 @@ def main():
                 compile_ms.setdefault(key, []).append(r["compile_ms"])
                 torch.set_num_threads(threads)
                 samples.setdefault(key + ("torch",), []).append(time_torch(c, x, args.seconds) * 1e6)
+                if has_int8_peer(c):
+                    t = time_torch(c, x, args.seconds, int8=True) * 1e6
+                    samples.setdefault(key + ("int8",), []).append(t)
                 if has_ort_peer(c):
                     if key not in peers:
                         peers[key] = ort_session(c, x, threads)
@@ -215,12 +245,13 @@ def main():
     for threads in args.threads:
         print(f"### {threads} thread(s)\n")
         print("| config | rnnc µs | GFLOP/s | compile ms | PyTorch µs | ONNX RT µs "
-              "| PyTorch / rnnc | ONNX RT / rnnc | target |")
-        print("|---|---|---|---|---|---|---|---|---|")
+              "| torch int8 µs | PyTorch / rnnc | ONNX RT / rnnc | torch int8 / rnnc | target |")
+        print("|---|---|---|---|---|---|---|---|---|---|---|")
         for c in configs:
             n = c["name"]
             r, t, o = med(n, threads, "rnnc"), med(n, threads, "torch"), med(n, threads, "ort")
-            vs_t, vs_o = t / r, (o / r if o else None)
+            q = med(n, threads, "int8")
+            vs_t, vs_o, vs_q = t / r, (o / r if o else None), (q / r if q else None)
             rows[(n, threads)] = dict(vs_torch=vs_t, vs_ort=vs_o)
             if threads == 1:
                 tt, to = TARGETS_1.get(n, (None, None))
@@ -234,7 +265,7 @@ def main():
                 target = "; ".join(s for s in (check(vs_t, need_t), check(vs_o, need_o)) if s)
             print(f"| {n} | {fmt(r)} | {fmt(flops(c) / r / 1e3)} | "
                   f"{fmt(statistics.median(compile_ms[(n, threads)]))} | {fmt(t)} | {fmt(o)} | "
-                  f"{fmt(vs_t, 2)} | {fmt(vs_o, 2)} | {target} |")
+                  f"{fmt(q)} | {fmt(vs_t, 2)} | {fmt(vs_o, 2)} | {fmt(vs_q, 2)} | {target} |")
         print()
     if len(args.threads) > 1:
         base = args.threads[0]

@@ -379,103 +379,140 @@ pub(super) fn emit_phases(g: &Graph, plan: &Plan) -> (Vec<Function>, Vec<Phase>)
     (functions, schedule)
 }
 
-/// The phase functions of a one-step call on several parts (`Module::frame`), for a
-/// unidirectional model: every part owns the same whole hidden units of every layer on
-/// every call, so that its rows of `W_ih` and `W_hh` stay in its core's caches.
+/// The phase functions of a one-step call on several parts (`Module::frame`): every part
+/// owns the same whole hidden units of every layer and direction on every call, so that
+/// its rows of `W_ih` and `W_hh` stay in its core's caches.
 ///
 /// `frame_init` sets up layer 0's states, each part its share of the elements. Then per
-/// layer one phase, `frame_l{l}`: for the part's units, the input projection's rows of
-/// `P` and the step's products and epilogue (the same rows: [`frame_ranges`]), then the
-/// final states of those units and the initial states of the next layer's. Layer `l`
-/// reads its states from half `l % 2` and writes half `(l + 1) % 2`, where the next
-/// layer's initial states go, so that no part writes what another reads in the same
-/// phase. With `proj_size`, `frame_hr_l{l}` follows: the `W_hr` stage by rows of `h`,
-/// then `h`'s final and next initial values of those rows. Every element is computed by
-/// the operations of the sequential `forward`, in the same order.
+/// layer of a unidirectional model one phase, `frame_l{l}`: for the part's units, the
+/// input projection's rows of `P` and the step's products and epilogue (the same rows:
+/// [`frame_ranges`]), then the final states of those units and the initial states of the
+/// next layer's. A bidirectional layer's input projection splits by panels of both
+/// directions' stacked rows, whose panels may straddle the two directions: it is a phase
+/// of its own, `frame_proj_l{l}` (layer 0's also sets up the states, instead of
+/// `frame_init`), and `frame_l{l}` runs the part's units of each direction: two barriers
+/// per layer, as in the schedule. Layer `l` reads its states from half `l % 2` and writes half `(l + 1) % 2`,
+/// where the next layer's initial states go, so that no part writes what another reads in
+/// the same phase. With `proj_size`, `frame_hr_l{l}` follows: the `W_hr` stage by rows of
+/// `h` (of each direction), then `h`'s final and next initial values of those rows. Every
+/// element is computed by the operations of the sequential `forward`, in the same order.
 pub(super) fn emit_frame(g: &Graph, plan: &Plan) -> (Vec<Function>, Vec<String>) {
     let mut functions = Vec::new();
     let mut frame = Vec::new();
     let layers = g.layers.len();
-    let init = "frame_init".to_string();
-    functions.push(new_kernel(g, plan, &init, &PHASE_SCALARS, |k, b, s| {
-        let share = Share {
-            part: s[1],
-            parts: s[2],
-        };
-        let zero = b.iconst("n", 0);
-        let states = States::new(k, b, 0, Some(zero));
-        for (which, state) in k.states.iter().enumerate() {
-            // Shares of the width: the one that reaches it also takes the padding.
-            let range = share_range(b, Operand::Imm(state.width as i64), share);
-            states.emit_init_range(k, b, (0, 0), which, range);
-        }
-    }));
-    frame.push(init);
-    // The states of layer `l` before its step (`after`: the half its step writes).
-    let halves = |k: &KernelCtx<'_>, b: &mut Builder<'_>, l: usize| {
-        let n = b.iconst("n", l as i64);
-        States::new(k, b, 0, Some(n))
+    let share_of = |s: &[Reg]| Share {
+        part: s[1],
+        parts: s[2],
     };
-    // The final values of layer `l`'s states `which` for the elements `e`, then the next
-    // layer's initial values there.
-    let hand_over = |k: &KernelCtx<'_>, b: &mut Builder<'_>, l: usize, which: &[usize], e| {
-        let after = halves(k, b, l + 1);
-        for &w in which {
-            after.emit_final_range(k, b, (l, 0), w, e);
-            if l + 1 < layers {
-                after.emit_init_range(k, b, (l + 1, 0), w, e);
+    // Layer 0's initial states, each part its share of the elements.
+    let emit_init = |k: &KernelCtx<'_>, b: &mut Builder<'_>, share: Share| {
+        let zero = b.iconst("n", 0);
+        for d in 0..g.directions {
+            let states = States::new(k, b, d, Some(zero));
+            for (which, state) in k.states.iter().enumerate() {
+                // Shares of the width: the one that reaches it also takes the padding.
+                let range = share_range(b, Operand::Imm(state.width as i64), share);
+                states.emit_init_range(k, b, (0, d), which, range);
             }
         }
     };
+    // A phase of its own, unless layer 0's input projection has one (which writes only
+    // `P`).
+    let split_projection = |l: usize| {
+        let layer = &g.layers[l];
+        layer
+            .projection
+            .as_ref()
+            .filter(|_| layer.recurrences.len() == 2)
+    };
+    if split_projection(0).is_none() {
+        let init = "frame_init".to_string();
+        functions.push(new_kernel(g, plan, &init, &PHASE_SCALARS, |k, b, s| {
+            emit_init(k, b, share_of(s));
+        }));
+        frame.push(init);
+    }
+    // The states of layer `l` of direction `d` before its step (`l + 1`: the half its
+    // step writes).
+    let halves = |k: &KernelCtx<'_>, b: &mut Builder<'_>, l: usize, d: usize| {
+        let n = b.iconst("n", l as i64);
+        States::new(k, b, d, Some(n))
+    };
+    // The final values of layer `l`'s states `which` of direction `d` for the elements
+    // `e`, then the next layer's initial values there.
+    let hand_over =
+        |k: &KernelCtx<'_>, b: &mut Builder<'_>, (l, d): (usize, usize), which: &[usize], e| {
+            let after = halves(k, b, l + 1, d);
+            for &w in which {
+                after.emit_final_range(k, b, (l, d), w, e);
+                if l + 1 < layers {
+                    after.emit_init_range(k, b, (l + 1, d), w, e);
+                }
+            }
+        };
     for (l, layer) in g.layers.iter().enumerate() {
+        if let Some(p) = split_projection(l) {
+            let name = format!("frame_proj_l{l}");
+            functions.push(new_kernel(g, plan, &name, &PHASE_SCALARS, |k, b, s| {
+                if l == 0 {
+                    emit_init(k, b, share_of(s));
+                }
+                let io = layer_io(g, k, b, l);
+                emit_input_projection(k, b, &io, p, Some(Split::Share(share_of(s))));
+            }));
+            frame.push(name);
+        }
         let name = format!("frame_l{l}");
         functions.push(new_kernel(g, plan, &name, &PHASE_SCALARS, |k, b, s| {
             let io = layer_io(g, k, b, l);
-            let share = Share {
-                part: s[1],
-                parts: s[2],
-            };
             // Rows per unit of a stage's split.
             let grain = |layout: Layout| match layout {
                 Layout::Panels { width } => width,
                 Layout::Torch => k.gates * k.lanes,
             };
             let mut grains = vec![grain(layer.recurrences[0].layout)];
-            grains.extend(layer.projection.as_ref().map(|p| grain(p.layout)));
-            let ranges = frame_ranges(b, k.rows, &grains, share);
-            if let Some(p) = &layer.projection {
+            let fused = layer
+                .projection
+                .as_ref()
+                .filter(|_| split_projection(l).is_none());
+            grains.extend(fused.map(|p| grain(p.layout)));
+            let ranges = frame_ranges(b, k.rows, &grains, share_of(s));
+            if let Some(p) = fused {
                 let (u0, u1) = ranges[1];
                 emit_input_projection(k, b, &io, p, Some(Split::Range(u0, u1)));
             }
-            let states = halves(k, b, l);
-            let t = b.iconst("t", 0);
-            let (u0, u1) = ranges[0];
-            let chunks =
-                recur(g, k, &io, l, 0).emit_step(b, &states, t, Some(Split::Range(u0, u1)));
-            let (c0, c1) = chunks.expect("a split step owns a range of chunks");
-            let e0 = b.imul("e0", c0, Operand::Imm(k.lanes as i64));
-            let e1 = b.imul("e1", c1, Operand::Imm(k.lanes as i64));
-            let hp = b.iconst("hp", k.hp as i64);
-            let e1 = super::ops::min(b, "e1", e1, hp);
-            // With `proj_size`, `h` is the `W_hr` stage's, by rows of `h`.
-            let first = usize::from(g.proj_size > 0);
-            let which: Vec<usize> = (first..k.states.len()).collect();
-            hand_over(k, b, l, &which, (e0, e1));
+            for (i, r) in layer.recurrences.iter().enumerate() {
+                let d = r.direction;
+                let states = halves(k, b, l, d);
+                let t = b.iconst("t", 0);
+                let (u0, u1) = ranges[0];
+                let chunks =
+                    recur(g, k, &io, l, i).emit_step(b, &states, t, Some(Split::Range(u0, u1)));
+                let (c0, c1) = chunks.expect("a split step owns a range of chunks");
+                let e0 = b.imul("e0", c0, Operand::Imm(k.lanes as i64));
+                let e1 = b.imul("e1", c1, Operand::Imm(k.lanes as i64));
+                let hp = b.iconst("hp", k.hp as i64);
+                let e1 = super::ops::min(b, "e1", e1, hp);
+                // With `proj_size`, `h` is the `W_hr` stage's, by rows of `h`.
+                let first = usize::from(g.proj_size > 0);
+                let which: Vec<usize> = (first..k.states.len()).collect();
+                hand_over(k, b, (l, d), &which, (e0, e1));
+            }
         }));
         frame.push(name);
         if g.proj_size > 0 {
             let name = format!("frame_hr_l{l}");
             functions.push(new_kernel(g, plan, &name, &PHASE_SCALARS, |k, b, s| {
                 let io = layer_io(g, k, b, l);
-                let share = Share {
-                    part: s[1],
-                    parts: s[2],
-                };
-                let states = halves(k, b, l);
-                let t = b.iconst("t", 0);
-                let rows = recur(g, k, &io, l, 0).emit_hr_stage(b, &states, t, Some(share));
-                let e = rows.expect("a shared W_hr stage owns a range of rows");
-                hand_over(k, b, l, &[0], e);
+                for (i, r) in layer.recurrences.iter().enumerate() {
+                    let d = r.direction;
+                    let states = halves(k, b, l, d);
+                    let t = b.iconst("t", 0);
+                    let rows =
+                        recur(g, k, &io, l, i).emit_hr_stage(b, &states, t, Some(share_of(s)));
+                    let e = rows.expect("a shared W_hr stage owns a range of rows");
+                    hand_over(k, b, (l, d), &[0], e);
+                }
             }));
             frame.push(name);
         }

@@ -94,11 +94,9 @@ pub fn lower(g: &Graph, parallel: bool) -> Module {
         let (phases, phase_schedule) = kernels::emit_phases(g, &plan);
         functions.extend(phases);
         schedule = phase_schedule;
-        if g.directions == 1 {
-            let (phases, frame_phases) = kernels::emit_frame(g, &plan);
-            functions.extend(phases);
-            frame = frame_phases;
-        }
+        let (phases, frame_phases) = kernels::emit_frame(g, &plan);
+        functions.extend(phases);
+        frame = frame_phases;
     } else {
         functions.extend(kernels::emit_forward(g, &plan));
     }

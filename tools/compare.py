@@ -17,9 +17,9 @@ the float module's by its quantization error. torch's LSTM gates
 i, f, g, o are ONNX's i, o, f, c; torch's GRU (r, z, n, b_hn inside the product with r) is
 ONNX's GRU with linear_before_reset = 1 and gates z, r, h. Every timing is the median of
 batches of calls after a warm-up; each table entry is the median over the rounds. Prints
-markdown tables of medians and ratios (peer time / rnnc time) with the targets of issues 6
-(RNN) and 14 (LSTM, GRU), rnnc's speed-up over its own single-thread time, and draws the
-ratios as a PNG.
+markdown tables of medians and ratios (peer time / rnnc time) with rnnc's targets for the
+benchmark configurations (RNN, LSTM and GRU) and for the deployed models' one-step calls,
+rnnc's speed-up over its own single-thread time, and draws the ratios as a PNG.
 
 Needs torch, onnx, onnxruntime, numpy and matplotlib; build rnnc first
 (cargo build --release).
@@ -159,15 +159,16 @@ def time_rnnc(rnnc, configs, name, threads, seconds):
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-# The targets of issue 6, as (PyTorch / rnnc, ONNX RT / rnnc) at one thread, and whether
-# the configuration must be ahead of both peers at two threads (b64-1024: 0.6 of PyTorch).
+# The RNN configurations' targets, as (PyTorch / rnnc, ONNX RT / rnnc) at one thread, and
+# whether the configuration must be ahead of both peers at two threads (b64-1024: 0.6 of
+# PyTorch).
 TARGETS_1 = {
     "seed-example": (20, None), "stream-16": (20, None), "stream-64": (5, 2),
     "kws-40x128x2": (5, None), "b1-256": (2.5, 1), "b1-512": (2, 1), "b1-1024": (1.5, 1),
     "bidir-256x2-b1": (3, None), "b16-256": (1.2, None), "bidir-128x2-b8-relu": (1.5, None),
     "b64-1024": (0.6, None),
 }
-# Issue 14's, for the gated configurations.
+# The gated configurations' targets.
 TARGETS_1.update({
     "gru-stream-96": (5, 1.3), "lstm-kws-40x128x2": (1.3, None), "lstm-b1-256": (1.2, 0.8),
     "gru-b1-512": (1.5, 0.8), "lstmp-80x512p128x2": (2.5, None),
@@ -257,8 +258,8 @@ def main():
                 tt, to = TARGETS_1.get(n, (None, None))
                 target = "; ".join(s for s in (check(vs_t, tt), check(vs_o, to)) if s)
             else:
-                # Ahead of both peers at two threads on every batch-1 configuration (issue
-                # 14); issue 6's RNN targets: ahead everywhere but b64-1024 (0.6 of PyTorch).
+                # Ahead of both peers at two threads on every batch-1 gated configuration;
+                # the RNN's: ahead everywhere but b64-1024 (0.6 of PyTorch).
                 gated = "cell" in c
                 need_t = 0.6 if n == "b64-1024" else (1.0 if not gated or c["batch"] == 1 else None)
                 need_o = None if n == "b64-1024" or (gated and c["batch"] > 1) else 1.0

@@ -39,7 +39,7 @@ impl Default for UnrollConfig {
             // 4 copies measured no faster than 2 on the benchmark configurations (within
             // this machine's noise) and compiled 1.5-2x slower: bidir-256x2-b1 took 47-58
             // ms against 23-43 ms, over the 50 ms budget. Measured again with the 231 FMA
-            // form and running indices (issue 14): 1-4% slower on every configuration.
+            // form and running indices (2026-11-28): 1-4% slower on every configuration.
             inner_factor: 2,
         }
     }

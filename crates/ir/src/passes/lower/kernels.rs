@@ -391,11 +391,12 @@ pub(super) fn emit_phases(g: &Graph, plan: &Plan) -> (Vec<Function>, Vec<Phase>)
 /// directions' stacked rows, whose panels may straddle the two directions: it is a phase
 /// of its own, `frame_proj_l{l}` (layer 0's also sets up the states, instead of
 /// `frame_init`), and `frame_l{l}` runs the part's units of each direction: two barriers
-/// per layer, as in the schedule. Layer `l` reads its states from half `l % 2` and writes half `(l + 1) % 2`,
-/// where the next layer's initial states go, so that no part writes what another reads in
-/// the same phase. With `proj_size`, `frame_hr_l{l}` follows: the `W_hr` stage by rows of
-/// `h` (of each direction), then `h`'s final and next initial values of those rows. Every
-/// element is computed by the operations of the sequential `forward`, in the same order.
+/// per layer, as in the schedule. Layer `l` reads its states from half `l % 2` and writes
+/// half `(l + 1) % 2`, where the next layer's initial states go, so that no part writes
+/// what another reads in the same phase. With `proj_size`, `frame_hr_l{l}` follows: the
+/// `W_hr` stage by rows of `h` (of each direction), then `h`'s final and next initial
+/// values of those rows. Every element is computed by the operations of the sequential
+/// `forward`, in the same order.
 pub(super) fn emit_frame(g: &Graph, plan: &Plan) -> (Vec<Function>, Vec<String>) {
     let mut functions = Vec::new();
     let mut frame = Vec::new();
@@ -416,8 +417,9 @@ pub(super) fn emit_frame(g: &Graph, plan: &Plan) -> (Vec<Function>, Vec<String>)
             }
         }
     };
-    // A phase of its own, unless layer 0's input projection has one (which writes only
-    // `P`).
+    // A bidirectional layer's input projection, a phase of its own. Layer 0's states are
+    // set up in `frame_init`, or in layer 0's projection phase where it has one (which
+    // writes only `P`: no part reads there what another writes).
     let split_projection = |l: usize| {
         let layer = &g.layers[l];
         layer

@@ -62,6 +62,26 @@ fn run(case: &ModelCase, options: &CompileOptions) -> Result<(), TestCaseError> 
     }
 }
 
+/// Two calls of `case` compiled for `threads` threads, every call split between all of
+/// them however small (both thresholds 0).
+fn run_threaded(
+    case: &ModelCase,
+    threads: usize,
+    pipeline: PipelineConfig,
+) -> Result<(), TestCaseError> {
+    let options = CompileOptions {
+        threads,
+        min_flops_per_thread: 0,
+        min_flops_per_frame_thread: 0,
+        pipeline,
+        ..CompileOptions::default()
+    };
+    for _ in 0..2 {
+        run(case, &options)?;
+    }
+    Ok(())
+}
+
 fn opt_level() -> impl Strategy<Value = OptLevel> {
     prop_oneof![Just(OptLevel::None), Just(OptLevel::Speed)]
 }
@@ -95,16 +115,7 @@ proptest! {
         threads in 2usize..=4,
         pipeline in pipeline(true),
     ) {
-        let options = CompileOptions {
-            threads,
-            min_flops_per_thread: 0,
-            min_flops_per_frame_thread: 0,
-            pipeline,
-            ..CompileOptions::default()
-        };
-        for _ in 0..2 {
-            run(&case, &options)?;
-        }
+        run_threaded(&case, threads, pipeline)?;
     }
 
     /// One-step calls on several threads run the frame (every layer's whole step split by
@@ -115,16 +126,7 @@ proptest! {
         threads in 2usize..=4,
         pipeline in pipeline(true),
     ) {
-        let options = CompileOptions {
-            threads,
-            min_flops_per_thread: 0,
-            min_flops_per_frame_thread: 0,
-            pipeline,
-            ..CompileOptions::default()
-        };
-        for _ in 0..2 {
-            run(&case, &options)?;
-        }
+        run_threaded(&case, threads, pipeline)?;
     }
 
     /// Special values flow through native code as through the interpreter.

@@ -617,6 +617,15 @@ macro_rules! isle_common_prelude_methods {
         }
 
         #[inline]
+        fn ty_vec256(&mut self, ty: Type) -> Option<Type> {
+            if ty.is_vector() && ty.bits() == 256 {
+                Some(ty)
+            } else {
+                None
+            }
+        }
+
+        #[inline]
         fn ty_dyn_vec64(&mut self, ty: Type) -> Option<Type> {
             if ty.is_dynamic_vector() && dynamic_to_fixed(ty).bits() == 64 {
                 Some(ty)

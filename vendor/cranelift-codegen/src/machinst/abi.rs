@@ -1095,6 +1095,12 @@ pub struct FrameLayout {
 
     /// The function's call pattern classification.
     pub function_calls: FunctionCalls,
+
+    /// Bytes of the widest fixed-width vector value in the function (at least
+    /// 16). Set by `Callee` after the backend computes the rest: a backend
+    /// whose wide vector code must be followed by a state change before calls
+    /// and returns (x64's `vzeroupper`) reads it.
+    pub vector_bytes: u32,
 }
 
 impl FrameLayout {
@@ -1147,6 +1153,9 @@ pub struct Callee<M: ABIMachineSpec> {
     sig: Sig,
     /// Defined dynamic types.
     dynamic_type_sizes: HashMap<Type, u32>,
+    /// Bytes of the widest fixed-width vector value in the function, at least
+    /// 16: what a register move, spill or reload of a vector register carries.
+    vector_bytes: u32,
     /// Offsets to each dynamic stackslot.
     dynamic_stackslots: PrimaryMap<DynamicStackSlot, u32>,
     /// Offsets to each sized stackslot.
@@ -1301,6 +1310,18 @@ impl<M: ABIMachineSpec> Callee<M> {
             dynamic_type_sizes.insert(ty, size);
         }
 
+        // Functions that hold no vector wider than 128 bits move and spill
+        // vector registers 128 bits wide, as they always did; a wider value
+        // makes every vector register move, spill and reload of the function
+        // that wide, so that no value is ever truncated.
+        let vector_bytes = f
+            .dfg
+            .values()
+            .map(|v| f.dfg.value_type(v))
+            .filter(|ty| ty.is_vector())
+            .map(|ty| ty.bytes())
+            .fold(16, u32::max);
+
         // Figure out what instructions, if any, will be needed to check the
         // stack limit. This can either be specified as a special-purpose
         // argument or as a global value which often calculates the stack limit
@@ -1316,6 +1337,7 @@ impl<M: ABIMachineSpec> Callee<M> {
             sig,
             dynamic_stackslots,
             dynamic_type_sizes,
+            vector_bytes,
             sized_stackslots,
             sized_stackslot_keys,
             stackslots_size,
@@ -2215,7 +2237,7 @@ impl<M: ABIMachineSpec> Callee<M> {
         let total_stacksize = self.stackslots_size + bytes * spillslots as u32;
         let mask = M::stack_align(self.call_conv) - 1;
         let total_stacksize = (total_stacksize + mask) & !mask; // 16-align the stack.
-        let frame_layout = M::compute_frame_layout(
+        let mut frame_layout = M::compute_frame_layout(
             self.call_conv,
             &self.flags,
             self.signature(),
@@ -2227,6 +2249,8 @@ impl<M: ABIMachineSpec> Callee<M> {
             total_stacksize,
             self.outgoing_args_size,
         );
+
+        frame_layout.vector_bytes = self.vector_bytes;
 
         if Self::frame_layout_exceeds_limit(&frame_layout, M::maximum_frame_size()) {
             return Err(CodegenError::ImplLimitExceeded);
@@ -2396,7 +2420,7 @@ impl<M: ABIMachineSpec> Callee<M> {
     /// Get the spill-slot size.
     pub fn get_spillslot_size(&self, rc: RegClass) -> u32 {
         let max = if self.dynamic_type_sizes.len() == 0 {
-            16
+            self.vector_bytes
         } else {
             *self
                 .dynamic_type_sizes
@@ -2408,6 +2432,12 @@ impl<M: ABIMachineSpec> Callee<M> {
         M::get_number_of_spillslots_for_value(rc, max, &self.isa_flags)
     }
 
+    /// Bytes of the widest fixed-width vector value in the function (at least
+    /// 16): the width of vector register moves, spills and reloads.
+    pub fn vector_bytes(&self) -> u32 {
+        self.vector_bytes
+    }
+
     /// Get the spill slot offset relative to the fixed allocation area start.
     pub fn get_spillslot_offset(&self, slot: SpillSlot) -> i64 {
         self.frame_layout().spillslot_offset(slot)
@@ -2415,7 +2445,7 @@ impl<M: ABIMachineSpec> Callee<M> {
 
     /// Generate a spill.
     pub fn gen_spill(&self, to_slot: SpillSlot, from_reg: RealReg) -> M::I {
-        let ty = M::I::canonical_type_for_rc(from_reg.class());
+        let ty = M::I::canonical_type_for_rc_sized(from_reg.class(), self.vector_bytes);
         debug_assert_eq!(<M>::I::rc_for_type(ty).unwrap().1, &[ty]);
 
         let sp_off = self.get_spillslot_offset(to_slot);
@@ -2427,7 +2457,7 @@ impl<M: ABIMachineSpec> Callee<M> {
 
     /// Generate a reload (fill).
     pub fn gen_reload(&self, to_reg: Writable<RealReg>, from_slot: SpillSlot) -> M::I {
-        let ty = M::I::canonical_type_for_rc(to_reg.to_reg().class());
+        let ty = M::I::canonical_type_for_rc_sized(to_reg.to_reg().class(), self.vector_bytes);
         debug_assert_eq!(<M>::I::rc_for_type(ty).unwrap().1, &[ty]);
 
         let sp_off = self.get_spillslot_offset(from_slot);

@@ -333,6 +333,13 @@ pub trait MachInst: Clone + Debug {
     /// move the entire register contents.
     fn canonical_type_for_rc(rc: RegClass) -> Type;
 
+    /// Like `canonical_type_for_rc`, in a function whose widest vector value
+    /// is `vector_bytes` bytes: a backend whose vector registers are wider
+    /// than 128 bits returns a type that moves as much as the function uses.
+    fn canonical_type_for_rc_sized(rc: RegClass, _vector_bytes: u32) -> Type {
+        Self::canonical_type_for_rc(rc)
+    }
+
     /// Generate a jump to another target. Used during lowering of
     /// control flow.
     fn gen_jump(target: MachLabel) -> Self;

@@ -1284,6 +1284,7 @@ impl ABIMachineSpec for AArch64MachineDeps {
             outgoing_args_size,
             clobbered_callee_saves: regs,
             function_calls,
+            vector_bytes: 16,
         }
     }
 

@@ -153,6 +153,20 @@ impl ABIMachineSpec for X64ABIMachineSpec {
         for (ix, param) in params.iter().enumerate() {
             let last_param = ix == params.len() - 1;
 
+            // 256-bit vectors live in registers but do not cross calls: SysV
+            // would pass them in ymm registers and 32-byte aligned stack slots,
+            // fastcall by reference, and neither is implemented.
+            if param.value_type.is_vector() && param.value_type.bits() > 128 {
+                return Err(crate::CodegenError::Unsupported(format!(
+                    "{} of type {} (vectors wider than 128 bits are not passed across calls)",
+                    match args_or_rets {
+                        ArgsOrRets::Args => "argument",
+                        ArgsOrRets::Rets => "return value",
+                    },
+                    param.value_type
+                )));
+            }
+
             if let ir::ArgumentPurpose::StructArgument(size) = param.purpose {
                 let offset = next_stack as i64;
                 let size = size;
@@ -606,7 +620,17 @@ impl ABIMachineSpec for X64ABIMachineSpec {
             let stack_bytes_to_pop = u16::try_from(stack_bytes_to_pop).unwrap();
             asm::inst::retq_i::new(stack_bytes_to_pop).into()
         };
-        smallvec![Inst::External { inst }]
+        let mut insts = SmallInstVec::new();
+        // A function that used 256-bit registers leaves their upper halves
+        // zeroed: legacy-SSE code in the caller would otherwise pay for the
+        // dirty upper state (a false dependency, or a state save on older cores).
+        if frame_layout.vector_bytes > 16 {
+            insts.push(Inst::External {
+                inst: asm::inst::vzeroupper_zo::new().into(),
+            });
+        }
+        insts.push(Inst::External { inst });
+        insts
     }
 
     fn gen_probestack(insts: &mut SmallInstVec<Self::I>, frame_size: u32) {
@@ -965,6 +989,7 @@ impl ABIMachineSpec for X64ABIMachineSpec {
             outgoing_args_size,
             clobbered_callee_saves: regs,
             function_calls,
+            vector_bytes: 16,
         }
     }
 
@@ -1361,6 +1386,7 @@ mod tests {
             outgoing_args_size: 0,
             clobbered_callee_saves: Vec::new(),
             function_calls: crate::machinst::FunctionCalls::None,
+            vector_bytes: 16,
         }
     }
 

@@ -48,6 +48,43 @@ fn is_int_or_ref_ty(ty: Type) -> bool {
 /// Returns whether the given specified `input` is a result produced by an instruction with Opcode
 /// `op`.
 // TODO investigate failures with checking against the result index.
+/// Whether an instruction reads or writes a vector wider than 128 bits.
+fn has_256bit_vector(ctx: &mut Lower<Inst>, ir_inst: IRInst) -> bool {
+    let wide = |ty: Type| ty.is_vector() && ty.bits() > 128;
+    let dfg = ctx.dfg();
+    dfg.inst_results(ir_inst)
+        .iter()
+        .chain(dfg.inst_args(ir_inst))
+        .any(|&v| wide(dfg.value_type(v)))
+}
+
+/// The operations that `lower.isle` lowers for 256-bit vectors (AVX, AVX2 for
+/// integer lanes and register broadcasts, FMA for `fma`), each by a rule of
+/// priority 20 or more that names the 256-bit types.
+fn lowers_256bit_vectors(opcode: Opcode) -> bool {
+    use Opcode::*;
+    matches!(
+        opcode,
+        Load | Store
+            | Fadd
+            | Fsub
+            | Fmul
+            | Fdiv
+            | Fma
+            | Fcmp
+            | Bitselect
+            | Band
+            | Bor
+            | Bxor
+            | Bitcast
+            | Iadd
+            | Isub
+            | Ishl
+            | Splat
+            | Extractlane
+    )
+}
+
 fn matches_input(ctx: &mut Lower<Inst>, input: InsnInput, op: Opcode) -> Option<IRInst> {
     let inputs = ctx.get_input_as_source_or_const(input.insn, input.input);
     inputs.inst.as_inst().and_then(|(src_inst, _)| {
@@ -320,6 +357,17 @@ impl LowerBackend for X64Backend {
     type MInst = Inst;
 
     fn lower(&self, ctx: &mut Lower<Inst>, ir_inst: IRInst) -> Option<InstOutput> {
+        // Only the operations with rules written for 256-bit vectors may see
+        // one: many rules for narrower vectors match any lane count and would
+        // silently emit 128-bit code. Any other operation is unsupported, and
+        // so is fastcall, which preserves only the low 128 bits of xmm6-15
+        // across calls (the register allocator would keep a 256-bit value there).
+        if has_256bit_vector(ctx, ir_inst)
+            && (!lowers_256bit_vectors(ctx.data(ir_inst).opcode())
+                || ctx.abi().call_conv() == CallConv::WindowsFastcall)
+        {
+            return None;
+        }
         isle::lower(ctx, self, ir_inst)
     }
 

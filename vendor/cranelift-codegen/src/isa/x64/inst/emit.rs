@@ -409,6 +409,7 @@ pub(crate) fn emit(
         }
 
         Inst::CallKnown { info: call_info } => {
+            emit_vzeroupper_before_call(sink, info, state);
             let start = sink.cur_offset();
             let stack_map = state.take_stack_map();
 
@@ -494,6 +495,7 @@ pub(crate) fn emit(
         Inst::CallUnknown {
             info: call_info, ..
         } => {
+            emit_vzeroupper_before_call(sink, info, state);
             let stack_map = state.take_stack_map();
 
             let dest = match call_info.dest.clone() {
@@ -2197,5 +2199,19 @@ fn emit_lea<S>(
         }
 
         _ => lea(*dst.as_ref(), addr, sink),
+    }
+}
+
+/// Before a call, a function that used 256-bit registers zeroes their upper
+/// halves, as at its returns (`X64ABIMachineSpec::gen_return`). Every vector
+/// register is caller-saved in the calling conventions that pass no 256-bit
+/// values (see `compute_arg_locs`), so no live value is lost.
+fn emit_vzeroupper_before_call(
+    sink: &mut MachBuffer<Inst>,
+    info: &EmitInfo,
+    state: &mut EmitState,
+) {
+    if state.frame_layout().vector_bytes > 16 {
+        asm::inst::vzeroupper_zo::new().emit(sink, info, state);
     }
 }

@@ -321,6 +321,10 @@ impl Inst {
                     _ if (ty.is_float() || ty.is_vector()) && ty.bits() == 128 => {
                         asm::inst::movdqu_a::new(to_reg, from_addr).into()
                     }
+                    // Unaligned: spill slots are only 16-byte aligned.
+                    _ if ty.is_vector() && ty.bits() == 256 => {
+                        asm::inst::vmovups_a256::new(to_reg, from_addr).into()
+                    }
                     _ => unimplemented!("unable to load type: {}", ty),
                 };
                 Inst::External { inst }
@@ -360,6 +364,9 @@ impl Inst {
                     types::F64X2 => asm::inst::movupd_b::new(to_addr, from_reg).into(),
                     _ if (ty.is_float() || ty.is_vector()) && ty.bits() == 128 => {
                         asm::inst::movdqu_b::new(to_addr, from_reg).into()
+                    }
+                    _ if ty.is_vector() && ty.bits() == 256 => {
+                        asm::inst::vmovups_b256::new(to_addr, from_reg).into()
                     }
                     _ => unimplemented!("unable to store type: {}", ty),
                 }
@@ -1386,6 +1393,9 @@ impl MachInst for Inst {
                     _ if (ty.is_float() || ty.is_vector()) && ty.bits() <= 128 => {
                         asm::inst::movdqa_a::new(dst_reg, src_reg).into()
                     }
+                    _ if ty.is_vector() && ty.bits() == 256 => {
+                        asm::inst::vmovaps_a256r::new(dst_reg, src_reg).into()
+                    }
                     _ => unimplemented!("unable to move type: {}", ty),
                 }
             }
@@ -1418,8 +1428,14 @@ impl MachInst for Inst {
             types::F64 => Ok((&[RegClass::Float], &[types::F64])),
             types::F128 => Ok((&[RegClass::Float], &[types::F128])),
             types::I128 => Ok((&[RegClass::Int, RegClass::Int], &[types::I64, types::I64])),
-            _ if ty.is_vector() && ty.bits() <= 128 => {
-                let types = &[types::I8X2, types::I8X4, types::I8X8, types::I8X16];
+            _ if ty.is_vector() && ty.bits() <= 256 => {
+                let types = &[
+                    types::I8X2,
+                    types::I8X4,
+                    types::I8X8,
+                    types::I8X16,
+                    types::I8X32,
+                ];
                 Ok((
                     &[RegClass::Float],
                     slice::from_ref(&types[ty.bytes().ilog2() as usize - 1]),
@@ -1436,6 +1452,16 @@ impl MachInst for Inst {
             RegClass::Float => types::I8X16,
             RegClass::Int => types::I64,
             RegClass::Vector => unreachable!(),
+        }
+    }
+
+    fn canonical_type_for_rc_sized(rc: RegClass, vector_bytes: u32) -> Type {
+        // A function with 256-bit values moves, spills and reloads whole ymm
+        // registers; any other keeps the 128-bit forms (and stays free of VEX.256
+        // code, so it needs no `vzeroupper`).
+        match rc {
+            RegClass::Float if vector_bytes > 16 => types::I8X32,
+            _ => Self::canonical_type_for_rc(rc),
         }
     }
 

@@ -72,6 +72,8 @@ pub struct SinkableLoad32(SinkableLoad);
 pub struct SinkableLoad64(SinkableLoad);
 #[derive(Clone)]
 pub struct SinkableLoad128(SinkableLoad);
+#[derive(Clone)]
+pub struct SinkableLoad256(SinkableLoad);
 
 /// Generate the sized-operand helpers for one GPR width. Invoked inside
 /// the `impl generated_code::Context for IsleContext` block.
@@ -639,6 +641,13 @@ impl Context for IsleContext<'_, '_, MInst, X64Backend> {
         self.sinkable_load_exact(val).map(SinkableLoad128)
     }
 
+    fn sinkable_load_256(&mut self, val: Value) -> Option<SinkableLoad256> {
+        if self.lower_ctx.dfg().value_type(val).bits() != 256 {
+            return None;
+        }
+        self.sinkable_load_exact(val).map(SinkableLoad256)
+    }
+
     // Conversions from width-tagged sinkable loads to sized memory operands.
     // These are safe because the width was pinned at extractor tim.e
 
@@ -703,6 +712,10 @@ impl Context for IsleContext<'_, '_, MInst, X64Backend> {
     fn sink_load_128_to_xmm_mem_128(&mut self, load: &SinkableLoad128) -> XmmMem128 {
         XmmMem128::unwrap_new(RegMem::mem(self.sink_load(&load.0)))
     }
+    #[inline]
+    fn sink_load_256_to_xmm_mem_256(&mut self, load: &SinkableLoad256) -> XmmMem256 {
+        XmmMem256::unwrap_new(RegMem::mem(self.sink_load(&load.0)))
+    }
 
     fn sink_load(&mut self, load: &SinkableLoad) -> SyntheticAmode {
         self.lower_ctx.sink_inst(load.inst);
@@ -761,6 +774,31 @@ impl Context for IsleContext<'_, '_, MInst, X64Backend> {
     #[inline]
     fn synthetic_amode_to_xmm_mem_128(&mut self, amode: &SyntheticAmode) -> XmmMem128 {
         XmmMem128::unwrap_new(RegMem::mem(amode.clone()))
+    }
+
+    /// Wrap a `SyntheticAmode` as a 256-bit (YMM) memory operand.
+    #[inline]
+    fn synthetic_amode_to_xmm_mem_256(&mut self, amode: &SyntheticAmode) -> XmmMem256 {
+        XmmMem256::unwrap_new(RegMem::mem(amode.clone()))
+    }
+
+    /// Put a 256-bit value in a YMM register or, if it is a load that can be
+    /// sunk, leave it in memory. There are no aligned or immediate 256-bit
+    /// forms: VEX.256 arithmetic takes unaligned memory operands, and the
+    /// aligned helpers of the narrower widths copy through a 128-bit load.
+    fn put_in_xmm_mem_256(&mut self, val: Value) -> XmmMem256 {
+        let ty = self.lower_ctx.dfg().value_type(val);
+        assert_eq!(
+            ty.bits(),
+            256,
+            "put_in_xmm_mem_256: expected a 256-bit value, got value of type {ty}"
+        );
+        XmmMem256::unwrap_new(self.put_in_xmm_mem(val).to_reg_mem())
+    }
+
+    #[inline]
+    fn xmm_to_xmm_mem_256(&mut self, xmm: Xmm) -> XmmMem256 {
+        XmmMem256::from(xmm)
     }
 
     /// Wrap a `SyntheticAmode` as a 64-bit XMM memory operand.
@@ -975,6 +1013,10 @@ impl Context for IsleContext<'_, '_, MInst, X64Backend> {
     #[inline]
     fn writable_xmm_to_xmm_mem_128(&mut self, r: WritableXmm) -> XmmMem128 {
         XmmMem128::unwrap_new(RegMem::reg(r.to_reg().to_reg()))
+    }
+    #[inline]
+    fn writable_xmm_to_xmm_mem_256(&mut self, r: WritableXmm) -> XmmMem256 {
+        XmmMem256::unwrap_new(RegMem::reg(r.to_reg().to_reg()))
     }
     #[inline]
     fn writable_xmm_to_xmm_mem_aligned_128(&mut self, r: WritableXmm) -> XmmMemAligned128 {
@@ -1336,7 +1378,7 @@ impl Context for IsleContext<'_, '_, MInst, X64Backend> {
             Some(RegisterClass::Gpr {
                 single_register: ty != I128,
             })
-        } else if ty.is_float() || (ty.is_vector() && ty.bits() <= 128) {
+        } else if ty.is_float() || (ty.is_vector() && ty.bits() <= 256) {
             Some(RegisterClass::Xmm)
         } else {
             None

@@ -6,7 +6,7 @@
 
 use std::hash::{DefaultHasher, Hash, Hasher};
 
-use rnnc_codegen::{OptLevel, compile_jit};
+use rnnc_codegen::{OptLevel, compile_jit, host_target};
 use rnnc_ir::{PipelineConfig, compile_legal};
 use rnnc_spec::{
     CallError, CallShape, Element, MAX_STATES, Model, ModelParam, State, StateView, StateViewMut,
@@ -36,6 +36,13 @@ pub struct CompileOptions {
     /// between the threads with one barrier per layer (two in a bidirectional layer); 0
     /// gives every such call all `threads`.
     pub min_flops_per_frame_thread: u64,
+    /// Bits of the vectors the code uses: `None` for [`VECTOR_BITS_ENV`] when it is set,
+    /// else the widest this machine has (256 on x86-64 with AVX2, else 128); 128 or 256 for
+    /// exactly that width, an error where the machine lacks it. Replaces the target of
+    /// `pipeline`, which is the host's.
+    ///
+    /// [`VECTOR_BITS_ENV`]: rnnc_codegen::VECTOR_BITS_ENV
+    pub vector_bits: Option<u32>,
 }
 
 impl Default for CompileOptions {
@@ -46,6 +53,7 @@ impl Default for CompileOptions {
             threads: 1,
             min_flops_per_thread: MIN_FLOPS_PER_THREAD,
             min_flops_per_frame_thread: MIN_FLOPS_PER_FRAME_THREAD,
+            vector_bits: None,
         }
     }
 }
@@ -156,15 +164,19 @@ impl CompiledRnn {
         if options.threads == 0 {
             return Err(Error::Options("threads must be at least 1".into()));
         }
+        let layout = PipelineConfig {
+            target: host_target(options.vector_bits)?,
+            ..options.pipeline.clone()
+        };
         let pipeline = PipelineConfig {
             parallel: options.threads > 1,
-            ..options.pipeline.clone()
+            ..layout.clone()
         };
         let ir = compile_legal(model, &pipeline)?;
         let code = compile_jit(&ir, options.opt_level)?;
         let shape = KernelShape::of(&ir, model.dtype())?;
         let mut hasher = DefaultHasher::new();
-        format!("{:?}{:?}", model.spec(), options.pipeline).hash(&mut hasher);
+        format!("{:?}{:?}", model.spec(), layout).hash(&mut hasher);
         Ok(CompiledRnn {
             model: model.clone(),
             layout_key: hasher.finish(),

@@ -59,7 +59,7 @@ impl Engine {
             }
             Engine::Interp => crate::interp::run_model(
                 model,
-                &interp_config(threads),
+                &interp_config(threads)?,
                 threads,
                 weights,
                 input,
@@ -99,7 +99,7 @@ impl Engine {
                 step_loop(input, hx, |x, h| Ok(rnn.step(&packed, x, h)?))
             }
             Engine::Interp => {
-                let config = interp_config(threads);
+                let config = interp_config(threads)?;
                 crate::interp::run_steps(model, &config, threads, weights, input, hx)
             }
             Engine::Reference => step_loop(input, hx, |x, h| {
@@ -119,12 +119,14 @@ fn jit_options(threads: usize) -> rnnc::CompileOptions {
     }
 }
 
-/// The interpreter's pipeline for `threads` threads' shares.
-fn interp_config(threads: usize) -> rnnc_ir::PipelineConfig {
-    rnnc_ir::PipelineConfig {
+/// The interpreter's pipeline for `threads` threads' shares, at the JIT's target (the
+/// host's widest vectors, or `RNNC_VECTOR_BITS`), so that both engines run the same IR.
+fn interp_config(threads: usize) -> Result<rnnc_ir::PipelineConfig, crate::Error> {
+    Ok(rnnc_ir::PipelineConfig {
+        target: rnnc::codegen::host_target(None).map_err(rnnc::Error::from)?,
         parallel: threads > 1,
         ..rnnc_ir::PipelineConfig::default()
-    }
+    })
 }
 
 /// A stepped loop of any step function (one call of a cell module: its input `(N, H_in)`

@@ -8,7 +8,10 @@
 
 mod common;
 
-use common::{CaseData, ModelCase, config, first_bit_difference, model_case, pipeline, results};
+use common::{
+    CaseData, ModelCase, config, first_bit_difference, model_case, options_for, pipeline, results,
+    target,
+};
 use proptest::prelude::*;
 use rnnc::codegen::OptLevel;
 use rnnc::ir::PipelineConfig;
@@ -31,8 +34,13 @@ fn check<T: Element>(case: &CaseData, options: &CompileOptions) -> Result<(), Te
     let native = case
         .native::<T>(&rnn, &packed)
         .map_err(|e| TestCaseError::fail(format!("native code failed: {e}")))?;
+    // The interpreter runs the IR the native code was compiled from: at its target.
+    let pipeline = PipelineConfig {
+        target: rnn.ir().target,
+        ..options.pipeline.clone()
+    };
     let interp = case
-        .interp::<T>(&options.pipeline, 1)
+        .interp::<T>(&pipeline, 1)
         .map_err(|e| TestCaseError::fail(format!("interpreter failed: {e}")))?;
     for ((name, got), (_, want)) in results(&native.0, &native.1)
         .into_iter()
@@ -73,8 +81,7 @@ fn run_threaded(
         threads,
         min_flops_per_thread: 0,
         min_flops_per_frame_thread: 0,
-        pipeline,
-        ..CompileOptions::default()
+        ..options_for(pipeline)
     };
     for _ in 0..2 {
         run(case, &options)?;
@@ -103,7 +110,7 @@ proptest! {
         pipeline in pipeline(true),
         opt_level in opt_level(),
     ) {
-        let options = CompileOptions { pipeline, opt_level, ..CompileOptions::default() };
+        let options = CompileOptions { opt_level, ..options_for(pipeline) };
         run(&case, &options)?;
     }
 
@@ -129,18 +136,20 @@ proptest! {
         run_threaded(&case, threads, pipeline)?;
     }
 
-    /// Special values flow through native code as through the interpreter.
+    /// Special values flow through native code as through the interpreter, at every
+    /// vector width.
     #[test]
     fn native_code_equals_the_interpreter_on_special_values(
         case in model_case(),
         places in prop::collection::vec((any::<prop::sample::Index>(), 0..SPECIAL.len()), 1..6),
+        target in target(true),
     ) {
         let mut data = case.data();
         for (at, which) in places {
             let i = at.index(data.input.len());
             data.input[i] = SPECIAL[which];
         }
-        let options = CompileOptions::default();
+        let options = options_for(PipelineConfig { target, ..PipelineConfig::default() });
         match data.model.dtype() {
             DType::F32 => check::<f32>(&data, &options)?,
             DType::F64 => check::<f64>(&data, &options)?,

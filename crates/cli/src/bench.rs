@@ -42,6 +42,11 @@ pub struct BenchArgs {
     #[arg(long, default_value_t = 1.0)]
     seconds: f64,
 
+    /// Bits of the code's vectors, 128 or 256 [default: RNNC_VECTOR_BITS when set, else
+    /// the widest this machine has].
+    #[arg(long, value_name = "BITS")]
+    vector_bits: Option<u32>,
+
     /// Cranelift's optimization level.
     #[arg(long, value_enum, default_value = "none")]
     opt_level: OptLevelArg,
@@ -156,6 +161,7 @@ fn options(args: &BenchArgs) -> CompileOptions {
             OptLevelArg::None => rnnc::codegen::OptLevel::None,
         },
         pipeline: rnnc::ir::PipelineConfig::with_changes(&args.disable, &args.enable),
+        vector_bits: args.vector_bits,
         ..CompileOptions::default()
     }
 }

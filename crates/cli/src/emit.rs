@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, bail};
-use rnnc::codegen::{OptLevel, emit_asm, emit_clif, host_isa, target_isa};
+use rnnc::codegen::{OptLevel, emit_asm, emit_clif, host_isa, target_for, target_isa};
 use rnnc::ir::{PassId, PipelineConfig, compile_legal, run_pipeline};
 use rnnc::{CompileOptions, LoadOptions, Model, SpecFile, Weights, WeightsError, compile_aot};
 
@@ -40,6 +40,11 @@ pub struct EmitArgs {
     /// [default: this machine's].
     #[arg(long, value_name = "TRIPLE")]
     target: Option<String>,
+
+    /// Bits of the code's vectors: 128, or 256 on x86-64 (AVX2) [default: RNNC_VECTOR_BITS
+    /// when set, else the widest the target has: 256 on x86-64, 128 on aarch64].
+    #[arg(long, value_name = "BITS")]
+    vector_bits: Option<u32>,
 
     /// Bake these weights (a safetensors file of the state_dict) into the object: forward
     /// then takes no weights argument and there is no pack function. Checked against the
@@ -86,7 +91,15 @@ pub fn run(path: &Path, args: &EmitArgs) -> anyhow::Result<ExitCode> {
     if let Some(pass) = args.disable.iter().find(|p| !PassId::OPTIONAL.contains(p)) {
         bail!("pass `{pass}` cannot be switched off");
     }
+    // The optimization level the runtime and object files use, so that listings show the
+    // code that runs.
+    let opt_level = OptLevel::default();
+    let isa = match &args.target {
+        Some(triple) => target_isa(triple, opt_level)?,
+        None => host_isa(opt_level)?,
+    };
     let pipeline = PipelineConfig {
+        target: target_for(&*isa, args.vector_bits)?,
         parallel: args.threaded,
         ..PipelineConfig::with_changes(&args.disable, &args.enable)
     };
@@ -136,13 +149,6 @@ pub fn run(path: &Path, args: &EmitArgs) -> anyhow::Result<ExitCode> {
                 bail!("code generation needs the expand-tanh and legalize passes");
             }
             let ir = compile_legal(&model, &pipeline)?;
-            // The optimization level the runtime and object files use, so that the listing
-            // shows the code that runs.
-            let opt_level = OptLevel::default();
-            let isa = match &args.target {
-                Some(triple) => target_isa(triple, opt_level)?,
-                None => host_isa(opt_level)?,
-            };
             let text = if emit == Emit::Clif {
                 emit_clif(&ir, &*isa)?
             } else {
@@ -153,6 +159,7 @@ pub fn run(path: &Path, args: &EmitArgs) -> anyhow::Result<ExitCode> {
         Emit::Obj => {
             let options = CompileOptions {
                 pipeline,
+                vector_bits: args.vector_bits,
                 ..CompileOptions::default()
             };
             write_object(&model, &options, args, weights.as_ref(), path)?;

@@ -7,9 +7,9 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use rnnc::{CompiledRnn, DType, Element, TensorData};
-use rnnc_check::Engine;
+use rnnc::{CompileOptions, CompiledRnn, DType, Element, TensorData};
 use rnnc_check::case::{Case, collect_case_paths};
+use rnnc_check::step_loop;
 use rnnc_check::verify::{scaled_error, tolerance};
 
 fn root() -> PathBuf {
@@ -57,6 +57,9 @@ struct Toolchain {
     cc: &'static str,
     cc_args: &'static [&'static str],
     runner: Option<&'static str>,
+    /// `--vector-bits` for the objects and the JIT they are compared with (`None`: both
+    /// at their defaults, the widest the target and this machine have).
+    vector_bits: Option<u32>,
 }
 
 fn bytes_of(data: &TensorData) -> Vec<u8> {
@@ -71,18 +74,20 @@ fn bytes_of(data: &TensorData) -> Vec<u8> {
     }
 }
 
-/// What native code on this machine computes for the case, as raw bytes (a cell module's
-/// case stepped with `CompiledRnn::step`).
-fn jit_bytes(case: &Case) -> Results {
-    fn go<T: Element>(case: &Case) -> Results {
+/// What native code on this machine computes for the case at `vector_bits`, as raw bytes
+/// (a cell module's case stepped with `CompiledRnn::step`).
+fn jit_bytes(case: &Case, vector_bits: Option<u32>) -> Results {
+    fn go<T: Element>(case: &Case, vector_bits: Option<u32>) -> Results {
         let input = case.input.view::<T>().unwrap();
+        let options = CompileOptions {
+            vector_bits,
+            ..CompileOptions::default()
+        };
+        let rnn = CompiledRnn::with_options(&case.model, &options).unwrap();
+        let packed = rnn.pack(&case.weights).unwrap();
         let (out, state) = if case.model.is_cell_module() {
-            Engine::Jit
-                .steps(1, &case.model, &case.weights, input, case.initial())
-                .unwrap()
+            step_loop(input, case.initial(), |x, h| Ok(rnn.step(&packed, x, h)?)).unwrap()
         } else {
-            let rnn = CompiledRnn::new(&case.model).unwrap();
-            let packed = rnn.pack(&case.weights).unwrap();
             rnn.forward(&packed, input, case.initial(), case.lengths.as_deref())
                 .unwrap()
         };
@@ -94,8 +99,8 @@ fn jit_bytes(case: &Case) -> Results {
         results
     }
     match case.model.dtype() {
-        DType::F32 => go::<f32>(case),
-        DType::F64 => go::<f64>(case),
+        DType::F32 => go::<f32>(case, vector_bits),
+        DType::F64 => go::<f64>(case, vector_bits),
     }
 }
 
@@ -127,6 +132,9 @@ fn run_case(case: &Case, tc: &Toolchain, bake: bool, dir: &Path) -> Results {
         .arg(dir)
         .arg("--target")
         .arg(&tc.triple);
+    if let Some(bits) = tc.vector_bits {
+        rnnc.arg("--vector-bits").arg(bits.to_string());
+    }
     if bake {
         let weights = dir.join("weights.safetensors");
         case.weights.save(&weights).unwrap();
@@ -214,7 +222,12 @@ fn run_case(case: &Case, tc: &Toolchain, bake: bool, dir: &Path) -> Results {
 /// Every case, half with the weights baked in: matches PyTorch within the tolerance and
 /// this machine's JIT bit for bit.
 fn check_toolchain(tc: &Toolchain) {
-    let base = std::env::temp_dir().join(format!("rnnc-aot-{}-{}", tc.triple, std::process::id()));
+    let width = tc.vector_bits.map_or("default".into(), |b| b.to_string());
+    let base = std::env::temp_dir().join(format!(
+        "rnnc-aot-{}-{width}-{}",
+        tc.triple,
+        std::process::id()
+    ));
     let mut checked = 0;
     for (i, case) in cases().iter().enumerate() {
         let bake = i % 2 == 1;
@@ -240,7 +253,7 @@ fn check_toolchain(tc: &Toolchain) {
             );
         }
         assert!(
-            results == jit_bytes(case),
+            results == jit_bytes(case, tc.vector_bits),
             "{} on {}: not bit-identical to the JIT",
             case.name,
             tc.triple
@@ -258,6 +271,20 @@ fn c_programs_linked_with_host_objects_match_pytorch_and_the_jit() {
         cc: "cc",
         cc_args: &[],
         runner: None,
+        vector_bits: None,
+    });
+}
+
+/// x86-64 objects are 256-bit code by default; at 128 bits they match PyTorch and the
+/// 128-bit JIT too.
+#[test]
+fn host_objects_at_128_bits_match_pytorch_and_the_128_bit_jit() {
+    check_toolchain(&Toolchain {
+        triple: rnnc::codegen::host_triple(),
+        cc: "cc",
+        cc_args: &[],
+        runner: None,
+        vector_bits: Some(128),
     });
 }
 
@@ -272,6 +299,10 @@ fn aarch64_objects_under_qemu_match_pytorch_and_the_jit() {
         cc: "aarch64-linux-gnu-gcc",
         cc_args: &["-static"],
         runner: Some("qemu-aarch64"),
+        // NEON is 128 bits: the same lanes as the 128-bit JIT on x86-64 (the width
+        // decides the schedule, e.g. whether an input projection is hoisted, and so the
+        // rounding; the registers only the block shapes, which leave it alone).
+        vector_bits: Some(128),
     });
 }
 
@@ -498,7 +529,8 @@ fn the_c_streaming_program_prints_what_the_jit_computes() {
 /// refused with its status and nothing written, natively and on aarch64 under qemu, by
 /// an RNN's `NAME_forward` and an LSTMCell's `NAME_step` (whose steps in a loop equal one
 /// `NAME_forward` call over the steps, bit for bit); the CPU requirement is what
-/// `NAME_cpu_supported()` reports, here and on an emulated x86-64 without AVX.
+/// `NAME_cpu_supported()` reports, here and on emulated x86-64s without AVX (refused),
+/// with AVX but not AVX2 (refused) and with x86-64-v3 (accepted).
 #[test]
 fn the_c_contract_is_checked_at_the_entry_point() {
     let dir = std::env::temp_dir().join(format!("rnnc-contract-{}", std::process::id()));
@@ -507,6 +539,7 @@ fn the_c_contract_is_checked_at_the_entry_point() {
         cc: "cc",
         cc_args: &[],
         runner: None,
+        vector_bits: None,
     }];
     if cross_tools_available() {
         toolchains.push(Toolchain {
@@ -514,6 +547,7 @@ fn the_c_contract_is_checked_at_the_entry_point() {
             cc: "aarch64-linux-gnu-gcc",
             cc_args: &["-static"],
             runner: Some("qemu-aarch64"),
+            vector_bits: None,
         });
     }
     // An RNN's NAME_forward, and an LSTMCell's NAME_step (RNN_CELL).
@@ -562,12 +596,18 @@ fn the_c_contract_is_checked_at_the_entry_point() {
         if tc.runner.is_none() {
             assert_eq!(run(Command::new(&program).arg("cpu")), "1\n");
             if cfg!(target_arch = "x86_64") && cross_tools_available() {
-                // An x86-64 without AVX, FMA or BMI (qemu's baseline model).
-                let old_cpu = run(Command::new("qemu-x86_64")
-                    .args(["-cpu", "qemu64"])
-                    .arg(&program)
-                    .arg("cpu"));
-                assert_eq!(old_cpu, "0\n");
+                // An x86-64 without AVX, FMA or BMI (qemu's baseline model), one with AVX
+                // but without AVX2 and FMA (Sandy Bridge): the 256-bit code needs AVX2;
+                // and Haswell, the first with all of x86-64-v3.
+                let cpu = |model: &str| {
+                    run(Command::new("qemu-x86_64")
+                        .args(["-cpu", model])
+                        .arg(&program)
+                        .arg("cpu"))
+                };
+                assert_eq!(cpu("qemu64"), "0\n");
+                assert_eq!(cpu("SandyBridge"), "0\n");
+                assert_eq!(cpu("Haswell"), "1\n");
             }
         }
     }

@@ -651,3 +651,81 @@ fn verify_refuses_cases_with_the_other_forms_keys() {
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+fn rnnc_with_vector_bits(bits: &str, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_rnnc"))
+        .args(args)
+        .env("RNNC_VECTOR_BITS", bits)
+        .current_dir(root())
+        .output()
+        .expect("rnnc runs")
+}
+
+/// `RNNC_VECTOR_BITS` picks the JIT's width for `rnnc verify` (every case passes at 128 bits,
+/// and at 256 where this CPU has AVX2; the default, the widest, is what the golden tests
+/// run); `--vector-bits` picks it for the IR and objects, and overrides the variable; a
+/// width rnnc does not emit, or the target lacks, is an error that names the widths there
+/// are.
+#[test]
+fn the_vector_width_is_chosen_by_flag_or_environment() {
+    let out = rnnc_with_vector_bits("128", &["verify", "tests/golden"]);
+    assert!(out.status.success(), "{}", text(&out.stdout));
+    assert!(text(&out.stdout).contains("240 passed, 0 failed"));
+    let host_has_avx2 =
+        cfg!(target_arch = "x86_64") && rnnc::codegen::host_target(Some(256)).is_ok();
+    if host_has_avx2 {
+        let out = rnnc_with_vector_bits("256", &["verify", "tests/golden/torch-lstm"]);
+        assert!(out.status.success(), "{}", text(&out.stdout));
+    } else {
+        println!("the 256-bit verify run skipped: this CPU lacks AVX2");
+    }
+    for (bits, says) in [
+        (
+            "512",
+            "RNNC_VECTOR_BITS=512: rnnc does not emit 512-bit vectors",
+        ),
+        ("wide", "RNNC_VECTOR_BITS=wide: expected a number of bits"),
+    ] {
+        let out = rnnc_with_vector_bits(bits, &["verify", "tests/golden/torch-rnn/case_011.json"]);
+        assert!(!out.status.success());
+        assert!(text(&out.stdout).contains(says), "{}", text(&out.stdout));
+    }
+
+    let header = |out: &Output| {
+        text(&out.stdout)
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let ir = ["specs/torch_doc.toml", "--emit", "ir", "--target"];
+    let x86 = [&ir[..], &["x86_64-unknown-linux-gnu"]].concat();
+    let out = rnnc_with_vector_bits("128", &x86);
+    assert!(
+        header(&out).contains("vector=128 registers=16"),
+        "{}",
+        header(&out)
+    );
+    let out = rnnc_with_vector_bits("128", &[&x86[..], &["--vector-bits", "256"]].concat());
+    assert!(
+        header(&out).contains("vector=256 registers=16"),
+        "{}",
+        header(&out)
+    );
+    let arm = [&ir[..], &["aarch64-unknown-linux-gnu"]].concat();
+    let out = rnnc(&arm);
+    assert!(
+        header(&out).contains("vector=128 registers=32"),
+        "{}",
+        header(&out)
+    );
+    let out = rnnc(&[&arm[..], &["--vector-bits", "256"]].concat());
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains(
+            "256-bit vectors: aarch64-unknown-linux-gnu has at most 128-bit vectors in 32 registers"
+        ),
+        "{}",
+        text(&out.stderr)
+    );
+}

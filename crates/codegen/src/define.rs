@@ -102,6 +102,8 @@ pub fn define_kernels<M: Module>(
             source: Box::new(source),
         }
     };
+    // Code for a wider target than the module's ISA would not compile or would fault.
+    crate::isa::check_target(module.isa(), ir.target)?;
     let mut ctx = module.make_context();
     let mut fctx = FunctionBuilderContext::new();
     let weights_data = match baked {

@@ -1,6 +1,7 @@
 //! Which machine code is emitted for: the host (JIT) or a target triple (object files).
 //!
-//! Kernels use 128-bit vectors and fused multiply-add. On x86-64, Cranelift lowers `fma` to
+//! Kernels use vectors of their target's width ([`target_for`]: 128-bit, or 256-bit on
+//! x86-64 with AVX2) and fused multiply-add. On x86-64, Cranelift lowers `fma` to
 //! `vfmadd` only when both `has_avx` and `has_fma` are set; otherwise every `fma` becomes
 //! calls to `fmaf`, which kernels must never make. So the host ISA must have both (an error
 //! says so plainly), and cross targets get both enabled explicitly, since Cranelift's named
@@ -11,6 +12,7 @@ use std::sync::Arc;
 
 use cranelift_codegen::isa::{self, OwnedTargetIsa};
 use cranelift_codegen::settings::{self, Configurable};
+use rnnc_kernel::Target;
 use target_lexicon::{Architecture, BinaryFormat, OperatingSystem, Triple};
 
 use crate::CodegenError;
@@ -84,6 +86,11 @@ pub fn host_isa(opt: OptLevel) -> Result<OwnedTargetIsa, CodegenError> {
         })?;
     check_fma(&isa, HOST)?;
     Ok(isa)
+}
+
+/// The target of JIT code for this machine: [`target_for`] the host ISA.
+pub fn host_target(vector_bits: Option<u32>) -> Result<Target, CodegenError> {
+    target_for(&*host_isa(OptLevel::None)?, vector_bits)
 }
 
 /// This machine's target triple, e.g. `x86_64-unknown-linux-gnu`.
@@ -161,19 +168,112 @@ pub fn target_isa(triple: &str, opt: OptLevel) -> Result<OwnedTargetIsa, Codegen
     Ok(isa)
 }
 
+/// The environment variable that sets the vector width (`128` or `256`) wherever the
+/// options leave it open: the JIT's `CompileOptions`, the CLI without `--vector-bits`,
+/// Python's `rnnc.compile`. It makes every width testable on a machine that has it.
+pub const VECTOR_BITS_ENV: &str = "RNNC_VECTOR_BITS";
+
+/// The widest target code for `isa` may use: on x86-64 with AVX2 (besides the AVX and FMA
+/// that every kernel needs) 256-bit vectors, else 128-bit, in 16 registers (xmm16-31 and
+/// zmm need AVX-512, which the vendored Cranelift does not allocate); on aarch64 NEON's
+/// 128-bit vectors in 32 registers.
+pub fn widest_target(isa: &dyn isa::TargetIsa) -> Target {
+    match isa.triple().architecture {
+        Architecture::X86_64 if has_flag(isa, "has_avx2") => Target::V256,
+        Architecture::X86_64 => Target::V128,
+        _ => Target::NEON,
+    }
+}
+
+/// The target of the code rnnc emits for `isa`: `vector_bits` wide when given, else as
+/// [`VECTOR_BITS_ENV`] says when it is set, else [`widest_target`]. A width rnnc does not
+/// emit, or wider than the ISA has, is an error that says which widths there are.
+pub fn target_for(
+    isa: &dyn isa::TargetIsa,
+    vector_bits: Option<u32>,
+) -> Result<Target, CodegenError> {
+    let widest = widest_target(isa);
+    let (bits, asked) = match vector_bits {
+        Some(bits) => (bits, format!("{bits}-bit vectors")),
+        None => match std::env::var(VECTOR_BITS_ENV) {
+            Ok(text) => {
+                let asked = format!("{VECTOR_BITS_ENV}={text}");
+                match text.trim().parse::<u32>() {
+                    Ok(bits) => (bits, asked),
+                    Err(_) => {
+                        return Err(CodegenError::VectorWidth {
+                            asked,
+                            reason: format!("expected a number of bits: {}", widths(widest)),
+                        });
+                    }
+                }
+            }
+            Err(_) => return Ok(widest),
+        },
+    };
+    let target =
+        Target::new(bits, widest.vector_registers).map_err(|_| CodegenError::VectorWidth {
+            asked: asked.clone(),
+            reason: format!("rnnc does not emit {bits}-bit vectors; {}", widths(widest)),
+        })?;
+    check_target(isa, target).map_err(|e| match e {
+        CodegenError::VectorWidth { reason, .. } => CodegenError::VectorWidth { asked, reason },
+        other => other,
+    })?;
+    Ok(target)
+}
+
+/// Refuses a target wider than `isa` has (more bits or registers than [`widest_target`]):
+/// code for it would fault, or not compile, on that ISA.
+pub fn check_target(isa: &dyn isa::TargetIsa, target: Target) -> Result<(), CodegenError> {
+    let widest = widest_target(isa);
+    if target.vector_bits <= widest.vector_bits
+        && target.vector_registers <= widest.vector_registers
+    {
+        return Ok(());
+    }
+    let needs = match isa.triple().architecture {
+        Architecture::X86_64 if target.vector_bits == 256 => " (256-bit code needs AVX2)",
+        _ => "",
+    };
+    Err(CodegenError::VectorWidth {
+        asked: format!(
+            "{}-bit vectors in {} registers",
+            target.vector_bits, target.vector_registers
+        ),
+        reason: format!(
+            "{} has at most {}-bit vectors in {} registers{needs}",
+            isa.triple(),
+            widest.vector_bits,
+            widest.vector_registers
+        ),
+    })
+}
+
+/// The widths an ISA whose widest target is `widest` offers, for error messages.
+fn widths(widest: Target) -> String {
+    let offered: Vec<String> = Target::VECTOR_BITS
+        .iter()
+        .filter(|&&bits| bits <= widest.vector_bits)
+        .map(u32::to_string)
+        .collect();
+    format!("this target has {}", offered.join(" or "))
+}
+
+fn has_flag(isa: &dyn isa::TargetIsa, name: &str) -> bool {
+    isa.isa_flags()
+        .iter()
+        .any(|f| f.name == name && f.as_bool() == Some(true))
+}
+
 /// Refuses an x86-64 ISA without AVX and FMA: its `fma` would become libcalls.
 fn check_fma(isa: &Arc<dyn isa::TargetIsa>, what: &str) -> Result<(), CodegenError> {
     if isa.triple().architecture != Architecture::X86_64 {
         return Ok(());
     }
-    let enabled = |name: &str| {
-        isa.isa_flags()
-            .iter()
-            .any(|f| f.name == name && f.as_bool() == Some(true))
-    };
     let missing: Vec<&'static str> = [("has_avx", "AVX"), ("has_fma", "FMA")]
         .into_iter()
-        .filter(|(flag, _)| !enabled(flag))
+        .filter(|(flag, _)| !has_flag(&**isa, flag))
         .map(|(_, feature)| feature)
         .collect();
     if missing.is_empty() {

@@ -3,7 +3,8 @@
 //! One translate function per IR instruction kind ([`translate`]), used through
 //! [`define_kernels`], which is generic over `cranelift_module::Module`: the JIT
 //! ([`compile_jit`]) and object files differ only in the module they build. Kernels are
-//! 128-bit SIMD with fused multiply-add and call nothing. [`emit_clif`] and [`emit_asm`]
+//! SIMD at the width of the IR's target (128-bit, or 256-bit AVX2 on x86-64: [`target_for`])
+//! with fused multiply-add, and call nothing. [`emit_clif`] and [`emit_asm`]
 //! print the generated code annotated with the IR it came from.
 //!
 //! This crate holds no `unsafe`: it produces code and pointers to it; calling them is the
@@ -21,7 +22,10 @@ pub mod translate;
 
 pub use define::{Entries, Kernels, define_kernels, symbol};
 pub use entry::Status;
-pub use isa::{OptLevel, host_isa, host_triple, target_isa};
+pub use isa::{
+    OptLevel, VECTOR_BITS_ENV, check_target, host_isa, host_target, host_triple, target_for,
+    target_isa, widest_target,
+};
 pub use jit::{JitCode, PERF_MAP_ENV, compile_jit};
 pub use listing::{emit_asm, emit_clif};
 pub use object::emit_object;
@@ -49,6 +53,16 @@ pub enum CodegenError {
         isa: String,
         /// The features it lacks: `AVX`, `FMA` or both.
         missing: Vec<&'static str>,
+    },
+    /// A vector width that rnnc does not emit or the ISA does not have (user's fault: the
+    /// options, `--vector-bits` or `RNNC_VECTOR_BITS`; or the IR was compiled for a wider
+    /// target than the ISA it is given to).
+    #[error("{asked}: {reason}")]
+    VectorWidth {
+        /// What asked for it, e.g. `RNNC_VECTOR_BITS=512` or `256-bit vectors`.
+        asked: String,
+        /// Why it cannot be had, naming what can.
+        reason: String,
     },
     /// Cranelift refused one of the settings or ISA flags rnnc sets, which are fixed (a bug
     /// in rnnc).

@@ -123,9 +123,12 @@ fn cl_type(ty: Type) -> Result<cl::Type, CodegenError> {
         (Scalar::F32, 4) => types::F32X4,
         (Scalar::F64, 2) => types::F64X2,
         (Scalar::I64, 2) => types::I64X2,
+        (Scalar::F32, 8) => types::F32X8,
+        (Scalar::F64, 4) => types::F64X4,
+        (Scalar::I64, 4) => types::I64X4,
         _ => {
             return Err(CodegenError::Illegal(format!(
-                "type {ty} has no 128-bit machine form"
+                "type {ty} has no 128- or 256-bit machine form"
             )));
         }
     })
@@ -138,6 +141,8 @@ fn int_twin(ty: cl::Type) -> cl::Type {
         types::F64 => types::I64,
         types::F32X4 => types::I32X4,
         types::F64X2 => types::I64X2,
+        types::F32X8 => types::I32X8,
+        types::F64X4 => types::I64X4,
         other => other,
     }
 }
@@ -712,20 +717,26 @@ impl Translator<'_, '_> {
         self.b.ins().extractlane(v, lane as u8)
     }
 
-    /// The IR's halving order: 4 lanes are `(l0 + l2) + (l1 + l3)`, 2 lanes `l0 + l1`.
+    /// The IR's halving order: lane `i` of the low half plus lane `i` of the high half,
+    /// until one lane is left (4 lanes: `(l0 + l2) + (l1 + l3)`; 2 lanes: `l0 + l1`).
     fn reduce_add(&mut self, a: Reg) -> Result<Value, CodegenError> {
-        let lanes = self.ty(a)?.lane_count() as u8;
+        let lanes = self.ty(a)?.lane_count();
+        if !lanes.is_power_of_two() || lanes < 2 {
+            return Err(CodegenError::Illegal(format!(
+                "reduce_add of {lanes} lanes"
+            )));
+        }
         let v = self.get(a);
-        let lane: Vec<Value> = (0..lanes).map(|i| self.b.ins().extractlane(v, i)).collect();
-        Ok(match lanes {
-            2 => self.b.ins().fadd(lane[0], lane[1]),
-            4 => {
-                let low = self.b.ins().fadd(lane[0], lane[2]);
-                let high = self.b.ins().fadd(lane[1], lane[3]);
-                self.b.ins().fadd(low, high)
-            }
-            n => return Err(CodegenError::Illegal(format!("reduce_add of {n} lanes"))),
-        })
+        let mut sums: Vec<Value> = (0..lanes as u8)
+            .map(|i| self.b.ins().extractlane(v, i))
+            .collect();
+        while sums.len() > 1 {
+            let half = sums.len() / 2;
+            sums = (0..half)
+                .map(|i| self.b.ins().fadd(sums[i], sums[i + half]))
+                .collect();
+        }
+        Ok(sums[0])
     }
 
     fn select(&mut self, cmp: Cmp, a: Reg, b: Reg, x: Reg, y: Reg) -> Result<Value, CodegenError> {

@@ -201,7 +201,7 @@ fn kernel(in_tys: [&str; 3], out_ty: &str, op: &str) -> String {
     let elem = |ty: &str| ty.split('x').next().unwrap().to_string();
     let [a, b, c] = in_tys;
     format!(
-        "module m f32 vector=128 packed=0 work=0
+        "module m f32 vector=128 registers=16 packed=0 work=0
 func @k(@a: {ea} readonly, @b: {eb} readonly, @c: {ec} readonly, @out: {eo}, %n: i64) {{
   for %i in 0..%n {{
     %ia: i64 = imul %i, {la}
@@ -802,7 +802,7 @@ fn lanes_splat_extract_and_reduce_in_their_order() {
 fn loads_and_stores_at_offsets() {
     let f32s = Buffer::f32s(&(0..64).map(|i| i as f32 - 31.5).collect::<Vec<_>>());
     // Unaligned offsets, a scalar tail after vectors, a store at a constant offset.
-    let text = "module m f32 vector=128 packed=0 work=0
+    let text = "module m f32 vector=128 registers=16 packed=0 work=0
 func @k(@a: f32 readonly, @b: f32 readonly, @c: f32 readonly, @out: f32, %n: i64) {
   for %i in 0..%n {
     %at: i64 = imul %i, 5
@@ -829,7 +829,7 @@ func @k(@a: f32 readonly, @b: f32 readonly, @c: f32 readonly, @out: f32, %n: i64
 fn control_flow_loops_branches_and_calls() {
     // A reverse loop writing its variable, a zero-trip loop, an if on a loaded integer, and
     // a call passing a buffer and a register.
-    let text = "module m f32 vector=128 packed=0 work=0
+    let text = "module m f32 vector=128 registers=16 packed=0 work=0
 func @twice(@src: i64 readonly, @dst: f64, %k: i64) {
   %v: i64 = load.i64 @src[%k]
   %w: i64 = iadd %v, %v
@@ -862,7 +862,7 @@ func @k(@a: i64 readonly, @b: i64 readonly, @c: i64 readonly, @out: f64, %n: i64
 
 #[test]
 fn null_pointers_are_seen_as_null() {
-    let text = "module m f32 vector=128 packed=0 work=0
+    let text = "module m f32 vector=128 registers=16 packed=0 work=0
 func @k(@a: f32 readonly nullable, @b: f32 readonly nullable, @c: f32 readonly, @out: f32, %n: i64) {
   %none: i64 = is_null @a
   %some: i64 = is_null @b

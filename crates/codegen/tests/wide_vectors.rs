@@ -405,3 +405,62 @@ fn wide_values_survive_spills_calls_and_loops() {
         }
     }
 }
+
+/// Every lane of an `F64X4` and an `F32X8` comes out bit for bit: extracted and stored, and
+/// extracted, used as a scalar (`fadd` of it and `-0.0`, which keeps its bits except a
+/// NaN's) and stored. The values' low 32 bits are all nonzero and differ, so a lane taken
+/// from the wrong half, or the wrong dwords of the right one, shows.
+#[test]
+fn every_lane_of_f64x4_and_f32x8_is_extracted_bit_for_bit() {
+    if !host_has_avx2("every_lane_of_f64x4_and_f32x8_is_extracted_bit_for_bit") {
+        return;
+    }
+    let (_m, k) = compile(|b, p, _| {
+        let x = b.ins().load(types::F64X4, flags(), p[0], 0);
+        let y = b.ins().load(types::F32X8, flags(), p[1], 0);
+        let z64 = b.ins().f64const(-0.0);
+        let z32 = b.ins().f32const(-0.0);
+        for lane in 0..4u8 {
+            let v = b.ins().extractlane(x, lane);
+            b.ins().store(flags(), v, p[3], 8 * i32::from(lane));
+            let v = b.ins().extractlane(x, lane);
+            let s = b.ins().fadd(v, z64);
+            b.ins().store(flags(), s, p[3], 32 + 8 * i32::from(lane));
+        }
+        for lane in 0..8u8 {
+            let v = b.ins().extractlane(y, lane);
+            b.ins().store(flags(), v, p[3], 64 + 4 * i32::from(lane));
+            let v = b.ins().extractlane(y, lane);
+            let s = b.ins().fadd(v, z32);
+            b.ins().store(flags(), s, p[3], 96 + 4 * i32::from(lane));
+        }
+    });
+    for seed in 0..16u64 {
+        // Distinct finite values with every dword nonzero (normal exponents).
+        let wide: Vec<f64> = (0..4u64)
+            .map(|i| f64::from_bits(0x3ff0_0000_0000_0000 | (seed << 40) | ((i + 1) * 0x0101_0101)))
+            .collect();
+        let narrow: Vec<f32> = (0..8u32)
+            .map(|i| f32::from_bits(0x3f80_0000 | ((seed as u32) << 12) | ((i + 1) * 0x101)))
+            .collect();
+        let mut out = vec![0u8; 128];
+        k(
+            wide.as_ptr().cast(),
+            narrow.as_ptr().cast(),
+            std::ptr::null(),
+            out.as_mut_ptr(),
+        );
+        let f64_at = |i: usize| u64::from_le_bytes(out[8 * i..8 * i + 8].try_into().unwrap());
+        let f32_at = |i: usize| u32::from_le_bytes(out[4 * i..4 * i + 4].try_into().unwrap());
+        for (l, w) in wide.iter().enumerate() {
+            for (how, got) in [("stored", f64_at(l)), ("added", f64_at(4 + l))] {
+                assert_eq!(got, w.to_bits(), "f64x4 lane {l} {how}: got {got:#x}");
+            }
+        }
+        for (l, w) in narrow.iter().enumerate() {
+            for (how, got) in [("stored", f32_at(16 + l)), ("added", f32_at(24 + l))] {
+                assert_eq!(got, w.to_bits(), "f32x8 lane {l} {how}: got {got:#x}");
+            }
+        }
+    }
+}

@@ -9,8 +9,9 @@ use rnnc_kernel::{Valid, parse_module, verify};
 
 /// A verified module of one function `@k`.
 fn func(body: &str, params: &str) -> Valid {
-    let text =
-        format!("module m f32 vector=128 packed=0 work=0\nfunc @k({params}) {{\n{body}\n}}\n");
+    let text = format!(
+        "module m f32 vector=128 registers=16 packed=0 work=0\nfunc @k({params}) {{\n{body}\n}}\n"
+    );
     let module = parse_module(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
     verify(module).unwrap_or_else(|e| panic!("{e}\n{text}"))
 }
@@ -161,7 +162,7 @@ fn loops_run_in_order_or_reverse_and_branches_take_one_side() {
 
 #[test]
 fn calls_pass_the_named_arguments() {
-    let text = "module m f32 vector=128 packed=0 work=0
+    let text = "module m f32 vector=128 registers=16 packed=0 work=0
 func @put(@dst: f32, %at: i64) {
   %one: f32 = fconst.f32 1.0
   store @dst[%at], %one

@@ -8,7 +8,7 @@ use rnnc_kernel::{Valid, parse_module, verify};
 /// (which copies `y[0]` to `y[1]`).
 fn module(schedule: &str, body: &str) -> Valid {
     let text = format!(
-        "module demo f32 vector=128 packed=0 work=0\n{schedule}\n\
+        "module demo f32 vector=128 registers=16 packed=0 work=0\n{schedule}\n\
          func @f(@y: f32, %seq_len: i64, %batch: i64, %n: i64, %part: i64, %parts: i64) {{\n\
          regs i64: %i\n regs f32: %v %w\n{body}\n}}\n\
          func @g(@y: f32, %seq_len: i64, %batch: i64, %n: i64, %part: i64, %parts: i64) {{\n\

@@ -23,7 +23,7 @@ const LANES: usize = 64;
 /// `y[i] = op(x[i])` over chunks of LANES, after `expand-tanh`; `op` is `tanh` or `sigmoid`.
 fn kernel(op: &str, ty: &str) -> Valid {
     let text = format!(
-        "module t {ty} vector=128 packed=0 work=0
+        "module t {ty} vector=128 registers=16 packed=0 work=0
 func @f(@x: {ty} readonly, @y: {ty}, %n: i64) {{
   for %c in 0..%n {{
     %i: i64 = imul %c, {LANES}

@@ -142,7 +142,7 @@ fn parse_header(line: usize, text: &str) -> Result<Module> {
             message: format!("missing `{key}=` in module header"),
         })? + key.len()
             + 1;
-        let end = ["vector=", "packed=", "work="]
+        let end = ["vector=", "registers=", "packed=", "work="]
             .iter()
             .filter_map(|k| rest[start..].find(k).map(|i| start + i))
             .min()
@@ -159,9 +159,8 @@ fn parse_header(line: usize, text: &str) -> Result<Module> {
     Ok(Module {
         name,
         dtype,
-        target: Target {
-            vector_bits: number("vector")? as u32,
-        },
+        target: Target::new(number("vector")? as u32, number("registers")? as u32)
+            .map_err(|message| ParseError { line, message })?,
         packed_len: number("packed")?,
         work: field("work")?
             .parse::<Size>()

@@ -116,21 +116,74 @@ impl std::str::FromStr for Type {
     }
 }
 
-/// The vector width of the code rnnc emits: Cranelift lowers 128-bit vectors only.
+/// What the code rnnc emits may use: the width of a machine vector and how many vector
+/// registers the register blocks may fill.
+///
+/// Invariant: `vector_bits` is one of [`Target::VECTOR_BITS`] and `vector_registers` one of
+/// [`Target::VECTOR_REGISTERS`]; [`Target::new`] checks both, and the text forms parse
+/// through it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Target {
     /// Bits of one machine vector register.
     pub vector_bits: u32,
+    /// Vector registers the code may use: 16 on x86-64 without AVX-512, 32 on aarch64.
+    pub vector_registers: u32,
 }
 
 impl Target {
-    /// 128-bit vectors: SSE/AVX xmm on x86-64, NEON on aarch64.
-    pub const V128: Target = Target { vector_bits: 128 };
+    /// 128-bit vectors, 16 registers: SSE/AVX xmm0-15 on x86-64.
+    pub const V128: Target = Target {
+        vector_bits: 128,
+        vector_registers: 16,
+    };
+    /// 256-bit vectors, 16 registers: AVX2 ymm0-15 on x86-64.
+    pub const V256: Target = Target {
+        vector_bits: 256,
+        vector_registers: 16,
+    };
+    /// 128-bit vectors, 32 registers: NEON v0-v31 on aarch64.
+    pub const NEON: Target = Target {
+        vector_bits: 128,
+        vector_registers: 32,
+    };
+    /// The vector widths rnnc emits code for.
+    pub const VECTOR_BITS: [u32; 2] = [128, 256];
+    /// The register counts a target may have.
+    pub const VECTOR_REGISTERS: [u32; 2] = [16, 32];
 
-    /// Lanes of a machine vector of `scalar`: 4 for f32, 2 for f64.
+    /// A target of `vector_bits`-bit vectors and `vector_registers` registers, or what is
+    /// wrong with them.
+    pub fn new(vector_bits: u32, vector_registers: u32) -> Result<Target, String> {
+        if !Target::VECTOR_BITS.contains(&vector_bits) {
+            return Err(format!(
+                "vector width {vector_bits}: rnnc emits {}-bit vectors",
+                join(&Target::VECTOR_BITS, " or ")
+            ));
+        }
+        if !Target::VECTOR_REGISTERS.contains(&vector_registers) {
+            return Err(format!(
+                "{vector_registers} vector registers: a target has {}",
+                join(&Target::VECTOR_REGISTERS, " or ")
+            ));
+        }
+        Ok(Target {
+            vector_bits,
+            vector_registers,
+        })
+    }
+
+    /// Lanes of a machine vector of `scalar`: at 128 bits 4 for f32, 2 for f64.
     pub fn lanes(self, scalar: Scalar) -> u16 {
         (self.vector_bits / (scalar.bytes() * 8)) as u16
     }
+}
+
+fn join(values: &[u32], sep: &str) -> String {
+    values
+        .iter()
+        .map(u32::to_string)
+        .collect::<Vec<_>>()
+        .join(sep)
 }
 
 #[cfg(test)]
@@ -147,5 +200,16 @@ mod tests {
         assert!("f32x9999".parse::<Type>().is_err());
         assert_eq!(Target::V128.lanes(Scalar::F32), 4);
         assert_eq!(Target::V128.lanes(Scalar::F64), 2);
+        assert_eq!(Target::V256.lanes(Scalar::F32), 8);
+        assert_eq!(Target::V256.lanes(Scalar::F64), 4);
+        assert_eq!(Target::new(256, 16), Ok(Target::V256));
+        assert_eq!(Target::new(128, 32), Ok(Target::NEON));
+        let e = Target::new(512, 16).unwrap_err();
+        assert!(e.contains("512") && e.contains("128 or 256-bit"), "{e}");
+        let e = Target::new(128, 8).unwrap_err();
+        assert!(
+            e.contains("8 vector registers") && e.contains("16 or 32"),
+            "{e}"
+        );
     }
 }

@@ -1,7 +1,7 @@
 //! The text form of the kernel IR, as `rnnc --emit ir` prints it and `parse` reads it.
 //!
 //! ```text
-//! module torch_doc f32 vector=128 packed=1480 work=LN*40 + N*80
+//! module torch_doc f32 vector=128 registers=16 packed=1480 work=LN*40 + N*80
 //! state h width=20 layers=2 directions=1
 //!
 //! func @forward(@weights: f32 readonly, ..., %seq_len: i64, %batch: i64) {
@@ -27,8 +27,13 @@ impl fmt::Display for Module {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(
             f,
-            "module {} {} vector={} packed={} work={}",
-            self.name, self.dtype, self.target.vector_bits, self.packed_len, self.work
+            "module {} {} vector={} registers={} packed={} work={}",
+            self.name,
+            self.dtype,
+            self.target.vector_bits,
+            self.target.vector_registers,
+            self.packed_len,
+            self.work
         )?;
         for s in &self.states {
             writeln!(

@@ -8,7 +8,7 @@ use rnnc_kernel::{Buf, BufKind, Level, Module, Op, Param, Reg, Stmt, parse_modul
 
 fn errors(body: &str) -> String {
     let text = format!(
-        "module m f32 vector=128 packed=0 work=0\nfunc @forward(@x: f32 readonly, @y: f32, %n: i64) {{\n{body}\n}}\n"
+        "module m f32 vector=128 registers=16 packed=0 work=0\nfunc @forward(@x: f32 readonly, @y: f32, %n: i64) {{\n{body}\n}}\n"
     );
     let module = parse_module(&text).unwrap_or_else(|e| panic!("{e}"));
     verify_module(&module, Level::Any).unwrap_err().to_string()
@@ -46,7 +46,7 @@ fn reads_before_assignment_are_caught_inside_loops() {
 fn stores_to_read_only_buffers_and_illegal_widths_are_caught() {
     let e = errors("  %a: f32 = load.f32 @x[0]\n  store @x[1], %a");
     assert!(e.contains("store to read-only @x"), "{e}");
-    let text = "module m f32 vector=128 packed=0 work=0\nfunc @f(@x: f32 readonly) {\n  %a: f32x8 = load.f32x8 @x[0]\n  %a = tanh %a\n  %a = sigmoid %a\n}\n";
+    let text = "module m f32 vector=128 registers=16 packed=0 work=0\nfunc @f(@x: f32 readonly) {\n  %a: f32x8 = load.f32x8 @x[0]\n  %a = tanh %a\n  %a = sigmoid %a\n}\n";
     let e = verify_module(&parse_module(text).unwrap(), Level::Legal)
         .unwrap_err()
         .to_string();
@@ -56,6 +56,44 @@ fn stores_to_read_only_buffers_and_illegal_widths_are_caught() {
     );
     assert!(e.contains("tanh must be expanded before codegen"), "{e}");
     assert!(e.contains("sigmoid must be expanded before codegen"), "{e}");
+}
+
+/// A legal module's vectors are its target's machine vectors: `f32x8` and `f64x4` at 256
+/// bits, and neither `f32x4` nor `f32x16` there; the header's target is checked as read.
+#[test]
+fn legal_types_follow_the_target() {
+    let module = |vector: u32, ty: &str| {
+        let dtype = &ty[..3];
+        format!(
+            "module m {dtype} vector={vector} registers=16 packed=0 work=0\nfunc @f(@x: {dtype} readonly) {{\n  %a: {ty} = load.{ty} @x[0]\n}}\n"
+        )
+    };
+    let legal =
+        |vector, ty| verify_module(&parse_module(&module(vector, ty)).unwrap(), Level::Legal);
+    for (vector, ty) in [(256, "f32x8"), (256, "f64x4"), (256, "f32"), (128, "f32x4")] {
+        legal(vector, ty).unwrap_or_else(|e| panic!("{ty} at {vector} bits: {e}"));
+    }
+    for (vector, ty) in [(256, "f32x4"), (256, "f32x16"), (128, "f64x4")] {
+        let e = legal(vector, ty).unwrap_err().to_string();
+        assert!(
+            e.contains(&format!(
+                "type {ty} is not a machine type of a {vector}-bit target"
+            )),
+            "{e}"
+        );
+    }
+    let e = parse_module(&module(512, "f32")).unwrap_err().to_string();
+    assert!(
+        e.contains("vector width 512: rnnc emits 128 or 256-bit vectors"),
+        "{e}"
+    );
+    let e = parse_module(&module(128, "f32").replace("registers=16", "registers=8"))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("8 vector registers: a target has 16 or 32"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -69,12 +107,12 @@ fn loops_must_not_assign_their_variable() {
 
 #[test]
 fn parse_errors_name_the_line() {
-    let e = parse_module("module m f32 vector=128 packed=0 work=0\nfunc @f(@x: f32) {\n  %a: f32 = frobnicate %b\n}\n")
+    let e = parse_module("module m f32 vector=128 registers=16 packed=0 work=0\nfunc @f(@x: f32) {\n  %a: f32 = frobnicate %b\n}\n")
         .unwrap_err()
         .to_string();
     assert_eq!(e, "line 3: unknown operation `frobnicate`");
     let e = parse_module(
-        "module m f32 vector=128 packed=0 work=0\nfunc @f(@x: f32) {\n  %a = load.f32 @x[0]\n}\n",
+        "module m f32 vector=128 registers=16 packed=0 work=0\nfunc @f(@x: f32) {\n  %a = load.f32 @x[0]\n}\n",
     )
     .unwrap_err()
     .to_string();
@@ -91,7 +129,7 @@ fn schedules_name_phase_functions() {
     };
     let phase =
         "func @f(@y: f32, %seq_len: i64, %batch: i64, %n: i64, %part: i64, %parts: i64) {\n}\n";
-    let head = "module m f32 vector=128 packed=0 work=0\n";
+    let head = "module m f32 vector=128 registers=16 packed=0 work=0\n";
     check(&format!("{head}phase steps @f @f\n{phase}")).unwrap();
     check(&format!("{head}{phase}")).unwrap();
     let e = check(&format!("{head}phase pair @f @g\n{phase}")).unwrap_err();
@@ -123,7 +161,7 @@ fn schedules_name_phase_functions() {
 fn entry_points_take_every_state_with_its_size() {
     let check = |states: &str, params: &str| {
         let text = format!(
-            "module m f32 vector=128 packed=0 work=0\n{states}\
+            "module m f32 vector=128 registers=16 packed=0 work=0\n{states}\
              func @forward({params}, %seq_len: i64, %batch: i64) {{\n}}\n"
         );
         let module = parse_module(&text).unwrap_or_else(|e| panic!("{e}"));
@@ -152,7 +190,7 @@ fn entry_points_take_every_state_with_its_size() {
     check("", &format!("{good}, @x: f32 [4]")).unwrap();
 }
 
-const HEAD: &str = "module m f32 vector=128 packed=0 work=0\n";
+const HEAD: &str = "module m f32 vector=128 registers=16 packed=0 work=0\n";
 
 fn parsed(functions: &str) -> Module {
     parse_module(&format!("{HEAD}{functions}")).unwrap_or_else(|e| panic!("{e}"))

@@ -25,9 +25,10 @@ use rand::rngs::ChaCha8Rng;
 use rand::{RngExt, SeedableRng};
 use rnnc::ir::passes::unroll::UnrollConfig;
 use rnnc::ir::{PassId, PipelineConfig};
+use rnnc::kernel::Target;
 use rnnc::{
-    CellKind, CompiledRnn, DType, Element, Model, Nonlinearity, PackedWeights, RnnSpec, State,
-    StateKind, StateView, Tensor, TensorView, Weights,
+    CellKind, CompileOptions, CompiledRnn, DType, Element, Model, Nonlinearity, PackedWeights,
+    RnnSpec, State, StateKind, StateView, Tensor, TensorView, Weights,
 };
 use rnnc_check::Engine;
 
@@ -294,9 +295,45 @@ pub fn sequence_module_of(model: &Model, weights: &Weights) -> (Model, Weights) 
     (sequence, tensors.expect("the same shapes"))
 }
 
-/// Pipeline configurations: optional passes off (for native code, `expand-tanh` and
-/// `legalize` stay on), `fuse-epilogue` on or off, unroll factors, panel widths and block
-/// shapes.
+/// The targets a case may be compiled for: for native code every vector width this machine
+/// runs (printing, once, the widths it lacks, whose cases are skipped), for the
+/// interpreter every target rnnc knows.
+pub fn targets(native: bool) -> Vec<Target> {
+    if !native {
+        return vec![Target::V128, Target::V256, Target::NEON];
+    }
+    static SKIPPED: std::sync::Once = std::sync::Once::new();
+    let (runs, lacks): (Vec<u32>, Vec<u32>) = Target::VECTOR_BITS
+        .into_iter()
+        .partition(|&bits| rnnc::codegen::host_target(Some(bits)).is_ok());
+    if !lacks.is_empty() {
+        SKIPPED.call_once(|| {
+            println!("native cases at {lacks:?}-bit vectors skipped: this CPU runs {runs:?} only")
+        });
+    }
+    runs.into_iter()
+        .map(|bits| rnnc::codegen::host_target(Some(bits)).expect("partitioned above"))
+        .collect()
+}
+
+/// A target of [`targets`].
+pub fn target(native: bool) -> impl Strategy<Value = Target> {
+    prop::sample::select(targets(native))
+}
+
+/// Options that compile for `pipeline`'s target (its vector width; the JIT takes the
+/// host's registers).
+pub fn options_for(pipeline: PipelineConfig) -> CompileOptions {
+    CompileOptions {
+        vector_bits: Some(pipeline.target.vector_bits),
+        pipeline,
+        ..CompileOptions::default()
+    }
+}
+
+/// Pipeline configurations: a target of [`targets`], optional passes off (for native
+/// code, `expand-tanh` and `legalize` stay on), `fuse-epilogue` on or off, unroll factors,
+/// panel widths and block shapes.
 pub fn pipeline(native: bool) -> impl Strategy<Value = PipelineConfig> {
     let optional: Vec<PassId> = PassId::OPTIONAL
         .into_iter()
@@ -310,11 +347,13 @@ pub fn pipeline(native: bool) -> impl Strategy<Value = PipelineConfig> {
         1usize..=5,
         1usize..=8,
         prop::option::of((1usize..=4, 1usize..=6)),
+        target(native),
     )
         .prop_map(
-            |(off, fuse, time_factor, full_max, inner_factor, panel_vectors, block)| {
+            |(off, fuse, time_factor, full_max, inner_factor, panel_vectors, block, target)| {
                 let enable: &[PassId] = if fuse { &[PassId::FuseEpilogue] } else { &[] };
                 let mut config = PipelineConfig::with_changes(&off, enable);
+                config.target = target;
                 config.unroll = UnrollConfig {
                     time_factor,
                     full_max,

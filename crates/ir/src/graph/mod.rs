@@ -14,7 +14,7 @@
 //!   to every gate (alone or folded, for all gates or a group of them), in the projection
 //!   or the recurrence; with `bias = false` never; `bias_hh` of a gate whose recurrent part
 //!   the cell keeps apart (GRU's `n`) is neither folded nor in a projection;
-//! - block shapes fit the panel layout and the 16 vector registers.
+//! - block shapes fit the panel layout and the target's vector registers.
 
 use rnnc_kernel::{Scalar, Target};
 use rnnc_spec::{Cell, ParamKind, StateKind};

@@ -49,10 +49,11 @@ impl fmt::Display for Graph {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "graph {} {} vector={} input_size={} hidden_size={} directions={} bias={} {}",
+            "graph {} {} vector={} registers={} input_size={} hidden_size={} directions={} bias={} {}",
             self.name,
             self.dtype,
             self.target.vector_bits,
+            self.target.vector_registers,
             self.input_size,
             self.hidden_size,
             self.directions,
@@ -138,11 +139,11 @@ pub fn parse_graph(text: &str) -> Result<Graph, GraphParseError> {
         .next()
         .ok_or_else(|| fail(1, "empty text: expected `graph NAME ...`".into()))?;
     let words: Vec<&str> = header.split_whitespace().collect();
-    if !(9..=10).contains(&words.len()) || words[0] != "graph" {
+    if !(10..=11).contains(&words.len()) || words[0] != "graph" {
         return Err(fail(
             line,
             format!(
-                "expected `graph NAME DTYPE vector=.. input_size=.. hidden_size=.. directions=.. bias=.. LAYOUT [proj_size=..]`, found `{header}`"
+                "expected `graph NAME DTYPE vector=.. registers=.. input_size=.. hidden_size=.. directions=.. bias=.. LAYOUT [proj_size=..]`, found `{header}`"
             ),
         ));
     }
@@ -160,17 +161,19 @@ pub fn parse_graph(text: &str) -> Result<Graph, GraphParseError> {
     let mut graph = Graph {
         name: words[1].to_string(),
         dtype,
-        target: Target {
-            vector_bits: value(words[3], "vector")? as u32,
-        },
-        input_size: value(words[4], "input_size")?,
-        hidden_size: value(words[5], "hidden_size")?,
-        directions: value(words[6], "directions")?,
-        proj_size: match words.get(9) {
+        target: Target::new(
+            value(words[3], "vector")? as u32,
+            value(words[4], "registers")? as u32,
+        )
+        .map_err(|message| fail(line, message))?,
+        input_size: value(words[5], "input_size")?,
+        hidden_size: value(words[6], "hidden_size")?,
+        directions: value(words[7], "directions")?,
+        proj_size: match words.get(10) {
             Some(word) => value(word, "proj_size")?,
             None => 0,
         },
-        bias: match words[7] {
+        bias: match words[8] {
             "bias=true" => true,
             "bias=false" => false,
             other => {
@@ -180,7 +183,7 @@ pub fn parse_graph(text: &str) -> Result<Graph, GraphParseError> {
                 ));
             }
         },
-        batch_first: match words[8] {
+        batch_first: match words[9] {
             "batch_first" => true,
             "time_major" => false,
             other => {

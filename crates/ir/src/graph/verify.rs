@@ -78,6 +78,7 @@ pub fn verify_graph(graph: &Graph) -> Result<(), GraphVerifyError> {
         problems.push(GraphProblem { at, message });
     };
     let lanes = graph.lanes();
+    let registers = graph.target.vector_registers as usize;
     if !(1..=2).contains(&graph.directions) {
         report(
             GraphLocation::Header,
@@ -126,13 +127,17 @@ pub fn verify_graph(graph: &Graph) -> Result<(), GraphVerifyError> {
                 if block.cols == 0 {
                     report(at, "a block has at least one column".into());
                 }
-                // Accumulators plus one weight vector and the column broadcasts fit 16 registers.
+                // Accumulators plus one weight vector and the column broadcasts fit the
+                // target's registers.
                 let used =
                     |rows: usize, cols: usize| sets * (rows / lanes.max(1)) * cols + 1 + cols;
-                if used(block.rows, block.cols) > 16 || used(block.rest_rows, 1) > 16 {
+                if used(block.rows, block.cols) > registers || used(block.rest_rows, 1) > registers
+                {
                     report(
                         at,
-                        format!("block {block} needs more than 16 vector registers"),
+                        format!(
+                            "block {block} needs more than the target's {registers} vector registers"
+                        ),
                     );
                 }
             }

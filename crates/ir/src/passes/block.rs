@@ -1,4 +1,4 @@
-//! `block`: shape the register blocks of panel kernels for 16 vector registers.
+//! `block`: shape the register blocks of panel kernels for the target's vector registers.
 //!
 //! A block keeps `rows / lanes * cols` accumulators live, plus one weight vector and
 //! `cols` broadcast inputs. Leftover single columns (batch 1, the last sequences of a
@@ -33,30 +33,32 @@ impl Shape {
     }
 }
 
-/// The block for a panel of `width` rows (whole groups).
-pub fn block_for(width: usize, lanes: usize, shape: Shape) -> Block {
+/// The block for a panel of `width` rows (whole groups) on a target of `registers` vector
+/// registers.
+pub fn block_for(width: usize, lanes: usize, shape: Shape, registers: usize) -> Block {
     let vectors = width / lanes;
     let main_vectors = shape.whole(vectors.div_ceil(2).clamp(1, 4)).min(vectors);
     let cols = (8 / main_vectors).clamp(1, 6);
     Block {
         rows: main_vectors * lanes,
-        cols: cols.min(max_cols(main_vectors * lanes, lanes, shape.sets)),
-        rest_rows: rest_rows(width, lanes, shape),
+        cols: cols.min(max_cols(main_vectors * lanes, lanes, shape.sets, registers)),
+        rest_rows: rest_rows(width, lanes, shape, registers),
     }
 }
 
 /// Most columns a block of `rows` rows may have: its accumulators (`sets` per row vector
-/// and column), one weight vector and one broadcast per column fit the 16 vector
+/// and column), one weight vector and one broadcast per column fit the `registers` vector
 /// registers.
-pub fn max_cols(rows: usize, lanes: usize, sets: usize) -> usize {
-    (15 / (sets * (rows / lanes) + 1)).max(1)
+pub fn max_cols(rows: usize, lanes: usize, sets: usize, registers: usize) -> usize {
+    ((registers - 1) / (sets * (rows / lanes) + 1)).max(1)
 }
 
 /// Rows of the leftover single columns: the whole panel when its accumulators fit the
 /// registers, else the largest whole number of groups that fits and tiles the panel.
-fn rest_rows(width: usize, lanes: usize, shape: Shape) -> usize {
+fn rest_rows(width: usize, lanes: usize, shape: Shape, registers: usize) -> usize {
     let vectors = width / lanes;
-    let fit = 14 / shape.sets;
+    // The accumulators, one weight vector and one broadcast.
+    let fit = (registers - 2) / shape.sets;
     if vectors <= fit {
         return width;
     }
@@ -73,16 +75,17 @@ fn rest_rows(width: usize, lanes: usize, shape: Shape) -> usize {
 /// to what fits the registers).
 pub fn block(mut graph: Graph, fixed: Option<(usize, usize)>) -> Graph {
     let lanes = graph.lanes();
+    let registers = graph.target.vector_registers as usize;
     let block_for = |width: usize, shape: Shape| match fixed {
         Some((rows, cols)) => {
             let rows = shape.whole(rows.clamp(lanes, width) / lanes) * lanes;
             Block {
                 rows,
-                cols: cols.clamp(1, max_cols(rows, lanes, shape.sets)),
-                rest_rows: rest_rows(width, lanes, shape),
+                cols: cols.clamp(1, max_cols(rows, lanes, shape.sets, registers)),
+                rest_rows: rest_rows(width, lanes, shape, registers),
             }
         }
-        None => block_for(width, lanes, shape),
+        None => block_for(width, lanes, shape, registers),
     };
     for layer in &mut graph.layers {
         if let Some(p) = &mut layer.projection

@@ -21,6 +21,8 @@ pub(super) struct KernelCtx<'p> {
     pub plan: &'p Plan,
     pub dtype: Scalar,
     pub lanes: usize,
+    /// The target's vector registers, which register blocks fill.
+    pub registers: usize,
     /// `H`.
     pub h: usize,
     /// `H` rounded up to whole vectors.

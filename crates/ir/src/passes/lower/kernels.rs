@@ -164,6 +164,7 @@ fn new_kernel<'p>(
         plan,
         dtype: g.dtype,
         lanes: g.lanes(),
+        registers: g.target.vector_registers as usize,
         h: g.hidden_size,
         hp: g.padded_hidden(),
         gates: g.gates(),

@@ -109,7 +109,7 @@ impl Recur<'_, '_> {
             let all = b.iconst("rows", rows as i64);
             (e0, min(b, "e1", e1, all))
         });
-        let block = block_for(width, k.lanes, Shape::PLAIN);
+        let block = block_for(width, k.lanes, Shape::PLAIN, k.registers);
         for_panels(b, rows, width, range, |b, panel, pwidth, last_row| {
             let row0 = b.imul("row0", panel, Operand::Imm(width as i64));
             let woff = b.imul("woff", row0, Operand::Imm(k.h as i64));

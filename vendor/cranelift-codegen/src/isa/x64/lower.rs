@@ -45,9 +45,6 @@ fn is_int_or_ref_ty(ty: Type) -> bool {
     }
 }
 
-/// Returns whether the given specified `input` is a result produced by an instruction with Opcode
-/// `op`.
-// TODO investigate failures with checking against the result index.
 /// Whether an instruction reads or writes a vector wider than 128 bits.
 fn has_256bit_vector(ctx: &mut Lower<Inst>, ir_inst: IRInst) -> bool {
     let wide = |ty: Type| ty.is_vector() && ty.bits() > 128;
@@ -60,7 +57,9 @@ fn has_256bit_vector(ctx: &mut Lower<Inst>, ir_inst: IRInst) -> bool {
 
 /// The operations that `lower.isle` lowers for 256-bit vectors (AVX, AVX2 for
 /// integer lanes and register broadcasts, FMA for `fma`), each by a rule of
-/// priority 20 or more that names the 256-bit types.
+/// priority 20 or more that names the 256-bit types; and `select` on a scalar
+/// condition, whose rule for every vector type is a branch around `XmmCmove`,
+/// which moves the whole register (`gen_move` of the value's type).
 fn lowers_256bit_vectors(opcode: Opcode) -> bool {
     use Opcode::*;
     matches!(
@@ -82,9 +81,13 @@ fn lowers_256bit_vectors(opcode: Opcode) -> bool {
             | Ishl
             | Splat
             | Extractlane
+            | Select
     )
 }
 
+/// Returns whether the given specified `input` is a result produced by an instruction with Opcode
+/// `op`.
+// TODO investigate failures with checking against the result index.
 fn matches_input(ctx: &mut Lower<Inst>, input: InsnInput, op: Opcode) -> Option<IRInst> {
     let inputs = ctx.get_input_as_source_or_const(input.insn, input.input);
     inputs.inst.as_inst().and_then(|(src_inst, _)| {

@@ -58,6 +58,8 @@ pub struct BenchResult {
     pub flops: u64,
     /// Worker threads per call.
     pub threads: usize,
+    /// Bits of the compiled code's vectors.
+    pub vector_bits: u32,
     /// Timed calls.
     pub calls: usize,
 }
@@ -304,6 +306,7 @@ pub fn bench(
                 compile_ms: v.compile_ms,
                 flops,
                 threads: v.threads,
+                vector_bits: v.rnn.ir().target.vector_bits,
                 calls: v.samples.len() * v.batch as usize,
             }
         })

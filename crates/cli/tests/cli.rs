@@ -325,6 +325,8 @@ fn bench_prints_json_lines_for_each_thread_count() {
         "0.05",
         "--threads",
         "1,2",
+        "--vector-bits",
+        "128",
     ]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let lines: Vec<serde_json::Value> = text(&out.stdout)
@@ -335,6 +337,7 @@ fn bench_prints_json_lines_for_each_thread_count() {
     for (line, threads) in lines.iter().zip([1, 2]) {
         assert_eq!(line["name"], "seed-example");
         assert_eq!(line["threads"], threads);
+        assert_eq!(line["vector_bits"], 128);
         // seed-example: 2 layers, L=5, N=3, H=20, inputs 10 then 20.
         assert_eq!(
             line["flops"],

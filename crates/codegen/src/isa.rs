@@ -257,7 +257,7 @@ fn widths(widest: Target) -> String {
         .filter(|&&bits| bits <= widest.vector_bits)
         .map(u32::to_string)
         .collect();
-    format!("this target has {}", offered.join(" or "))
+    format!("this target has {}-bit vectors", offered.join("- or "))
 }
 
 fn has_flag(isa: &dyn isa::TargetIsa, name: &str) -> bool {
@@ -331,6 +331,35 @@ mod tests {
         assert!(
             matches!(e, CodegenError::UnknownOperatingSystem { .. }),
             "{e:?}"
+        );
+    }
+
+    /// x86-64 targets (x86-64-v3) offer 128- and 256-bit vectors in 16 registers, aarch64
+    /// 128-bit ones in 32; anything else is refused, saying what there is.
+    #[test]
+    fn targets_offer_their_widths_and_no_more() {
+        let x86 = target_isa("x86_64-unknown-linux-gnu", OptLevel::None).unwrap();
+        let arm = target_isa("aarch64-unknown-linux-gnu", OptLevel::None).unwrap();
+        assert_eq!(widest_target(&*x86), Target::V256);
+        assert_eq!(widest_target(&*arm), Target::NEON);
+        assert_eq!(target_for(&*x86, Some(128)).unwrap(), Target::V128);
+        assert_eq!(target_for(&*x86, Some(256)).unwrap(), Target::V256);
+        assert_eq!(target_for(&*arm, Some(128)).unwrap(), Target::NEON);
+        assert_eq!(
+            target_for(&*arm, Some(256)).unwrap_err().to_string(),
+            "256-bit vectors: aarch64-unknown-linux-gnu has at most 128-bit vectors in 32 \
+             registers"
+        );
+        assert_eq!(
+            target_for(&*x86, Some(512)).unwrap_err().to_string(),
+            "512-bit vectors: rnnc does not emit 512-bit vectors; this target has 128- or \
+             256-bit vectors"
+        );
+        let e = check_target(&*x86, Target::new(128, 32).unwrap()).unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("at most 256-bit vectors in 16 registers"),
+            "{e}"
         );
     }
 

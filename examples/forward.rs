@@ -12,7 +12,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let packed = rnn.pack(&weights)?; // pack once
     let x: Vec<f32> = (0..5 * 3 * 10).map(|i| i as f32 / 100.0).collect();
     let (output, state) = rnn.forward(&packed, TensorView::new(&[5, 3, 10], &x)?, None, None)?;
-    println!("{:?}", &output.data()[..4]); // the same numbers as PyTorch
+    println!("{:.6?}", &output.data()[..4]); // PyTorch's numbers (to 6 decimals)
     println!("h_n: {:?}", state.h.shape()); // torch's h_n: (num_layers * D, N, H)
     Ok(())
 }

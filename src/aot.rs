@@ -13,7 +13,7 @@
 
 use std::fmt::Write as _;
 
-use rnnc_codegen::{Status, emit_object};
+use rnnc_codegen::{Cpu, Status, cpu_features, emit_object};
 use rnnc_ir::{PipelineConfig, compile_legal};
 use rnnc_kernel::{Function, Legal, Param, Role, Size, StateInfo};
 use rnnc_spec::{DType, Element, Model, Weights};
@@ -40,7 +40,7 @@ pub fn compile_aot(
     source: &str,
 ) -> Result<AotOutput, Error> {
     // The target's widest vectors unless the options (or RNNC_VECTOR_BITS) ask for fewer.
-    let isa = rnnc_codegen::target_isa(triple, options.opt_level)?;
+    let isa = rnnc_codegen::target_isa(triple, options.cpu, options.opt_level)?;
     let pipeline = PipelineConfig {
         target: rnnc_codegen::target_for(&*isa, options.vector_bits)?,
         ..options.pipeline.clone()
@@ -53,10 +53,12 @@ pub fn compile_aot(
         }),
         None => None,
     };
-    let object = emit_object(&ir, triple, options.opt_level, baked.as_deref())?;
+    let features = cpu_features(&*isa);
+    let object = emit_object(&ir, isa, baked.as_deref())?;
+    let cpu = (!features.is_empty()).then_some((options.cpu, &features[..]));
     Ok(AotOutput {
         object,
-        header: header(model, &ir, baked.is_some(), triple, source),
+        header: header(model, &ir, baked.is_some(), (triple, cpu), source),
     })
 }
 
@@ -110,36 +112,96 @@ fn work_macro(up: &str, work: Size) -> String {
     )
 }
 
-/// `NAME_cpu_supported()`: whether this CPU runs the object's code. For x86-64 objects
-/// (compiled for x86-64-v3) it asks the CPU with GCC's and Clang's builtins.
-fn cpu_check(name: &str, triple: &str) -> String {
-    let body = if triple.starts_with("x86_64") {
-        "#if defined(__GNUC__) || defined(__clang__)
-    __builtin_cpu_init();
-    return __builtin_cpu_supports(\"avx\") != 0 && __builtin_cpu_supports(\"avx2\") != 0 &&
-        __builtin_cpu_supports(\"fma\") != 0 && __builtin_cpu_supports(\"bmi\") != 0 &&
-        __builtin_cpu_supports(\"bmi2\") != 0 && __builtin_cpu_supports(\"popcnt\") != 0;
-#else
-    return 1; /* check for AVX2, FMA, BMI1 and BMI2 by your compiler's means */
-#endif"
-    } else {
-        "    return 1; /* AArch64: the code uses NEON, which every AArch64 CPU has */"
+/// What an object's code needs of the CPU: on x86-64 the CPU it was compiled for and the
+/// extensions that enables (builtin names, [`cpu_features`]); nothing elsewhere.
+type CpuNeeds<'a> = Option<(Cpu, &'a [&'static str])>;
+
+/// `NAME_cpu_supported()`: whether this CPU runs the object's code. For x86-64 objects it
+/// asks the CPU, with GCC's and Clang's builtins, for exactly the extensions the object's
+/// ISA enabled.
+fn cpu_check(name: &str, needs: CpuNeeds<'_>) -> String {
+    let (what, body) = match needs {
+        Some((cpu, features)) => {
+            let tests: Vec<String> = features
+                .iter()
+                .map(|f| format!("__builtin_cpu_supports(\"{f}\") != 0"))
+                .collect();
+            let mut conjunction = String::from("    return ");
+            let mut line = 4 + "return ".len();
+            for (i, test) in tests.iter().enumerate() {
+                let piece = if i + 1 < tests.len() {
+                    format!("{test} &&")
+                } else {
+                    format!("{test};")
+                };
+                if line + piece.len() > 88 && i > 0 {
+                    conjunction.push_str("\n        ");
+                    line = 8;
+                } else if i > 0 {
+                    conjunction.push(' ');
+                    line += 1;
+                }
+                line += piece.len();
+                conjunction.push_str(&piece);
+            }
+            let names = features.join(", ");
+            (
+                format!("on x86-64, {}: {names}", cpu_description(cpu)),
+                format!(
+                    "#if defined(__GNUC__) || defined(__clang__)\n    __builtin_cpu_init();\n{conjunction}\n#else\n    return 1; /* check for {names} by your compiler's means */\n#endif"
+                ),
+            )
+        }
+        None => (
+            "on AArch64, NEON".to_string(),
+            "    return 1; /* AArch64: the code uses NEON, which every AArch64 CPU has */"
+                .to_string(),
+        ),
     };
-    format!(
-        "/* 1 if this CPU has the instructions {name}_forward uses, else 0: on x86-64,
- * x86-64-v3 (AVX, AVX2, FMA, BMI1, BMI2: Intel Haswell, AMD Zen and later). Calling
- * {name}_forward on a CPU without them faults (illegal instruction). */
-static inline int {name}_cpu_supported(void) {{
-{body}
-}}"
-    )
+    let what = wrap_comment(&format!(
+        "1 if this CPU has the instructions {name}_forward uses, else 0: {what}. Calling {name}_forward on a CPU without them faults (illegal instruction)."
+    ));
+    format!("/* {what} */\nstatic inline int {name}_cpu_supported(void) {{\n{body}\n}}")
+}
+
+/// How a header names the CPU its object was compiled for.
+fn cpu_description(cpu: Cpu) -> &'static str {
+    match cpu {
+        Cpu::X86_64V3 => "x86-64-v3 (Intel Haswell, AMD Zen and later)",
+        Cpu::Native => "the CPU of the machine that compiled it (--cpu native)",
+    }
+}
+
+/// `text` in lines of at most 88 columns for a C comment opened with `/* `.
+fn wrap_comment(text: &str) -> String {
+    let mut out = String::new();
+    let mut line = 3;
+    for word in text.split(' ') {
+        if line + word.len() + 1 > 88 && !out.is_empty() {
+            out.push_str("\n *");
+            line = 2;
+        }
+        if !out.is_empty() {
+            out.push(' ');
+            line += 1;
+        }
+        out.push_str(word);
+        line += word.len();
+    }
+    out
 }
 
 /// The C header: sizes as macros, the status codes, the CPU check and both entry points
 /// with their arguments' shapes and layouts and the caller's obligations. Valid C99 and
 /// C++. The forward function's parameters, their order and their documentation come from
 /// the kernel IR's entry point and its states.
-fn header(model: &Model, ir: &Legal, baked: bool, triple: &str, source: &str) -> String {
+fn header(
+    model: &Model,
+    ir: &Legal,
+    baked: bool,
+    (triple, needs): (&str, CpuNeeds<'_>),
+    source: &str,
+) -> String {
     let name = model.name();
     let up = name.to_uppercase();
     let t = c_type(model.dtype());
@@ -167,8 +229,9 @@ fn header(model: &Model, ir: &Legal, baked: bool, triple: &str, source: &str) ->
     };
     let _ = writeln!(
         s,
-        "/* {name}.h: generated by rnnc {} from {source} for {triple}\n * with {}-bit vectors. Do not edit.\n *\n * {model}\n * {what} The\n * functions call nothing (no libc) and allocate nothing: every buffer is the\n * caller's.\n *\n * The caller must ensure what {name}_forward cannot check:\n *   - every buffer holds at least the elements given below for the call's seq_len\n *     and batch ({up}_WORK_SIZE for work);\n *   - the CPU has the instructions the code uses ({name}_cpu_supported() tells);\n *   - no other thread writes the call's buffers during the call.\n * {name}_forward checks the rest and returns a status other than RNNC_OK, having\n * written nothing, for: seq_len < 1, batch < 0, seq_len * batch > {up}_MAX_ROWS, a NULL\n * pointer where a buffer is needed (batch > 0; {} and lengths may be NULL), a length\n * outside 1..seq_len, and output, {}, work overlapping any other buffer.\n */",
+        "/* {name}.h: generated by rnnc {} from {source} for {triple}\n * {}with {}-bit vectors. Do not edit.\n *\n * {model}\n * {what} The\n * functions call nothing (no libc) and allocate nothing: every buffer is the\n * caller's.\n *\n * The caller must ensure what {name}_forward cannot check:\n *   - every buffer holds at least the elements given below for the call's seq_len\n *     and batch ({up}_WORK_SIZE for work);\n *   - the CPU has the instructions the code uses ({name}_cpu_supported() tells);\n *   - no other thread writes the call's buffers during the call.\n * {name}_forward checks the rest and returns a status other than RNNC_OK, having\n * written nothing, for: seq_len < 1, batch < 0, seq_len * batch > {up}_MAX_ROWS, a NULL\n * pointer where a buffer is needed (batch > 0; {} and lengths may be NULL), a length\n * outside 1..seq_len, and output, {}, work overlapping any other buffer.\n */",
         env!("CARGO_PKG_VERSION"),
+        needs.map_or(String::new(), |(cpu, _)| format!("({}) ", cpu.name())),
         ir.target.vector_bits,
         initial.join(", "),
         last.join(", "),
@@ -292,7 +355,7 @@ fn header(model: &Model, ir: &Legal, baked: bool, triple: &str, source: &str) ->
             "\n/* Elements of the workspace of {name}_step for batch rows: {name}_forward's for one\n * step, then room for its output. SIZE_MAX for a batch {name}_step refuses; overflow-free. */\n#define {up}_STEP_WORK_SIZE(batch) \\\n    ((batch) < 0 || (uint64_t)(batch) > {up}_MAX_ROWS ? SIZE_MAX \\\n     : {up}_WORK_SIZE(1, batch) + (size_t)(batch) * {up}_OUTPUT_SIZE)"
         );
     }
-    let _ = writeln!(s, "\n{}", cpu_check(name, triple));
+    let _ = writeln!(s, "\n{}", cpu_check(name, needs));
     let Some(forward) = ir.function("forward") else {
         // Only modules with `forward` reach object files (codegen refuses others).
         return s;

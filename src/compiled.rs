@@ -6,7 +6,7 @@
 
 use std::hash::{DefaultHasher, Hash, Hasher};
 
-use rnnc_codegen::{OptLevel, compile_jit, host_target};
+use rnnc_codegen::{Cpu, OptLevel, compile_jit, host_target};
 use rnnc_ir::{PipelineConfig, compile_legal};
 use rnnc_spec::{
     CallError, CallShape, Element, MAX_STATES, Model, ModelParam, State, StateView, StateViewMut,
@@ -43,6 +43,9 @@ pub struct CompileOptions {
     ///
     /// [`VECTOR_BITS_ENV`]: rnnc_codegen::VECTOR_BITS_ENV
     pub vector_bits: Option<u32>,
+    /// The x86-64 CPU that object files ([`compile_aot`](crate::compile_aot)) are compiled
+    /// for, x86-64-v3 by default. The JIT compiles for this machine whatever this says.
+    pub cpu: Cpu,
 }
 
 impl Default for CompileOptions {
@@ -54,6 +57,7 @@ impl Default for CompileOptions {
             min_flops_per_thread: MIN_FLOPS_PER_THREAD,
             min_flops_per_frame_thread: MIN_FLOPS_PER_FRAME_THREAD,
             vector_bits: None,
+            cpu: Cpu::default(),
         }
     }
 }

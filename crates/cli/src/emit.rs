@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, bail};
-use rnnc::codegen::{OptLevel, emit_asm, emit_clif, host_isa, target_for, target_isa};
+use rnnc::codegen::{Cpu, OptLevel, emit_asm, emit_clif, host_isa, target_for, target_isa};
 use rnnc::ir::{PassId, PipelineConfig, compile_legal, run_pipeline};
 use rnnc::{CompileOptions, LoadOptions, Model, SpecFile, Weights, WeightsError, compile_aot};
 
@@ -46,6 +46,14 @@ pub struct EmitArgs {
     #[arg(long, value_name = "BITS")]
     vector_bits: Option<u32>,
 
+    /// The x86-64 CPU of the object (and of listings): x86-64-v3 (AVX2 and FMA: Intel
+    /// Haswell, AMD Zen and later) or native (every extension this machine has that rnnc
+    /// knows); NAME_cpu_supported() checks exactly what it enables. x86-64-v2 is refused:
+    /// it lacks FMA [default: x86-64-v3; listings without --target or --cpu show the code
+    /// the JIT runs here].
+    #[arg(long, value_name = "CPU", value_parser = parse_cpu)]
+    cpu: Option<Cpu>,
+
     /// Bake these weights (a safetensors file of the state_dict) into the object: forward
     /// then takes no weights argument and there is no pack function. Checked against the
     /// spec whatever is emitted (--emit describe says whether they fit).
@@ -79,6 +87,11 @@ fn parse_pass(s: &str) -> Result<PassId, String> {
     s.parse()
 }
 
+fn parse_cpu(s: &str) -> Result<Cpu, String> {
+    s.parse()
+        .map_err(|e: rnnc::codegen::CodegenError| e.to_string())
+}
+
 pub fn run(path: &Path, args: &EmitArgs) -> anyhow::Result<ExitCode> {
     let file = SpecFile::read(path).with_context(|| format!("cannot read {}", path.display()))?;
     let model = match file.validate() {
@@ -94,9 +107,22 @@ pub fn run(path: &Path, args: &EmitArgs) -> anyhow::Result<ExitCode> {
     // The optimization level the runtime and object files use, so that listings show the
     // code that runs.
     let opt_level = OptLevel::default();
-    let isa = match &args.target {
-        Some(triple) => target_isa(triple, opt_level)?,
-        None => host_isa(opt_level)?,
+    if let (Some(cpu), Some(triple)) = (args.cpu, &args.target)
+        && !triple.starts_with("x86_64")
+    {
+        bail!(
+            "--cpu {} names an x86-64 CPU, but the target is {triple}: objects for other \
+             architectures take no --cpu",
+            cpu.name()
+        );
+    }
+    let isa = match (&args.target, args.cpu) {
+        (None, None) => host_isa(opt_level)?,
+        (triple, cpu) => target_isa(
+            triple.as_deref().unwrap_or(&rnnc::codegen::host_triple()),
+            cpu.unwrap_or_default(),
+            opt_level,
+        )?,
     };
     let pipeline = PipelineConfig {
         target: target_for(&*isa, args.vector_bits)?,
@@ -160,6 +186,7 @@ pub fn run(path: &Path, args: &EmitArgs) -> anyhow::Result<ExitCode> {
             let options = CompileOptions {
                 pipeline,
                 vector_bits: args.vector_bits,
+                cpu: args.cpu.unwrap_or_default(),
                 ..CompileOptions::default()
             };
             write_object(&model, &options, args, weights.as_ref(), path)?;
@@ -205,8 +232,13 @@ fn write_object(
     let object = args.out_dir.join(format!("{}.o", model.name()));
     let header = args.out_dir.join(format!("{}.h", model.name()));
     write_atomically(&[(&object, &out.object), (&header, out.header.as_bytes())])?;
+    let cpu = if triple.starts_with("x86_64") {
+        format!(", {}", options.cpu.name())
+    } else {
+        String::new()
+    };
     eprintln!(
-        "wrote {} and {} ({triple}{})",
+        "wrote {} and {} ({triple}{cpu}{})",
         object.display(),
         header.display(),
         if weights.is_some() {

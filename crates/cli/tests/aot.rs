@@ -168,26 +168,12 @@ fn run_case(case: &Case, tc: &Toolchain, bake: bool, dir: &Path) -> Results {
         std::fs::write(dir.join("lengths.bin"), bytes).unwrap();
     }
     let program = dir.join("harness");
-    run(Command::new(tc.cc)
-        .args([
-            "-std=c99",
-            "-pedantic",
-            "-Wall",
-            "-Wextra",
-            "-Werror",
-            "-O1",
-        ])
-        .args(tc.cc_args)
-        .arg(format!("-DRNN_HEADER=\"{name}.h\""))
-        .arg(format!("-DRNN_NAME={name}"))
-        .arg(format!("-DRNN_UPPER={}", name.to_uppercase()))
+    run(c_compiler(tc, dir, name)
         .arg(format!("-DRNN_LSTM={}", u8::from(case.c_n.is_some())))
         .arg(format!(
             "-DRNN_CELL={}",
             u8::from(case.model.is_cell_module())
         ))
-        .arg("-I")
-        .arg(dir)
         .arg(root().join("tests/c/harness.c"))
         .arg(&object)
         .arg("-o")
@@ -563,27 +549,7 @@ fn the_c_contract_is_checked_at_the_entry_point() {
             .arg(&out)
             .arg("--target")
             .arg(&tc.triple));
-        let program = out.join("contract");
-        run(Command::new(tc.cc)
-            .args([
-                "-std=c99",
-                "-pedantic",
-                "-Wall",
-                "-Wextra",
-                "-Werror",
-                "-O1",
-            ])
-            .args(tc.cc_args)
-            .arg(format!("-DRNN_HEADER=\"{name}.h\""))
-            .arg(format!("-DRNN_NAME={name}"))
-            .arg(format!("-DRNN_UPPER={}", name.to_uppercase()))
-            .arg(format!("-DRNN_CELL={}", u8::from(cell)))
-            .arg("-I")
-            .arg(&out)
-            .arg(root().join("tests/c/contract.c"))
-            .arg(out.join(format!("{name}.o")))
-            .arg("-o")
-            .arg(&program));
+        let program = contract_program(tc, &out, name, cell);
         let mut cmd = match tc.runner {
             Some(runner) => {
                 let mut c = Command::new(runner);
@@ -612,6 +578,114 @@ fn the_c_contract_is_checked_at_the_entry_point() {
         }
     }
     let _ = std::fs::remove_dir_all(dir);
+}
+
+/// `tc`'s C compiler, strict C99 with every warning an error, for a program around
+/// `dir/NAME.h` (its name macros defined, `dir` on the include path).
+fn c_compiler(tc: &Toolchain, dir: &Path, name: &str) -> Command {
+    let mut cc = Command::new(tc.cc);
+    cc.args([
+        "-std=c99",
+        "-pedantic",
+        "-Wall",
+        "-Wextra",
+        "-Werror",
+        "-O1",
+    ])
+    .args(tc.cc_args)
+    .arg(format!("-DRNN_HEADER=\"{name}.h\""))
+    .arg(format!("-DRNN_NAME={name}"))
+    .arg(format!("-DRNN_UPPER={}", name.to_uppercase()))
+    .arg("-I")
+    .arg(dir);
+    cc
+}
+
+/// Builds tests/c/contract.c against `out/NAME.o` and its header with `tc`'s compiler, all
+/// warnings errors; `cell` for a cell module's header.
+fn contract_program(tc: &Toolchain, out: &Path, name: &str, cell: bool) -> PathBuf {
+    let program = out.join("contract");
+    run(c_compiler(tc, out, name)
+        .arg(format!("-DRNN_CELL={}", u8::from(cell)))
+        .arg(root().join("tests/c/contract.c"))
+        .arg(out.join(format!("{name}.o")))
+        .arg("-o")
+        .arg(&program));
+    program
+}
+
+/// `--cpu native`: the object enables the extensions of this machine that rnnc knows
+/// (`X86_FEATURES`), its header says `(native)`, and `NAME_cpu_supported()` checks exactly
+/// those: 1 here, 0 under qemu's Haswell when this machine has one Haswell lacks (AVX-512).
+/// `--cpu x86-64-v2`, and a CPU for an aarch64 object, are refused with the reason.
+#[test]
+fn native_objects_check_exactly_this_machines_extensions() {
+    if !cfg!(target_arch = "x86_64") {
+        println!("native_objects_check_exactly_this_machines_extensions: skipped, not x86-64");
+        return;
+    }
+    let out = std::env::temp_dir().join(format!("rnnc-native-{}", std::process::id()));
+    let rnnc = || {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_rnnc"));
+        c.arg(root().join("specs/torch_doc.toml"))
+            .arg("-o")
+            .arg(&out);
+        c
+    };
+    run(rnnc().args(["--cpu", "native"]));
+    let header = std::fs::read_to_string(out.join("torch_doc.h")).unwrap();
+    let host = rnnc::codegen::host_isa(rnnc::codegen::OptLevel::None).unwrap();
+    let want = rnnc::codegen::cpu_features(&*host);
+    let checked: Vec<&str> = header
+        .split("__builtin_cpu_supports(\"")
+        .skip(1)
+        .map(|rest| &rest[..rest.find('"').unwrap()])
+        .collect();
+    assert_eq!(checked, want, "{header}");
+    assert!(
+        header
+            .lines()
+            .nth(1)
+            .unwrap()
+            .starts_with(" * (native) with "),
+        "{header}"
+    );
+    let tc = Toolchain {
+        triple: rnnc::codegen::host_triple(),
+        cc: "cc",
+        cc_args: &[],
+        runner: None,
+        vector_bits: None,
+    };
+    let program = contract_program(&tc, &out, "torch_doc", false);
+    assert_eq!(run(&mut Command::new(&program)), "ok\n");
+    assert_eq!(run(Command::new(&program).arg("cpu")), "1\n");
+    if want.contains(&"avx512f") && cross_tools_available() {
+        let haswell = run(Command::new("qemu-x86_64")
+            .args(["-cpu", "Haswell"])
+            .arg(&program)
+            .arg("cpu"));
+        assert_eq!(haswell, "0\n");
+    }
+    for (args, expected) in [
+        (&["--cpu", "x86-64-v2"][..], "it lacks AVX and FMA"),
+        (
+            &["--cpu", "native", "--target", "aarch64-unknown-linux-gnu"],
+            "names an x86-64 CPU, but the target is aarch64-unknown-linux-gnu",
+        ),
+        (
+            &["--cpu", "pentium"],
+            "the CPUs are x86-64-v2, x86-64-v3, native",
+        ),
+    ] {
+        let refused = rnnc().args(args).output().unwrap();
+        let stderr = String::from_utf8_lossy(&refused.stderr);
+        assert!(
+            !refused.status.success() && stderr.contains(expected),
+            "{args:?}: {stderr}"
+        );
+    }
+    let _ = std::fs::remove_dir_all(out);
 }
 
 /// Debian's aarch64 cross compiler and qemu's user-mode emulators, which `.ci/run`

@@ -98,9 +98,98 @@ pub fn host_triple() -> String {
     target_lexicon::HOST.to_string()
 }
 
+/// The x86-64 CPU an object file is compiled for (`rnnc SPEC --cpu`): which instruction
+/// set extensions its code may use, and so which CPUs run it. Objects for other
+/// architectures take none (aarch64: NEON, which every AArch64 CPU has).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum Cpu {
+    /// x86-64-v3 (AVX, AVX2, FMA, BMI1, BMI2: Intel Haswell, AMD Zen and later): 256-bit
+    /// vectors.
+    #[default]
+    X86_64V3,
+    /// The CPU of the machine compiling: every extension of [`X86_FEATURES`] it has.
+    Native,
+}
+
+impl Cpu {
+    /// The names `--cpu` takes.
+    pub const NAMES: [&'static str; 3] = ["x86-64-v2", "x86-64-v3", "native"];
+
+    /// As `--cpu` spells it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Cpu::X86_64V3 => "x86-64-v3",
+            Cpu::Native => "native",
+        }
+    }
+}
+
+impl FromStr for Cpu {
+    type Err = CodegenError;
+    fn from_str(text: &str) -> Result<Cpu, CodegenError> {
+        let refuse = |reason: String| CodegenError::Cpu {
+            asked: text.into(),
+            reason,
+        };
+        match text {
+            "x86-64-v3" => Ok(Cpu::X86_64V3),
+            "native" => Ok(Cpu::Native),
+            "x86-64-v2" | "x86-64" => Err(refuse(
+                "it lacks AVX and FMA, which every rnnc kernel needs (its multiply-adds \
+                 would become calls to fmaf); the oldest level rnnc compiles for is x86-64-v3"
+                    .into(),
+            )),
+            "x86-64-v4" => Err(refuse(
+                "rnnc's Cranelift does not emit AVX-512 code yet; x86-64-v3 runs on every \
+                 x86-64-v4 CPU"
+                    .into(),
+            )),
+            _ => Err(refuse(format!("the CPUs are {}", Cpu::NAMES.join(", ")))),
+        }
+    }
+}
+
+/// The x86-64 extensions an object's code may use, as Cranelift's ISA flag and the name
+/// GCC's and Clang's `__builtin_cpu_supports` know it by: an object enables exactly those
+/// of its [`Cpu`], and its header's `NAME_cpu_supported()` checks exactly those. The first
+/// ten are x86-64-v3 as rnnc compiles it (LZCNT, which x86-64-v3 also has, is left off:
+/// kernels count no leading zeros, and not every compiler's builtin knows it).
+pub const X86_FEATURES: [(&str, &str); 16] = [
+    ("has_sse3", "sse3"),
+    ("has_ssse3", "ssse3"),
+    ("has_sse41", "sse4.1"),
+    ("has_sse42", "sse4.2"),
+    ("has_popcnt", "popcnt"),
+    ("has_avx", "avx"),
+    ("has_avx2", "avx2"),
+    ("has_fma", "fma"),
+    ("has_bmi1", "bmi"),
+    ("has_bmi2", "bmi2"),
+    ("has_avx512f", "avx512f"),
+    ("has_avx512vl", "avx512vl"),
+    ("has_avx512dq", "avx512dq"),
+    ("has_avx512bitalg", "avx512bitalg"),
+    ("has_avx512vbmi", "avx512vbmi"),
+    ("has_avx512vnni", "avx512vnni"),
+];
+
+/// The extensions of x86-64-v3, the first of [`X86_FEATURES`].
+const X86_64_V3: usize = 10;
+
+/// The [`X86_FEATURES`] `isa` enables, by their builtin names (none for other
+/// architectures).
+pub fn cpu_features(isa: &dyn isa::TargetIsa) -> Vec<&'static str> {
+    X86_FEATURES
+        .iter()
+        .filter(|(flag, _)| has_flag(isa, flag))
+        .map(|&(_, name)| name)
+        .collect()
+}
+
 /// The ISA of a target triple such as `x86_64-unknown-linux-gnu` or
-/// `aarch64-unknown-linux-gnu`, for object files (position-independent code).
-pub fn target_isa(triple: &str, opt: OptLevel) -> Result<OwnedTargetIsa, CodegenError> {
+/// `aarch64-unknown-linux-gnu`, for object files (position-independent code); x86-64 code
+/// for `cpu`.
+pub fn target_isa(triple: &str, cpu: Cpu, opt: OptLevel) -> Result<OwnedTargetIsa, CodegenError> {
     let parsed = Triple::from_str(triple).map_err(|reason| CodegenError::NotATriple {
         triple: triple.into(),
         reason,
@@ -134,28 +223,53 @@ pub fn target_isa(triple: &str, opt: OptLevel) -> Result<OwnedTargetIsa, Codegen
         triple: triple.into(),
         source,
     })?;
-    if let Architecture::X86_64 = parsed.architecture {
-        // x86-64-v3 (Haswell and later): AVX2, FMA. Presets leave has_avx off; set it.
-        for flag in [
-            "has_sse3",
-            "has_ssse3",
-            "has_sse41",
-            "has_sse42",
-            "has_popcnt",
-            "has_avx",
-            "has_avx2",
-            "has_fma",
-            "has_bmi1",
-            "has_bmi2",
-            "has_lzcnt",
-        ] {
-            builder
-                .enable(flag)
-                .map_err(|source| CodegenError::Setting {
-                    name: flag,
-                    value: "true",
-                    source,
-                })?;
+    match (parsed.architecture, cpu) {
+        (Architecture::X86_64, _) => {
+            // Named presets leave has_avx off: set each flag, on or off, from the table.
+            let enabled: Vec<&str> = match cpu {
+                Cpu::X86_64V3 => X86_FEATURES[..X86_64_V3].iter().map(|f| f.0).collect(),
+                Cpu::Native => {
+                    if target_lexicon::HOST.architecture != Architecture::X86_64 {
+                        return Err(CodegenError::Cpu {
+                            asked: cpu.name().into(),
+                            reason: format!(
+                                "this machine is {}, not x86-64: name an x86-64 CPU level",
+                                target_lexicon::HOST.architecture
+                            ),
+                        });
+                    }
+                    let host = host_isa(opt)?;
+                    X86_FEATURES
+                        .iter()
+                        .map(|f| f.0)
+                        .filter(|flag| has_flag(&*host, flag))
+                        .collect()
+                }
+            };
+            for &(flag, _) in &X86_FEATURES {
+                let value = if enabled.contains(&flag) {
+                    "true"
+                } else {
+                    "false"
+                };
+                builder
+                    .set(flag, value)
+                    .map_err(|source| CodegenError::Setting {
+                        name: flag,
+                        value,
+                        source,
+                    })?;
+            }
+        }
+        (_, Cpu::X86_64V3) => {}
+        (architecture, Cpu::Native) => {
+            return Err(CodegenError::Cpu {
+                asked: cpu.name().into(),
+                reason: format!(
+                    "CPU levels are for x86-64 objects; {architecture} objects use NEON, which \
+                     every AArch64 CPU has"
+                ),
+            });
         }
     }
     let isa = builder
@@ -291,7 +405,7 @@ mod tests {
     use super::*;
 
     fn target_error(triple: &str) -> CodegenError {
-        match target_isa(triple, OptLevel::None) {
+        match target_isa(triple, Cpu::default(), OptLevel::None) {
             Ok(_) => panic!("{triple} was accepted"),
             Err(e) => e,
         }
@@ -338,8 +452,8 @@ mod tests {
     /// 128-bit ones in 32; anything else is refused, saying what there is.
     #[test]
     fn targets_offer_their_widths_and_no_more() {
-        let x86 = target_isa("x86_64-unknown-linux-gnu", OptLevel::None).unwrap();
-        let arm = target_isa("aarch64-unknown-linux-gnu", OptLevel::None).unwrap();
+        let x86 = target_isa("x86_64-unknown-linux-gnu", Cpu::default(), OptLevel::None).unwrap();
+        let arm = target_isa("aarch64-unknown-linux-gnu", Cpu::default(), OptLevel::None).unwrap();
         assert_eq!(widest_target(&*x86), Target::V256);
         assert_eq!(widest_target(&*arm), Target::NEON);
         assert_eq!(target_for(&*x86, Some(128)).unwrap(), Target::V128);
@@ -381,6 +495,10 @@ mod tests {
             "x86_64-unknown-linux-gnu lacks AVX and FMA: rnnc's kernels need AVX and FMA \
              (x86-64-v3); without them every fused multiply-add would become a call to fmaf"
         );
-        check_fma(&target_isa(triple, OptLevel::None).unwrap(), triple).unwrap();
+        check_fma(
+            &target_isa(triple, Cpu::default(), OptLevel::None).unwrap(),
+            triple,
+        )
+        .unwrap();
     }
 }

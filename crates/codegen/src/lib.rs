@@ -23,8 +23,8 @@ pub mod translate;
 pub use define::{Entries, Kernels, define_kernels, symbol};
 pub use entry::Status;
 pub use isa::{
-    OptLevel, VECTOR_BITS_ENV, check_target, host_isa, host_target, host_triple, target_for,
-    target_isa, widest_target,
+    Cpu, OptLevel, VECTOR_BITS_ENV, X86_FEATURES, check_target, cpu_features, host_isa,
+    host_target, host_triple, target_for, target_isa, widest_target,
 };
 pub use jit::{JitCode, PERF_MAP_ENV, compile_jit};
 pub use listing::{emit_asm, emit_clif};
@@ -53,6 +53,14 @@ pub enum CodegenError {
         isa: String,
         /// The features it lacks: `AVX`, `FMA` or both.
         missing: Vec<&'static str>,
+    },
+    /// A CPU (`--cpu`) that rnnc does not compile objects for (user's fault).
+    #[error("cannot compile for CPU `{asked}`: {reason}")]
+    Cpu {
+        /// The name asked for.
+        asked: String,
+        /// Why not, naming what can be had.
+        reason: String,
     },
     /// A vector width that rnnc does not emit or the ISA does not have (user's fault: the
     /// options, `--vector-bits` or `RNNC_VECTOR_BITS`; or the IR was compiled for a wider

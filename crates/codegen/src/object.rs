@@ -6,18 +6,17 @@ use cranelift_object::{ObjectBuilder, ObjectModule};
 
 use crate::CodegenError;
 use crate::define::{Entries, define_kernels};
-use crate::isa::{OptLevel, target_isa};
+use cranelift_codegen::isa::OwnedTargetIsa;
 
-/// The bytes of a relocatable object file for `triple` holding the kernels of `ir`
-/// (legal kernel IR); with `baked` weight bytes, the packed weights are in the object's
-/// read-only data and there is no `pack`.
+/// The bytes of a relocatable object file for `isa` ([`target_isa`](crate::target_isa)) holding the kernels of
+/// `ir` (legal kernel IR); with `baked` weight bytes, the packed weights are in the
+/// object's read-only data and there is no `pack`.
 pub fn emit_object(
     ir: &rnnc_kernel::Legal,
-    triple: &str,
-    opt: OptLevel,
+    isa: OwnedTargetIsa,
     baked: Option<&[u8]>,
 ) -> Result<Vec<u8>, CodegenError> {
-    let isa = target_isa(triple, opt)?;
+    let triple = isa.triple().to_string();
     let builder = ObjectBuilder::new(isa, ir.name.as_bytes().to_vec(), default_libcall_names())
         .map_err(|source| CodegenError::Module {
             action: format!("create an object module for {triple}"),

@@ -33,6 +33,14 @@ fn host_has_avx2(test: &str) -> bool {
 fn compile(
     body: impl FnOnce(&mut FunctionBuilder, &[Value], cranelift_codegen::ir::FuncRef),
 ) -> (JITModule, Kernel) {
+    let (module, kernel, _) = compile_listed(body);
+    (module, kernel)
+}
+
+/// [`compile`], and the function's machine instructions as Cranelift prints them.
+fn compile_listed(
+    body: impl FnOnce(&mut FunctionBuilder, &[Value], cranelift_codegen::ir::FuncRef),
+) -> (JITModule, Kernel, String) {
     let mut flags = settings::builder();
     flags.set("opt_level", "none").unwrap();
     let isa = cranelift_native::builder()
@@ -52,6 +60,7 @@ fn compile(
         .declare_function("noop", Linkage::Import, &noop_sig)
         .unwrap();
     let mut ctx = module.make_context();
+    ctx.set_disasm(true);
     ctx.func.signature = sig;
     let mut fbc = FunctionBuilderContext::new();
     {
@@ -67,12 +76,12 @@ fn compile(
         b.finalize(module.isa().frontend_config());
     }
     module.define_function(id, &mut ctx).unwrap();
+    let listing = ctx.compiled_code().unwrap().vcode.clone().unwrap();
     module.finalize_definitions().unwrap();
     let f = module.get_finalized_function(id);
     // SAFETY: `k` was declared with the four-pointer signature of `Kernel`.
-    (module, unsafe {
-        std::mem::transmute::<*const u8, Kernel>(f)
-    })
+    let kernel = unsafe { std::mem::transmute::<*const u8, Kernel>(f) };
+    (module, kernel, listing)
 }
 
 extern "C" fn noop() {}
@@ -279,6 +288,75 @@ fn f32x8_compare_select_lanes_and_splat() {
             }
         }
     }
+}
+
+/// A splat of a load that feeds several multiply-adds (a matrix product's broadcast input)
+/// is one `vbroadcastss` from memory, at both widths; a store between a load and its splat
+/// keeps the load before the store, so the lanes hold the value loaded, not the one stored.
+#[test]
+fn a_splat_of_a_load_broadcasts_from_memory_unless_a_store_intervenes() {
+    if !host_has_avx2("a_splat_of_a_load_broadcasts_from_memory_unless_a_store_intervenes") {
+        return;
+    }
+    let (_m, k, listing) = compile_listed(|b, p, _| {
+        for (i, t) in [types::F32X8, types::F32X4].into_iter().enumerate() {
+            let at = 64 * i as i32;
+            let w0 = b.ins().load(t, flags(), p[0], 0);
+            let w1 = b.ins().load(t, flags(), p[1], 0);
+            let x = b.ins().load(types::F32, flags(), p[2], 4 * i as i32);
+            let xs = b.ins().splat(t, x);
+            let a0 = b.ins().fma(w0, xs, w1);
+            let a1 = b.ins().fma(w1, xs, w0);
+            b.ins().store(flags(), a0, p[3], at);
+            b.ins().store(flags(), a1, p[3], at + 32);
+        }
+        // `out[32]` holds 2.0 on entry: loaded, overwritten, then splat.
+        let x = b.ins().load(types::F32, flags(), p[3], 128);
+        let seven = b.ins().f32const(7.0);
+        b.ins().store(flags(), seven, p[3], 128);
+        let xs = b.ins().splat(types::F32X8, x);
+        b.ins().store(flags(), xs, p[3], 132);
+    });
+    let from_memory = listing
+        .lines()
+        .filter(|l| l.contains("vbroadcastss") && l.contains('('))
+        .count();
+    assert_eq!(
+        from_memory, 2,
+        "expected the two matrix-product splats as broadcasts from memory:\n{listing}"
+    );
+    let w0: Vec<f32> = (0..8).map(|i| 1.5 + i as f32).collect();
+    let w1: Vec<f32> = (0..8).map(|i| -0.25 * i as f32).collect();
+    let x = [3.0f32, -2.0];
+    let mut out = vec![0f32; 41];
+    out[32] = 2.0;
+    k(
+        w0.as_ptr().cast(),
+        w1.as_ptr().cast(),
+        x.as_ptr().cast(),
+        out.as_mut_ptr().cast(),
+    );
+    for (i, lanes) in [8, 4].into_iter().enumerate() {
+        for l in 0..lanes {
+            let at = 16 * i;
+            assert_eq!(
+                out[at + l],
+                w0[l].mul_add(x[i], w1[l]),
+                "width {i}, lane {l}"
+            );
+            assert_eq!(
+                out[at + 8 + l],
+                w1[l].mul_add(x[i], w0[l]),
+                "width {i}, lane {l}"
+            );
+        }
+    }
+    assert_eq!(out[32], 7.0);
+    assert_eq!(
+        &out[33..41],
+        &[2.0; 8],
+        "the splat of the value loaded before the store"
+    );
 }
 
 /// The integer operations of the f64 `tanh` expansion at `I64X4`: splat of a constant,

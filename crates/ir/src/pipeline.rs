@@ -115,8 +115,9 @@ pub struct PipelineConfig {
     pub disabled: Vec<PassId>,
     /// Unrolling parameters.
     pub unroll: UnrollConfig,
-    /// Panel width in vectors (`pack-weights`), default [`passes::pack_weights::PANEL_VECTORS`].
-    pub panel_vectors: usize,
+    /// Panel width in vectors (`pack-weights`), `None` for the target's
+    /// ([`passes::pack_weights::pack_weights`]).
+    pub panel_vectors: Option<usize>,
     /// A register block (`rows` in vectors, `cols`) to use instead of `block`'s rule.
     pub block: Option<(usize, usize)>,
     /// Lower to phase functions for multi-threaded execution instead of `forward`.
@@ -132,7 +133,7 @@ impl Default for PipelineConfig {
             // loop, make the register allocator spill accumulators.
             disabled: vec![PassId::FuseEpilogue],
             unroll: UnrollConfig::default(),
-            panel_vectors: passes::pack_weights::PANEL_VECTORS,
+            panel_vectors: None,
             block: None,
             parallel: false,
         }

@@ -67,10 +67,7 @@ fn run(pass: PassId, threaded: bool, input: &str) -> Result<String, String> {
         PassId::FoldBias => checked_graph(fold_bias::fold_bias(graph()?)),
         PassId::Hoist => checked_graph(hoist::hoist(graph()?)),
         PassId::FuseEpilogue => checked_graph(fuse_epilogue::fuse_epilogue(graph()?)),
-        PassId::PackWeights => checked_graph(pack_weights::pack_weights(
-            graph()?,
-            pack_weights::PANEL_VECTORS,
-        )),
+        PassId::PackWeights => checked_graph(pack_weights::pack_weights(graph()?, None)),
         PassId::Block => checked_graph(block::block(graph()?, None)),
         PassId::Lower => {
             let g = graph()?;

@@ -599,7 +599,7 @@ impl Native {
         };
         let triple = target.unwrap_or_else(rnnc::codegen::host_triple);
         let options = CompileOptions::default();
-        rnnc::codegen::target_isa(&triple, options.opt_level)
+        rnnc::codegen::target_isa(&triple, options.cpu, options.opt_level)
             .map_err(|e| PyValueError::new_err(e.to_string()))?;
         let out = py
             .detach(|| rnnc::compile_aot(model, &options, &triple, Some(&weights), &self.origin))

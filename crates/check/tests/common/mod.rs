@@ -345,7 +345,7 @@ pub fn pipeline(native: bool) -> impl Strategy<Value = PipelineConfig> {
         1usize..=4,
         prop::sample::select(vec![16usize, 0, 8, 32]),
         1usize..=5,
-        1usize..=8,
+        prop::option::of(1usize..=8),
         prop::option::of((1usize..=4, 1usize..=6)),
         target(native),
     )

@@ -129,8 +129,9 @@ pub fn verify_graph(graph: &Graph) -> Result<(), GraphVerifyError> {
                 }
                 // Accumulators plus one weight vector and the column broadcasts fit the
                 // target's registers.
-                let used =
-                    |rows: usize, cols: usize| sets * (rows / lanes.max(1)) * cols + 1 + cols;
+                let used = |rows: usize, cols: usize| {
+                    crate::passes::block::registers_used(rows / lanes.max(1), cols, sets)
+                };
                 if used(block.rows, block.cols) > registers || used(block.rest_rows, 1) > registers
                 {
                     report(

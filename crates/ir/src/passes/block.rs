@@ -1,15 +1,20 @@
 //! `block`: shape the register blocks of panel kernels for the target's vector registers.
 //!
-//! A block keeps `rows / lanes * cols` accumulators live, plus one weight vector and
-//! `cols` broadcast inputs. Leftover single columns (batch 1, the last sequences of a
-//! batch, the last steps of a projection) use the whole panel width: up to 8 accumulator
-//! chains, enough to hide FMA latency. The main loop trades rows for columns so that each
-//! weight vector loaded feeds `cols` multiply-adds: `rows` = half the panel (at most 4
-//! vectors) and `cols` = 8 accumulators' worth, never more than 6. A recurrence's blocks
-//! hold whole gate groups (`G` vectors: LSTM 4, GRU 3), and a cell that keeps recurrent
-//! parts apart (GRU) needs two accumulators per row vector and column: fewer columns.
+//! A block of `R` row vectors and `C` columns keeps `R * C` accumulators live per
+//! accumulator set, plus the `R` weight vectors of one step of `k` (loaded once, used by
+//! every column) and one broadcast input ([`registers_used`]). Each step of `k` loads
+//! `R + C` vectors for `R * C` multiply-adds, so the main loop takes the shape that loads
+//! the fewest per multiply-add among those that fit the registers, rows in whole groups
+//! that tile the panel, at most 6 columns; ties go to more rows. On 16 registers that is
+//! 3 vectors by 4 columns (16 registers: 12 accumulators, 3 weights, a broadcast); with 32
+//! registers, 4 by 6. A recurrence whose epilogue is fused keeps whole gate groups (`G`
+//! vectors: LSTM 4, GRU 3) in a block; a cell that keeps recurrent parts apart (GRU)
+//! needs two accumulators per row vector and column. Leftover single columns (batch 1,
+//! the last sequences of a batch, the last steps of a projection) use the whole panel
+//! width, their weights folded into the multiply-adds as memory operands: as many
+//! accumulator chains as the panel has vectors, to hide FMA latency.
 
-use crate::graph::{Block, Graph, Layout};
+use crate::graph::{Block, Epilogue, Graph, Layout};
 
 /// How a recurrence's cell shapes its blocks: `group` vectors of rows hold one vector of
 /// units' gates (blocks hold whole groups, so that a fused epilogue finds every gate of
@@ -17,7 +22,8 @@ use crate::graph::{Block, Graph, Layout};
 /// the recurrent part of some gates apart).
 #[derive(Clone, Copy, Debug)]
 pub struct Shape {
-    /// Vectors of rows per gate group (`G` for a recurrence, 1 for a projection).
+    /// Vectors of rows a block holds a whole number of: `G` for a recurrence whose
+    /// epilogue is fused, else 1.
     pub group: usize,
     /// Accumulator sets.
     pub sets: usize,
@@ -33,24 +39,54 @@ impl Shape {
     }
 }
 
+/// Most columns of a main-loop block.
+const MAX_COLS: usize = 6;
+
 /// The block for a panel of `width` rows (whole groups) on a target of `registers` vector
 /// registers.
 pub fn block_for(width: usize, lanes: usize, shape: Shape, registers: usize) -> Block {
     let vectors = width / lanes;
-    let main_vectors = shape.whole(vectors.div_ceil(2).clamp(1, 4)).min(vectors);
-    let cols = (8 / main_vectors).clamp(1, 6);
+    let (rows, cols) = (1..=vectors)
+        .filter(|&r| {
+            r % shape.group == 0
+                && vectors.is_multiple_of(r)
+                && registers_used(r, 1, shape.sets) <= registers
+        })
+        .map(|r| {
+            let cols = max_cols(r * lanes, lanes, shape.sets, registers).min(MAX_COLS);
+            (r, cols)
+        })
+        // Multiply-adds per vector loaded, r * c / (r + c), compared without division.
+        .max_by(|&(r1, c1), &(r2, c2)| {
+            (r1 * c1 * (r2 + c2))
+                .cmp(&(r2 * c2 * (r1 + c1)))
+                .then(r1.cmp(&r2))
+        })
+        .unwrap_or((shape.group.min(vectors), 1));
     Block {
-        rows: main_vectors * lanes,
-        cols: cols.min(max_cols(main_vectors * lanes, lanes, shape.sets, registers)),
+        rows: rows * lanes,
+        cols,
         rest_rows: rest_rows(width, lanes, shape, registers),
     }
 }
 
-/// Most columns a block of `rows` rows may have: its accumulators (`sets` per row vector
-/// and column), one weight vector and one broadcast per column fit the `registers` vector
-/// registers.
+/// Most columns a block of `rows` rows may have: what it keeps live
+/// ([`registers_used`]) fits the `registers` vector registers.
 pub fn max_cols(rows: usize, lanes: usize, sets: usize, registers: usize) -> usize {
-    ((registers - 1) / (sets * (rows / lanes) + 1)).max(1)
+    let vectors = rows / lanes;
+    (2..=registers)
+        .take_while(|&cols| registers_used(vectors, cols, sets) <= registers)
+        .last()
+        .unwrap_or(1)
+}
+
+/// Vector registers a block of `vectors` row vectors and `cols` columns keeps live: its
+/// accumulators (`sets` per row vector and column) and one broadcast input; with several
+/// columns also the row's weight vectors, each loaded once and used by every column (one
+/// column's weights are folded into its multiply-adds as memory operands).
+pub fn registers_used(vectors: usize, cols: usize, sets: usize) -> usize {
+    let weights = if cols > 1 { vectors } else { 0 };
+    sets * vectors * cols + weights + 1
 }
 
 /// Rows of the leftover single columns: the whole panel when its accumulators fit the
@@ -96,7 +132,11 @@ pub fn block(mut graph: Graph, fixed: Option<(usize, usize)>) -> Graph {
         for r in &mut layer.recurrences {
             if let Layout::Panels { width } = r.layout {
                 let shape = Shape {
-                    group: r.cell.gates(),
+                    group: if r.epilogue == Epilogue::Fused {
+                        r.cell.gates()
+                    } else {
+                        1
+                    },
                     sets: Graph::accumulator_sets(r.cell),
                 };
                 r.block = block_for(width, shape);
@@ -118,14 +158,14 @@ mod tests {
     #[test]
     fn requested_blocks_are_clamped_to_the_registers() {
         let model = rnnc_spec::RnnSpec::builder(1, 9).build().unwrap();
-        let g = pack_weights(build_graph(&model, Target::V128), 8);
+        let g = pack_weights(build_graph(&model, Target::V128), Some(8));
         for rows in 1..=8 {
             for cols in 1..=8 {
                 let blocked = block(g.clone(), Some((rows * 4, cols)));
                 verify_graph(&blocked).unwrap_or_else(|e| panic!("{rows}x{cols}: {e}"));
                 let b = blocked.layers[0].recurrences[0].block;
                 assert!(
-                    b.cols >= 1 && b.rows / 4 * b.cols + 1 + b.cols <= 16,
+                    b.cols >= 1 && registers_used(b.rows / 4, b.cols, 1) <= 16,
                     "{b:?}"
                 );
             }

@@ -9,8 +9,9 @@ use crate::entity::SecondaryMap;
 use crate::inst_predicates::{has_lowering_side_effect, is_constant_64bit};
 use crate::ir::{
     ArgumentPurpose, Block, BlockArg, Constant, ConstantData, DataFlowGraph, ExternalName,
-    Function, GlobalValue, GlobalValueData, Immediate, Inst, InstructionData, RelSourceLoc, SigRef,
-    Signature, Type, Value, ValueDef, ValueLabelAssignments, ValueLabelStart,
+    Function, GlobalValue, GlobalValueData, Immediate, Inst, InstructionData, Opcode,
+    RelSourceLoc, SigRef, Signature, Type, Value, ValueDef, ValueLabelAssignments,
+    ValueLabelStart,
 };
 use crate::machinst::valueregs::InvalidSentinel;
 use crate::machinst::{
@@ -1356,8 +1357,23 @@ fn compute_use_states(
 /// The main purpose of this function is to prevent the operands of a
 /// multi-result instruction from being forcibly considered `Multiple`-used
 /// regardless of circumstances.
+///
+/// A `splat` of a load is a root too: it is lowered once, where it is, and
+/// its load can then sink into it (x64 `vbroadcastss`/`vpbroadcastd` from
+/// memory, aarch64 `ld1r`) even when the splat has many uses, as the
+/// broadcast input of a matrix product's multiply-adds does. Were the splat's
+/// uses counted as uses of its load, the load would need a register and a
+/// separate broadcast instruction.
 fn is_value_use_root(f: &Function, inst: Inst) -> bool {
-    f.dfg.inst_results(inst).len() > 1
+    f.dfg.inst_results(inst).len() > 1 || is_splat_of_load(f, inst)
+}
+
+fn is_splat_of_load(f: &Function, inst: Inst) -> bool {
+    f.dfg.insts[inst].opcode() == Opcode::Splat
+        && f.dfg
+            .value_def(f.dfg.inst_args(inst)[0])
+            .inst()
+            .is_some_and(|src| f.dfg.insts[src].opcode().can_load())
 }
 
 /// Function-level queries.

@@ -9,7 +9,8 @@ use rnnc_kernel::{Buf, IntOp, Op, Operand, Reg, Type};
 use super::context::KernelCtx;
 use crate::graph::Block;
 
-/// A weight stream for panel kernels: accumulate `sum_k W[k][rows] * src_c[k]`.
+/// A weight stream for panel kernels: accumulate `sum_k W[k][rows] * src_c[k]` over the
+/// block's columns `c`.
 pub(super) struct WeightStream {
     pub weights: Buf,
     /// Element index of the sub-block's first weight (column 0).
@@ -18,8 +19,16 @@ pub(super) struct WeightStream {
     pub panel_width: usize,
     pub k: usize,
     pub src: Buf,
-    /// Per column: element index of `src_c[0]`.
-    pub src_at: Vec<Reg>,
+    /// Where each column's `src_c[0]` is.
+    pub src_at: Sources,
+}
+
+/// Element indices of the columns' sources.
+pub(super) enum Sources {
+    /// The first column's, and a constant stride to the next column's.
+    Strided(Reg, usize),
+    /// One per column.
+    Each(Vec<Reg>),
 }
 
 /// Adds `stream` to the accumulators `accs` (one per column, `rows` rows each).
@@ -28,7 +37,11 @@ pub(super) struct WeightStream {
 /// `k * panel_width + at` computed from the loop variable: Cranelift (at `opt_level =
 /// none`) emits that as two multiplications and three additions per unrolled `k`. The
 /// running form measured 3-6% faster on most benchmark configurations and no slower on
-/// the others (docs/perf-log/2026-11-28-zen4.md, "The plateau").
+/// the others (docs/perf-log/2026-11-28-zen4.md, "The plateau"). All columns share one
+/// input index (each column's element at a constant offset from it): a register per
+/// column ran x64 out of general-purpose registers at six columns, spilling the indices
+/// in the innermost loop. Columns at a stride known only at run time (a batch-first input)
+/// keep a register each.
 pub(super) fn accumulate(
     k: &KernelCtx<'_>,
     b: &mut Builder<'_>,
@@ -39,15 +52,23 @@ pub(super) fn accumulate(
     let vty = k.vty(rows);
     let sty = Type::scalar(k.dtype);
     let wk = b.def("wk", Type::I64, Op::Copy(stream.at));
-    let xis: Vec<Reg> = stream
-        .src_at
-        .iter()
-        .map(|&at| b.def("xi", Type::I64, Op::Copy(at)))
-        .collect();
+    // Per column: the running index and the constant offset from it.
+    let xis: Vec<(Reg, i64)> = match &stream.src_at {
+        Sources::Strided(at, stride) => {
+            let xi = b.def("xi", Type::I64, Op::Copy(*at));
+            (0..accs.len()).map(|c| (xi, (c * stride) as i64)).collect()
+        }
+        Sources::Each(ats) => ats
+            .iter()
+            .map(|&at| (b.def("xi", Type::I64, Op::Copy(at)), 0))
+            .collect(),
+    };
+    let mut running: Vec<Reg> = xis.iter().map(|&(xi, _)| xi).collect();
+    running.dedup();
     b.for_loop("k", Operand::Imm(stream.k as i64), false, |b, _| {
         let w = b.load("w", vty, stream.weights, Some(wk), 0);
-        for (&acc, &xi) in accs.iter().zip(&xis) {
-            let x = b.load("x", sty, stream.src, Some(xi), 0);
+        for (&acc, &(xi, at)) in accs.iter().zip(&xis) {
+            let x = b.load("x", sty, stream.src, Some(xi), at);
             let xs = b.def("xs", vty, Op::Splat(x));
             b.set(acc, Op::Fma(w, xs, acc));
         }
@@ -55,7 +76,7 @@ pub(super) fn accumulate(
             wk,
             Op::Int(IntOp::Add, wk, Operand::Imm(stream.panel_width as i64)),
         );
-        for &xi in &xis {
+        for &xi in &running {
             b.set(xi, Op::Int(IntOp::Add, xi, Operand::Imm(1)));
         }
     });

@@ -7,7 +7,7 @@ use rnnc_kernel::builder::Builder;
 use rnnc_kernel::{Buf, FloatOp, IntOp, Op, Operand, Reg, Type};
 
 use super::context::{KernelCtx, LayerIo};
-use super::gemm::{WeightStream, accumulate, column_blocks, dot};
+use super::gemm::{Sources, WeightStream, accumulate, column_blocks, dot};
 use super::ops::emit_gate_row;
 use super::plan::Key;
 use super::shares::{Split, for_panels, panel_range, share_range};
@@ -128,17 +128,16 @@ pub(super) fn emit_input_projection(
                         .map(|_| bias_init(k, b, &biases, at, rows))
                         .collect();
                     let wat = b.iadd("wat", woff, Operand::Imm(sub as i64));
-                    let src_at: Vec<Reg> = cols
-                        .iter()
-                        .map(|&r| b.imul("xrow", r, Operand::Imm(width as i64)))
-                        .collect();
                     let stream = WeightStream {
                         weights: wbuf,
                         at: wat,
                         panel_width: pwidth,
                         k: width,
                         src: io.x,
-                        src_at,
+                        src_at: Sources::Strided(
+                            b.imul("xrow", cols[0], Operand::Imm(width as i64)),
+                            width,
+                        ),
                     };
                     accumulate(k, b, rows, &accs, &stream);
                     for (&r, &acc) in cols.iter().zip(&accs) {

@@ -7,7 +7,7 @@ use rnnc_kernel::{FloatOp, Op, Operand, Reg, Type};
 
 use super::context::Recur;
 use super::epilogue::{Position, emit_separate_epilogue};
-use super::gemm::{WeightStream, accumulate, column_blocks, dot};
+use super::gemm::{Sources, WeightStream, accumulate, column_blocks, dot};
 use super::ops::{emit_gate_row, min};
 use super::plan::Key;
 use super::shares::{Split, for_panels, panel_range, share_range};
@@ -196,17 +196,18 @@ impl Recur<'_, '_> {
                     .collect();
                 if self.p_column.is_none() {
                     let at = b.iadd("wat", wih, Operand::Imm(sub as i64));
-                    let src_at = rows_of
-                        .iter()
-                        .map(|&row| b.imul("xrow", row, Operand::Imm(x_width as i64)))
-                        .collect();
                     let stream = WeightStream {
                         weights: k.region(b, Key::RecInput(l, d)),
                         at,
                         panel_width: pwidth,
                         k: x_width,
                         src: self.io.x,
-                        src_at,
+                        src_at: Sources::Each(
+                            rows_of
+                                .iter()
+                                .map(|&row| b.imul("xrow", row, Operand::Imm(x_width as i64)))
+                                .collect(),
+                        ),
                     };
                     accumulate(k, b, rows, &accs, &stream);
                 }
@@ -217,20 +218,14 @@ impl Recur<'_, '_> {
                         .collect()
                 });
                 let at = b.iadd("wat", whh, Operand::Imm(sub as i64));
-                let src_at = cols
-                    .iter()
-                    .map(|&s| {
-                        let i = b.imul("hrow", s, Operand::Imm(h.padded as i64));
-                        b.iadd("hrow", i, Operand::Reg(h.s_in))
-                    })
-                    .collect();
+                let hrow = b.imul("hrow", cols[0], Operand::Imm(h.padded as i64));
                 let stream = WeightStream {
                     weights: k.region(b, Key::RecWeights(l, d)),
                     at,
                     panel_width: pwidth,
                     k: r_width,
                     src: h.buf,
-                    src_at,
+                    src_at: Sources::Strided(b.iadd("hrow", hrow, Operand::Reg(h.s_in)), h.padded),
                 };
                 accumulate(k, b, rows, raccs.as_ref().unwrap_or(&accs), &stream);
                 for (c, &s) in cols.iter().enumerate() {

@@ -7,7 +7,7 @@ use rnnc_kernel::{IntOp, Op, Operand, Reg, Type};
 
 use super::context::Recur;
 use super::epilogue::{Position, Units};
-use super::gemm::{WeightStream, accumulate, column_blocks, dot};
+use super::gemm::{Sources, WeightStream, accumulate, column_blocks, dot};
 use super::ops::min;
 use super::plan::{Content, Key, hfull_name};
 use super::shares::{Share, for_panels, panel_range, share_range};
@@ -119,17 +119,16 @@ impl Recur<'_, '_> {
                     .iter()
                     .map(|_| b.fconst("acc", k.vty(rows), 0.0))
                     .collect();
-                let src_at = cols
-                    .iter()
-                    .map(|&s| b.imul("hf_at", s, Operand::Imm(k.hp as i64)))
-                    .collect();
                 let stream = WeightStream {
                     weights: k.region(b, Key::RecHr(l, d)),
                     at: b.iadd("wat", woff, Operand::Imm(sub as i64)),
                     panel_width: pwidth,
                     k: k.h,
                     src: k.work(b, hfull_name(d)),
-                    src_at,
+                    src_at: Sources::Strided(
+                        b.imul("hf_at", cols[0], Operand::Imm(k.hp as i64)),
+                        k.hp,
+                    ),
                 };
                 accumulate(k, b, rows, &accs, &stream);
                 // Real rows of `h` in this sub-block (the last panel may hold padding).

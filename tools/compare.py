@@ -8,12 +8,13 @@
 
 In one run, for every round, configuration and thread count, one after the other:
 `rnnc bench --json` (native code, forward_into), the torch module (torch.nn.RNN, LSTM or
-GRU; eval, inference_mode, torch.set_num_threads(N)), and for single-layer configurations
-ONNX Runtime's RNN, LSTM or GRU operator (intra_op_num_threads=N; ONNX has no LSTM
-projections) with the same weights, checked against torch's output, and for LSTMs without
-projections and GRUs torch's dynamically quantized int8 module (`quantize_dynamic`,
-qint8 weights; torch cannot quantize an LSTM with projections), whose outputs differ from
-the float module's by its quantization error. torch's LSTM gates
+GRU; eval, inference_mode, torch.set_num_threads(N)), and for every configuration
+without LSTM projections (ONNX has none) ONNX Runtime's RNN, LSTM or GRU operator
+(intra_op_num_threads=N) with the same weights, one node per layer (each layer's output
+transposed and reshaped into the next layer's input), checked against torch's output,
+and for LSTMs without projections and GRUs torch's dynamically quantized int8 module
+(`quantize_dynamic`, qint8 weights; torch cannot quantize an LSTM with projections),
+whose outputs differ from the float module's by its quantization error. torch's LSTM gates
 i, f, g, o are ONNX's i, o, f, c; torch's GRU (r, z, n, b_hn inside the product with r) is
 ONNX's GRU with linear_before_reset = 1 and gates z, r, h. Every timing is the median of
 batches of calls after a warm-up; each table entry is the median over the rounds. Prints
@@ -77,8 +78,8 @@ ONNX_GATES = {"rnn": [0], "lstm": [0, 3, 1, 2], "gru": [1, 0, 2]}
 
 
 def has_ort_peer(c):
-    """ONNX Runtime runs one layer, and no LSTM projection."""
-    return c.get("num_layers", 1) == 1 and not c.get("proj_size", 0)
+    """ONNX Runtime runs every configuration but an LSTM with projections."""
+    return not c.get("proj_size", 0)
 
 
 def time_torch(c, x, seconds, int8=False):
@@ -108,8 +109,9 @@ def torch_int8(rnn):
 
 
 def ort_session(c, x, threads):
-    """An ONNX Runtime session of the RNN, LSTM or GRU operator with torch's weights, checked
-    against torch."""
+    """An ONNX Runtime session of the RNN, LSTM or GRU operator with torch's weights, one
+    node per layer (each layer's output (L, D, N, H) transposed and reshaped to the next
+    layer's input (L, N, D * H)), checked against torch."""
     import onnx
     import onnxruntime as ort
     from onnx import TensorProto, helper, numpy_helper
@@ -120,10 +122,6 @@ def ort_session(c, x, threads):
 
     def gates(a):
         return np.concatenate([a[g * h:(g + 1) * h] for g in ONNX_GATES[cell]])
-    w = np.stack([gates(sd["weight_ih_l0" + s]) for s in suffixes])
-    r = np.stack([gates(sd["weight_hh_l0" + s]) for s in suffixes])
-    b = np.stack([np.concatenate([gates(sd["bias_ih_l0" + s]), gates(sd["bias_hh_l0" + s])])
-                  for s in suffixes])
     attributes = dict(hidden_size=h,
                       direction="bidirectional" if c.get("bidirectional") else "forward")
     if cell == "rnn":
@@ -131,13 +129,24 @@ def ort_session(c, x, threads):
         attributes["activations"] = [act] * len(suffixes)
     if cell == "gru":
         attributes["linear_before_reset"] = 1
-    node = helper.make_node(cell.upper(), ["X", "W", "R", "B"], ["Y", "Y_h"], **attributes)
+    nodes, inits = [], [numpy_helper.from_array(np.array([0, 0, -1], np.int64), "shape")]
+    layer_input = "X"
+    for l in range(c.get("num_layers", 1)):
+        w = np.stack([gates(sd[f"weight_ih_l{l}" + s]) for s in suffixes])
+        r = np.stack([gates(sd[f"weight_hh_l{l}" + s]) for s in suffixes])
+        b = np.stack([np.concatenate([gates(sd[f"bias_ih_l{l}" + s]),
+                                      gates(sd[f"bias_hh_l{l}" + s])]) for s in suffixes])
+        inits += [numpy_helper.from_array(a, f"{n}{l}") for a, n in ((w, "W"), (r, "R"), (b, "B"))]
+        nodes.append(helper.make_node(cell.upper(), [layer_input, f"W{l}", f"R{l}", f"B{l}"],
+                                      [f"Y{l}", f"Y_h{l}"], **attributes))
+        nodes.append(helper.make_node("Transpose", [f"Y{l}"], [f"T{l}"], perm=[0, 2, 1, 3]))
+        layer_input = f"O{l}"
+        nodes.append(helper.make_node("Reshape", [f"T{l}", "shape"], [layer_input]))
     graph = helper.make_graph(
-        [node], cell,
+        nodes, cell,
         [helper.make_tensor_value_info("X", TensorProto.FLOAT, list(x.shape))],
-        [helper.make_tensor_value_info("Y", TensorProto.FLOAT, None),
-         helper.make_tensor_value_info("Y_h", TensorProto.FLOAT, None)],
-        [numpy_helper.from_array(a, n) for a, n in ((w, "W"), (r, "R"), (b, "B"))])
+        [helper.make_tensor_value_info(layer_input, TensorProto.FLOAT, None)],
+        inits)
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 14)])
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads
@@ -147,7 +156,6 @@ def ort_session(c, x, threads):
     y = session.run(None, {"X": x})[0]
     with torch.inference_mode():
         ref = rnn(torch.from_numpy(x))[0].numpy()
-    y = np.concatenate([y[:, d] for d in range(y.shape[1])], axis=-1)
     assert np.allclose(y, ref, atol=1e-4), "ONNX Runtime disagrees with torch"
     return session
 

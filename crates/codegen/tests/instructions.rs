@@ -1,6 +1,9 @@
 //! Every kernel IR instruction, on every legal type, run by the interpreter and as native
 //! code, compared bit for bit: the per-instruction half of the invariant that native code
-//! is the interpreter (the model-level half is the root crate's `jit_vs_interp`).
+//! is the interpreter (the model-level half is the root crate's `jit_vs_interp`). The
+//! float instructions also run at `f32x8` and `f64x4`, and the bitwise ones at `i64x4`
+//! (256-bit code), where this machine has AVX2 and FMA; elsewhere the tests say they
+//! skipped them.
 //!
 //! Each test builds a small function `@k(@a, @b, @c, @out, %n)` that loads operands from
 //! `a`, `b` and `c`, applies one instruction and stores the result, and feeds it edge
@@ -201,7 +204,7 @@ fn kernel(in_tys: [&str; 3], out_ty: &str, op: &str) -> String {
     let elem = |ty: &str| ty.split('x').next().unwrap().to_string();
     let [a, b, c] = in_tys;
     format!(
-        "module m f32 vector=128 registers=16 packed=0 work=0
+        "module m f32 vector={bits} registers=16 packed=0 work=0
 func @k(@a: {ea} readonly, @b: {eb} readonly, @c: {ec} readonly, @out: {eo}, %n: i64) {{
   for %i in 0..%n {{
     %ia: i64 = imul %i, {la}
@@ -220,7 +223,32 @@ func @k(@a: {ea} readonly, @b: {eb} readonly, @c: {ec} readonly, @out: {eo}, %n:
         eo = elem(out_ty),
         la = lanes(a),
         lo = lanes(out_ty),
+        bits = in_tys
+            .iter()
+            .chain([&out_ty])
+            .map(|t| vector_bits(t))
+            .max()
+            .unwrap(),
     )
+}
+
+/// The vector width a module needs for values of type `ty`: 128 bits, or the type's own
+/// when wider.
+fn vector_bits(ty: &str) -> usize {
+    let (elem, lanes) = ty.split_once('x').unwrap_or((ty, "1"));
+    let elem_bits: usize = elem[1..].parse().unwrap();
+    (elem_bits * lanes.parse::<usize>().unwrap()).max(128)
+}
+
+/// The 256-bit types when this machine runs 256-bit code (AVX2 and FMA), else none, said
+/// once per test.
+fn wide(test: &str, types: &[&'static str]) -> Vec<&'static str> {
+    if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
+        types.to_vec()
+    } else {
+        println!("{test}: 256-bit types skipped, this CPU lacks AVX2 or FMA");
+        Vec::new()
+    }
 }
 
 /// Like `kernel`, for integer results: stored through a bitcast to f64 lanes.
@@ -359,15 +387,26 @@ fn lanewise(what: &str, ty: &str, elem: Elem, inputs: [Buffer; 3], op: &str, int
     );
 }
 
+/// Scalars, 128-bit vectors and, where this machine runs them, 256-bit vectors of f32 and
+/// f64, each with its edge values.
 fn float_types() -> Vec<(&'static str, Elem, Vec<u64>)> {
     let f32s = Buffer::f32s(&f32_edges()).bits;
     let f64s = Buffer::f64s(&f64_edges()).bits;
-    vec![
+    let mut types = vec![
         ("f32", Elem::F32, f32s.clone()),
-        ("f32x4", Elem::F32, f32s),
+        ("f32x4", Elem::F32, f32s.clone()),
         ("f64", Elem::F64, f64s.clone()),
-        ("f64x2", Elem::F64, f64s),
-    ]
+        ("f64x2", Elem::F64, f64s.clone()),
+    ];
+    for ty in wide("float types", &["f32x8", "f64x4"]) {
+        let (elem, bits) = if ty.starts_with("f32") {
+            (Elem::F32, f32s.clone())
+        } else {
+            (Elem::F64, f64s.clone())
+        };
+        types.push((ty, elem, bits));
+    }
+    types
 }
 
 fn buffer(elem: Elem, bits: Vec<u64>) -> Buffer {
@@ -448,7 +487,8 @@ fn bitwise_logic_on_floats_and_integers() {
         }
     }
     let (a, b) = pairs(&i64_edges());
-    for ty in ["i64", "i64x2"] {
+    let i64x4 = wide("bitwise_logic_on_floats_and_integers", &["i64x4"]);
+    for ty in ["i64", "i64x2"].into_iter().chain(i64x4) {
         for op in ["band", "bor", "bxor"] {
             let inputs = [Buffer::i64s(&a), Buffer::i64s(&b), Buffer::i64s(&a)];
             lanewise(

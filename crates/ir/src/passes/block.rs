@@ -153,6 +153,30 @@ mod tests {
     use crate::{build_graph, verify_graph};
     use rnnc_kernel::Target;
 
+    /// The rule's shapes: fewest vectors loaded per multiply-add among the blocks that
+    /// fit, rows tiling the panel in whole groups; and every one fits its registers.
+    #[test]
+    fn blocks_load_the_fewest_vectors_per_multiply_add_that_fit() {
+        let plain = Shape::PLAIN;
+        let gru = Shape { group: 1, sets: 2 };
+        let fused_lstm = Shape { group: 4, sets: 1 };
+        // (panel rows, lanes, shape, registers) -> (block rows, columns)
+        let cases = [
+            ((48, 8, plain, 16), (24, 4)),      // 6 vectors: 3x4, all 16 registers
+            ((64, 8, plain, 16), (16, 6)),      // 8 vectors: 3 does not tile, 2x6
+            ((48, 8, gru, 16), (24, 2)),        // two sets: 3x2 (ties go to more rows)
+            ((64, 8, fused_lstm, 16), (32, 2)), // whole gate groups: 4x2
+            ((32, 4, plain, 32), (16, 6)),      // 32 registers: 4x6
+            ((8, 8, plain, 16), (8, 6)),        // one vector: at most 6 columns
+        ];
+        for ((width, lanes, shape, registers), (rows, cols)) in cases {
+            let b = block_for(width, lanes, shape, registers);
+            assert_eq!((b.rows, b.cols), (rows, cols), "{width} rows, {shape:?}");
+            let used = registers_used(b.rows / lanes, b.cols, shape.sets);
+            assert!(used <= registers, "{b:?} needs {used} registers");
+        }
+    }
+
     /// A requested block larger than the registers allow keeps its rows and loses
     /// columns (found by the property tests: 3 vectors x 4 columns needs 17 registers).
     #[test]

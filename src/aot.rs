@@ -124,26 +124,13 @@ fn cpu_check(name: &str, needs: CpuNeeds<'_>) -> String {
         Some((cpu, features)) => {
             let tests: Vec<String> = features
                 .iter()
-                .map(|f| format!("__builtin_cpu_supports(\"{f}\") != 0"))
+                .enumerate()
+                .map(|(i, f)| {
+                    let end = if i + 1 < features.len() { " &&" } else { ";" };
+                    format!("__builtin_cpu_supports(\"{f}\") != 0{end}")
+                })
                 .collect();
-            let mut conjunction = String::from("    return ");
-            let mut line = 4 + "return ".len();
-            for (i, test) in tests.iter().enumerate() {
-                let piece = if i + 1 < tests.len() {
-                    format!("{test} &&")
-                } else {
-                    format!("{test};")
-                };
-                if line + piece.len() > 88 && i > 0 {
-                    conjunction.push_str("\n        ");
-                    line = 8;
-                } else if i > 0 {
-                    conjunction.push(' ');
-                    line += 1;
-                }
-                line += piece.len();
-                conjunction.push_str(&piece);
-            }
+            let conjunction = fill("    return ", &tests, "        ", 90);
             let names = features.join(", ");
             (
                 format!("on x86-64, {}: {names}", cpu_description(cpu)),
@@ -158,10 +145,14 @@ fn cpu_check(name: &str, needs: CpuNeeds<'_>) -> String {
                 .to_string(),
         ),
     };
-    let what = wrap_comment(&format!(
-        "1 if this CPU has the instructions {name}_forward uses, else 0: {what}. Calling {name}_forward on a CPU without them faults (illegal instruction)."
-    ));
-    format!("/* {what} */\nstatic inline int {name}_cpu_supported(void) {{\n{body}\n}}")
+    let words: Vec<String> = format!(
+        "1 if this CPU has the instructions {name}_forward uses, else 0: {what}. Calling {name}_forward on a CPU without them faults (illegal instruction). */"
+    )
+    .split(' ')
+    .map(String::from)
+    .collect();
+    let what = fill("/* ", &words, " * ", 90);
+    format!("{what}\nstatic inline int {name}_cpu_supported(void) {{\n{body}\n}}")
 }
 
 /// How a header names the CPU its object was compiled for.
@@ -170,25 +161,6 @@ fn cpu_description(cpu: Cpu) -> &'static str {
         Cpu::X86_64V3 => "x86-64-v3 (Intel Haswell, AMD Zen and later)",
         Cpu::Native => "the CPU of the machine that compiled it (--cpu native)",
     }
-}
-
-/// `text` in lines of at most 88 columns for a C comment opened with `/* `.
-fn wrap_comment(text: &str) -> String {
-    let mut out = String::new();
-    let mut line = 3;
-    for word in text.split(' ') {
-        if line + word.len() + 1 > 88 && !out.is_empty() {
-            out.push_str("\n *");
-            line = 2;
-        }
-        if !out.is_empty() {
-            out.push(' ');
-            line += 1;
-        }
-        out.push_str(word);
-        line += word.len();
-    }
-    out
 }
 
 /// The C header: sizes as macros, the status codes, the CPU check and both entry points
@@ -539,26 +511,38 @@ fn param_name(func: &Function, param: &Param) -> String {
 /// `head`, the arguments separated by commas and wrapped at 90 columns (continuation lines
 /// indented by `indent`), then `)` and `tail`.
 fn wrapped(head: &str, args: &[String], tail: &str, indent: usize) -> String {
+    let pieces: Vec<String> = args
+        .iter()
+        .enumerate()
+        .map(|(k, arg)| {
+            if k + 1 == args.len() {
+                format!("{arg}){tail}")
+            } else {
+                format!("{arg},")
+            }
+        })
+        .collect();
+    fill(head, &pieces, &" ".repeat(indent), 90)
+}
+
+/// `head`, then `pieces` separated by spaces, a line broken before a piece that would pass
+/// `width` columns and continued after `continuation`.
+fn fill(head: &str, pieces: &[String], continuation: &str, width: usize) -> String {
     let mut text = head.to_string();
     let mut line_len = text.len();
-    for (k, arg) in args.iter().enumerate() {
-        let piece = if k + 1 == args.len() {
-            format!("{arg}){tail}")
-        } else {
-            format!("{arg},")
-        };
+    for (k, piece) in pieces.iter().enumerate() {
         if k > 0 {
-            if line_len + 1 + piece.len() > 90 {
+            if line_len + 1 + piece.len() > width {
                 text.push('\n');
-                text.push_str(&" ".repeat(indent));
-                line_len = indent;
+                text.push_str(continuation);
+                line_len = continuation.len();
             } else {
                 text.push(' ');
                 line_len += 1;
             }
         }
         line_len += piece.len();
-        text.push_str(&piece);
+        text.push_str(piece);
     }
     text
 }

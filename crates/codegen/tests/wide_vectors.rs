@@ -10,6 +10,7 @@
 #![cfg(target_arch = "x86_64")]
 
 use cranelift_codegen::ir::condcodes::FloatCC;
+use cranelift_codegen::ir::immediates::{Ieee32, Ieee64};
 use cranelift_codegen::ir::{AbiParam, Endianness, InstBuilder, MemFlagsData, Type, Value, types};
 use cranelift_codegen::settings::{self, Configurable};
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
@@ -357,6 +358,74 @@ fn a_splat_of_a_load_broadcasts_from_memory_unless_a_store_intervenes() {
         &[2.0; 8],
         "the splat of the value loaded before the store"
     );
+}
+
+/// A splat of a float constant at `F32X8` and `F64X4` broadcasts it from the constant
+/// pool (no round trip through a general register), and every lane holds the constant's
+/// exact bits: the edge values, and NaNs with payloads.
+#[test]
+fn a_splat_of_a_float_constant_broadcasts_from_the_constant_pool() {
+    if !host_has_avx2("a_splat_of_a_float_constant_broadcasts_from_the_constant_pool") {
+        return;
+    }
+    let f32_bits: Vec<u32> = EDGES
+        .iter()
+        .map(|&v| (v as f32).to_bits())
+        .chain([0x7fc0_1234, 0xffa0_0001])
+        .collect();
+    let f64_bits: Vec<u64> = EDGES
+        .iter()
+        .map(|&v| v.to_bits())
+        .chain([0x7ff8_0000_dead_beef, 0xfff0_0000_0000_0001])
+        .collect();
+    let (_m, k, listing) = compile_listed(|b, p, _| {
+        for (i, &bits) in f32_bits.iter().enumerate() {
+            let c = b.ins().f32const(Ieee32::with_bits(bits));
+            let v = b.ins().splat(types::F32X8, c);
+            b.ins().store(flags(), v, p[3], 32 * i as i32);
+        }
+        let base = 32 * f32_bits.len() as i32;
+        for (i, &bits) in f64_bits.iter().enumerate() {
+            let c = b.ins().f64const(Ieee64::with_bits(bits));
+            let v = b.ins().splat(types::F64X4, c);
+            b.ins().store(flags(), v, p[3], base + 32 * i as i32);
+        }
+    });
+    for (op, count) in [
+        ("vbroadcastss", f32_bits.len()),
+        ("vbroadcastsd", f64_bits.len()),
+    ] {
+        let from_pool = listing
+            .lines()
+            .filter(|l| l.contains(op) && l.contains("(%rip)"))
+            .count();
+        assert_eq!(
+            from_pool, count,
+            "expected every {op} to read the constant pool:\n{listing}"
+        );
+    }
+    let mut out = vec![0u8; 32 * (f32_bits.len() + f64_bits.len())];
+    let none = std::ptr::null();
+    k(none, none, none, out.as_mut_ptr());
+    let (f32_out, f64_out) = out.split_at(32 * f32_bits.len());
+    for (i, (lanes, &bits)) in f32_out.chunks(32).zip(&f32_bits).enumerate() {
+        for (l, lane) in lanes.chunks(4).enumerate() {
+            let got = u32::from_le_bytes(lane.try_into().unwrap());
+            assert_eq!(
+                got, bits,
+                "f32 constant {i}, lane {l}: {got:#x} for {bits:#x}"
+            );
+        }
+    }
+    for (i, (lanes, &bits)) in f64_out.chunks(32).zip(&f64_bits).enumerate() {
+        for (l, lane) in lanes.chunks(8).enumerate() {
+            let got = u64::from_le_bytes(lane.try_into().unwrap());
+            assert_eq!(
+                got, bits,
+                "f64 constant {i}, lane {l}: {got:#x} for {bits:#x}"
+            );
+        }
+    }
 }
 
 /// The integer operations of the f64 `tanh` expansion at `I64X4`: splat of a constant,

@@ -123,14 +123,18 @@ pub enum Layout {
 }
 
 /// The register block of a panel kernel: accumulators for `rows` output rows times `cols`
-/// columns (sequences or time steps), and `rest_rows` rows for leftover single columns.
+/// columns (sequences or time steps); the columns left over go in blocks of `pair_rows`
+/// rows times two columns (if not 0), then one at a time with `rest_rows` rows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Block {
     /// Output rows per block in the main loop (a multiple of the vector lanes).
     pub rows: usize,
     /// Columns per block in the main loop.
     pub cols: usize,
-    /// Output rows per block for the columns left over (one at a time).
+    /// Output rows per two-column block of the columns left over; 0 for none (always
+    /// after a main block of at most two columns, which leaves at most one).
+    pub pair_rows: usize,
+    /// Output rows per block for the last columns left over (one at a time).
     pub rest_rows: usize,
 }
 
@@ -140,6 +144,7 @@ impl Block {
         Block {
             rows: lanes,
             cols: 1,
+            pair_rows: 0,
             rest_rows: lanes,
         }
     }

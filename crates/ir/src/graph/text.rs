@@ -18,7 +18,11 @@ impl fmt::Display for Layout {
 
 impl fmt::Display for Block {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}x{}/{}", self.rows, self.cols, self.rest_rows)
+        write!(f, "{}x{}/", self.rows, self.cols)?;
+        if self.pair_rows > 0 {
+            write!(f, "{}x2/", self.pair_rows)?;
+        }
+        write!(f, "{}", self.rest_rows)
     }
 }
 
@@ -322,9 +326,14 @@ fn parse_layout(text: &str) -> Option<Layout> {
 fn parse_block(text: &str) -> Option<Block> {
     let (main, rest) = text.split_once('/')?;
     let (rows, cols) = main.split_once('x')?;
+    let (pair_rows, rest) = match rest.split_once('/') {
+        Some((pair, rest)) => (pair.strip_suffix("x2")?.parse().ok()?, rest),
+        None => (0, rest),
+    };
     Some(Block {
         rows: rows.parse().ok()?,
         cols: cols.parse().ok()?,
+        pair_rows,
         rest_rows: rest.parse().ok()?,
     })
 }

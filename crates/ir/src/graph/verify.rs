@@ -114,7 +114,8 @@ pub fn verify_graph(graph: &Graph) -> Result<(), GraphVerifyError> {
                         format!("panel width {width} is not a multiple of {lanes} lanes"),
                     );
                 }
-                for rows in [block.rows, block.rest_rows] {
+                let pair = (block.pair_rows > 0).then_some(block.pair_rows);
+                for rows in [block.rows, block.rest_rows].into_iter().chain(pair) {
                     if rows == 0 || rows % lanes != 0 || rows > width {
                         report(
                             at,
@@ -127,12 +128,22 @@ pub fn verify_graph(graph: &Graph) -> Result<(), GraphVerifyError> {
                 if block.cols == 0 {
                     report(at, "a block has at least one column".into());
                 }
+                if block.pair_rows > 0 && block.cols <= 2 {
+                    report(
+                        at,
+                        format!(
+                            "block {block}: two-column blocks follow only a main block of more than two columns"
+                        ),
+                    );
+                }
                 // Accumulators plus one weight vector and the column broadcasts fit the
                 // target's registers.
                 let used = |rows: usize, cols: usize| {
                     crate::passes::block::registers_used(rows / lanes.max(1), cols, sets)
                 };
-                if used(block.rows, block.cols) > registers || used(block.rest_rows, 1) > registers
+                if used(block.rows, block.cols) > registers
+                    || used(block.pair_rows, 2) > registers
+                    || used(block.rest_rows, 1) > registers
                 {
                     report(
                         at,
@@ -190,7 +201,7 @@ pub fn verify_graph(graph: &Graph) -> Result<(), GraphVerifyError> {
             // blocks hold whole groups of G vectors.
             let group = r.cell.gates() * lanes;
             if let (Epilogue::Fused, Layout::Panels { width }) = (r.epilogue, r.layout) {
-                for rows in [width, r.block.rows, r.block.rest_rows] {
+                for rows in [width, r.block.rows, r.block.pair_rows, r.block.rest_rows] {
                     if rows % group != 0 {
                         report(
                             at,

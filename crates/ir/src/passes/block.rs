@@ -9,10 +9,12 @@
 //! 3 vectors by 4 columns (16 registers: 12 accumulators, 3 weights, a broadcast); with 32
 //! registers, 4 by 6. A recurrence whose epilogue is fused keeps whole gate groups (`G`
 //! vectors: LSTM 4, GRU 3) in a block; a cell that keeps recurrent parts apart (GRU)
-//! needs two accumulators per row vector and column. Leftover single columns (batch 1,
-//! the last sequences of a batch, the last steps of a projection) use the whole panel
-//! width, their weights folded into the multiply-adds as memory operands: as many
-//! accumulator chains as the panel has vectors, to hide FMA latency.
+//! needs two accumulators per row vector and column. The columns a main block of more
+//! than four columns leaves go in two-column blocks of the most rows that fit
+//! ([`pair_rows`]). A last single column (batch 1, the last sequence of an odd batch, the
+//! last step of a projection) uses the whole panel width, its weights folded into the
+//! multiply-adds as memory operands: as many accumulator chains as the panel has vectors,
+//! to hide FMA latency.
 
 use crate::graph::{Block, Epilogue, Graph, Layout};
 
@@ -66,8 +68,33 @@ pub fn block_for(width: usize, lanes: usize, shape: Shape, registers: usize) -> 
     Block {
         rows: rows * lanes,
         cols,
+        pair_rows: pair_rows(width, lanes, shape, registers, cols),
         rest_rows: rest_rows(width, lanes, shape, registers),
     }
+}
+
+/// Rows of the two-column blocks that take the columns a main block of `cols` columns
+/// leaves: the most whole groups that tile the panel and fit the registers. Two columns
+/// load `R + 2` vectors per `2 R` multiply-adds against a single column's `R + 1` per `R`.
+/// Only after blocks of more than 4 columns (0 otherwise), which leave up to 5: powers of
+/// two batches leave 4 columns to 6-column blocks, a quarter of lstm-b16-256's recurrence,
+/// which ran 1.06x faster at 256 bits in pairs. After 4-column blocks (at most one pair)
+/// the third kind of block is compile time for little: b64-1024 compiled in 12.7 ms
+/// against 8.6 with it, an RNN of 256 at batch 18 ran no faster, one of 1024 at batch 7
+/// 1.08x (docs/perf-log/2026-12-04-zen5.md).
+pub fn pair_rows(width: usize, lanes: usize, shape: Shape, registers: usize, cols: usize) -> usize {
+    if cols <= 4 {
+        return 0;
+    }
+    let vectors = width / lanes;
+    (1..=vectors)
+        .rev()
+        .find(|&r| {
+            r % shape.group == 0
+                && vectors.is_multiple_of(r)
+                && registers_used(r, 2, shape.sets) <= registers
+        })
+        .map_or(0, |r| r * lanes)
 }
 
 /// Most columns a block of `rows` rows may have: what it keeps live
@@ -115,9 +142,11 @@ pub fn block(mut graph: Graph, fixed: Option<(usize, usize)>) -> Graph {
     let block_for = |width: usize, shape: Shape| match fixed {
         Some((rows, cols)) => {
             let rows = shape.whole(rows.clamp(lanes, width) / lanes) * lanes;
+            let cols = cols.clamp(1, max_cols(rows, lanes, shape.sets, registers));
             Block {
                 rows,
-                cols: cols.clamp(1, max_cols(rows, lanes, shape.sets, registers)),
+                cols,
+                pair_rows: pair_rows(width, lanes, shape, registers, cols),
                 rest_rows: rest_rows(width, lanes, shape, registers),
             }
         }
@@ -160,20 +189,27 @@ mod tests {
         let plain = Shape::PLAIN;
         let gru = Shape { group: 1, sets: 2 };
         let fused_lstm = Shape { group: 4, sets: 1 };
-        // (panel rows, lanes, shape, registers) -> (block rows, columns)
+        // (panel rows, lanes, shape, registers) -> (block rows, columns, pair rows)
         let cases = [
-            ((48, 8, plain, 16), (24, 4)),      // 6 vectors: 3x4, all 16 registers
-            ((64, 8, plain, 16), (16, 6)),      // 8 vectors: 3 does not tile, 2x6
-            ((48, 8, gru, 16), (24, 2)),        // two sets: 3x2 (ties go to more rows)
-            ((64, 8, fused_lstm, 16), (32, 2)), // whole gate groups: 4x2
-            ((32, 4, plain, 32), (16, 6)),      // 32 registers: 4x6
-            ((8, 8, plain, 16), (8, 6)),        // one vector: at most 6 columns
+            ((48, 8, plain, 16), (24, 4, 0)), // 6 vectors: 3x4, all 16 registers; no pairs
+            ((64, 8, plain, 16), (16, 6, 32)), // 8 vectors: 3 does not tile, 2x6; 4x2
+            ((48, 8, gru, 16), (24, 2, 0)),   // two sets: 3x2 (ties go to more rows)
+            ((64, 8, fused_lstm, 16), (32, 2, 0)), // whole gate groups: 4x2, no pairs
+            ((64, 8, fused_lstm, 32), (32, 6, 64)), // 32 registers: 4x6, the panel x2
+            ((32, 4, plain, 32), (16, 6, 32)), // 32 registers: 4x6; 8x2
+            ((8, 8, plain, 16), (8, 6, 8)),   // one vector: at most 6 columns
         ];
-        for ((width, lanes, shape, registers), (rows, cols)) in cases {
+        for ((width, lanes, shape, registers), (rows, cols, pair)) in cases {
             let b = block_for(width, lanes, shape, registers);
-            assert_eq!((b.rows, b.cols), (rows, cols), "{width} rows, {shape:?}");
-            let used = registers_used(b.rows / lanes, b.cols, shape.sets);
-            assert!(used <= registers, "{b:?} needs {used} registers");
+            assert_eq!(
+                (b.rows, b.cols, b.pair_rows),
+                (rows, cols, pair),
+                "{width} rows, {shape:?}"
+            );
+            for (rows, cols) in [(b.rows, b.cols), (b.pair_rows, 2)] {
+                let used = registers_used(rows / lanes, cols, shape.sets);
+                assert!(used <= registers, "{b:?} needs {used} registers");
+            }
         }
     }
 

@@ -58,6 +58,7 @@ pub fn pack_weights(mut graph: Graph, vectors: Option<usize>) -> Graph {
                 r.block = Block {
                     rows: gates * lanes,
                     cols: 1,
+                    pair_rows: 0,
                     rest_rows: gates * lanes,
                 };
             }

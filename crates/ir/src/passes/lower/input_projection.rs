@@ -1,13 +1,16 @@
 //! Phase A of a layer, the hoisted input projection: `P = X W_ih^T + biases` for every
 //! row of `X` (all time steps and sequences at once) and the directions the graph's
 //! [`Projection`] node lists, one GEMM built from `gemm`'s loop nests; shares split it by
-//! rows of `X` (torch layout) or by panels.
+//! rows of `X` (torch layout) or by panels. In panel layout the rows of `X` are taken in
+//! chunks, every panel (of the share) over one chunk before the next chunk.
 
 use rnnc_kernel::builder::Builder;
 use rnnc_kernel::{Buf, FloatOp, IntOp, Op, Operand, Reg, Type};
 
 use super::context::{KernelCtx, LayerIo};
-use super::gemm::{Sources, WeightStream, accumulate, column_blocks, dot};
+use super::gemm::{
+    Sources, WeightStream, accumulate, chunk_columns, column_blocks, dot, for_column_chunks,
+};
 use super::ops::emit_gate_row;
 use super::plan::Key;
 use super::shares::{Split, for_panels, panel_range, share_range};
@@ -118,36 +121,41 @@ pub(super) fn emit_input_projection(
                 Split::Share(share) => panel_range(b, rows, panel, share),
                 Split::Range(u0, u1) => (u0, u1),
             });
-            for_panels(b, rows, panel, range, |b, index, pwidth, _| {
-                let row0 = b.imul("row0", index, Operand::Imm(panel as i64));
-                let woff = b.imul("woff", row0, Operand::Imm(width as i64));
-                let emit = |b: &mut Builder<'_>, cols: &[Reg], rows: usize, sub: usize| {
-                    let at = b.iadd("at", row0, Operand::Imm(sub as i64));
-                    let accs: Vec<Reg> = cols
-                        .iter()
-                        .map(|_| bias_init(k, b, &biases, at, rows))
-                        .collect();
-                    let wat = b.iadd("wat", woff, Operand::Imm(sub as i64));
-                    let stream = WeightStream {
-                        weights: wbuf,
-                        at: wat,
-                        panel_width: pwidth,
-                        k: width,
-                        src: io.x,
-                        src_at: Sources::Strided(
-                            b.imul("xrow", cols[0], Operand::Imm(width as i64)),
-                            width,
-                        ),
+            let run = |b: &mut Builder<'_>, first: Option<Reg>, count: Reg| {
+                for_panels(b, rows, panel, range, |b, index, pwidth, _| {
+                    let row0 = b.imul("row0", index, Operand::Imm(panel as i64));
+                    let woff = b.imul("woff", row0, Operand::Imm(width as i64));
+                    let emit = |b: &mut Builder<'_>, cols: &[Reg], rows: usize, sub: usize| {
+                        let at = b.iadd("at", row0, Operand::Imm(sub as i64));
+                        let accs: Vec<Reg> = cols
+                            .iter()
+                            .map(|_| bias_init(k, b, &biases, at, rows))
+                            .collect();
+                        let wat = b.iadd("wat", woff, Operand::Imm(sub as i64));
+                        let stream = WeightStream {
+                            weights: wbuf,
+                            at: wat,
+                            panel_width: pwidth,
+                            k: width,
+                            src: io.x,
+                            src_at: Sources::Strided(
+                                b.imul("xrow", cols[0], Operand::Imm(width as i64)),
+                                width,
+                            ),
+                        };
+                        accumulate(k, b, rows, &accs, &stream);
+                        for (&r, &acc) in cols.iter().zip(&accs) {
+                            let pi = b.imul("pi", r, Operand::Imm(pw));
+                            let pi = b.iadd("pi", pi, Operand::Reg(at));
+                            b.store(pbuf, Some(pi), 0, acc);
+                        }
                     };
-                    accumulate(k, b, rows, &accs, &stream);
-                    for (&r, &acc) in cols.iter().zip(&accs) {
-                        let pi = b.imul("pi", r, Operand::Imm(pw));
-                        let pi = b.iadd("pi", pi, Operand::Reg(at));
-                        b.store(pbuf, Some(pi), 0, acc);
-                    }
-                };
-                column_blocks(b, k.ln, block, pwidth, emit);
-            });
+                    column_blocks(b, count, block, pwidth, first, emit);
+                });
+            };
+            let bytes = k.dtype.bytes() as usize;
+            let chunk = chunk_columns(width * bytes, rows * width * bytes, block.cols);
+            for_column_chunks(b, k.ln, chunk, run);
         }
     }
 }

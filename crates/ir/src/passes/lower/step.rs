@@ -234,7 +234,7 @@ impl Recur<'_, '_> {
                     self.finish_block(b, states, &at, (j0, rows, first), (accs[c], racc));
                 }
             };
-            column_blocks(b, k.batch, self.r.block, pwidth, emit);
+            column_blocks(b, k.batch, self.r.block, pwidth, None, emit);
         });
     }
 }

@@ -158,7 +158,7 @@ impl Recur<'_, '_> {
                     }
                 }
             };
-            column_blocks(b, k.batch, block, pwidth, emit);
+            column_blocks(b, k.batch, block, pwidth, None, emit);
         });
         owned
     }

@@ -48,12 +48,7 @@ const MAX_COLS: usize = 6;
 /// registers.
 pub fn block_for(width: usize, lanes: usize, shape: Shape, registers: usize) -> Block {
     let vectors = width / lanes;
-    let (rows, cols) = (1..=vectors)
-        .filter(|&r| {
-            r % shape.group == 0
-                && vectors.is_multiple_of(r)
-                && registers_used(r, 1, shape.sets) <= registers
-        })
+    let (rows, cols) = tiling_rows(vectors, shape, 1, registers)
         .map(|r| {
             let cols = max_cols(r * lanes, lanes, shape.sets, registers).min(MAX_COLS);
             (r, cols)
@@ -86,15 +81,24 @@ pub fn pair_rows(width: usize, lanes: usize, shape: Shape, registers: usize, col
     if cols <= 4 {
         return 0;
     }
-    let vectors = width / lanes;
-    (1..=vectors)
-        .rev()
-        .find(|&r| {
-            r % shape.group == 0
-                && vectors.is_multiple_of(r)
-                && registers_used(r, 2, shape.sets) <= registers
-        })
+    tiling_rows(width / lanes, shape, 2, registers)
+        .last()
         .map_or(0, |r| r * lanes)
+}
+
+/// Row vectors, ascending, of the blocks of `cols` columns that hold whole groups, tile a
+/// panel of `vectors` vectors and fit the `registers`.
+fn tiling_rows(
+    vectors: usize,
+    shape: Shape,
+    cols: usize,
+    registers: usize,
+) -> impl Iterator<Item = usize> {
+    (1..=vectors).filter(move |&r| {
+        r % shape.group == 0
+            && vectors.is_multiple_of(r)
+            && registers_used(r, cols, shape.sets) <= registers
+    })
 }
 
 /// Most columns a block of `rows` rows may have: what it keeps live

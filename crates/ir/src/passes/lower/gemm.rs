@@ -184,75 +184,61 @@ pub(super) fn column_blocks(
     first: Option<Reg>,
     mut emit: impl FnMut(&mut Builder<'_>, &[Reg], usize, usize),
 ) {
-    let at = |b: &mut Builder<'_>, col: Reg| match first {
-        Some(f) => b.iadd("col", col, Operand::Reg(f)),
-        None => col,
-    };
-    if block.cols == 1 {
-        b.for_loop("col", Operand::Reg(count), false, |b, col| {
-            let col = at(b, col);
-            for (sub, rows) in sub_blocks(panel_width, block.rows) {
-                emit(b, &[col], rows, sub);
-            }
-        });
-        return;
-    }
-    let blocks = b.def(
-        "blocks",
-        Type::I64,
-        Op::Int(IntOp::Div, count, Operand::Imm(block.cols as i64)),
-    );
-    b.for_loop("cb", Operand::Reg(blocks), false, |b, cb| {
-        let c0 = b.imul("c0", cb, Operand::Imm(block.cols as i64));
-        let c0 = at(b, c0);
-        let cols: Vec<Reg> = (0..block.cols)
-            .map(|c| b.iadd("col", c0, Operand::Imm(c as i64)))
-            .collect();
-        for (sub, rows) in sub_blocks(panel_width, block.rows) {
-            emit(b, &cols, rows, sub);
-        }
-    });
-    let done = b.imul("done", blocks, Operand::Imm(block.cols as i64));
-    // Two columns at a time while at least two are left.
-    let done = if block.pair_rows > 0 {
-        let left = b.def(
-            "left",
-            Type::I64,
-            Op::Int(IntOp::Sub, count, Operand::Reg(done)),
-        );
-        let pairs = b.def(
-            "pairs",
-            Type::I64,
-            Op::Int(IntOp::Div, left, Operand::Imm(2)),
-        );
-        b.for_loop("cp", Operand::Reg(pairs), false, |b, cp| {
-            let c0 = b.imul("c0", cp, Operand::Imm(2));
-            let c0 = b.iadd("c0", c0, Operand::Reg(done));
-            let c0 = at(b, c0);
-            let cols = [c0, b.iadd("col", c0, Operand::Imm(1))];
-            for (sub, rows) in sub_blocks(panel_width, block.pair_rows) {
+    // Blocks of `width` columns and `rows` rows while `width` columns are left, from column
+    // `start` (0 without one); the number of blocks run.
+    let mut blocks_of = |b: &mut Builder<'_>, name: &str, width: usize, rows, start| {
+        let left = match start {
+            Some(s) => b.def(
+                "left",
+                Type::I64,
+                Op::Int(IntOp::Sub, count, Operand::Reg(s)),
+            ),
+            None => count,
+        };
+        let blocks = match width {
+            1 => left,
+            _ => b.def(
+                "blocks",
+                Type::I64,
+                Op::Int(IntOp::Div, left, Operand::Imm(width as i64)),
+            ),
+        };
+        b.for_loop(name, Operand::Reg(blocks), false, |b, i| {
+            let c0 = match width {
+                1 => i,
+                _ => b.imul("c0", i, Operand::Imm(width as i64)),
+            };
+            let c0 = match start {
+                Some(s) => b.iadd("col", c0, Operand::Reg(s)),
+                None => c0,
+            };
+            let c0 = match first {
+                Some(f) => b.iadd("col", c0, Operand::Reg(f)),
+                None => c0,
+            };
+            let cols: Vec<Reg> = std::iter::once(c0)
+                .chain((1..width).map(|c| b.iadd("col", c0, Operand::Imm(c as i64))))
+                .collect();
+            for (sub, rows) in sub_blocks(panel_width, rows) {
                 emit(b, &cols, rows, sub);
             }
         });
+        blocks
+    };
+    if block.cols == 1 {
+        blocks_of(b, "col", 1, block.rows, None);
+        return;
+    }
+    let blocks = blocks_of(b, "cb", block.cols, block.rows, None);
+    let mut done = b.imul("done", blocks, Operand::Imm(block.cols as i64));
+    if block.pair_rows > 0 {
+        let pairs = blocks_of(b, "cp", 2, block.pair_rows, Some(done));
         let paired = b.imul("paired", pairs, Operand::Imm(2));
-        b.def(
+        done = b.def(
             "done",
             Type::I64,
             Op::Int(IntOp::Add, done, Operand::Reg(paired)),
-        )
-    } else {
-        done
-    };
-    let rest = b.def(
-        "rest",
-        Type::I64,
-        Op::Int(IntOp::Sub, count, Operand::Reg(done)),
-    );
-    b.for_loop("cr", Operand::Reg(rest), false, |b, cr| {
-        let col = b.iadd("col", cr, Operand::Reg(done));
-        let col = at(b, col);
-        for (sub, rows) in sub_blocks(panel_width, block.rest_rows) {
-            emit(b, &[col], rows, sub);
-        }
-    });
+        );
+    }
+    blocks_of(b, "cr", 1, block.rest_rows, Some(done));
 }

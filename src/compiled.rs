@@ -91,16 +91,65 @@ pub const MIN_FLOPS_PER_THREAD: u64 = 8_000_000;
 pub const MIN_FLOPS_PER_FRAME_THREAD: u64 = 100_000;
 
 /// Weights in the packed layout of a [`CompiledRnn`]; made by [`CompiledRnn::pack`].
-#[derive(Clone, Debug, PartialEq)]
+///
+/// The packed elements begin at a [`KERNEL_ALIGN`](crate::KERNEL_ALIGN)-byte boundary of their
+/// buffer (`start` elements into it), and a clone aligns its own copy.
+#[derive(Debug)]
 pub struct PackedWeights {
     layout_key: u64,
-    data: TensorData,
+    buffer: TensorData,
+    start: usize,
+    len: usize,
 }
 
 impl PackedWeights {
-    /// The packed elements, in the kernel's layout (see `rnnc SPEC --stop-after lower`).
-    pub fn data(&self) -> &TensorData {
-        &self.data
+    /// The packed elements, in the kernel's layout (see `rnnc SPEC --stop-after lower`),
+    /// if they are of type `T` (the model's dtype).
+    pub fn data<T: Element>(&self) -> Option<&[T]> {
+        T::unwrap(&self.buffer).map(|b| &b[self.start..self.start + self.len])
+    }
+
+    /// Packed weights holding a copy of `packed`, aligned.
+    fn aligned_copy<T: Element>(layout_key: u64, packed: &[T]) -> Result<PackedWeights, Error> {
+        let mut buffer = Vec::new();
+        rnnc_spec::try_aligned(&mut buffer, "the packed weights", packed.len())?
+            .copy_from_slice(packed);
+        Ok(PackedWeights {
+            layout_key,
+            start: rnnc_spec::aligned_start(&buffer, packed.len()),
+            len: packed.len(),
+            buffer: T::wrap(buffer),
+        })
+    }
+}
+
+impl Clone for PackedWeights {
+    fn clone(&self) -> PackedWeights {
+        let copy = match &self.buffer {
+            TensorData::F32(_) => self
+                .data::<f32>()
+                .map(|d| Self::aligned_copy(self.layout_key, d)),
+            TensorData::F64(_) => self
+                .data::<f64>()
+                .map(|d| Self::aligned_copy(self.layout_key, d)),
+        };
+        copy.expect("the buffer's dtype")
+            .unwrap_or_else(|e| panic!("cloning packed weights: {e}"))
+    }
+}
+
+impl PartialEq for PackedWeights {
+    fn eq(&self, other: &PackedWeights) -> bool {
+        self.layout_key == other.layout_key
+            && match (&self.buffer, &other.buffer) {
+                (TensorData::F32(_), TensorData::F32(_)) => {
+                    self.data::<f32>() == other.data::<f32>()
+                }
+                (TensorData::F64(_), TensorData::F64(_)) => {
+                    self.data::<f64>() == other.data::<f64>()
+                }
+                _ => false,
+            }
     }
 }
 
@@ -143,15 +192,15 @@ impl ForwardContext {
     }
 }
 
-/// A workspace of exactly `len` elements of `T` in `slot`, growing it only if needed (an
-/// allocation failure is an error, not an abort: the call asked for it).
+/// A workspace of exactly `len` elements of `T` in `slot`, beginning at a
+/// [`KERNEL_ALIGN`](crate::KERNEL_ALIGN)-byte boundary, growing it only if needed (an allocation
+/// failure is an error, not an abort: the call asked for it).
 fn workspace<T: Element>(slot: &mut Option<TensorData>, len: usize) -> Result<&mut [T], Error> {
     if slot.as_ref().is_none_or(|w| w.dtype() != T::DTYPE) {
         *slot = Some(T::wrap(Vec::new()));
     }
     let work = T::unwrap_mut(slot.as_mut().expect("set above")).expect("dtype checked above");
-    rnnc_spec::try_resize(work, "the workspace", len)?;
-    Ok(&mut work[..len])
+    Ok(rnnc_spec::try_aligned(work, "the workspace", len)?)
 }
 
 impl CompiledRnn {
@@ -252,11 +301,17 @@ impl CompiledRnn {
                 found: params.iter().map(|p| p.len()).collect(),
             });
         }
-        let mut packed = rnnc_spec::try_zeroed("the packed weights", self.ir.packed_len as usize)?;
-        self.kernels.pack(params, &mut packed)?;
+        let len = self.ir.packed_len as usize;
+        let mut buffer = Vec::new();
+        self.kernels.pack(
+            params,
+            rnnc_spec::try_aligned(&mut buffer, "the packed weights", len)?,
+        )?;
         Ok(PackedWeights {
             layout_key: self.layout_key,
-            data: T::wrap(packed),
+            start: rnnc_spec::aligned_start(&buffer, len),
+            len,
+            buffer: T::wrap(buffer),
         })
     }
 
@@ -430,7 +485,7 @@ impl CompiledRnn {
         output: Option<&mut [T]>,
         state: StateViewMut<'_, T>,
     ) -> Result<(), Error> {
-        let packed = T::unwrap(&weights.data).ok_or(Error::ForeignWeights)?;
+        let packed = weights.data::<T>().ok_or(Error::ForeignWeights)?;
         if call.batch == 0 {
             // torch returns empty results at once; the kernels would loop over every step.
             return Ok(());

@@ -135,8 +135,8 @@ pub use rnnc_ir as ir;
 pub use rnnc_kernel as kernel;
 pub use rnnc_spec::{
     AllocError, Arg, ArgSource, ArgValue, BorrowedTensor, CallError, CallShape, Cell, CellKind,
-    DType, Element, LoadOptions, MAX_LAYERS, MAX_PARAMETERS, MAX_SIZE, MAX_STATES, Model,
-    ModelParam, Nonlinearity, ParamKind, RnnSpec, RnnSpecBuilder, SpecError, SpecErrorKind,
+    DType, Element, KERNEL_ALIGN, LoadOptions, MAX_LAYERS, MAX_PARAMETERS, MAX_SIZE, MAX_STATES,
+    Model, ModelParam, Nonlinearity, ParamKind, RnnSpec, RnnSpecBuilder, SpecError, SpecErrorKind,
     SpecErrors, SpecFile, State, StateKind, StateView, StateViewMut, Tensor, TensorData,
     TensorError, TensorView, TensorViewMut, UnknownCell, UnknownDType, UnknownMode,
     UnknownNonlinearity, Weights, WeightsError,

@@ -19,6 +19,26 @@ fn compiled_models_are_send_and_sync() {
     assert_send_sync::<rnnc::PackedWeights>();
 }
 
+/// The kernels read packed weights from a cache-line boundary, a clone's as well, and
+/// a clone is equal to its original.
+#[test]
+fn packed_weights_begin_at_a_cache_line() {
+    let (rnn, packed) = torch_doc();
+    let aligned = |p: &rnnc::PackedWeights| {
+        let data = p.data::<f32>().expect("an f32 model");
+        (data.as_ptr() as usize).is_multiple_of(rnnc::KERNEL_ALIGN) && !data.is_empty()
+    };
+    assert!(aligned(&packed));
+    assert!(packed.data::<f64>().is_none());
+    let copies: Vec<_> = (0..8).map(|_| packed.clone()).collect();
+    for copy in &copies {
+        assert!(aligned(copy));
+        assert_eq!(copy, &packed);
+    }
+    let other = rnn.pack(&Weights::init(rnn.model(), 2)).unwrap();
+    assert_ne!(other, packed);
+}
+
 #[test]
 fn bad_arguments_are_errors_with_torch_messages() {
     let (rnn, packed) = torch_doc();

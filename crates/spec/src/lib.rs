@@ -36,8 +36,8 @@ pub use spec::{
 };
 pub use state::{Shapes, State, StateView, StateViewMut};
 pub use tensor::{
-    AllocError, Element, Tensor, TensorData, TensorError, TensorView, TensorViewMut, try_resize,
-    try_zeroed,
+    AllocError, Element, KERNEL_ALIGN, Tensor, TensorData, TensorError, TensorView, TensorViewMut,
+    aligned_start, try_aligned, try_resize, try_zeroed,
 };
 pub use validate::{MAX_LAYERS, MAX_NAME_LEN, MAX_PARAMETERS, MAX_SIZE};
 pub use weights::{BorrowedTensor, TensorProblem, Weights, WeightsError};

@@ -173,50 +173,16 @@ fn sub_blocks(width: usize, rows: usize) -> Vec<(usize, usize)> {
         .collect()
 }
 
-/// Where a sub-block begins within its panel: a row written into the code, or a register
-/// of a loop over the panel's sub-blocks.
-#[derive(Clone, Copy, Debug)]
-pub(super) enum SubAt {
-    /// Written out: the first row.
-    Fixed(usize),
-    /// In a loop over equal sub-blocks: the register holding the first row.
-    Looped(Reg),
-}
-
-impl SubAt {
-    /// The first row as an operand.
-    pub(super) fn operand(self) -> Operand {
-        match self {
-            SubAt::Fixed(row) => Operand::Imm(row as i64),
-            SubAt::Looped(row) => Operand::Reg(row),
-        }
-    }
-
-    /// The first row of a written-out sub-block: those of a panel with padding rows,
-    /// which [`column_blocks`] writes out when asked (`fixed_subs`).
-    pub(super) fn fixed(self) -> usize {
-        match self {
-            SubAt::Fixed(row) => row,
-            SubAt::Looped(_) => unreachable!("sub-blocks asked for as fixed rows run in a loop"),
-        }
-    }
-}
-
-/// Runs `emit(columns, rows, sub-block)` over the `count` columns from `first` (0 without
-/// one): blocks of `block.cols` first, then blocks of two columns with `block.pair_rows`
-/// (if any), then single columns with `block.rest_rows`. The equal sub-blocks of a panel
-/// run in a loop, one copy of their code (a block of 2 of a panel's 8 vectors was four
-/// copies, most of an LSTM's code and of its compile time), unless `fixed_subs` asks for
-/// each written out with its row ([`SubAt::Fixed`]). Each element's operations and their
-/// order are the same either way.
+/// Runs `emit(columns, rows, sub-block offset)` over the `count` columns from `first` (0
+/// without one): blocks of `block.cols` first, then blocks of two columns with
+/// `block.pair_rows` (if any), then single columns with `block.rest_rows`.
 pub(super) fn column_blocks(
     b: &mut Builder<'_>,
     count: Reg,
     block: Block,
     panel_width: usize,
     first: Option<Reg>,
-    fixed_subs: bool,
-    mut emit: impl FnMut(&mut Builder<'_>, &[Reg], usize, SubAt),
+    mut emit: impl FnMut(&mut Builder<'_>, &[Reg], usize, usize),
 ) {
     // Blocks of `width` columns and `rows` rows while `width` columns are left, from column
     // `start` (0 without one); the number of blocks run.
@@ -253,17 +219,8 @@ pub(super) fn column_blocks(
             let cols: Vec<Reg> = std::iter::once(c0)
                 .chain((1..width).map(|c| b.iadd("col", c0, Operand::Imm(c as i64))))
                 .collect();
-            let subs = sub_blocks(panel_width, rows);
-            if !fixed_subs && subs.len() > 1 && subs.iter().all(|&(_, r)| r == rows) {
-                let n = Operand::Imm(subs.len() as i64);
-                b.for_loop("sb", n, false, |b, sb| {
-                    let row = b.imul("sub", sb, Operand::Imm(rows as i64));
-                    emit(b, &cols, rows, SubAt::Looped(row));
-                });
-            } else {
-                for (sub, rows) in subs {
-                    emit(b, &cols, rows, SubAt::Fixed(sub));
-                }
+            for (sub, rows) in sub_blocks(panel_width, rows) {
+                emit(b, &cols, rows, sub);
             }
         });
         blocks

@@ -9,7 +9,7 @@ use rnnc_kernel::{Buf, FloatOp, IntOp, Op, Operand, Reg, Type};
 
 use super::context::{KernelCtx, LayerIo};
 use super::gemm::{
-    Sources, SubAt, WeightStream, accumulate, chunk_columns, column_blocks, dot, for_column_chunks,
+    Sources, WeightStream, accumulate, chunk_columns, column_blocks, dot, for_column_chunks,
 };
 use super::ops::emit_gate_row;
 use super::plan::Key;
@@ -125,13 +125,13 @@ pub(super) fn emit_input_projection(
                 for_panels(b, rows, panel, range, |b, index, pwidth, _| {
                     let row0 = b.imul("row0", index, Operand::Imm(panel as i64));
                     let woff = b.imul("woff", row0, Operand::Imm(width as i64));
-                    let emit = |b: &mut Builder<'_>, cols: &[Reg], rows: usize, sub: SubAt| {
-                        let at = b.iadd("at", row0, sub.operand());
+                    let emit = |b: &mut Builder<'_>, cols: &[Reg], rows: usize, sub: usize| {
+                        let at = b.iadd("at", row0, Operand::Imm(sub as i64));
                         let accs: Vec<Reg> = cols
                             .iter()
                             .map(|_| bias_init(k, b, &biases, at, rows))
                             .collect();
-                        let wat = b.iadd("wat", woff, sub.operand());
+                        let wat = b.iadd("wat", woff, Operand::Imm(sub as i64));
                         let stream = WeightStream {
                             weights: wbuf,
                             at: wat,
@@ -150,7 +150,7 @@ pub(super) fn emit_input_projection(
                             b.store(pbuf, Some(pi), 0, acc);
                         }
                     };
-                    column_blocks(b, count, block, pwidth, first, false, emit);
+                    column_blocks(b, count, block, pwidth, first, emit);
                 });
             };
             let bytes = k.dtype.bytes() as usize;

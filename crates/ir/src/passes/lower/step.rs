@@ -7,7 +7,7 @@ use rnnc_kernel::{FloatOp, Op, Operand, Reg, Type};
 
 use super::context::Recur;
 use super::epilogue::{Position, emit_separate_epilogue};
-use super::gemm::{Sources, SubAt, WeightStream, accumulate, column_blocks, dot};
+use super::gemm::{Sources, WeightStream, accumulate, column_blocks, dot};
 use super::ops::{emit_gate_row, min};
 use super::plan::Key;
 use super::shares::{Split, for_panels, panel_range, share_range};
@@ -175,11 +175,11 @@ impl Recur<'_, '_> {
             let row0 = b.imul("row0", panel, Operand::Imm(width as i64));
             let whh = b.imul("whh", row0, Operand::Imm(r_width as i64));
             let wih = b.imul("wih", row0, Operand::Imm(x_width as i64));
-            let emit = |b: &mut Builder<'_>, cols: &[Reg], rows: usize, sub: SubAt| {
+            let emit = |b: &mut Builder<'_>, cols: &[Reg], rows: usize, sub: usize| {
                 // The sub-block's first row, when it is in the last panel (which may hold
                 // padding rows).
-                let first = last_row.map(|first| first + sub.fixed());
-                let j0 = b.iadd("j0", row0, sub.operand());
+                let first = last_row.map(|first| first + sub);
+                let j0 = b.iadd("j0", row0, Operand::Imm(sub as i64));
                 let lens: Vec<Reg> = cols.iter().map(|&s| k.length(b, s)).collect();
                 let rows_of: Vec<Reg> = cols.iter().map(|&s| k.row(b, t, s)).collect();
                 let accs: Vec<Reg> = rows_of
@@ -195,7 +195,7 @@ impl Recur<'_, '_> {
                     })
                     .collect();
                 if self.p_column.is_none() {
-                    let at = b.iadd("wat", wih, sub.operand());
+                    let at = b.iadd("wat", wih, Operand::Imm(sub as i64));
                     let stream = WeightStream {
                         weights: k.region(b, Key::RecInput(l, d)),
                         at,
@@ -217,7 +217,7 @@ impl Recur<'_, '_> {
                         .map(|_| b.fconst("racc", k.vty(rows), 0.0))
                         .collect()
                 });
-                let at = b.iadd("wat", whh, sub.operand());
+                let at = b.iadd("wat", whh, Operand::Imm(sub as i64));
                 let hrow = b.imul("hrow", cols[0], Operand::Imm(h.padded as i64));
                 let stream = WeightStream {
                     weights: k.region(b, Key::RecWeights(l, d)),
@@ -234,15 +234,7 @@ impl Recur<'_, '_> {
                     self.finish_block(b, states, &at, (j0, rows, first), (accs[c], racc));
                 }
             };
-            column_blocks(
-                b,
-                k.batch,
-                self.r.block,
-                pwidth,
-                None,
-                last_row.is_some(),
-                emit,
-            );
+            column_blocks(b, k.batch, self.r.block, pwidth, None, emit);
         });
     }
 }

@@ -7,7 +7,7 @@ use rnnc_kernel::{IntOp, Op, Operand, Reg, Type};
 
 use super::context::Recur;
 use super::epilogue::{Position, Units};
-use super::gemm::{Sources, SubAt, WeightStream, accumulate, column_blocks, dot};
+use super::gemm::{Sources, WeightStream, accumulate, column_blocks, dot};
 use super::ops::min;
 use super::plan::{Content, Key, hfull_name};
 use super::shares::{Share, for_panels, panel_range, share_range};
@@ -113,15 +113,15 @@ impl Recur<'_, '_> {
         for_panels(b, rows, width, range, |b, panel, pwidth, last_row| {
             let row0 = b.imul("row0", panel, Operand::Imm(width as i64));
             let woff = b.imul("woff", row0, Operand::Imm(k.h as i64));
-            let emit = |b: &mut Builder<'_>, cols: &[Reg], rows: usize, sub: SubAt| {
-                let at = b.iadd("p0", row0, sub.operand());
+            let emit = |b: &mut Builder<'_>, cols: &[Reg], rows: usize, sub: usize| {
+                let at = b.iadd("p0", row0, Operand::Imm(sub as i64));
                 let accs: Vec<Reg> = cols
                     .iter()
                     .map(|_| b.fconst("acc", k.vty(rows), 0.0))
                     .collect();
                 let stream = WeightStream {
                     weights: k.region(b, Key::RecHr(l, d)),
-                    at: b.iadd("wat", woff, sub.operand()),
+                    at: b.iadd("wat", woff, Operand::Imm(sub as i64)),
                     panel_width: pwidth,
                     k: k.h,
                     src: k.work(b, hfull_name(d)),
@@ -133,7 +133,7 @@ impl Recur<'_, '_> {
                 accumulate(k, b, rows, &accs, &stream);
                 // Real rows of `h` in this sub-block (the last panel may hold padding).
                 let valid = last_row.map_or(rows, |first| {
-                    rows.min(k.proj_size - (first + sub.fixed()).min(k.proj_size))
+                    rows.min(k.proj_size - (first + sub).min(k.proj_size))
                 });
                 let units = Units {
                     j: at,
@@ -158,7 +158,7 @@ impl Recur<'_, '_> {
                     }
                 }
             };
-            column_blocks(b, k.batch, block, pwidth, None, last_row.is_some(), emit);
+            column_blocks(b, k.batch, block, pwidth, None, emit);
         });
         owned
     }
